@@ -1,0 +1,3 @@
+from splatdream.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,70 @@
+"""The ``splatdream`` command: ``splatdream --prompt ...`` runs the pipeline; subcommands run one stage.
+
+Subcommands are imported lazily so ``splatdream --help`` stays fast and never touches torch/CUDA.
+Each target is a ``main(argv) -> int | None`` that parses its own arguments with tyro.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Callable
+
+# name -> (module, function, one-line description)
+SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
+    "run": ("splatdream.distill.run", "main", "text -> Gaussian splats: retrieve, init, adapt, distil, export (default)"),
+    "retrieve": ("splatdream.retrieval.cli", "retrieve_main", "top-k assets of the library for a prompt"),
+    "assets": ("splatdream.retrieval.cli", "assets_main", "manage the asset library (build-starter, add, add-objaverse, list, show, remove)"),
+    "init": ("splatdream.init.cli", "main", "retrieve + initialise particles and write them as .ply"),
+    "prior": ("splatdream.priors.cli", "main", "2D priors: train-tiny, sample"),
+    "adapt": ("splatdream.adaptation.cli", "main", "front-align retrieved assets and LoRA-adapt the prior"),
+    "view": ("viewer.app", "main", "open a .ply or run directory in the browser viewer"),
+    "turntable": ("splatdream.export.turntable", "main", "render an orbit video of a .ply"),
+    "info": ("splatdream.export.info", "main", "print count, SH degree and bounds of a .ply"),
+}
+DEFAULT = "run"
+
+
+def _usage() -> str:
+    lines = [
+        "usage: splatdream [SUBCOMMAND] [OPTIONS]",
+        "",
+        "With no subcommand, runs the full pipeline: splatdream --prompt 'a wooden rocking chair'",
+        "",
+        "subcommands:",
+    ]
+    width = max(len(n) for n in SUBCOMMANDS)
+    lines += [f"  {name:<{width}}  {desc}" for name, (_, _, desc) in SUBCOMMANDS.items()]
+    lines += ["", "Run 'splatdream SUBCOMMAND --help' for a subcommand's options."]
+    return "\n".join(lines)
+
+
+def _load(name: str) -> Callable[[list[str]], int | None]:
+    module, func, _ = SUBCOMMANDS[name]
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            raise SystemExit(f"splatdream {name}: not available in this build ({module} missing)") from exc
+        raise
+    return getattr(mod, func)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("-h", "--help", "help"):
+        print(_usage())
+        return 0
+    if argv and argv[0] in SUBCOMMANDS:
+        name, rest = argv[0], argv[1:]
+    elif argv and not argv[0].startswith("-"):
+        print(f"splatdream: unknown subcommand {argv[0]!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    else:
+        name, rest = DEFAULT, argv
+    result = _load(name)(rest)
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
