@@ -1,0 +1,189 @@
+"""Read and write Gaussian splats as .ply in the INRIA 3D Gaussian Splatting layout.
+
+The layout every splat viewer understands (INRIA's ``save_ply``, gsplat's exporter, nerfstudio's
+splatfacto export): one ``vertex`` element of little-endian float32 properties
+
+    x y z  nx ny nz  f_dc_0..2  f_rest_0..44  opacity  scale_0..2  rot_0..3
+
+holding raw parameters: logit opacity, log scales, a wxyz quaternion, SH coefficients.
+``f_rest`` is channel-major -- the 15 higher-band coefficients of red, then of green, then of blue
+(``sh[:, 1:].transpose(1, 2).reshape(N, -1)``). Normals are written as zeros, as INRIA does.
+We always write the degree-3 slots (zero-padded) because strict viewers reject anything else;
+reading infers the degree from how many ``f_rest`` properties a file has (``Gaussians.with_sh_degree``
+trims). Files written by other programs read as long as those properties exist, in any order,
+with extra properties ignored.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from plyfile import PlyData, PlyElement
+
+from splatdream.export.atomic import atomic_write
+from splatdream.scene import Gaussians, num_sh_bases
+
+WRITE_SH_DEGREE = 3
+"""SH degree of the slots we write; 45 ``f_rest`` properties is what strict viewers expect."""
+
+_POSITION = ["x", "y", "z"]
+_NORMAL = ["nx", "ny", "nz"]
+_DC = ["f_dc_0", "f_dc_1", "f_dc_2"]
+_OPACITY = ["opacity"]
+_SCALE = ["scale_0", "scale_1", "scale_2"]
+_ROT = ["rot_0", "rot_1", "rot_2", "rot_3"]
+REQUIRED_PROPERTIES = _POSITION + _DC + _OPACITY + _SCALE + _ROT
+"""Properties a file must have to be read as Gaussians (normals and ``f_rest`` are optional)."""
+
+_LAYOUT_HINT = (
+    "expected the INRIA 3D Gaussian Splatting layout: a 'vertex' element with float properties "
+    "x y z [nx ny nz] f_dc_0..2 [f_rest_0..44] opacity scale_0..2 rot_0..3"
+)
+
+
+class PlyFormatError(ValueError):
+    """The file is not a readable .ply of Gaussian splats in the INRIA layout."""
+
+
+class NonFiniteGaussiansError(ValueError):
+    """Refused to write Gaussians with NaN/inf parameters."""
+
+
+def ply_property_names(sh_degree: int = WRITE_SH_DEGREE) -> list[str]:
+    """Property names in file order for the given SH degree (degree 3: 62 properties)."""
+    n_rest = 3 * (num_sh_bases(sh_degree) - 1)
+    return _POSITION + _NORMAL + _DC + [f"f_rest_{i}" for i in range(n_rest)] + _OPACITY + _SCALE + _ROT
+
+
+def nonfinite_rows(gaussians: Gaussians) -> dict[str, torch.Tensor]:
+    """Per parameter, a boolean mask [N] of rows holding a NaN or inf (only fields that have any)."""
+    fields = {
+        "means": gaussians.means,
+        "quats": gaussians.quats,
+        "log_scales": gaussians.log_scales,
+        "logit_opacities": gaussians.logit_opacities.unsqueeze(-1),
+        "sh": gaussians.sh.reshape(len(gaussians), -1),
+    }
+    bad = {name: ~torch.isfinite(t).all(dim=-1) for name, t in fields.items()}
+    return {name: mask for name, mask in bad.items() if bool(mask.any())}
+
+
+def _to_rows(gaussians: Gaussians) -> np.ndarray:
+    """Gaussians -> structured float32 array [N] with the 62 INRIA properties in file order."""
+    g = gaussians.detach().to("cpu").with_sh_degree(WRITE_SH_DEGREE)
+    n = len(g)
+    rest = g.sh[:, 1:].transpose(1, 2).reshape(n, -1)  # [N, 45], channel-major
+    columns = [
+        g.means,
+        torch.zeros(n, 3, dtype=g.means.dtype),
+        g.sh[:, 0],
+        rest,
+        g.logit_opacities.unsqueeze(-1),
+        g.log_scales,
+        g.quats,
+    ]
+    matrix = np.ascontiguousarray(torch.cat([c.to(torch.float32) for c in columns], dim=1).numpy(), dtype="<f4")
+    dtype = np.dtype([(name, "<f4") for name in ply_property_names(WRITE_SH_DEGREE)])
+    return matrix.view(dtype).reshape(n)
+
+
+def write_ply(path: str | os.PathLike[str], gaussians: Gaussians) -> None:
+    """Write ``gaussians`` atomically as a binary little-endian INRIA-layout .ply (degree-3 slots).
+
+    Raises ``NonFiniteGaussiansError`` (and writes nothing, leaving any existing file intact)
+    if any parameter is NaN or inf -- also after the cast to float32, so float64 values too large
+    for a float32 are caught. Rows are never dropped silently.
+    """
+    g32 = gaussians.detach().to("cpu", torch.float32)
+    bad = nonfinite_rows(g32)
+    if bad:
+        any_bad = torch.stack(list(bad.values())).any(dim=0)
+        detail = ", ".join(f"{name}: {int(mask.sum())} rows" for name, mask in bad.items())
+        raise NonFiniteGaussiansError(
+            f"refusing to write {os.fspath(path)}: {int(any_bad.sum())} of {len(g32)} Gaussians have "
+            f"non-finite values ({detail}); nothing was written. Find the NaN source, or drop the rows "
+            "explicitly with gaussians[mask] where mask marks the finite rows."
+        )
+    element = PlyElement.describe(_to_rows(g32), "vertex")
+    with atomic_write(path) as tmp:
+        PlyData([element], text=False, byte_order="<").write(os.fspath(tmp))
+
+
+def read_ply(path: str | os.PathLike[str]) -> Gaussians:
+    """Read an INRIA-layout .ply (ours or another program's) into float32 CPU ``Gaussians``.
+
+    The SH degree is inferred from the number of ``f_rest`` properties (0, 9, 24 or 45 -> degree
+    0..3). Raises ``PlyFormatError`` naming what is missing for truncated files, non-.ply files
+    and .ply files of other kinds (meshes, coloured point clouds).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such .ply file: {path}")
+    try:
+        with open(path, "rb") as f:
+            ply = PlyData.read(f, mmap=False)
+    except Exception as exc:  # plyfile raises many types (PlyParseError, ValueError, EOFError, ...)
+        hint = " -- the file looks truncated (an interrupted copy or write?)" if "end-of-file" in str(exc) else ""
+        raise PlyFormatError(
+            f"{path} is not a readable .ply file ({type(exc).__name__}: {exc}){hint}; {_LAYOUT_HINT}"
+        ) from exc
+
+    names = [el.name for el in ply.elements]
+    if "vertex" not in names:
+        raise PlyFormatError(f"{path} has no 'vertex' element (elements: {names or 'none'}); {_LAYOUT_HINT}")
+    vertex = ply["vertex"]
+    props = {p.name: p for p in vertex.properties}
+    missing = [name for name in REQUIRED_PROPERTIES if name not in props]
+    if missing:
+        kind = ""
+        if {"red", "green", "blue"} <= props.keys() or "face" in names:
+            kind = " It looks like a mesh or coloured point cloud, not Gaussian splats."
+        raise PlyFormatError(
+            f"{path} lacks the Gaussian properties {', '.join(missing)} "
+            f"(it has: {', '.join(props) or 'none'}).{kind} {_LAYOUT_HINT}"
+        )
+    lists = [name for name in REQUIRED_PROPERTIES if hasattr(props[name], "len_dtype")]
+    if lists:
+        raise PlyFormatError(f"{path}: properties {lists} are lists, not scalars; {_LAYOUT_HINT}")
+
+    rest_ids = sorted(int(n[len("f_rest_"):]) for n in props if n.startswith("f_rest_") and n[7:].isdigit())
+    if rest_ids != list(range(len(rest_ids))) or len(rest_ids) not in (0, 9, 24, 45):
+        raise PlyFormatError(
+            f"{path} has {len(rest_ids)} f_rest properties (indices {rest_ids[:3]}...{rest_ids[-3:]}); "
+            "expected f_rest_0..f_rest_{M-1} with M = 0, 9, 24 or 45 (SH degree 0, 1, 2 or 3)"
+        )
+    data = vertex.data
+
+    def column(*cols: str) -> torch.Tensor:
+        stacked = np.stack([np.asarray(data[c], dtype=np.float32) for c in cols], axis=-1)
+        return torch.from_numpy(np.ascontiguousarray(stacked))
+
+    n = len(data)
+    k_rest = len(rest_ids) // 3
+    dc = column(*_DC).unsqueeze(1)  # [N, 1, 3]
+    if k_rest:
+        rest = column(*[f"f_rest_{i}" for i in range(len(rest_ids))]).reshape(n, 3, k_rest).transpose(1, 2)
+        sh = torch.cat([dc, rest], dim=1).contiguous()
+    else:
+        sh = dc
+    return Gaussians(
+        means=column(*_POSITION),
+        quats=column(*_ROT),
+        log_scales=column(*_SCALE),
+        logit_opacities=column(*_OPACITY)[:, 0].contiguous(),
+        sh=sh,
+    )
+
+
+__all__ = [
+    "NonFiniteGaussiansError",
+    "PlyFormatError",
+    "REQUIRED_PROPERTIES",
+    "nonfinite_rows",
+    "ply_property_names",
+    "read_ply",
+    "write_ply",
+]
