@@ -1,0 +1,41 @@
+"""Retrieval settings (ReDream step 1): which library, how many assets, which embedder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+import tyro
+
+EmbedderChoice = Literal["auto", "clip", "text"]
+
+
+@dataclass(frozen=True)
+class ClipConfig:
+    """Where CLIP weights come from. Nothing is ever downloaded: weights must already be local."""
+
+    model: str = "ViT-B-32"
+    """open_clip architecture name (``open_clip.list_models()``)."""
+    pretrained: str = "laion2b_s34b_b79k"
+    """open_clip pretrained tag, looked up in the local Hugging Face / open_clip cache only."""
+    checkpoint: Path | None = None
+    """A local open_clip checkpoint file (.bin/.pt/.safetensors); overrides ``pretrained``."""
+    views: int = 8
+    """Renders per asset whose CLIP image embeddings are averaged (an orbit at 15 deg elevation)."""
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    """Two-stage retrieval: top ``n_candidates`` by caption text embedding, re-ranked to ``k`` by renders."""
+
+    library: Path | None = None
+    """Library directory; None opens the starter library shipped with the package (or your copy of it)."""
+    k: Annotated[int, tyro.conf.arg(aliases=("-k",))] = 3
+    """Assets to return (ReDream's K)."""
+    n_candidates: int = 20
+    """Stage-1 candidates taken by text similarity before the image re-rank (ReDream's N' > K)."""
+    embedder: EmbedderChoice = "auto"
+    """'clip' (open_clip, needs local weights), 'text' (offline MiniLM), 'auto': CLIP when its weights load."""
+    clip: ClipConfig = ClipConfig()
+    """CLIP model and weights."""
