@@ -1,0 +1,286 @@
+"""The live viewer the trainer drives: push particles every N steps, pause/resume, "export now".
+
+The training thread only ever copies: ``update`` snapshots the particles (detached, CPU, maybe
+subsampled) at most ``max_updates_per_second`` times a second and hands them to one background
+thread, which converts them to splat arrays and talks to viser. When the thread is still busy with
+the last snapshot, or the step is not due, the update is dropped, so a slow browser or network
+can never slow training down. Browsers connecting and leaving only talk to viser's own threads.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+
+from splatdream.scene import Cameras, Gaussians
+from viewer.panel import MetricHistory, Status, TrainingPanel
+from viewer.scene_view import SceneView
+from viewer.server import start_server
+from viewer.splats import Snapshot, camera_arrays, frustum_poses, packed_to_splats, snapshot, splat_arrays
+
+
+@dataclass(frozen=True)
+class ViewerConfig:
+    """Live browser viewer while training (viser)."""
+
+    enabled: bool = True
+    """Serve the live viewer while training; the URL is printed at start-up."""
+    host: str = "127.0.0.1"
+    """Address to bind; 0.0.0.0 makes it reachable from other machines."""
+    port: int = 8080
+    """First port to try; the next free one is used when it is taken."""
+    update_every: int = 10
+    """Training steps between pushes of the particles to the browser."""
+    max_updates_per_second: float = 2.0
+    """Cap on pushes per second whatever the step rate; updates over it are dropped, never queued."""
+    max_gaussians_per_particle: int = 200_000
+    """Gaussians sent per particle per push (an evenly strided subsample beyond this); 0 sends all."""
+    recent_cameras: int = 16
+    """Training-camera frustums drawn (the most recent ones)."""
+
+
+@dataclass
+class ViewerStats:
+    """Counters the tests and the benchmark read."""
+
+    pushed: int = 0
+    """Snapshots delivered to the browser side."""
+    dropped: int = 0
+    """Due updates skipped because of the rate cap or a still-busy background thread."""
+    errors: int = 0
+    last_error: str = ""
+
+
+@dataclass
+class _Pending:
+    particles: list[Snapshot]
+    cameras: tuple[np.ndarray, np.ndarray, int, int] | None = None
+    taken_at: float = field(default_factory=time.perf_counter)
+
+
+class LiveViewer:
+    """Browser view of a running distillation; a no-op object when ``cfg.enabled`` is False."""
+
+    def __init__(self, cfg: ViewerConfig, num_particles: int, run_dir: Path | None = None) -> None:
+        if cfg.update_every < 1:
+            raise ValueError(f"viewer.update_every must be >= 1, got {cfg.update_every}")
+        if cfg.max_updates_per_second <= 0:
+            raise ValueError(f"viewer.max_updates_per_second must be > 0, got {cfg.max_updates_per_second}")
+        self.cfg = cfg
+        self.num_particles = num_particles
+        self.url = ""
+        self.stats = ViewerStats()
+        self._closed = False
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._resume = threading.Event()
+        self._resume.set()
+        self._export_flag = threading.Event()
+        self._export_callback: Callable[[], object] | None = None
+        self._pending: _Pending | None = None
+        self._status = Status()
+        self._history = MetricHistory()
+        self._step_times: deque[tuple[float, int]] = deque(maxlen=32)
+        self._cameras: deque[tuple[np.ndarray, np.ndarray, int, int]] = deque(maxlen=max(1, cfg.recent_cameras))
+        self._last_push = -float("inf")
+        self._thread: threading.Thread | None = None
+        if not cfg.enabled:
+            return
+
+        self._server, self.url = start_server(cfg.host, cfg.port)
+        try:
+            self.panel = TrainingPanel(self._server, self._history)
+            gui = self._server.gui
+            with gui.add_folder("Control"):
+                self._pause_button = gui.add_button("Pause training", hint="Training waits between steps.")
+                self._export_button = gui.add_button("Export now", hint="Write the current particles as .ply.")
+                run = f"**Run** `{run_dir}`" if run_dir is not None else ""
+                self._note = gui.add_markdown(run)
+                self._run_text = run
+            self._pause_button.on_click(lambda _event: self._toggle_pause())
+            self._export_button.on_click(lambda _event: self._request_export())
+            self.scene = SceneView(self._server, num_particles)
+        except BaseException:
+            self._server.stop()
+            raise
+        self._thread = threading.Thread(target=self._worker, name="splatdream-viewer", daemon=True)
+        self._thread.start()
+
+    # -- the trainer's side ------------------------------------------------------------------
+    @property
+    def enabled(self) -> bool:
+        return self.cfg.enabled and not self._closed
+
+    @property
+    def port(self) -> int:
+        return self._server.get_port() if self.cfg.enabled else 0
+
+    def set_initial(self, particles: Sequence[Gaussians]) -> None:
+        """Show the retrieved-asset Gaussians each particle started from (a toggle in the GUI)."""
+        if not self.enabled:
+            return
+        cap = self.cfg.max_gaussians_per_particle
+        self.scene.set_initial([splat_arrays(g, cap) for g in particles])
+
+    def update(
+        self,
+        step: int,
+        total_steps: int,
+        stage: str,
+        particles: Sequence[Gaussians],
+        metrics: Mapping[str, float],
+        cameras: Cameras | None = None,
+    ) -> None:
+        """Record this step; every ``update_every`` steps also snapshot the particles, unless throttled.
+
+        Non-blocking: the only work here is appending metrics and, on a due and unthrottled step,
+        one device-side copy per particle. ``metrics`` values should already be Python floats (a
+        CUDA scalar tensor would force a sync).
+        """
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        self._step_times.append((now, step))
+        self._history.record(step, metrics)
+        self._status = Status(stage, step, total_steps, self._its(), paused=not self._resume.is_set())
+        self._service_export()
+        if step % self.cfg.update_every != 0:
+            return
+        if now - self._last_push < 1.0 / self.cfg.max_updates_per_second or self._pending is not None:
+            self.stats.dropped += 1
+            return
+        if len(particles) != self.num_particles:
+            raise ValueError(f"viewer was opened for {self.num_particles} particles, got {len(particles)}")
+        cap = self.cfg.max_gaussians_per_particle
+        pending = _Pending([snapshot(g, cap) for g in particles])
+        if cameras is not None:
+            self._cameras.append(camera_arrays(cameras))
+            pending.cameras = self._recent_cameras()
+        self._last_push = now
+        with self._lock:
+            self._pending = pending
+        self._wake.set()
+
+    def wait_if_paused(self) -> None:
+        """Block the training loop while the GUI's pause is on; runs a requested export meanwhile."""
+        if not self.enabled:
+            return
+        self._service_export()
+        while not self._resume.wait(timeout=0.1):
+            if self._closed:
+                return
+            self._service_export()
+
+    def set_export_callback(self, fn: Callable[[], object] | None) -> None:
+        """Run ``fn()`` on the training thread (in ``update``/``wait_if_paused``) when "export now" is clicked.
+
+        Its return value (e.g. the written path) is shown in the GUI. With a callback set,
+        ``export_requested`` always returns False.
+        """
+        self._export_callback = fn
+
+    def export_requested(self) -> bool:
+        """True once after each "export now" click (when no export callback is set)."""
+        if self._export_callback is not None or not self._export_flag.is_set():
+            return False
+        self._export_flag.clear()
+        return True
+
+    def close(self) -> None:
+        """Stop the background thread and the server (frees the port); unblocks a paused trainer."""
+        if self._closed:
+            return
+        self._closed = True
+        self._resume.set()
+        if not self.cfg.enabled:
+            return
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10.0)
+        self._server.stop()
+
+    def __enter__(self) -> LiveViewer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- internals ---------------------------------------------------------------------------
+    def _its(self) -> float:
+        if len(self._step_times) < 2:
+            return 0.0
+        (t0, s0), (t1, s1) = self._step_times[0], self._step_times[-1]
+        return (s1 - s0) / (t1 - t0) if t1 > t0 else 0.0
+
+    def _recent_cameras(self) -> tuple[np.ndarray, np.ndarray, int, int]:
+        """The last ``recent_cameras`` views as one batch (each entry can hold several views)."""
+        last = self._cameras[-1]
+        viewmats = np.concatenate([c[0] for c in self._cameras])[-self.cfg.recent_cameras :]
+        Ks = np.concatenate([c[1] for c in self._cameras])[-self.cfg.recent_cameras :]
+        return viewmats, Ks, last[2], last[3]
+
+    def _toggle_pause(self) -> None:
+        if self._resume.is_set():
+            self._resume.clear()
+            self._pause_button.label = "Resume training"
+        else:
+            self._step_times.clear()  # the pause is not training time
+            self._resume.set()
+            self._pause_button.label = "Pause training"
+        self._status = replace(self._status, paused=not self._resume.is_set(), its=0.0)
+        self._wake.set()
+
+    def _request_export(self) -> None:
+        self._export_flag.set()
+        self._set_note("Export requested; written after the current step.")
+
+    def _service_export(self) -> None:
+        fn = self._export_callback
+        if fn is None or not self._export_flag.is_set():
+            return
+        self._export_flag.clear()
+        try:
+            result = fn()
+        except Exception as exc:  # a failed export must not kill the run it was meant to save
+            self._record_error(f"export failed: {exc!r}")
+            self._set_note(f"Export failed: {exc}")
+            return
+        self._set_note(f"Exported `{result}`" if result is not None else "Exported.")
+
+    def _set_note(self, text: str) -> None:
+        self._note.content = "  \n".join(t for t in (self._run_text, text) if t)
+
+    def _record_error(self, message: str) -> None:
+        self.stats.errors += 1
+        if not self.stats.last_error:  # print once; a broken viewer must not flood the training log
+            print(f"splatdream viewer: {message} (training continues)", file=sys.stderr, flush=True)
+        self.stats.last_error = message
+
+    def _worker(self) -> None:
+        period = 1.0 / self.cfg.max_updates_per_second
+        while not self._stop.is_set():
+            self._wake.wait(timeout=period)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            try:
+                self.panel.set_status(self._status)
+                self.panel.refresh_curve()
+                with self._lock:
+                    pending, self._pending = self._pending, None
+                if pending is not None:
+                    self.scene.set_particles([packed_to_splats(s.wait().numpy()) for s in pending.particles])
+                    if pending.cameras is not None:
+                        self.scene.set_cameras(frustum_poses(*pending.cameras))
+                    self.stats.pushed += 1
+            except Exception as exc:
+                self._record_error(f"update failed: {exc!r}")

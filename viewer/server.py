@@ -1,0 +1,23 @@
+"""Start a viser server on the first free port from the one asked for, and say where it is."""
+
+from __future__ import annotations
+
+import sys
+
+import viser
+
+
+def browser_url(host: str, port: int) -> str:
+    # 0.0.0.0 / :: are bind addresses, not somewhere a browser can go.
+    shown = "localhost" if host in ("0.0.0.0", "::", "") else host
+    return f"http://{shown}:{port}"
+
+
+def start_server(host: str, port: int, label: str = "SplatDream") -> tuple[viser.ViserServer, str]:
+    """A running server (viser moves to the next free port when ``port`` is taken) and its URL."""
+    server = viser.ViserServer(host=host, port=port, label=label, verbose=False)
+    bound = server.get_port()
+    url = browser_url(host, bound)
+    note = "" if bound == port else f" (port {port} was busy)"
+    print(f"splatdream viewer: {url}{note}", file=sys.stderr, flush=True)
+    return server, url
