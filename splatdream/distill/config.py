@@ -1,0 +1,100 @@
+"""Configuration of the distillation stage (VSD/SDS over N Gaussian particles)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from splatdream.distill.guidance import LossKind
+from splatdream.distill.schedule import ExpDecay, Steps
+from splatdream.distill.score_net import ScoreNetConfig
+from splatdream.priors.views import ViewPromptConfig
+from splatdream.scene import OrbitRanges
+
+
+@dataclass(frozen=True)
+class LearningRates:
+    """Adam learning rates per parameter group (raw parameters)."""
+
+    means: ExpDecay = ExpDecay(1e-3, 1e-5, 2000)
+    """Positions: log-linear decay, as 3DGS does."""
+    scales: float = 5e-3
+    """Log-scales."""
+    quats: float = 1e-3
+    """Quaternions (wxyz)."""
+    opacities: float = 5e-2
+    """Logit opacities."""
+    sh0: float = 1e-2
+    """SH DC (base colour)."""
+    shN: float = 5e-4
+    """Higher SH bands."""
+
+
+@dataclass(frozen=True)
+class DensifyConfig:
+    """Densify and prune with gsplat's DefaultStrategy (its defaults are tuned for photos, not distillation)."""
+
+    enabled: bool = True
+    """Turn densification and pruning on."""
+    refine_start: int = 100
+    """First step that may grow or prune."""
+    refine_stop: int = 15000
+    """No growing after this step."""
+    refine_every: int = 100
+    """Steps between refinements."""
+    reset_every: int = 100000
+    """Opacity reset period (off by default: distillation has no photo to recover from it)."""
+    grow_grad2d: float = 2e-4
+    """Image-plane gradient threshold for duplicating/splitting."""
+    prune_opa: float = 0.01
+    """Opacity below which Gaussians are removed."""
+    max_gaussians: int = 200_000
+    """No growth once a particle has this many Gaussians (keeps memory bounded)."""
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    """Variational score distillation (ProlificDreamer) over the particles; SDS as a switch."""
+
+    loss: LossKind = "vsd"
+    """'vsd' (LoRA particle score) or 'sds' (injected noise as the particle score)."""
+    steps: int = 300
+    """Particle update steps."""
+    guidance_scale: float = 7.5
+    """Classifier-free guidance of the prior (VSD: 7.5; SDS usually 100)."""
+    negative_prompt: str = ""
+    """Negative prompt for the prior's unconditional branch."""
+    t_min: float = 0.02
+    """Smallest diffusion time, as a fraction of the schedule."""
+    t_max: Steps = Steps((0.98, 0.5), (5000,))
+    """Largest diffusion time by step (threestudio: 0.98, then 0.5 after step 5000)."""
+    resolution: Steps = Steps((64.0,))
+    """Render side in pixels by step, e.g. Steps((64, 512), (5000,))."""
+    views_per_particle: int = 1
+    """Cameras rendered per particle per step."""
+    cameras: OrbitRanges = OrbitRanges()
+    """Where training cameras are sampled."""
+    background: Literal["random", "white", "black"] = "random"
+    """Render background: a random solid colour per view keeps the prior from painting the backdrop."""
+    view_prompts: ViewPromptConfig = ViewPromptConfig()
+    """View-dependent prompt wording and thresholds."""
+    lr: LearningRates = LearningRates()
+    """Particle learning rates."""
+    densify: DensifyConfig = DensifyConfig()
+    """Densification / pruning."""
+    score_net: ScoreNetConfig = ScoreNetConfig()
+    """The particles' LoRA score model (VSD only)."""
+    retrieval_reg_every: int = 0
+    """ReDream's regulariser: every this many steps use eps(render) - eps(retrieved asset's render); 0 = off, paper: 3."""
+    checkpoint_every: int = 100
+    """Steps between checkpoints (written atomically)."""
+    max_bad_steps: int = 5
+    """Consecutive non-finite steps before restoring the last checkpoint with a lower learning rate."""
+    lr_backoff: float = 0.5
+    """Learning-rate factor applied on each such restore."""
+    backend: Literal["auto", "torch", "gsplat"] = "auto"
+    """Rasteriser backend (auto: gsplat on CUDA, torch elsewhere)."""
+    seed: int = 0
+    """Seed of every random choice (cameras, timesteps, noise, backgrounds)."""
+    log_every: int = 1
+    """Steps between metric records in metrics.jsonl."""

@@ -1,0 +1,363 @@
+"""The distillation loop: N Gaussian particles, one prior, one LoRA score model of the particles.
+
+One ``step()``: sample a camera per particle, render every particle, encode to the prior's
+model space, add noise at a random t, ask the prior (CFG, view-dependent prompt) and the
+particles' LoRA score model (camera-conditioned) for the noise, push each render along
+w(t) (eps_prior - eps_lora), densify/prune with gsplat's DefaultStrategy, then train the LoRA
+on the detached renders. Everything random comes from one seeded generator, so a resumed run
+repeats an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from splatdream.distill.config import DistillConfig
+from splatdream.distill.guidance import sample_timesteps, sds_grad, surrogate_loss, timestep_weight, vsd_grad
+from splatdream.distill.score_net import CameraLoRA
+from splatdream.priors.base import Prior, TextEmbeddings
+from splatdream.priors.views import VIEW_WORDS, view_words, with_view
+from splatdream.render import render_gaussians
+from splatdream.scene import Cameras, Gaussians, sample_orbit
+
+log = logging.getLogger(__name__)
+
+PARAM_KEYS = ("means", "scales", "quats", "opacities", "sh0", "shN")
+
+
+@dataclass
+class StepResult:
+    """What one step reports (also one line of metrics.jsonl)."""
+
+    step: int
+    loss: float
+    lora_loss: float
+    t_mean: float
+    num_gaussians: list[int]
+    skipped: bool = False
+    regulariser: bool = False
+    extra: dict[str, float] = field(default_factory=dict)
+
+    def as_record(self) -> dict[str, Any]:
+        rec: dict[str, Any] = {
+            "step": self.step,
+            "loss": self.loss,
+            "lora_loss": self.lora_loss,
+            "t_mean": self.t_mean,
+            "num_gaussians": self.num_gaussians,
+            "skipped": self.skipped,
+        }
+        if self.regulariser:
+            rec["regulariser"] = True
+        rec.update(self.extra)
+        return rec
+
+
+def make_optimizers(params: torch.nn.ParameterDict, cfg: DistillConfig, lr_scale: float) -> dict[str, torch.optim.Optimizer]:
+    """One Adam per parameter, the layout gsplat's strategies edit in place."""
+    lrs = {
+        "means": cfg.lr.means(0), "scales": cfg.lr.scales, "quats": cfg.lr.quats,
+        "opacities": cfg.lr.opacities, "sh0": cfg.lr.sh0, "shN": cfg.lr.shN,
+    }
+    return {
+        k: torch.optim.Adam([{"params": [params[k]], "lr": lrs[k] * lr_scale, "name": k}], eps=1e-15)
+        for k in PARAM_KEYS
+    }
+
+
+class Trainer:
+    """Holds the trained state (particles, optimisers, LoRA score model, RNG) and runs steps."""
+
+    def __init__(
+        self,
+        cfg: DistillConfig,
+        prior: Prior,
+        prompt: str,
+        particles: list[Gaussians],
+        references: list[Gaussians] | None = None,
+        device: torch.device | str = "cpu",
+    ) -> None:
+        if not particles:
+            raise ValueError("distillation needs at least one particle")
+        if cfg.retrieval_reg_every > 0 and (references is None or len(references) != len(particles)):
+            raise ValueError("retrieval_reg_every > 0 needs one retrieved-asset reference per particle")
+        self.cfg = cfg
+        self.prior = prior
+        self.prompt = prompt
+        self.device = torch.device(device)
+        self.step_count = 0
+        self.lr_scale = 1.0
+        self.generator = torch.Generator().manual_seed(cfg.seed)
+        self.params = [g.to(self.device, torch.float32).to_param_dict() for g in particles]
+        self.references = None if references is None else [r.detach().to(self.device) for r in references]
+        self.optimizers = [make_optimizers(p, cfg, self.lr_scale) for p in self.params]
+        self.strategy = self._make_strategy()
+        self.strategy_states = []
+        for p, opt in zip(self.params, self.optimizers):
+            if self.strategy is not None:
+                self.strategy.check_sanity(p, opt)
+                self.strategy_states.append(self.strategy.initialize_state(scene_scale=1.0))
+            else:
+                self.strategy_states.append({})
+        self.score_net: CameraLoRA | None = None
+        self.score_opt: torch.optim.Optimizer | None = None
+        if cfg.loss == "vsd":
+            prior.unet.requires_grad_(False)
+            self.score_net = CameraLoRA(prior.unet, cfg.score_net)
+            self.score_opt = torch.optim.AdamW(self.score_net.parameters_to_train(), lr=cfg.score_net.lr)
+        self.text = self._encode_prompts()
+
+    # -- set-up ---------------------------------------------------------------------------------
+    def _make_strategy(self) -> Any:
+        d = self.cfg.densify
+        if not d.enabled:
+            return None
+        from gsplat.strategy import DefaultStrategy
+
+        return DefaultStrategy(
+            prune_opa=d.prune_opa, grow_grad2d=d.grow_grad2d, refine_start_iter=d.refine_start,
+            refine_stop_iter=d.refine_stop, refine_every=d.refine_every, reset_every=d.reset_every,
+        )
+
+    def _encode_prompts(self) -> dict[str, TextEmbeddings]:
+        """The plain prompt (for the LoRA) and one per view word (for the prior), encoded once."""
+        vp = self.cfg.view_prompts
+        texts = {"plain": self.prompt} | {w: with_view(self.prompt, w, vp) for w in VIEW_WORDS}
+        with torch.no_grad():
+            emb = self.prior.encode_prompts(list(texts.values()), negative_prompt=self.cfg.negative_prompt)
+        return {key: emb[i] for i, key in enumerate(texts)}
+
+    def text_for(self, cameras: Cameras) -> TextEmbeddings:
+        words = view_words(cameras.azimuth_deg, cameras.elevation_deg, self.cfg.view_prompts)
+        cond = torch.cat([self.text[w].cond for w in words])
+        return TextEmbeddings(cond, self.text["plain"].uncond)
+
+    # -- the loop ---------------------------------------------------------------------------------
+    @property
+    def num_particles(self) -> int:
+        return len(self.params)
+
+    def particles(self) -> list[Gaussians]:
+        """Detached copies of the current particles."""
+        return [Gaussians.from_param_dict(p).detach().clone() for p in self.params]
+
+    def _sample_cameras(self) -> Cameras:
+        res = int(self.cfg.resolution(self.step_count))
+        n = self.num_particles * self.cfg.views_per_particle
+        return sample_orbit(n, self.cfg.cameras, res, res, generator=self.generator)
+
+    def _backgrounds(self, n: int) -> Tensor:
+        if self.cfg.background == "white":
+            return torch.ones(n, 3)
+        if self.cfg.background == "black":
+            return torch.zeros(n, 3)
+        return torch.rand(n, 3, generator=self.generator)
+
+    def _set_lrs(self) -> None:
+        for opts in self.optimizers:
+            for group in opts["means"].param_groups:
+                group["lr"] = self.cfg.lr.means(self.step_count) * self.lr_scale
+
+    def render(self, index: int, cameras: Cameras, backgrounds: Tensor) -> tuple[Tensor, dict[str, Any]]:
+        """Particle ``index`` from ``cameras`` -> images [B, 3, H, W] in [0, 1] and the rasteriser's meta."""
+        g = Gaussians.from_param_dict(self.params[index])
+        colors, _, meta = render_gaussians(g, cameras.to(self.device), backgrounds=backgrounds.to(self.device),
+                                           backend=self.cfg.backend)
+        return colors.permute(0, 3, 1, 2).clamp(0, 1), meta
+
+    def step(self) -> StepResult:
+        cfg, prior = self.cfg, self.prior
+        step = self.step_count
+        v = cfg.views_per_particle
+        self._set_lrs()
+        cameras = self._sample_cameras()
+        backgrounds = self._backgrounds(len(cameras))
+        t = sample_timesteps(len(cameras), cfg.t_min, cfg.t_max(step), prior.num_train_timesteps, self.generator)
+        renders, metas = [], []
+        for i in range(self.num_particles):
+            sl = slice(i * v, (i + 1) * v)
+            img, meta = self.render(i, cameras[sl], backgrounds[sl])
+            if self.strategy is not None:
+                self.strategy.step_pre_backward(self.params[i], self.optimizers[i], self.strategy_states[i], step, meta)
+            renders.append(img)
+            metas.append(meta)
+        images = torch.cat(renders)
+        x0 = prior.encode_images(images.to(prior.device, prior.dtype)).float()
+        noise = torch.randn(x0.shape, generator=self.generator).to(x0)
+        t_dev = t.to(prior.device)
+        x_t = prior.add_noise(x0.detach(), noise, t_dev)
+        weight = timestep_weight(prior.alphas_cumprod, t_dev, x0.ndim)
+        use_reg = cfg.retrieval_reg_every > 0 and self.references is not None and step % cfg.retrieval_reg_every == 0
+        with torch.no_grad():
+            eps_prior = prior.predict_noise(x_t, t_dev, self.text_for(cameras), guidance_scale=cfg.guidance_scale)
+            if use_reg:
+                eps_other = self._reference_score(cameras, backgrounds, noise, t_dev)
+                grad = vsd_grad(eps_prior, eps_other, weight)
+            elif cfg.loss == "vsd":
+                grad = vsd_grad(eps_prior, self._lora_score(x_t, t_dev, cameras), weight)
+            else:
+                grad = sds_grad(eps_prior, noise, weight)
+        loss = surrogate_loss(x0, grad)
+        for opts in self.optimizers:
+            for opt in opts.values():
+                opt.zero_grad(set_to_none=True)
+        loss.backward()
+        ok = math.isfinite(loss.item()) and all(
+            p.grad is None or bool(torch.isfinite(p.grad).all()) for params in self.params for p in params.values()
+        )
+        if ok:
+            for i in range(self.num_particles):
+                for opt in self.optimizers[i].values():
+                    opt.step()
+                if self.strategy is not None:
+                    self._post_backward(i, metas[i])
+        lora_loss = self._train_lora(x0.detach(), cameras) if (ok and self.score_net is not None) else float("nan")
+        self.step_count += 1
+        return StepResult(
+            step=step, loss=loss.item(), lora_loss=lora_loss, t_mean=float(t.float().mean()) / prior.num_train_timesteps,
+            num_gaussians=[len(p["means"]) for p in self.params], skipped=not ok, regulariser=use_reg,
+        )
+
+    def _post_backward(self, i: int, meta: dict[str, Any]) -> None:
+        assert self.strategy is not None
+        strategy = self.strategy
+        if len(self.params[i]["means"]) >= self.cfg.densify.max_gaussians:
+            strategy = dataclasses.replace(strategy, grow_grad2d=float("inf"))  # prune only
+        strategy.step_post_backward(self.params[i], self.optimizers[i], self.strategy_states[i], self.step_count, meta)
+
+    def _lora_score(self, x_t: Tensor, t: Tensor, cameras: Cameras) -> Tensor:
+        assert self.score_net is not None
+        c2w = cameras.c2w.to(x_t.device)
+        plain = self.text["plain"]
+        with self.score_net.active(c2w):
+            eps_c = self.prior.predict_noise(x_t, t, plain, guidance_scale=1.0)
+        s = self.cfg.score_net.guidance_scale
+        if s == 1.0:
+            return eps_c
+        uncond = TextEmbeddings(plain.uncond, plain.uncond)
+        with self.score_net.active(torch.zeros_like(c2w)):
+            eps_u = self.prior.predict_noise(x_t, t, uncond, guidance_scale=1.0)
+        return eps_u + s * (eps_c - eps_u)
+
+    def _reference_score(self, cameras: Cameras, backgrounds: Tensor, noise: Tensor, t: Tensor) -> Tensor:
+        """The prior's score of each retrieved asset's render from the same camera and noise (ReDream)."""
+        assert self.references is not None
+        v = self.cfg.views_per_particle
+        imgs = []
+        for i, ref in enumerate(self.references):
+            sl = slice(i * v, (i + 1) * v)
+            colors, _, _ = render_gaussians(ref, cameras[sl].to(self.device), backgrounds=backgrounds[sl].to(self.device),
+                                            backend=self.cfg.backend)
+            imgs.append(colors.permute(0, 3, 1, 2).clamp(0, 1))
+        x0_ref = self.prior.encode_images(torch.cat(imgs).to(self.prior.device, self.prior.dtype)).float()
+        x_t_ref = self.prior.add_noise(x0_ref, noise, t)
+        return self.prior.predict_noise(x_t_ref, t, self.text_for(cameras), guidance_scale=self.cfg.guidance_scale)
+
+    def _train_lora(self, x0: Tensor, cameras: Cameras) -> float:
+        """Denoising loss of the LoRA score model on the detached renders (fresh t, camera dropout)."""
+        assert self.score_net is not None and self.score_opt is not None
+        losses = []
+        for _ in range(self.cfg.score_net.steps_per_particle_step):
+            b = x0.shape[0]
+            t = torch.randint(0, self.prior.num_train_timesteps, (b,), generator=self.generator).to(x0.device)
+            noise = torch.randn(x0.shape, generator=self.generator).to(x0)
+            x_t = self.prior.add_noise(x0, noise, t)
+            c2w = cameras.c2w.to(x0.device)
+            keep = (torch.rand(b, generator=self.generator) >= self.cfg.score_net.camera_dropout).to(c2w)
+            c2w = c2w * keep[:, None, None]
+            with self.score_net.active(c2w):
+                pred = self.prior.predict_noise(x_t, t, self.text["plain"], guidance_scale=1.0)
+            loss = F.mse_loss(pred.float(), noise.float())
+            self.score_opt.zero_grad(set_to_none=True)
+            loss.backward()
+            params = self.score_net.parameters_to_train()
+            if all(p.grad is None or bool(torch.isfinite(p.grad).all()) for p in params):
+                self.score_opt.step()
+            losses.append(loss.item())
+        return float(np.mean(losses))
+
+    # -- state (checkpoints) ----------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """Everything trained and every RNG -- never the frozen prior."""
+        return {
+            "step": self.step_count,
+            "lr_scale": self.lr_scale,
+            "params": [{k: v.detach().clone() for k, v in p.items()} for p in self.params],
+            "optimizers": [{k: o.state_dict() for k, o in opts.items()} for opts in self.optimizers],
+            "strategy_states": self.strategy_states,
+            "score_net": None if self.score_net is None else self.score_net.trainable_state_dict(),
+            "score_opt": None if self.score_opt is None else self.score_opt.state_dict(),
+            "rng": {
+                "generator": self.generator.get_state(),
+                "torch": torch.get_rng_state(),
+                "numpy": np.random.get_state(),
+                "python": random.getstate(),
+            },
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if len(state["params"]) != self.num_particles:
+            raise ValueError(
+                f"checkpoint has {len(state['params'])} particles, this run {self.num_particles}; "
+                "resume with the same --num-particles"
+            )
+        self.step_count = int(state["step"])
+        self.lr_scale = float(state["lr_scale"])
+        self.params = [
+            torch.nn.ParameterDict({k: torch.nn.Parameter(v.to(self.device)) for k, v in p.items()})
+            for p in state["params"]
+        ]
+        self.optimizers = [make_optimizers(p, self.cfg, self.lr_scale) for p in self.params]
+        for opts, saved in zip(self.optimizers, state["optimizers"]):
+            for k, opt in opts.items():
+                opt.load_state_dict(saved[k])
+        self.strategy_states = state["strategy_states"]
+        if self.score_net is not None:
+            if state["score_net"] is None:
+                raise ValueError("checkpoint was made with --loss sds; resume it with the same loss")
+            self.score_net.load_trainable_state_dict(state["score_net"])
+            assert self.score_opt is not None
+            self.score_opt.load_state_dict(state["score_opt"])
+        rng = state["rng"]
+        self.generator.set_state(rng["generator"])
+        torch.set_rng_state(rng["torch"])
+        np.random.set_state(rng["numpy"])
+        random.setstate(rng["python"])
+
+    def lower_learning_rate(self) -> None:
+        """After repeated non-finite steps: scale every particle learning rate down."""
+        self.lr_scale *= self.cfg.lr_backoff
+        for opts in self.optimizers:
+            for opt in opts.values():
+                for group in opt.param_groups:
+                    group["lr"] *= self.cfg.lr_backoff
+
+
+def save_checkpoint(trainer: Trainer, path: Path) -> None:
+    """Atomic: a crash mid-write leaves the previous checkpoint intact."""
+    from splatdream.export.atomic import atomic_write
+
+    with atomic_write(path) as tmp:
+        torch.save(trainer.state_dict(), tmp)
+
+
+def load_checkpoint(trainer: Trainer, path: Path) -> None:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same actionable message
+        raise ValueError(f"cannot read checkpoint {path}: {exc}; delete it to start over") from exc
+    trainer.load_state_dict(state)
+
+
+Callback = Callable[[Trainer, StepResult], None]
