@@ -1,0 +1,196 @@
+"""LiveViewer: port handling, throttling, pause/resume, export, clients coming and going."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+import torch
+import viser
+from websockets.sync.client import connect
+
+from splatdream.scene import OrbitRanges, sample_orbit
+from viewer import LiveViewer, ViewerConfig
+from viewer.demo_scenes import demo_particles
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def make_viewer(num_particles: int = 2, **kw: object) -> LiveViewer:
+    return LiveViewer(ViewerConfig(port=free_port(), **kw), num_particles)  # type: ignore[arg-type]
+
+
+def wait_for(predicate, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
+
+
+def test_server_starts_moves_past_a_busy_port_and_frees_it_on_close() -> None:
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", free_port()))
+    busy.listen()
+    taken = busy.getsockname()[1]
+    try:
+        with LiveViewer(ViewerConfig(port=taken), num_particles=1) as viewer:
+            assert viewer.port > taken
+            assert viewer.url == f"http://127.0.0.1:{viewer.port}"
+            assert not port_is_free(viewer.port)
+            with socket.create_connection(("127.0.0.1", viewer.port), timeout=5):
+                pass
+        assert wait_for(lambda: port_is_free(viewer.port))
+    finally:
+        busy.close()
+
+
+def test_disabled_viewer_is_a_no_op() -> None:
+    viewer = LiveViewer(ViewerConfig(enabled=False), num_particles=2)
+    assert viewer.url == ""
+    viewer.update(0, 10, "vsd", demo_particles(2, 10), {"loss": 1.0})
+    viewer.wait_if_paused()
+    assert not viewer.export_requested()
+    viewer.close()
+
+
+def test_update_is_quick_and_drops_when_throttled() -> None:
+    particles = demo_particles(4, 20_000)
+    with make_viewer(4, update_every=2, max_updates_per_second=2.0) as viewer:
+        times = []
+        start = time.perf_counter()
+        for step in range(60):
+            t0 = time.perf_counter()
+            viewer.update(step, 60, "vsd", particles, {"loss": 1.0 / (step + 1)})
+            times.append(time.perf_counter() - t0)
+        allowed = 1 + int((time.perf_counter() - start) * 2.0)  # 2 pushes per second at most
+        # 30 of the 60 steps are due (every 2nd); all but the few the rate allows are dropped
+        assert wait_for(lambda: viewer._pending is None)
+        assert 1 <= viewer.stats.pushed <= allowed
+        assert viewer.stats.dropped + viewer.stats.pushed == 30
+        assert viewer.stats.errors == 0
+        # a due, unthrottled update snapshots 4 x 20k Gaussians; the rest only record metrics
+        assert max(times) < 0.25 and sorted(times)[len(times) // 2] < 0.005, times
+
+
+def test_pause_blocks_the_training_loop_until_resume() -> None:
+    with make_viewer() as viewer:
+        viewer._toggle_pause()  # what clicking "Pause training" does
+        released = threading.Event()
+
+        def train() -> None:
+            viewer.wait_if_paused()
+            released.set()
+
+        thread = threading.Thread(target=train)
+        thread.start()
+        assert not released.wait(0.4)
+        assert viewer._pause_button.label == "Resume training"
+        viewer._toggle_pause()
+        assert released.wait(2.0)
+        thread.join()
+        viewer._toggle_pause()
+        thread = threading.Thread(target=train)
+        released.clear()
+        thread.start()
+        assert not released.wait(0.2)
+    assert released.wait(2.0), "close() must release a paused trainer"
+    thread.join()
+
+
+def test_export_flag_and_callback_run_once_on_the_training_thread() -> None:
+    particles = demo_particles(2, 100)
+    with make_viewer() as viewer:
+        assert not viewer.export_requested()
+        viewer._request_export()  # what clicking "Export now" does
+        assert viewer.export_requested()
+        assert not viewer.export_requested()
+
+        calls: list[int] = []
+        viewer.set_export_callback(lambda: calls.append(threading.get_ident()) or "out/particle_0.ply")
+        viewer.update(1, 10, "vsd", particles, {})
+        assert calls == []
+        viewer._request_export()
+        viewer.update(2, 10, "vsd", particles, {})
+        viewer.update(3, 10, "vsd", particles, {})
+        assert calls == [threading.get_ident()]
+        assert "out/particle_0.ply" in viewer._note.content
+
+        # while paused, the export still happens (inside wait_if_paused)
+        viewer._toggle_pause()
+        viewer._request_export()
+        thread = threading.Thread(target=viewer.wait_if_paused)
+        thread.start()
+        assert wait_for(lambda: len(calls) == 2)
+        viewer._toggle_pause()
+        thread.join(timeout=2)
+        assert not thread.is_alive()
+
+
+def test_failed_export_is_reported_not_raised() -> None:
+    with make_viewer() as viewer:
+        viewer.set_export_callback(lambda: 1 / 0)
+        viewer._request_export()
+        viewer.wait_if_paused()
+        assert viewer.stats.errors == 1 and "ZeroDivisionError" in viewer.stats.last_error
+        assert "Export failed" in viewer._note.content
+
+
+def test_clients_connecting_and_leaving_do_not_touch_training() -> None:
+    particles = demo_particles(2, 2000)
+    gen = torch.Generator().manual_seed(0)
+    with make_viewer(update_every=1, max_updates_per_second=50.0) as viewer:
+        stop = threading.Event()
+        slowest = [0.0]
+        steps = [0]
+
+        def train() -> None:
+            while not stop.is_set():
+                cams = sample_orbit(2, OrbitRanges(), 32, 32, generator=gen)
+                t0 = time.perf_counter()
+                viewer.update(steps[0], 10_000, "vsd", particles, {"loss": 1.0}, cams)
+                viewer.wait_if_paused()
+                slowest[0] = max(slowest[0], time.perf_counter() - t0)
+                steps[0] += 1
+                time.sleep(0.005)
+
+        thread = threading.Thread(target=train)
+        thread.start()
+        try:
+            for _ in range(3):
+                before = steps[0]
+                with connect(
+                    f"ws://127.0.0.1:{viewer.port}", subprotocols=[f"viser-v{viser.__version__}"]  # type: ignore[list-item]
+                ) as ws:
+                    received = sum(len(ws.recv(timeout=5)) for _ in range(3))
+                    assert received > 0
+                assert wait_for(lambda: steps[0] > before + 5)
+            pushed = viewer.stats.pushed
+            assert wait_for(lambda: viewer.stats.pushed > pushed + 2)
+        finally:
+            stop.set()
+            thread.join()
+        assert viewer.stats.errors == 0, viewer.stats.last_error
+        assert slowest[0] < 0.5
+
+
+@pytest.mark.parametrize("bad", [{"update_every": 0}, {"max_updates_per_second": 0.0}])
+def test_bad_config_names_the_field(bad: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="viewer\\."):
+        LiveViewer(ViewerConfig(enabled=False, **bad), 1)  # type: ignore[arg-type]

@@ -1,0 +1,152 @@
+"""``splatdream view PATH``: open a .ply or a finished run directory in the browser viewer.
+
+A run directory holds ``particle_<i>.ply`` (the result), optionally ``init_particle_<i>.ply``
+(the retrieved-asset initialisation, shown in a row below) and ``metrics.jsonl`` (one JSON record
+per logged step, drawn as curves).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tyro
+
+from viewer.panel import MetricHistory, Status, TrainingPanel
+from viewer.scene_view import SceneView
+from viewer.server import start_server
+from viewer.splats import splat_arrays
+
+_PARTICLE = re.compile(r"^particle_(\d+)\.ply$")
+_INITIAL = re.compile(r"^init_particle_(\d+)\.ply$")
+
+
+@dataclass(frozen=True)
+class ViewArgs:
+    """Open Gaussian splats in the browser viewer."""
+
+    path: tyro.conf.Positional[Path]
+    """An INRIA-layout .ply, or a run directory with particle_<i>.ply files."""
+    host: str = "127.0.0.1"
+    """Address to bind; 0.0.0.0 makes it reachable from other machines."""
+    port: int = 8080
+    """First port to try; the next free one is used when it is taken."""
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    particles: list[Path]
+    initial: list[Path]
+    metrics: Path | None
+
+
+def _numbered(directory: Path, pattern: re.Pattern[str]) -> list[Path]:
+    found = [(int(m.group(1)), p) for p in directory.iterdir() if (m := pattern.match(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def find_run_files(path: Path) -> RunFiles:
+    """What to show for ``path``: the .ply itself, or a run directory's particles, inits and metrics."""
+    if path.is_file():
+        if path.suffix.lower() != ".ply":
+            raise ValueError(f"{path} is not a .ply file; pass a .ply or a run directory")
+        return RunFiles([path], [], None)
+    if not path.is_dir():
+        raise FileNotFoundError(f"no such file or directory: {path}")
+    particles = _numbered(path, _PARTICLE)
+    if not particles:
+        plys = sorted(path.glob("*.ply"))
+        if not plys:
+            raise FileNotFoundError(
+                f"{path} has no particle_<i>.ply files (nor any .ply); is the run finished? "
+                "Pass a run directory or a single .ply"
+            )
+        particles = plys  # a folder of loose .ply files: show them side by side
+    metrics = path / "metrics.jsonl"
+    return RunFiles(particles, _numbered(path, _INITIAL), metrics if metrics.is_file() else None)
+
+
+def read_metrics(path: Path) -> list[dict[str, Any]]:
+    """Records of a metrics.jsonl; a torn last line (run killed mid-write) is skipped."""
+    records = []
+    for line in path.read_text().splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(rec, dict):
+            records.append(rec)
+    return records
+
+
+def scalar_metrics(record: dict[str, Any]) -> dict[str, float]:
+    return {
+        k: float(v) for k, v in record.items()
+        if k != "step" and isinstance(v, (int, float)) and not isinstance(v, bool)
+    }
+
+
+class StaticViewer:
+    """A viewer over files on disk; ``close`` stops the server and frees the port."""
+
+    def __init__(self, path: Path, host: str = "127.0.0.1", port: int = 8080) -> None:
+        from splatdream.export.ply import read_ply
+
+        files = find_run_files(path)
+        particles = [read_ply(p) for p in files.particles]
+        initial = [read_ply(p) for p in files.initial[: len(particles)]]
+        self.server, self.url = start_server(host, port)
+        try:
+            history = MetricHistory()
+            status = Status(stage="finished", done=True)
+            if files.metrics is not None:
+                records = read_metrics(files.metrics)
+                for i, rec in enumerate(records):
+                    history.record(int(rec.get("step", i)), scalar_metrics(rec))
+                if records:
+                    last = records[-1]
+                    status = Status(
+                        stage=str(last.get("stage", "finished")), step=int(last.get("step", len(records) - 1)),
+                        total_steps=int(last.get("total_steps", 0)), done=True,
+                    )
+            self.panel = TrainingPanel(self.server, history, title=path.name or str(path))
+            self.panel.set_status(status)
+            self.panel.refresh_curve()
+            self.scene = SceneView(self.server, len(particles))
+            self.scene.set_particles([splat_arrays(g) for g in particles])
+            if initial:
+                self.scene.set_initial([splat_arrays(g) for g in initial])
+        except BaseException:
+            self.server.stop()
+            raise
+
+    def close(self) -> None:
+        self.server.stop()
+
+    def __enter__(self) -> StaticViewer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = tyro.cli(ViewArgs, args=argv, prog="splatdream view")
+    try:
+        viewer = StaticViewer(args.path, args.host, args.port)
+    except (FileNotFoundError, ValueError) as exc:  # PlyFormatError is a ValueError
+        print(f"splatdream view: {exc}")
+        return 2
+    print(f"Showing {args.path}; press Ctrl-C to stop.")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        viewer.close()
+    return 0
