@@ -33,7 +33,7 @@ def _run(url: str, mode: list[str], size: tuple[int, int], budget_ms: int, timeo
             "--hide-scrollbars", f"--user-data-dir={profile}", f"--window-size={size[0]},{size[1]}",
             f"--virtual-time-budget={budget_ms}", *mode, url,
         ]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+        proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout_s)
     if proc.returncode != 0:
         raise RuntimeError(f"chromium exited with {proc.returncode}: {proc.stderr[-2000:]}")
     return proc.stdout
