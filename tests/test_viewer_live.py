@@ -81,12 +81,12 @@ def test_update_is_quick_and_drops_when_throttled() -> None:
             times.append(time.perf_counter() - t0)
         allowed = 1 + int((time.perf_counter() - start) * 2.0)  # 2 pushes per second at most
         # 30 of the 60 steps are due (every 2nd); all but the few the rate allows are dropped
-        assert wait_for(lambda: viewer._pending is None and viewer.stats.pushed >= 1)
-        assert viewer.stats.pushed <= allowed
-        assert viewer.stats.dropped + viewer.stats.pushed == 30
+        assert wait_for(lambda: viewer.stats.dropped + viewer.stats.pushed == 30)
+        assert 1 <= viewer.stats.pushed <= allowed
         assert viewer.stats.errors == 0
-        # a due, unthrottled update snapshots 4 x 20k Gaussians; the rest only record metrics
-        assert max(times) < 0.25 and sorted(times)[len(times) // 2] < 0.005, times
+        # a due, unthrottled update copies 4 x 20k Gaussians (~2 ms idle; generous bound for a loaded
+        # CI box); the others only record metrics (microseconds)
+        assert max(times) < 1.0 and sorted(times)[len(times) // 2] < 0.002, times
 
 
 def test_pause_blocks_the_training_loop_until_resume() -> None:
