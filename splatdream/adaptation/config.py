@@ -1,0 +1,86 @@
+"""Settings of ReDream's lightweight adaptation stage: front alignment, then a view-prefixed LoRA."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from splatdream.priors.views import ViewPromptConfig
+
+ADAPTER_NAME = "redream"
+"""peft adapter name of the adaptation LoRA (distillation's own LoRA is called 'vsd')."""
+LORA_TARGETS = ("to_q", "to_k", "to_v", "to_out.0")
+"""UNet attention projections the LoRA wraps."""
+
+
+@dataclass(frozen=True)
+class AlignConfig:
+    """Front-view alignment: score renders at evenly spaced yaws and turn the asset's front to azimuth 0."""
+
+    n_yaws: int = 8
+    """Candidate front azimuths, evenly spaced around the asset (ReDream: several camera poses)."""
+    elevation_deg: float = 15.0
+    """Elevation of the scoring renders."""
+    radius: float = 2.8
+    """Camera distance of the scoring renders (the asset lies inside the unit sphere)."""
+    fov_y_deg: float = 45.0
+    """Vertical field of view of the scoring renders."""
+    resolution: int = 64
+    """Render side in pixels (the prior downsamples to its own resolution)."""
+    background: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    """Solid background colour of the scoring renders."""
+    timesteps: tuple[int, ...] = (100, 200, 300, 400, 500, 600)
+    """Diffusion-classifier timesteps: the view evidence sits at low-to-middle noise levels."""
+    noises_per_timestep: int = 4
+    """Fixed noise draws per timestep (shared by all view words, so their errors compare pairwise)."""
+    view_words: tuple[str, ...] = ("front", "side", "back")
+    """View words the classifier chooses between."""
+    clip_template: str = "{view} view of {caption}"
+    """Prompt wording for an injected CLIP-style scorer (the diffusion scorer uses the prior's wording)."""
+    seed: int = 0
+    """Seed of the classifier's fixed noises."""
+
+
+@dataclass(frozen=True)
+class AdaptConfig:
+    """LoRA adaptation of the 2D prior on multiview renders of the retrieved assets (ReDream Sec. 3.3)."""
+
+    enabled: bool = True
+    """Run the adaptation; False leaves the prior untouched (ablation)."""
+    align: bool = True
+    """Front-align the retrieved assets before rendering them."""
+    alignment: AlignConfig = field(default_factory=AlignConfig)
+    """How front alignment scores the assets."""
+    steps: int = 150
+    """LoRA optimisation steps."""
+    rank: int = 8
+    """LoRA rank on the UNet attention projections (to_q, to_k, to_v, to_out.0)."""
+    alpha: float = 8.0
+    """LoRA alpha (scale = alpha / rank)."""
+    lr: float = 1e-3
+    """AdamW learning rate of the LoRA weights."""
+    weight_decay: float = 0.0
+    """AdamW weight decay."""
+    azimuths_deg: tuple[float, ...] = (0.0, 45.0, 90.0, 135.0, 180.0, 225.0, 270.0, 315.0)
+    """Azimuth grid of the training renders (0 = the aligned front)."""
+    elevations_deg: tuple[float, ...] = (0.0, 20.0, 40.0)
+    """Elevation grid of the training renders; every azimuth is rendered at every elevation."""
+    radius: float = 2.8
+    """Camera distance of the training renders."""
+    fov_y_deg: float = 45.0
+    """Vertical field of view of the training renders."""
+    resolution: int = 64
+    """Render side in pixels (the prior encodes to its own model resolution)."""
+    batch_size: int = 8
+    """Renders per optimisation step."""
+    t_range: tuple[float, float] = (0.02, 0.98)
+    """Diffusion-time range of the denoising loss, as fractions of the schedule."""
+    learn_view_tokens: bool = False
+    """Also learn an offset per view word added to the encoded text states (ReDream's Eq. 5)."""
+    view_token_lr: float = 1e-3
+    """AdamW learning rate of the view-word offsets."""
+    view_prompts: ViewPromptConfig = field(default_factory=ViewPromptConfig)
+    """View-word thresholds and wording; must match what the prior was trained with."""
+    seed: int = 0
+    """Seed of backgrounds, batches, timesteps and noises."""
+    progress: bool = True
+    """Show a progress bar (rich) while training."""

@@ -1,0 +1,77 @@
+"""Low-variance measurements of an adaptation: fixed probes, fixed backgrounds, held-out cameras."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+from torch import Tensor
+
+from splatdream.adaptation.scoring import denoising_errors, fixed_probes
+from splatdream.adaptation.train import CaptionedViews
+from splatdream.priors.base import Prior, TextEmbeddings
+from splatdream.priors.views import ViewPromptConfig, with_view
+
+EVAL_TIMESTEPS = (50, 150, 250, 350, 450, 550, 650, 750, 850, 950)
+
+
+@dataclass(frozen=True)
+class EvalProbes:
+    """The fixed randomness of an evaluation."""
+
+    timesteps: tuple[int, ...] = EVAL_TIMESTEPS
+    noises_per_timestep: int = 2
+    seed: int = 1234
+
+
+def heldout_grid(azimuths_deg: Sequence[float], elevations_deg: Sequence[float]) -> tuple[list[float], list[float]]:
+    """Cameras between the training ones: azimuths shifted by half a step, elevations at midpoints."""
+    az = sorted(azimuths_deg)
+    step = (360.0 / len(az)) if len(az) > 1 else 90.0
+    el = sorted(elevations_deg)
+    mids = [(a + b) / 2 for a, b in zip(el, el[1:])] or [el[0] + 10.0]
+    return [a + step / 2 for a in az], mids
+
+
+def fixed_backgrounds(n: int, seed: int) -> Tensor:
+    """[n, 3] deterministic solid colours."""
+    return torch.rand(n, 3, generator=torch.Generator().manual_seed(seed))
+
+
+@torch.no_grad()
+def denoising_loss(prior: Prior, data: CaptionedViews, probes: EvalProbes = EvalProbes(), chunk: int = 256) -> float:
+    """Mean noise-prediction error of every render under its own caption, over fixed probes."""
+    x0 = prior.encode_images(data.views.over(fixed_backgrounds(len(data.prompts), probes.seed)).to(prior.device))
+    t, noise = fixed_probes(x0.shape[1:], probes.timesteps, probes.noises_per_timestep, probes.seed)
+    unique = list(dict.fromkeys(data.prompts))
+    emb = prior.encode_prompts(unique)
+    total, count = 0.0, 0
+    for u, prompt in enumerate(unique):
+        sel = [i for i, p in enumerate(data.prompts) if p == prompt]
+        err = denoising_errors(prior, x0[sel], TextEmbeddings(emb.cond[u : u + 1], emb.uncond), t, noise, chunk)
+        total += float(err.sum())
+        count += len(sel)
+    return total / count
+
+
+@torch.no_grad()
+def view_accuracy(
+    prior: Prior,
+    data: CaptionedViews,
+    caption: str,
+    words: Sequence[str] = ("front", "side", "back"),
+    view_cfg: ViewPromptConfig = ViewPromptConfig(),
+    probes: EvalProbes = EvalProbes(timesteps=(100, 200, 300, 400, 500, 600), noises_per_timestep=4),
+) -> float:
+    """Diffusion-classifier accuracy: how often the lowest-error view word is the render's true one."""
+    keep = [i for i, w in enumerate(data.words) if w in words]
+    if not keep:
+        raise ValueError(f"no render carries one of the view words {list(words)}")
+    images = data.views.over(fixed_backgrounds(len(data.prompts), probes.seed))[keep]
+    x0 = prior.encode_images(images.to(prior.device))
+    t, noise = fixed_probes(x0.shape[1:], probes.timesteps, probes.noises_per_timestep, probes.seed)
+    emb = prior.encode_prompts([with_view(caption, w, view_cfg) for w in words])
+    pred = denoising_errors(prior, x0, emb, t, noise).argmin(dim=1)
+    truth = torch.tensor([list(words).index(data.words[i]) for i in keep])
+    return float((pred == truth).float().mean())

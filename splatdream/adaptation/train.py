@@ -1,0 +1,209 @@
+"""ReDream's lightweight adaptation: a LoRA on the prior's UNet, trained on view-captioned renders.
+
+Each retrieved (front-aligned) asset is rendered on an azimuth x elevation grid; each render is
+captioned with the prompt plus its view word in the prior's own wording, composited over a fresh
+random solid background every step, and the LoRA learns the ordinary denoising loss on it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from torch import Tensor
+
+from splatdream.adaptation.config import ADAPTER_NAME, AdaptConfig
+from splatdream.adaptation.lora import ViewTokens, add_lora, save_adapter, text_shape
+from splatdream.adaptation.multiview import Views, grid_cameras, render_views
+from splatdream.priors.base import Prior, TextEmbeddings
+from splatdream.priors.views import view_words, with_view
+from splatdream.scene import Gaussians
+
+ADAPTER_DIR = "adapter"
+"""Sub-directory of the run directory holding the saved adapter."""
+RECORD_FILE = "adapt.json"
+
+
+@dataclass
+class AdaptResult:
+    """What the adaptation produced, as recorded in ``<out_dir>/adapter/adapt.json``."""
+
+    adapter_dir: Path | None
+    """Saved adapter (load with ``apply_adapter``); None when adaptation was disabled."""
+    losses: list[float] = field(default_factory=list)
+    """Training loss per step."""
+    seconds: float = 0.0
+    """Wall time of rendering + training."""
+    n_views: int = 0
+    """Training renders (assets x azimuths x elevations)."""
+
+
+@dataclass
+class CaptionedViews:
+    """Renders of several assets with one caption (prompt + view word) each."""
+
+    views: Views
+    prompts: list[str]  # [C]
+    words: list[str]  # [C]
+    asset: Tensor  # [C] index of the asset each render shows
+
+
+def render_training_views(
+    assets: Sequence[Gaussians],
+    prompt: str,
+    cfg: AdaptConfig,
+    azimuths_deg: Sequence[float] | None = None,
+    elevations_deg: Sequence[float] | None = None,
+) -> CaptionedViews:
+    """Render every asset on the grid (``cfg``'s unless given) and caption each render."""
+    az = cfg.azimuths_deg if azimuths_deg is None else azimuths_deg
+    el = cfg.elevations_deg if elevations_deg is None else elevations_deg
+    cams = grid_cameras(az, el, cfg.radius, cfg.fov_y_deg, cfg.resolution)
+    words = view_words(cams.azimuth_deg, cams.elevation_deg, cfg.view_prompts)
+    views = Views.cat([render_views(g, cams) for g in assets])
+    all_words = words * len(assets)
+    return CaptionedViews(
+        views,
+        [with_view(prompt, w, cfg.view_prompts) for w in all_words],
+        all_words,
+        torch.arange(len(assets)).repeat_interleave(len(cams)),
+    )
+
+
+def denoising_target(prior: Prior, x0: Tensor, noise: Tensor, t: Tensor) -> Tensor:
+    """What the UNet should output: the noise, or v for v-prediction priors."""
+    if prior.prediction_type == "epsilon":
+        return noise
+    from splatdream.priors.base import alpha_sigma
+
+    a, s = alpha_sigma(prior.alphas_cumprod, t, x0.ndim)
+    return a * noise - s * x0
+
+
+def _encode_unique(prior: Prior, prompts: list[str]) -> tuple[TextEmbeddings, list[str], Tensor]:
+    unique = list(dict.fromkeys(prompts))
+    emb = prior.encode_prompts(unique)
+    index = torch.tensor([unique.index(p) for p in prompts])
+    return emb, unique, index
+
+
+def adapt_prior(
+    prior: Prior,
+    assets_gaussians: list[Gaussians],
+    prompt: str,
+    cfg: AdaptConfig = AdaptConfig(),
+    out_dir: str | Path | None = None,
+) -> AdaptResult:
+    """Fine-tune a 'redream' LoRA on renders of the (aligned) assets; save it under ``out_dir/adapter``.
+
+    The adapter stays installed and active on ``prior.unet`` afterwards (so the caller can
+    evaluate it); a fresh process uses ``apply_adapter(prior, result.adapter_dir)``. Learnt
+    view tokens, when enabled, are saved with it and installed into ``prior.encode_prompts``.
+    """
+    if not cfg.enabled:
+        return AdaptResult(adapter_dir=None)
+    if not assets_gaussians:
+        raise ValueError("adaptation needs at least one retrieved asset; retrieve with k >= 1 or disable it")
+    start = time.perf_counter()
+    gen = torch.Generator().manual_seed(cfg.seed)
+    data = render_training_views(assets_gaussians, prompt, cfg)
+    emb, unique, prompt_index = _encode_unique(prior, data.prompts)
+    emb = emb.to(prior.device, torch.float32)
+
+    params = add_lora(prior.unet, cfg.rank, cfg.alpha)
+    groups: list[dict] = [{"params": params, "lr": cfg.lr}]
+    tokens: ViewTokens | None = None
+    if cfg.learn_view_tokens:
+        tokens = ViewTokens(*text_shape(prior), cfg.view_prompts).to(prior.device)
+        groups.append({"params": list(tokens.parameters()), "lr": cfg.view_token_lr})
+    optim = torch.optim.AdamW(groups, weight_decay=cfg.weight_decay)
+
+    n = len(data.prompts)
+    steps_total = prior.num_train_timesteps
+    t_lo, t_hi = int(cfg.t_range[0] * steps_total), int(cfg.t_range[1] * steps_total)
+    losses: list[float] = []
+    order = torch.randperm(n, generator=gen)
+    cursor = 0
+    prior.unet.train()
+    with _progress(cfg.progress, cfg.steps) as advance:
+        for _ in range(cfg.steps):
+            if cursor + cfg.batch_size > n:
+                order, cursor = torch.randperm(n, generator=gen), 0
+            idx = order[cursor : cursor + cfg.batch_size]
+            cursor += cfg.batch_size
+            b = len(idx)
+            images = data.views.select(idx).over(torch.rand(b, 3, generator=gen))
+            with torch.no_grad():
+                x0 = prior.encode_images(images.to(prior.device, prior.dtype)).float()
+            noise = torch.randn(x0.shape, generator=gen).to(x0)
+            t = torch.randint(t_lo, t_hi, (b,), generator=gen).to(prior.device)
+            x_t = prior.add_noise(x0, noise, t)
+            text = TextEmbeddings(emb.cond[prompt_index[idx]], emb.uncond)
+            if tokens is not None:
+                text = tokens.apply(text, [unique[i] for i in prompt_index[idx].tolist()])
+            out = prior.unet_forward(x_t.to(prior.dtype), t, text.cond.to(prior.dtype), None).float()
+            loss = torch.nn.functional.mse_loss(out, denoising_target(prior, x0, noise, t))
+            optim.zero_grad(set_to_none=True)
+            loss.backward()
+            optim.step()
+            losses.append(float(loss.detach()))
+            advance(losses[-1])
+    prior.unet.eval()
+    for p in params:
+        p.requires_grad_(False)
+
+    result = AdaptResult(adapter_dir=None, losses=losses, seconds=time.perf_counter() - start, n_views=n)
+    if tokens is not None:
+        from splatdream.adaptation.lora import install_view_tokens
+
+        tokens.requires_grad_(False)
+        install_view_tokens(prior, tokens)
+    if out_dir is not None:
+        folder = save_adapter(prior.unet, Path(out_dir) / ADAPTER_DIR, tokens, ADAPTER_NAME)
+        result.adapter_dir = folder
+        _record(folder, prior, prompt, cfg, result)
+    return result
+
+
+def _record(folder: Path, prior: Prior, prompt: str, cfg: AdaptConfig, result: AdaptResult) -> None:
+    from splatdream.export.atomic import atomic_write
+
+    record = {
+        "prompt": prompt,
+        "prior": getattr(prior, "name", type(prior).__name__),
+        "config": asdict(cfg),
+        "losses": result.losses,
+        "seconds": result.seconds,
+        "n_views": result.n_views,
+    }
+    with atomic_write(folder / RECORD_FILE) as tmp:
+        Path(tmp).write_text(json.dumps(record, indent=2))
+
+
+class _progress:
+    """A rich progress bar (or nothing), used as ``with _progress(on, total) as advance: advance(loss)``."""
+
+    def __init__(self, enabled: bool, total: int) -> None:
+        self.enabled, self.total = enabled, total
+        self._bar = None
+
+    def __enter__(self):  # -> Callable[[float], None]
+        if not self.enabled:
+            return lambda loss: None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._bar = Progress(
+            TextColumn("adapting prior"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]:.4f}"), TimeRemainingColumn(), transient=True,
+        )
+        self._bar.__enter__()
+        task = self._bar.add_task("adapt", total=self.total, loss=float("nan"))
+        return lambda loss: self._bar.update(task, advance=1, loss=loss)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
