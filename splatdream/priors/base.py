@@ -1,0 +1,168 @@
+"""The one interface guidance code sees: a 2D diffusion prior.
+
+Model space is where the UNet works: VAE latents for Stable Diffusion, pixels scaled to
+[-1, 1] for the pixel-space TinyPrior. Guidance code never needs to know which: it encodes
+renders, adds noise with ``alphas_cumprod``, asks ``predict_noise`` and, for VSD, copies
+``unet`` (a diffusers ``UNet2DConditionModel``) to make its LoRA score network.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Literal, Sequence
+
+import torch
+from torch import Tensor
+
+PredictionType = Literal["epsilon", "v_prediction"]
+
+
+@dataclass
+class TextEmbeddings:
+    """Encoded prompts plus the unconditional (negative) prompt, ready for the UNet."""
+
+    cond: Tensor  # [B, L, D] one row per prompt
+    uncond: Tensor  # [1, L, D] the negative / empty prompt, broadcast over the batch
+
+    def __post_init__(self) -> None:
+        assert self.cond.ndim == 3 and self.uncond.ndim == 3, (self.cond.shape, self.uncond.shape)
+        assert self.cond.shape[1:] == self.uncond.shape[1:], (self.cond.shape, self.uncond.shape)
+
+    def __len__(self) -> int:
+        return self.cond.shape[0]
+
+    def __getitem__(self, index: Tensor | slice | int | list[int]) -> TextEmbeddings:
+        """Select prompts (e.g. the view-dependent prompt of each camera)."""
+        if isinstance(index, int):
+            index = [index]
+        return TextEmbeddings(self.cond[index], self.uncond)
+
+    def expand(self, batch: int) -> TextEmbeddings:
+        """Repeat a single prompt over a batch; a batch of the right size is returned as is."""
+        if len(self) == batch:
+            return self
+        if len(self) != 1:
+            raise ValueError(f"{len(self)} prompts cannot be broadcast to a batch of {batch}")
+        return TextEmbeddings(self.cond.expand(batch, -1, -1), self.uncond)
+
+    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> TextEmbeddings:
+        return TextEmbeddings(self.cond.to(device=device, dtype=dtype), self.uncond.to(device=device, dtype=dtype))
+
+
+def alpha_sigma(alphas_cumprod: Tensor, t: Tensor, ndim: int = 4) -> tuple[Tensor, Tensor]:
+    """sqrt(abar_t) and sqrt(1 - abar_t) for integer timesteps ``t`` [B], shaped to broadcast."""
+    abar = alphas_cumprod.to(t.device)[t.long()].float()
+    shape = (-1,) + (1,) * (ndim - 1)
+    return abar.sqrt().reshape(shape), (1 - abar).sqrt().reshape(shape)
+
+
+def v_to_eps(v: Tensor, x_t: Tensor, t: Tensor, alphas_cumprod: Tensor) -> Tensor:
+    """v-prediction -> noise: eps = sigma_t x_t + alpha_t v."""
+    a, s = alpha_sigma(alphas_cumprod, t, v.ndim)
+    return (s * x_t.float() + a * v.float()).to(v.dtype)
+
+
+def eps_to_v(eps: Tensor, x_t: Tensor, t: Tensor, alphas_cumprod: Tensor) -> Tensor:
+    """Noise -> v-prediction: v = (eps - sigma_t x_t) / alpha_t."""
+    a, s = alpha_sigma(alphas_cumprod, t, eps.ndim)
+    return ((eps.float() - s * x_t.float()) / a).to(eps.dtype)
+
+
+def add_noise(x0: Tensor, noise: Tensor, t: Tensor, alphas_cumprod: Tensor) -> Tensor:
+    """Forward diffusion q(x_t | x_0) for a batch of timesteps ``t`` [B]."""
+    a, s = alpha_sigma(alphas_cumprod, t, x0.ndim)
+    return (a * x0.float() + s * noise.float()).to(x0.dtype)
+
+
+def sd_alphas_cumprod(num_train_timesteps: int = 1000, beta_start: float = 0.00085, beta_end: float = 0.012) -> Tensor:
+    """Stable Diffusion's 'scaled_linear' DDPM schedule (the TinyPrior uses the same one) [T]."""
+    betas = torch.linspace(beta_start**0.5, beta_end**0.5, num_train_timesteps, dtype=torch.float64) ** 2
+    return torch.cumprod(1.0 - betas, dim=0).float()
+
+
+class Prior(ABC):
+    """A text-conditioned 2D diffusion prior (Stable Diffusion or the TinyPrior).
+
+    Attributes every prior sets:
+        unet: the diffusers ``UNet2DConditionModel`` (VSD makes a LoRA copy of it with peft and may
+            give the copy a camera class embedding).
+        alphas_cumprod: [T] the training schedule's cumulative alphas, on ``device``.
+        prediction_type: what ``unet`` predicts; ``predict_noise`` always returns noise.
+        device, dtype: where and in what precision the UNet runs.
+    """
+
+    unet: torch.nn.Module
+    alphas_cumprod: Tensor
+    prediction_type: PredictionType
+    device: torch.device
+    dtype: torch.dtype
+    name: str
+
+    @property
+    def num_train_timesteps(self) -> int:
+        return int(self.alphas_cumprod.shape[0])
+
+    @abstractmethod
+    def encode_prompts(self, prompts: Sequence[str], negative_prompt: str = "") -> TextEmbeddings:
+        """Text -> embeddings for ``predict_noise`` (one row per prompt, plus the negative prompt)."""
+
+    @abstractmethod
+    def encode_images(self, images: Tensor) -> Tensor:
+        """Renders [B, 3, H, W] in [0, 1] -> model space [B, C, h, w] (differentiable)."""
+
+    @abstractmethod
+    def decode(self, x: Tensor) -> Tensor:
+        """Model space [B, C, h, w] -> images [B, 3, H, W] in [0, 1]."""
+
+    @abstractmethod
+    def model_resolution(self, render_size: int) -> int:
+        """Side of the model-space tensor that ``encode_images`` makes from a render of this side."""
+
+    def unet_forward(self, x: Tensor, t: Tensor, hidden: Tensor, class_labels: Tensor | None) -> Tensor:
+        """One raw UNet call in the model's own parameterisation (override to add conditioning)."""
+        return self.unet(x, t, encoder_hidden_states=hidden, class_labels=class_labels).sample
+
+    def predict_noise(
+        self,
+        x_t: Tensor,  # [B, C, h, w] noisy model-space tensor
+        t: Tensor,  # [B] integer timesteps in [0, T)
+        text_emb: TextEmbeddings,  # 1 or B prompts
+        *,
+        guidance_scale: float,
+        class_labels: Tensor | None = None,  # [B, ...] e.g. flattened camera matrices for a VSD LoRA copy
+    ) -> Tensor:
+        """Classifier-free-guided noise prediction eps_u + s (eps_c - eps_u), always as epsilon.
+
+        With ``guidance_scale == 1`` only the conditional branch runs. Under guidance, the
+        unconditional branch gets zeroed ``class_labels``, matching the label dropout VSD trains with.
+        """
+        b = x_t.shape[0]
+        assert t.shape == (b,), (t.shape, x_t.shape)
+        text_emb = text_emb.expand(b).to(self.device, self.dtype)
+        x_in = x_t.to(self.device, self.dtype)
+        t_in = t.to(self.device)
+        if guidance_scale == 1.0:
+            out = self.unet_forward(x_in, t_in, text_emb.cond, class_labels)
+            out = self._to_eps(out, x_in, t_in)
+            return out.to(x_t.dtype)
+        hidden = torch.cat([text_emb.cond, text_emb.uncond.expand(b, -1, -1)])
+        labels = None if class_labels is None else torch.cat([class_labels, torch.zeros_like(class_labels)])
+        out = self.unet_forward(torch.cat([x_in, x_in]), torch.cat([t_in, t_in]), hidden, labels)
+        out = self._to_eps(out, torch.cat([x_in, x_in]), torch.cat([t_in, t_in]))
+        cond, uncond = out.float().chunk(2)
+        return (uncond + guidance_scale * (cond - uncond)).to(x_t.dtype)
+
+    def _to_eps(self, out: Tensor, x_t: Tensor, t: Tensor) -> Tensor:
+        if self.prediction_type == "epsilon":
+            return out
+        return v_to_eps(out, x_t, t, self.alphas_cumprod)
+
+    def add_noise(self, x0: Tensor, noise: Tensor, t: Tensor) -> Tensor:
+        return add_noise(x0, noise, t, self.alphas_cumprod)
+
+    def v_to_eps(self, v: Tensor, x_t: Tensor, t: Tensor) -> Tensor:
+        return v_to_eps(v, x_t, t, self.alphas_cumprod)
+
+    def eps_to_v(self, eps: Tensor, x_t: Tensor, t: Tensor) -> Tensor:
+        return eps_to_v(eps, x_t, t, self.alphas_cumprod)
