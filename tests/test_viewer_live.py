@@ -8,12 +8,11 @@ import time
 
 import pytest
 import torch
-import viser
-from websockets.sync.client import connect
 
 from splatdream.scene import OrbitRanges, sample_orbit
 from viewer import LiveViewer, ViewerConfig
 from viewer.demo_scenes import demo_particles
+from viewer.fake_client import FakeBrowser
 
 
 def free_port() -> int:
@@ -72,7 +71,8 @@ def test_disabled_viewer_is_a_no_op() -> None:
 
 def test_update_is_quick_and_drops_when_throttled() -> None:
     particles = demo_particles(4, 20_000)
-    with make_viewer(4, update_every=2, max_updates_per_second=2.0) as viewer:
+    with make_viewer(4, update_every=2, max_updates_per_second=2.0) as viewer, FakeBrowser(viewer.url):
+        assert wait_for(lambda: bool(viewer._server.get_clients()))
         times = []
         start = time.perf_counter()
         for step in range(60):
@@ -81,12 +81,27 @@ def test_update_is_quick_and_drops_when_throttled() -> None:
             times.append(time.perf_counter() - t0)
         allowed = 1 + int((time.perf_counter() - start) * 2.0)  # 2 pushes per second at most
         # 30 of the 60 steps are due (every 2nd); all but the few the rate allows are dropped
-        assert wait_for(lambda: viewer.stats.dropped + viewer.stats.pushed == 30)
-        assert 1 <= viewer.stats.pushed <= allowed
-        assert viewer.stats.errors == 0
+        stats = viewer.stats
+        assert wait_for(lambda: stats.dropped + stats.pushed + stats.superseded == 30)
+        assert 1 <= stats.pushed <= allowed
+        assert stats.errors == 0
         # a due, unthrottled update copies 4 x 20k Gaussians (~2 ms idle; generous bound for a loaded
         # CI box); the others only record metrics (microseconds)
         assert max(times) < 1.0 and sorted(times)[len(times) // 2] < 0.002, times
+
+
+def test_no_browser_no_conversion_and_a_new_browser_gets_the_newest_state() -> None:
+    particles = demo_particles(2, 500)
+    with make_viewer(update_every=1, max_updates_per_second=100.0) as viewer:
+        for step in range(5):
+            viewer.update(step, 10, "vsd", particles, {})
+            time.sleep(0.02)
+        time.sleep(0.1)
+        assert viewer.stats.pushed == 0 and viewer.stats.superseded >= 3
+        viewer._toggle_pause()  # nothing calls update() from here on
+        with FakeBrowser(viewer.url) as browser:
+            assert wait_for(lambda: viewer.stats.pushed == 1)
+            assert wait_for(lambda: browser.bytes_received > 2 * 500 * 32)  # both particles' splat buffers
 
 
 def test_pause_blocks_the_training_loop_until_resume() -> None:
@@ -174,15 +189,13 @@ def test_clients_connecting_and_leaving_do_not_touch_training() -> None:
         thread.start()
         try:
             for _ in range(3):
-                before = steps[0]
-                with connect(
-                    f"ws://127.0.0.1:{viewer.port}", subprotocols=[f"viser-v{viser.__version__}"]  # type: ignore[list-item]
-                ) as ws:
-                    received = sum(len(ws.recv(timeout=5)) for _ in range(3))
-                    assert received > 0
+                before, pushed = steps[0], viewer.stats.pushed
+                with FakeBrowser(viewer.url) as browser:
+                    assert wait_for(lambda: viewer.stats.pushed > pushed + 2 and browser.bytes_received > 0)
                 assert wait_for(lambda: steps[0] > before + 5)
-            pushed = viewer.stats.pushed
-            assert wait_for(lambda: viewer.stats.pushed > pushed + 2)
+            # with nobody watching, training goes on and the viewer stops converting
+            before, superseded = steps[0], viewer.stats.superseded
+            assert wait_for(lambda: steps[0] > before + 20 and viewer.stats.superseded > superseded)
         finally:
             stop.set()
             thread.join()

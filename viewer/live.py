@@ -1,10 +1,12 @@
 """The live viewer the trainer drives: push particles every N steps, pause/resume, "export now".
 
 The training thread only ever copies: ``update`` snapshots the particles (detached, CPU, maybe
-subsampled) at most ``max_updates_per_second`` times a second and hands them to one background
-thread, which converts them to splat arrays and talks to viser. When the thread is still busy with
-the last snapshot, or the step is not due, the update is dropped, so a slow browser or network
-can never slow training down. Browsers connecting and leaving only talk to viser's own threads.
+subsampled) at most ``max_updates_per_second`` times a second into a one-slot mailbox (newest
+wins) that one background thread empties, converting to splat arrays and talking to viser. Updates
+over the rate are dropped, never queued, so a slow browser or network cannot slow training down.
+With no browser connected the background thread does no conversion at all; a browser that
+connects gets the newest snapshot at once (even while training is paused). Browsers connecting
+and leaving only talk to viser's own threads and this mailbox.
 """
 
 from __future__ import annotations
@@ -53,7 +55,9 @@ class ViewerStats:
     pushed: int = 0
     """Snapshots delivered to the browser side."""
     dropped: int = 0
-    """Due updates skipped because of the rate cap or a still-busy background thread."""
+    """Due updates skipped because of the rate cap."""
+    superseded: int = 0
+    """Snapshots replaced by a newer one before being sent (e.g. while no browser is connected)."""
     errors: int = 0
     last_error: str = ""
 
@@ -108,6 +112,7 @@ class LiveViewer:
             self._pause_button.on_click(lambda _event: self._toggle_pause())
             self._export_button.on_click(lambda _event: self._request_export())
             self.scene = SceneView(self._server, num_particles)
+            self._server.on_client_connect(lambda _client: self._wake.set())
         except BaseException:
             self._server.stop()
             raise
@@ -154,7 +159,7 @@ class LiveViewer:
         self._service_export()
         if step % self.cfg.update_every != 0:
             return
-        if now - self._last_push < 1.0 / self.cfg.max_updates_per_second or self._pending is not None:
+        if now - self._last_push < 1.0 / self.cfg.max_updates_per_second:
             self.stats.dropped += 1
             return
         if len(particles) != self.num_particles:
@@ -166,6 +171,8 @@ class LiveViewer:
             pending.cameras = self._recent_cameras()
         self._last_push = now
         with self._lock:
+            if self._pending is not None:
+                self.stats.superseded += 1
             self._pending = pending
         self._wake.set()
 
@@ -275,6 +282,8 @@ class LiveViewer:
             try:
                 self.panel.set_status(self._status)
                 self.panel.refresh_curve()
+                if not self._server.get_clients():
+                    continue  # keep the newest snapshot for whoever connects next
                 with self._lock:
                     pending, self._pending = self._pending, None
                 if pending is not None:
