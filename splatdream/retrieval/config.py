@@ -37,5 +37,15 @@ class RetrievalConfig:
     """Stage-1 candidates taken by text similarity before the image re-rank (ReDream's N' > K)."""
     embedder: EmbedderChoice = "auto"
     """'clip' (open_clip, needs local weights), 'text' (offline MiniLM), 'auto': CLIP when its weights load."""
-    clip: ClipConfig = ClipConfig()
-    """CLIP model and weights."""
+    clip_model: str = "ViT-B-32"
+    """open_clip architecture name (``open_clip.list_models()``)."""
+    clip_pretrained: str = "laion2b_s34b_b79k"
+    """open_clip pretrained tag, looked up in the local Hugging Face / open_clip cache only (never downloaded)."""
+    clip_checkpoint: Path | None = None
+    """A local open_clip checkpoint file (.bin/.pt/.safetensors); overrides ``clip_pretrained``."""
+    clip_views: int = 8
+    """Renders per asset whose CLIP image embeddings are averaged."""
+
+    @property
+    def clip(self) -> ClipConfig:
+        return ClipConfig(self.clip_model, self.clip_pretrained, self.clip_checkpoint, self.clip_views)

@@ -82,6 +82,7 @@ class ClipEmbedder:
         self.tokenizer = tokenizer
         self.device = device
         self.name = name
+        self.views = 8  # renders averaged per asset image embedding
         with torch.no_grad():
             self.dim = int(self.model.encode_text(tokenizer(["x"]).to(device)).shape[-1])
 
@@ -98,7 +99,9 @@ class ClipEmbedder:
             cfg.model, pretrained=str(weights), device=device, force_quick_gelu=bool(pcfg.get("quick_gelu", False))
         )
         tag = cfg.checkpoint.stem if cfg.checkpoint is not None else cfg.pretrained
-        return cls(model, preprocess, open_clip.get_tokenizer(cfg.model), f"clip-{cfg.model}-{tag}", device)
+        out = cls(model, preprocess, open_clip.get_tokenizer(cfg.model), f"clip-{cfg.model}-{tag}", device)
+        out.views = cfg.views
+        return out
 
     @classmethod
     def random(cls, model_name: str = "ViT-B-32", device: str = "cpu") -> ClipEmbedder:
@@ -132,7 +135,7 @@ class ClipEmbedder:
 def resolve_clip_weights(cfg: ClipConfig) -> Path:
     """The local weights file for ``cfg``, checked on disk only (no hub call, so it cannot hang)."""
     how = (
-        "Supply them with --clip.checkpoint FILE (an open_clip checkpoint), or copy them into the Hugging Face "
+        "Supply them with --clip-checkpoint FILE (an open_clip checkpoint), or copy them into the Hugging Face "
         "cache on a machine with network (python -c \"import open_clip; open_clip.create_model_and_transforms("
         f"'{cfg.model}', pretrained='{cfg.pretrained}')\"), or use --embedder text for the offline embedder."
     )

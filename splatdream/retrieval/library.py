@@ -154,8 +154,8 @@ class AssetLibrary:
         if isinstance(items, (str, Path)):
             items = scan_directory(Path(items))
         embedders = default_embedders() if embedders is None else list(embedders)
-        report = ingest(self.catalogue, self.root, items, embedders, up=up, progress=progress)
-        return report
+        views = max((getattr(e, "views", 8) for e in embedders), default=8)
+        return ingest(self.catalogue, self.root, items, embedders, up=up, views=views, progress=progress)
 
     def remove(self, ids: Iterable[str]) -> list[str]:
         """Delete assets (rows, vectors and their copied mesh files); returns the full ids removed."""
@@ -168,8 +168,11 @@ class AssetLibrary:
                 (self.root / row["mesh_path"]).unlink(missing_ok=True)
         return full
 
-    def ensure_embeddings(self, embedder: Embedder, views: int = 8) -> int:
+    def ensure_embeddings(self, embedder: Embedder) -> int:
         """Embed the assets this embedder has not seen yet (e.g. CLIP on a MiniLM-built library)."""
+        table = self.catalogue.embedding_table(embedder.name)
+        if table is not None and table.count_rows() == len(self):
+            return 0  # the common case, answered without reading any ids
         missing = sorted(self.catalogue.ids() - self.catalogue.embedded_ids(embedder.name))
         if not missing:
             return 0
@@ -179,7 +182,8 @@ class AssetLibrary:
             rows = self.catalogue.rows(missing[start : start + 32])
             embed_batch(
                 self.catalogue, [embedder], [r["id"] for r in rows], [r["caption"] for r in rows],
-                lambda i, rows=rows: meshes.load_any(self.resolve_mesh_path(rows[i]["mesh_path"])), views,
+                lambda i, rows=rows: meshes.load_any(self.resolve_mesh_path(rows[i]["mesh_path"])),
+                getattr(embedder, "views", 8),
             )
         return len(missing)
 
@@ -188,8 +192,16 @@ class AssetLibrary:
         self, prompt: str, k: int = 3, *, embedder: Embedder | EmbedderChoice | None = None, n_candidates: int = 20
     ) -> list[RetrievedAsset]:
         """Top-``k`` assets for ``prompt``: ``n_candidates`` by caption similarity, re-ranked by renders."""
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise ValueError("the prompt is empty; say what to retrieve, e.g. --prompt 'a wooden chair'")
+        return self.search_many([prompt], k, embedder=embedder, n_candidates=n_candidates)[0]
+
+    def search_many(
+        self, prompts: Sequence[str], k: int = 3, *, embedder: Embedder | EmbedderChoice | None = None,
+        n_candidates: int = 20,
+    ) -> list[list[RetrievedAsset]]:
+        """``search`` for many prompts, embedding them in one batch."""
+        for prompt in prompts:
+            if not isinstance(prompt, str) or not prompt.strip():
+                raise ValueError("the prompt is empty; say what to retrieve, e.g. --prompt 'a wooden chair'")
         n_assets = len(self)
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
@@ -200,8 +212,8 @@ class AssetLibrary:
             )
         emb = embedder if isinstance(embedder, Embedder) else load_embedder(embedder or "auto")
         self.ensure_embeddings(emb)
-        query = emb.embed_text([prompt.strip()])[0]
-        return self._search_vector(query, k, emb, max(k, n_candidates))
+        queries = emb.embed_text([p.strip() for p in prompts])
+        return [self._search_vector(q, k, emb, max(k, n_candidates)) for q in queries]
 
     def _search_vector(self, query: np.ndarray, k: int, emb: Embedder, n: int) -> list[RetrievedAsset]:
         table = self.catalogue.embedding_table(emb.name)

@@ -44,20 +44,35 @@ def load_any(path: Path) -> trimesh.Trimesh:
     if path.stat().st_size == 0:
         raise MeshError(f"{path.name}: empty file")
     try:
-        loaded = trimesh.load(path, force=None)
+        loaded = _read(path)
+    except MeshError:
+        raise
     except Exception as exc:  # trimesh raises anything from ValueError to struct.error on bad bytes
         raise MeshError(f"{path.name}: cannot be read as a mesh ({type(exc).__name__}: {exc})") from exc
-    if isinstance(loaded, trimesh.Scene):
-        meshes = [g for g in loaded.dump() if isinstance(g, trimesh.Trimesh)] if loaded.geometry else []
-        if not meshes:
-            raise MeshError(f"{path.name}: contains no triangle mesh")
-        loaded = meshes[0] if len(meshes) == 1 else trimesh.util.concatenate(meshes)
-    if not isinstance(loaded, trimesh.Trimesh):
-        raise MeshError(f"{path.name}: is a {type(loaded).__name__}, not a triangle mesh")
     if len(loaded.faces) == 0 or len(loaded.vertices) == 0:
         raise MeshError(f"{path.name}: has no faces")
     if not np.isfinite(loaded.vertices).all():
         raise MeshError(f"{path.name}: has non-finite vertex positions")
+    return loaded
+
+
+def _read(path: Path) -> trimesh.Trimesh:
+    """One Trimesh from a file; the starter module's loader when present (it simplifies PBR materials
+    and bakes mixed textured/coloured parts so colours survive flattening)."""
+    try:
+        from splatdream.retrieval.starter import load_mesh
+    except ImportError:
+        load_mesh = None
+    if load_mesh is not None:
+        return load_mesh(path)
+    loaded = trimesh.load(path)
+    if isinstance(loaded, trimesh.Scene):
+        parts = [g for g in loaded.dump() if isinstance(g, trimesh.Trimesh)] if loaded.geometry else []
+        if not parts:
+            raise MeshError(f"{path.name}: contains no triangle mesh")
+        loaded = parts[0] if len(parts) == 1 else trimesh.util.concatenate(parts)
+    if not isinstance(loaded, trimesh.Trimesh):
+        raise MeshError(f"{path.name}: is a {type(loaded).__name__}, not a triangle mesh")
     return loaded
 
 

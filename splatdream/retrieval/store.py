@@ -93,7 +93,9 @@ class Catalogue:
         return self.assets.count_rows()
 
     def ids(self) -> set[str]:
-        return set(self.assets.to_arrow().column("id").to_pylist()) if len(self) else set()
+        if not len(self):
+            return set()
+        return set(self.assets.search().select(["id"]).limit(None).to_arrow().column("id").to_pylist())
 
     def add_assets(self, rows: list[dict[str, Any]]) -> None:
         if rows:

@@ -74,14 +74,15 @@ def _to_uint8(images: object) -> np.ndarray:
     return arr[..., :3]
 
 
-def render_views(mesh: trimesh.Trimesh, cameras: Cameras) -> np.ndarray:
-    """Renders [C, H, W, 3] uint8 of ``mesh`` from ``cameras``."""
+def render_views(mesh: trimesh.Trimesh, cameras: Cameras, supersample: int = 1) -> np.ndarray:
+    """Renders [C, H, W, 3] uint8 of ``mesh`` from ``cameras`` (lambert-shaded, white background)."""
     try:
         from splatdream.render.mesh import render_mesh
     except ImportError:
         return _painter(mesh, cameras)
     try:
-        return _to_uint8(render_mesh(mesh, cameras))
+        out = render_mesh(mesh, cameras, 1.0, shading="lambert", supersample=supersample)
+        return _to_uint8(out[0] if isinstance(out, tuple) else out)  # (rgb [C,H,W,3] in [0,1], alpha)
     except Exception:  # the mesh renderer is best effort here; a thumbnail must never sink an ingest
         return _painter(mesh, cameras)
 
@@ -90,7 +91,7 @@ def thumbnail_png(mesh: trimesh.Trimesh, size: int = THUMB_SIZE) -> bytes:
     """A ``size``-square PNG of the asset from the front-right, slightly above."""
     cams = orbit_ring(1, size, size, elevation_deg=20.0, radius=2.6, fov_y_deg=45.0, start_azimuth_deg=30.0)
     buf = io.BytesIO()
-    Image.fromarray(render_views(mesh, cams)[0]).save(buf, format="PNG", optimize=True)
+    Image.fromarray(render_views(mesh, cams, supersample=2)[0]).save(buf, format="PNG", optimize=True)
     return buf.getvalue()
 
 
