@@ -83,16 +83,16 @@ def _segment_index(counts: Tensor, total: int) -> tuple[Tensor, Tensor]:
     return owner, starts
 
 
-def _segmented_prefix(values: Tensor, pixel: Tensor, counts: Tensor) -> tuple[Tensor, Tensor]:
-    """Per-pixel exclusive and inclusive prefix sums of float64 ``values`` sorted by pixel."""
+def _segmented_inclusive(values: Tensor, pixel: Tensor, counts: Tensor) -> Tensor:
+    """Per-pixel inclusive prefix sums of float64 ``values`` sorted by pixel (in place where possible:
+    fresh multi-megabyte temporaries cost more in page faults than the arithmetic)."""
     incl = torch.cumsum(values, 0)
-    excl = incl - values
     starts = torch.cumsum(counts, 0) - counts
     base = torch.zeros(counts.numel(), dtype=values.dtype)
     nz = counts > 0
-    base[nz] = excl[starts[nz]]
-    base = base.index_select(0, pixel)
-    return excl - base, incl - base
+    first = starts[nz]
+    base[nz] = incl[first] - values[first]
+    return incl.sub_(base.index_select(0, pixel))
 
 
 def _band_pairs(
@@ -123,7 +123,7 @@ def _band_pairs(
     if total == 0:
         return None
     owner, start = _segment_index(cnt, total)
-    k = torch.arange(total) - start.index_select(0, owner)
+    k = torch.arange(total).sub_(start.index_select(0, owner))
     return gauss, dy, xa, (y - row0) * width + xa, owner, k
 
 
@@ -192,15 +192,16 @@ class _Composite(torch.autograd.Function):
                 alpha = raw.clamp_max(MAX_ALPHA)
                 counts = torch.bincount(pixel, minlength=n_pix)
                 la = torch.log1p(-alpha.double())
-                log_excl, log_incl = _segmented_prefix(la, pixel, counts)
-                keep = log_incl > log_tmin
-                trans = torch.where(keep, torch.exp(log_excl), 0.0).to(dtype)
+                log_t_pair = _segmented_inclusive(la, pixel, counts)
+                keep = log_t_pair > log_tmin
+                la.mul_(keep)
+                trans = log_t_pair.sub_(la).exp_().mul_(keep).to(dtype)  # T in front of each kept pair
                 weight = alpha * trans
                 sl = slice(row0 * width, row1 * width)
                 for d in range(dim):
                     col = cols[d].index_select(0, row_gauss).index_select(0, owner)
                     out[img, d, sl].index_add_(0, pixel, weight * col)
-                log_t[img, sl].index_add_(0, pixel, torch.where(keep, la, 0.0))
+                log_t[img, sl].index_add_(0, pixel, la)
                 bands.append(
                     _Band(img, row0, n_pix, row_gauss, row_dy, pixel.int(), owner.int(), raw, trans, dx, counts)
                 )
@@ -247,9 +248,8 @@ class _Composite(torch.autograd.Function):
             alpha = bd.raw.clamp_max(MAX_ALPHA)
             weight = alpha * bd.trans
             q = (weight * dot).double()
-            _, q_incl = _segmented_prefix(q, pixel, bd.counts)
             total = torch.zeros(bd.n_pixels, dtype=torch.float64).index_add_(0, pixel, q)
-            behind = (total.index_select(0, pixel) - q_incl).to(dtype)
+            behind = total.index_select(0, pixel).sub_(_segmented_inclusive(q, pixel, bd.counts)).to(dtype)
             inv = 1.0 / (1.0 - alpha)
             g_a = bd.trans * dot - (behind + g_tf[img, sl].index_select(0, pixel)) * inv
             g_a = torch.where((bd.trans > 0) & (bd.raw <= MAX_ALPHA), g_a, 0.0)

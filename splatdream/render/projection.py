@@ -38,10 +38,15 @@ def quat_to_rotmat(quats: Tensor) -> Tensor:
     return torch.stack(rows, dim=-1).reshape(quats.shape[:-1] + (3, 3))
 
 
+def _matmul(a: Tensor, b: Tensor) -> Tensor:
+    """Broadcast product of small matrices; elementwise, since CPU bmm on 3x3 blocks is slow."""
+    return (a[..., :, :, None] * b[..., None, :, :]).sum(-2)
+
+
 def covariances(quats: Tensor, scales: Tensor) -> Tensor:
     """World-space covariances R S S^T R^T [N, 3, 3] from quats [N, 4] and activated scales [N, 3]."""
     m = quat_to_rotmat(quats) * scales[..., None, :]
-    return m @ m.transpose(-1, -2)
+    return _matmul(m, m.transpose(-1, -2))
 
 
 def project_gaussians(
@@ -59,8 +64,8 @@ def project_gaussians(
 ) -> Projection:
     """Project Gaussians into every camera (differentiable in means, quats and scales)."""
     rot = viewmats[:, None, :3, :3]  # [C, 1, 3, 3]
-    means_c = (rot @ means[None, :, :, None])[..., 0] + viewmats[:, None, :3, 3]  # [C, N, 3]
-    covars_c = rot @ covariances(quats, scales)[None] @ rot.transpose(-1, -2)  # [C, N, 3, 3]
+    means_c = (rot * means[None, :, None, :]).sum(-1) + viewmats[:, None, :3, 3]  # [C, N, 3]
+    covars_c = _matmul(_matmul(rot, covariances(quats, scales)[None]), rot.transpose(-1, -2))  # [C, N, 3, 3]
 
     x, y, z = means_c.unbind(-1)
     in_depth = (z >= near_plane) & (z <= far_plane)
@@ -76,7 +81,7 @@ def project_gaussians(
     zeros = torch.zeros_like(z)
     jac = torch.stack([fx / z, zeros, -fx * tx / (z * z), zeros, fy / z, -fy * ty / (z * z)], dim=-1)
     jac = jac.reshape(z.shape + (2, 3))
-    cov2d = jac @ covars_c @ jac.transpose(-1, -2)  # [C, N, 2, 2]
+    cov2d = _matmul(_matmul(jac, covars_c), jac.transpose(-1, -2))  # [C, N, 2, 2]
     means2d = torch.stack([fx * x / z + cx, fy * y / z + cy], dim=-1)
 
     a = cov2d[..., 0, 0] + eps2d
