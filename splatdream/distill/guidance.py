@@ -31,11 +31,7 @@ def vsd_grad(eps_prior: Tensor, eps_particles: Tensor, weight: Tensor) -> Tensor
 
 
 def surrogate_loss(x0: Tensor, grad: Tensor) -> Tensor:
-    """0.5 ||x0 - sg(x0 - grad)||^2 summed, divided by the batch: d loss / d x0 = grad / B.
-
-    Non-finite entries of ``grad`` are zeroed so one bad pixel cannot poison every particle.
-    """
-    grad = torch.nan_to_num(grad, nan=0.0, posinf=0.0, neginf=0.0)
+    """0.5 ||x0 - sg(x0 - grad)||^2 summed, divided by the batch: d loss / d x0 = grad / B."""
     target = (x0.float() - grad).detach()
     return 0.5 * (x0.float() - target).square().sum() / x0.shape[0]
 

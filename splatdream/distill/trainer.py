@@ -213,7 +213,7 @@ class Trainer:
             for opt in opts.values():
                 opt.zero_grad(set_to_none=True)
         loss.backward()
-        ok = math.isfinite(loss.item()) and all(
+        ok = bool(torch.isfinite(grad).all()) and math.isfinite(loss.item()) and all(
             p.grad is None or bool(torch.isfinite(p.grad).all()) for params in self.params for p in params.values()
         )
         if ok:

@@ -1,0 +1,270 @@
+"""``splatdream --prompt ...``: retrieve -> init -> align -> adapt -> distil -> export, with resume.
+
+Every check that can fail without doing work (empty prompt, unknown preset, unwritable output,
+missing prior weights, k larger than the library) runs before the first stage starts.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import re
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from splatdream.config import RunConfig, parse_run_config
+from splatdream.configio import dump_yaml, load_yaml
+from splatdream.distill.loop import CHECKPOINT, train
+from splatdream.distill.trainer import Trainer, load_checkpoint
+from splatdream.export.atomic import atomic_write
+from splatdream.export.ply import read_ply, write_ply
+from splatdream.scene import Gaussians
+
+log = logging.getLogger("splatdream")
+
+
+def slugify(prompt: str, limit: int = 40) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", prompt.lower()).strip("-")
+    return slug[:limit].rstrip("-") or "run"
+
+
+def default_run_dir(prompt: str) -> Path:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("outputs") / f"{slugify(prompt)}-{stamp}"
+
+
+def check_writable(directory: Path) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise SystemExit(f"error: cannot write to output directory {directory} ({exc}); pass --out DIR") from exc
+
+
+def resolve_device(choice: str) -> torch.device:
+    if choice == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("error: --device cuda but no CUDA GPU is visible; use --device cpu")
+    return torch.device(choice)
+
+
+class Pipeline:
+    """The stages of one run, in order; each writes what it produced into ``run_dir``."""
+
+    def __init__(self, cfg: RunConfig, run_dir: Path, console: Any) -> None:
+        self.cfg = cfg
+        self.run_dir = run_dir
+        self.console = console
+        self.device = resolve_device(cfg.device)
+
+    def say(self, text: str) -> None:
+        self.console.print(text)
+
+    # -- stages ------------------------------------------------------------------------------------
+    def load_prior(self) -> Any:
+        from splatdream.priors.config import load_prior
+
+        prior_cfg = self.cfg.prior
+        if prior_cfg.device == "auto":
+            prior_cfg = replace(prior_cfg, device=str(self.device))
+        prior = load_prior(prior_cfg)
+        self.say(f"[bold]prior[/]: {prior.name}")
+        return prior
+
+    def retrieve(self) -> tuple[list[Any], list[Any]]:
+        """Top-k assets and their normalised meshes; writes retrieved.png and retrieved.json."""
+        from splatdream.retrieval.embedders import load_embedder
+        from splatdream.retrieval.library import AssetLibrary
+        from splatdream.retrieval.thumbnails import contact_sheet
+
+        rc = self.cfg.retrieval
+        lib = AssetLibrary.open(rc.library)
+        embedder = load_embedder(rc.embedder, rc.clip)
+        hits = lib.search(self.cfg.prompt, rc.k, embedder=embedder, n_candidates=rc.n_candidates)
+        for h in hits:
+            self.say(f"  retrieved #{h.rank}: {h.caption} (score {h.score:.3f}, {h.source})")
+        thumbs = lib.thumbnails([h.id for h in hits])
+        sheet = contact_sheet([(self.cfg.prompt, [(thumbs.get(h.id), h.caption) for h in hits])])
+        with atomic_write(self.run_dir / "retrieved.png") as tmp:
+            sheet.save(tmp)
+        with atomic_write(self.run_dir / "retrieved.json") as tmp:
+            tmp.write_text(json.dumps([h.to_json() for h in hits], indent=2))
+        return hits, [lib.load_mesh(h) for h in hits]
+
+    def init(self, prior: Any, hits: list[Any], meshes: list[Any]) -> tuple[list[Gaussians], list[Gaussians]]:
+        """Particles and, per particle, the (aligned) retrieved asset it started from."""
+        from splatdream.init import init_from_meshes, random_particles
+
+        ic = self.cfg.init
+        n = self.cfg.num_particles
+        if ic.method == "random":
+            particles = random_particles(n, ic)
+            return particles, [p.clone() for p in particles]
+        if ic.method != "retrieved":
+            user = read_ply(Path(ic.method))
+            return [user.clone() for _ in range(n)], [user.clone() for _ in range(n)]
+        assets = init_from_meshes(meshes, ic)
+        if self.cfg.adapt.align:
+            from splatdream.adaptation.align import align_front
+
+            aligned = []
+            for hit, g in zip(hits, assets):
+                rotated, yaw, _ = align_front(prior, g, hit.caption, self.cfg.adapt.alignment,
+                                              view_cfg=self.cfg.distill.view_prompts)
+                self.say(f"  aligned '{hit.caption}': front found at azimuth {yaw:.0f} deg")
+                aligned.append(rotated)
+            assets = aligned
+        from splatdream.init import particles_from_assets
+
+        particles = particles_from_assets(assets, n, ic)
+        refs = [assets[i % len(assets)] for i in range(n)]
+        return particles, refs
+
+    def adapt(self, prior: Any, refs: list[Gaussians]) -> None:
+        from splatdream.adaptation import adapt_prior, apply_adapter
+
+        if not self.cfg.adapt.enabled:
+            return
+        unique = {id(r): r for r in refs}
+        result = adapt_prior(prior, list(unique.values()), self.cfg.prompt, self.cfg.adapt, self.run_dir / "adapter")
+        apply_adapter(prior, result.adapter_dir, fuse=True)
+        self.say(f"  adapter saved to {result.adapter_dir}")
+
+    def export(self, trainer: Trainer) -> None:
+        from splatdream.export.turntable import render_turntable, write_video
+
+        oc = self.cfg.output
+        for i, g in enumerate(trainer.particles()):
+            if not g.is_finite():
+                raise RuntimeError(f"particle {i} has non-finite parameters; not writing it (see metrics.jsonl)")
+            write_ply(self.run_dir / f"particle_{i}.ply", g)
+            if oc.turntable_frames > 0:
+                frames = render_turntable(g, oc.turntable_frames, oc.turntable_size, backend=self.cfg.distill.backend,
+                                          progress=False)
+                write_video(self.run_dir / f"turntable_{i}.mp4", frames, fps=oc.turntable_fps)
+        self.say(f"[bold green]done[/]: {self.run_dir}")
+
+
+def save_init(run_dir: Path, particles: list[Gaussians], refs: list[Gaussians]) -> None:
+    from splatdream.init import contact_sheet
+
+    for i, (p, r) in enumerate(zip(particles, refs)):
+        write_ply(run_dir / f"init_particle_{i}.ply", p)
+        write_ply(run_dir / f"reference_{i}.ply", r)
+        contact_sheet(p, run_dir / f"init_particle_{i}.png")
+
+
+def load_init(run_dir: Path, n: int) -> tuple[list[Gaussians], list[Gaussians]]:
+    particles = [read_ply(run_dir / f"init_particle_{i}.ply").with_sh_degree(0) for i in range(n)]
+    refs = [read_ply(run_dir / f"reference_{i}.ply").with_sh_degree(0) for i in range(n)]
+    return particles, refs
+
+
+def run(cfg: RunConfig, console: Any) -> Path:
+    """Run (or resume) the whole pipeline; returns the run directory."""
+    resuming = cfg.resume is not None
+    run_dir = Path(cfg.resume) if resuming else Path(cfg.out or default_run_dir(cfg.prompt))
+    check_writable(run_dir)
+    pipe = Pipeline(cfg, run_dir, console)
+    prior = pipe.load_prior()
+    if not resuming:
+        with atomic_write(run_dir / "config.yaml") as tmp:
+            tmp.write_text(dump_yaml(cfg))
+    has_init = (run_dir / "init_particle_0.ply").exists() and (run_dir / f"reference_{cfg.num_particles - 1}.ply").exists()
+    if resuming and has_init:
+        particles, refs = load_init(run_dir, cfg.num_particles)
+        if cfg.adapt.enabled and cfg.init.method == "retrieved":
+            from splatdream.adaptation import apply_adapter
+
+            if not (run_dir / "adapter").exists():
+                pipe.say("  adapter missing from the run; adapting again")
+                pipe.adapt(prior, refs)
+            else:
+                apply_adapter(prior, run_dir / "adapter", fuse=True)
+    else:
+        pipe.say(f"[bold]retrieve[/]: '{cfg.prompt}'")
+        hits, meshes = pipe.retrieve() if cfg.init.method == "retrieved" else ([], [])
+        pipe.say("[bold]init[/]")
+        particles, refs = pipe.init(prior, hits, meshes)
+        save_init(run_dir, particles, refs)
+        if cfg.init.method == "retrieved":
+            pipe.say("[bold]adapt[/]")
+            pipe.adapt(prior, refs)
+    trainer = Trainer(cfg.distill, prior, cfg.prompt, particles, references=refs, device=pipe.device)
+    if resuming and (run_dir / CHECKPOINT).exists():
+        load_checkpoint(trainer, run_dir / CHECKPOINT)
+        pipe.say(f"resumed at step {trainer.step_count}")
+    distil(pipe, trainer, refs)
+    pipe.export(trainer)
+    return run_dir
+
+
+def distil(pipe: Pipeline, trainer: Trainer, refs: list[Gaussians]) -> None:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    cfg = pipe.cfg
+    observers = []
+    viewer = None
+    if cfg.viewer.enabled:
+        from viewer import LiveViewer
+
+        viewer = LiveViewer(cfg.viewer, trainer.num_particles, run_dir=pipe.run_dir)
+        viewer.set_initial(refs)
+        viewer.set_export_callback(lambda: export_now(pipe.run_dir, trainer))
+
+        def to_viewer(tr: Trainer, result: Any) -> None:
+            viewer.update(tr.step_count, cfg.distill.steps, "distil", tr.particles(), result.as_record())
+            viewer.wait_if_paused()
+
+        observers.append(to_viewer)
+    columns = [
+        TextColumn("[bold]distil ({task.fields[loss_kind]})"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[n]} gaussians"),
+        TaskProgressColumn(show_speed=True), TimeElapsedColumn(), TimeRemainingColumn(),
+    ]
+    try:
+        with Progress(*columns, console=pipe.console, transient=False) as progress:
+            task = progress.add_task("distil", total=cfg.distill.steps, completed=trainer.step_count,
+                                     loss="-", n=0, loss_kind=cfg.distill.loss)
+            train(trainer, pipe.run_dir, observers=observers, progress=progress, task=task)
+    finally:
+        if viewer is not None:
+            viewer.close()
+
+
+def export_now(run_dir: Path, trainer: Trainer) -> None:
+    for i, g in enumerate(trainer.particles()):
+        if g.is_finite():
+            write_ply(run_dir / f"snapshot_particle_{i}.ply", g)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from rich.console import Console
+
+    console = Console(stderr=False)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    cfg = parse_run_config(argv)
+    if cfg.resume is not None:
+        saved = Path(cfg.resume) / "config.yaml"
+        if not saved.exists():
+            raise SystemExit(f"error: {cfg.resume} is not a run directory (no config.yaml); pass the folder a run wrote")
+        cfg = replace(load_yaml(RunConfig, saved), resume=cfg.resume, viewer=cfg.viewer)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    run(cfg, console)
+    return 0

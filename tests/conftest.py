@@ -1,0 +1,23 @@
+"""Shared fixtures: tiny random priors so the real guidance code runs with no download."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+
+@pytest.fixture(scope="session")
+def tiny_prior_factory():
+    """Builds an untrained, very small TinyPrior (16 px, 8/16 channels); the text encoder is shared."""
+    from splatdream.priors.text import MiniLMTokenEncoder
+    from splatdream.priors.tiny import TinyArch, TinyPrior, build_tiny_unet
+
+    encoder = MiniLMTokenEncoder(max_length=8)
+
+    def make(seed: int = 0) -> TinyPrior:
+        torch.manual_seed(seed)
+        arch = TinyArch(image_size=16, block_out_channels=(8, 16), norm_num_groups=4, attention_head_dim=4,
+                        max_text_tokens=8)
+        return TinyPrior(build_tiny_unet(arch), arch, text_encoder=encoder)
+
+    return make
