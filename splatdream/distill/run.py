@@ -99,42 +99,34 @@ class Pipeline:
             tmp.write_text(json.dumps([h.to_json() for h in hits], indent=2))
         return hits, [lib.load_mesh(h) for h in hits]
 
-    def init(self, prior: Any, hits: list[Any], meshes: list[Any]) -> tuple[list[Gaussians], list[Gaussians]]:
-        """Particles and, per particle, the (aligned) retrieved asset it started from."""
-        from splatdream.init import init_from_meshes, random_particles
+    def init(self, prior: Any, hits: list[Any], meshes: list[Any]) -> list[Gaussians]:
+        """Particles: particle i from retrieved asset i mod k, each front-aligned first."""
+        from splatdream.init.particles import initialise
 
-        ic = self.cfg.init
-        n = self.cfg.num_particles
-        if ic.method == "random":
-            particles = random_particles(n, ic)
-            return particles, [p.clone() for p in particles]
-        if ic.method != "retrieved":
-            user = read_ply(Path(ic.method))
-            return [user.clone() for _ in range(n)], [user.clone() for _ in range(n)]
-        assets = init_from_meshes(meshes, ic)
-        if self.cfg.adapt.align:
-            from splatdream.adaptation.align import align_front
+        ic = replace(self.cfg.init, num_particles=self.cfg.num_particles)
+        if ic.method == "retrieved" and self.cfg.adapt.align:
+            meshes = [self.align(prior, hit, mesh) for hit, mesh in zip(hits, meshes)]
+        return initialise(ic, meshes, names=[h.caption for h in hits] or None)
 
-            aligned = []
-            for hit, g in zip(hits, assets):
-                rotated, yaw, _ = align_front(prior, g, hit.caption, self.cfg.adapt.alignment,
-                                              view_cfg=self.cfg.distill.view_prompts)
-                self.say(f"  aligned '{hit.caption}': front found at azimuth {yaw:.0f} deg")
-                aligned.append(rotated)
-            assets = aligned
-        from splatdream.init import particles_from_assets
+    def align(self, prior: Any, hit: Any, mesh: Any) -> Any:
+        """Turn ``mesh`` so its front faces azimuth 0, judged on a light Gaussian version of it."""
+        from splatdream.adaptation.align import align_front
+        from splatdream.adaptation.rotate import rotate_mesh_yaw
+        from splatdream.init.from_mesh import mesh_to_gaussians
 
-        particles = particles_from_assets(assets, n, ic)
-        refs = [assets[i % len(assets)] for i in range(n)]
-        return particles, refs
+        probe = mesh_to_gaussians(mesh, 4000, seed=self.cfg.init.seed, name=hit.caption)
+        _, yaw, _ = align_front(prior, probe, hit.caption, self.cfg.adapt.alignment,
+                                view_cfg=self.cfg.distill.view_prompts)
+        self.say(f"  aligned '{hit.caption}': front found at azimuth {yaw:.0f} deg")
+        return rotate_mesh_yaw(mesh, -yaw)
 
-    def adapt(self, prior: Any, refs: list[Gaussians]) -> None:
+    def adapt(self, prior: Any, assets: list[Gaussians]) -> None:
+        """LoRA-adapt the prior on renders of the retrieved assets (one Gaussians each), then fuse it."""
         from splatdream.adaptation import adapt_prior, apply_adapter
 
         if not self.cfg.adapt.enabled:
             return
-        unique = {id(r): r for r in refs}
-        result = adapt_prior(prior, list(unique.values()), self.cfg.prompt, self.cfg.adapt, self.run_dir / "adapter")
+        result = adapt_prior(prior, assets, self.cfg.prompt, self.cfg.adapt, self.run_dir / "adapter")
         apply_adapter(prior, result.adapter_dir, fuse=True)
         self.say(f"  adapter saved to {result.adapter_dir}")
 
@@ -153,19 +145,17 @@ class Pipeline:
         self.say(f"[bold green]done[/]: {self.run_dir}")
 
 
-def save_init(run_dir: Path, particles: list[Gaussians], refs: list[Gaussians]) -> None:
-    from splatdream.init import contact_sheet
+def save_init(run_dir: Path, particles: list[Gaussians]) -> None:
+    """The particles as they start: also the retrieved-asset references of ReDream's regulariser."""
+    from splatdream.init.particles import contact_sheet
 
-    for i, (p, r) in enumerate(zip(particles, refs)):
+    for i, p in enumerate(particles):
         write_ply(run_dir / f"init_particle_{i}.ply", p)
-        write_ply(run_dir / f"reference_{i}.ply", r)
         contact_sheet(p, run_dir / f"init_particle_{i}.png")
 
 
-def load_init(run_dir: Path, n: int) -> tuple[list[Gaussians], list[Gaussians]]:
-    particles = [read_ply(run_dir / f"init_particle_{i}.ply").with_sh_degree(0) for i in range(n)]
-    refs = [read_ply(run_dir / f"reference_{i}.ply").with_sh_degree(0) for i in range(n)]
-    return particles, refs
+def load_init(run_dir: Path, n: int) -> list[Gaussians]:
+    return [read_ply(run_dir / f"init_particle_{i}.ply").with_sh_degree(0) for i in range(n)]
 
 
 def run(cfg: RunConfig, console: Any) -> Path:
@@ -178,26 +168,27 @@ def run(cfg: RunConfig, console: Any) -> Path:
     if not resuming:
         with atomic_write(run_dir / "config.yaml") as tmp:
             tmp.write_text(dump_yaml(cfg))
-    has_init = (run_dir / "init_particle_0.ply").exists() and (run_dir / f"reference_{cfg.num_particles - 1}.ply").exists()
+    has_init = all((run_dir / f"init_particle_{i}.ply").exists() for i in range(cfg.num_particles))
     if resuming and has_init:
-        particles, refs = load_init(run_dir, cfg.num_particles)
+        particles = load_init(run_dir, cfg.num_particles)
         if cfg.adapt.enabled and cfg.init.method == "retrieved":
             from splatdream.adaptation import apply_adapter
 
             if not (run_dir / "adapter").exists():
                 pipe.say("  adapter missing from the run; adapting again")
-                pipe.adapt(prior, refs)
+                pipe.adapt(prior, particles[: cfg.retrieval.k])
             else:
                 apply_adapter(prior, run_dir / "adapter", fuse=True)
     else:
         pipe.say(f"[bold]retrieve[/]: '{cfg.prompt}'")
         hits, meshes = pipe.retrieve() if cfg.init.method == "retrieved" else ([], [])
         pipe.say("[bold]init[/]")
-        particles, refs = pipe.init(prior, hits, meshes)
-        save_init(run_dir, particles, refs)
+        particles = pipe.init(prior, hits, meshes)
+        save_init(run_dir, particles)
         if cfg.init.method == "retrieved":
             pipe.say("[bold]adapt[/]")
-            pipe.adapt(prior, refs)
+            pipe.adapt(prior, particles[: len(hits)])
+    refs = [p.clone() for p in particles]
     trainer = Trainer(cfg.distill, prior, cfg.prompt, particles, references=refs, device=pipe.device)
     if resuming and (run_dir / CHECKPOINT).exists():
         load_checkpoint(trainer, run_dir / CHECKPOINT)
