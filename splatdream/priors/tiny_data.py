@@ -181,6 +181,11 @@ class RenderedSet:
     def __len__(self) -> int:
         return len(self.captions)
 
+    def subset(self, index: Sequence[int] | np.ndarray) -> RenderedSet:
+        idx = np.asarray(index, dtype=np.int64)
+        return RenderedSet(self.rgb[idx], self.alpha[idx], [self.captions[i] for i in idx],
+                           [self.views[i] for i in idx], self.azimuth[idx], self.elevation[idx], self.asset[idx])
+
 
 def render_assets(
     assets: Iterable[tuple[str, str, object]],  # (caption, short caption, trimesh.Trimesh)

@@ -1,0 +1,128 @@
+"""TinyPrior: interface on an untrained net, training/resume/export smoke test, and the quality
+claims about the shipped weights (colour control, held-out loss, view words, 2D SDS)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from splatdream.priors import PriorConfig, load_prior
+from splatdream.priors.tiny import SHIPPED_DIR, TinyArch, TinyPrior, build_tiny_unet
+from splatdream.priors.tiny_data import RenderedSet
+
+SMALL = TinyArch(block_out_channels=(16, 32), norm_num_groups=8, attention_head_dim=8, max_text_tokens=12)
+
+
+@pytest.fixture(scope="module")
+def shipped() -> TinyPrior:
+    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    return load_prior(PriorConfig(kind="tiny", device="cpu"))  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="module")
+def heldout() -> RenderedSet:
+    return RenderedSet.load(SHIPPED_DIR / "heldout.npz")
+
+
+def test_tiny_interface_shapes_and_cfg() -> None:
+    torch.manual_seed(0)
+    prior = TinyPrior(build_tiny_unet(SMALL), SMALL)
+    renders = torch.rand(2, 3, 64, 64)
+    x0 = prior.encode_images(renders)
+    assert x0.shape == (2, 3, 32, 32) and prior.model_resolution(64) == 32
+    assert x0.min() >= -1 and x0.max() <= 1
+    # Downsampling is antialiased: a constant image stays constant, and decode inverts the scaling.
+    torch.testing.assert_close(prior.decode(prior.encode_images(torch.full((1, 3, 64, 64), 0.3))),
+                               torch.full((1, 3, 32, 32), 0.3), rtol=0, atol=1e-5)
+    emb = prior.encode_prompts(["a red chair, front view", "a blue chair, back view"])
+    assert emb.cond.shape == (2, 13, 384) and emb.uncond.shape == (1, 13, 384)
+    t = torch.tensor([100, 800])
+    e1 = prior.predict_noise(x0, t, emb, guidance_scale=1.0)
+    e5 = prior.predict_noise(x0, t, emb, guidance_scale=5.0)
+    raw_u = prior.unet(x0, t, encoder_hidden_states=emb.uncond.expand(2, -1, -1)).sample
+    torch.testing.assert_close(e5, raw_u + 5.0 * (e1 - raw_u), rtol=1e-4, atol=1e-4)
+
+
+def test_missing_tiny_weights_say_how_to_train(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="train-tiny"):
+        load_prior(PriorConfig(kind="tiny", path=str(tmp_path), device="cpu"))
+
+
+@pytest.mark.slow
+def test_train_resume_export_round_trip(tmp_path: Path) -> None:
+    """Two steps, resume to four, export: the exported folder loads and equals the EMA weights."""
+    from splatdream.priors.export import export_tiny
+    from splatdream.priors.tiny_data import render_assets, synthetic_assets
+    from splatdream.priors.tiny_train import TrainTinyConfig, train
+
+    run = tmp_path / "run"
+    render_assets(synthetic_assets()[:2], views_per_variant=4, recolourings=1).save(run / "data_test.npz")
+    cfg = TrainTinyConfig(out=run, steps=2, batch_size=4, checkpoint_every=1, sample_every=100, log_every=1,
+                          sample_prompts=("a red cube",), arch=SMALL)
+    train(cfg)
+    with pytest.raises(FileExistsError):
+        train(cfg)
+    from dataclasses import replace
+
+    train(replace(cfg, steps=4, resume=True))
+    state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=False)
+    assert state["step"] == 4
+    assert (run / "loss.csv").read_text().count("\n") == 5  # header + 4 steps
+    out = export_tiny(run, tmp_path / "exported", measure_quality=False, samples_per_colour=1)
+    meta = json.loads((out / "tiny_prior.json").read_text())
+    assert meta["step"] == 4 and (out / "README.md").is_file() and (out / "samples.png").is_file()
+    prior = TinyPrior.load(out)
+    for k, v in prior.unet.state_dict().items():
+        torch.testing.assert_close(v, state["ema"][k])
+
+
+def test_shipped_weights_are_small_and_complete() -> None:
+    files = list((SHIPPED_DIR / "unet").glob("*.safetensors"))
+    assert len(files) == 1 and files[0].stat().st_size < 50e6
+    meta = json.loads((SHIPPED_DIR / "tiny_prior.json").read_text())
+    assert meta["step"] > 0
+    for name in ("README.md", "loss.png", "samples.png", "heldout.npz"):
+        assert (SHIPPED_DIR / name).is_file(), name
+
+
+def test_red_prompt_samples_are_redder_than_blue(shipped: TinyPrior) -> None:
+    from splatdream.priors.tiny_eval import colour_control
+
+    col = colour_control(shipped, "chair", ("red", "blue"), n=8, steps=20)
+    red_rb = float(col["red"][0] - col["red"][2])
+    blue_rb = float(col["blue"][0] - col["blue"][2])
+    assert red_rb > 0.1, f"'a red chair' samples: object R-B {red_rb:+.3f}"
+    assert blue_rb < -0.05, f"'a blue chair' samples: object R-B {blue_rb:+.3f}"
+
+
+def test_heldout_loss_below_untrained(shipped: TinyPrior, heldout: RenderedSet) -> None:
+    from splatdream.priors.tiny_eval import heldout_loss
+
+    sub = heldout.subset(range(0, len(heldout), 3))
+    trained = heldout_loss(shipped, sub, repeats=2)
+    torch.manual_seed(0)
+    untrained = heldout_loss(TinyPrior(build_tiny_unet(shipped.arch), shipped.arch,
+                                       text_encoder=shipped.text_encoder), sub, repeats=2)
+    assert trained < 0.5 * untrained, (trained, untrained)
+
+
+def test_view_word_matters(shipped: TinyPrior, heldout: RenderedSet) -> None:
+    """Conditioned on "back view", back renders denoise better than with "front view" (and vice versa)."""
+    from splatdream.priors.tiny_eval import view_word_check
+
+    check = view_word_check(shipped, heldout, repeats=4)
+    assert check.right < check.wrong, check
+    assert check.win_rate > 0.55, check
+
+
+@pytest.mark.slow
+def test_2d_sds_turns_a_grey_image_toward_the_prompt_colour(shipped: TinyPrior) -> None:
+    from splatdream.priors.tiny_eval import sds_colour
+
+    red = sds_colour(shipped, "a red chair", steps=40)
+    blue = sds_colour(shipped, "a blue chair", steps=40)
+    red_rb, blue_rb = float(red[0] - red[2]), float(blue[0] - blue[2])
+    assert red_rb > blue_rb + 0.05, (red_rb, blue_rb)
