@@ -57,11 +57,12 @@ def _probe(prior: TinyPrior) -> torch.Tensor:
 def test_adapt_saves_reloads_and_fuses(tmp_path: Path) -> None:
     prior = tiny_prior()
     before = _probe(prior)
-    result = adapt_prior(prior, [blob_asset(0), blob_asset(1)], "a blob", FAST, tmp_path)
-    adapted = _probe(prior)
+    result = adapt_prior(prior, [blob_asset(0), blob_asset(1)], "a blob", FAST, tmp_path / "adapter")
     assert result.adapter_dir == tmp_path / "adapter"
     assert len(result.losses) == FAST.steps and result.n_views == 8
-    assert (adapted - before).abs().max() > 1e-4  # the LoRA changed the prior
+    # Training leaves the prior as it was; apply_adapter is the one way to use the result.
+    torch.testing.assert_close(_probe(prior), before)
+    assert not getattr(prior.unet, "peft_config", None)
 
     files = {p.name for p in result.adapter_dir.iterdir()}
     assert {"adapter_model.safetensors", "adapter_config.json", "adapt.json"} <= files
@@ -70,8 +71,15 @@ def test_adapt_saves_reloads_and_fuses(tmp_path: Path) -> None:
     record = json.loads((result.adapter_dir / "adapt.json").read_text())
     assert record["prompt"] == "a blob" and len(record["losses"]) == FAST.steps
 
-    # A fresh copy of the same base prior + the saved adapter reproduces the adapted prior,
-    # fused into plain weights so distillation can add its own 'vsd' LoRA.
+    unfused = apply_adapter(prior, result.adapter_dir, fuse=False)
+    assert ADAPTER_NAME in unfused.unet.peft_config
+    adapted = _probe(unfused)
+    assert (adapted - before).abs().max() > 1e-4  # the LoRA changed the prior
+    fuse_adapter(unfused.unet)  # merging computes the same function
+    torch.testing.assert_close(_probe(unfused), adapted, atol=1e-5, rtol=1e-4)
+
+    # A fresh copy of the base prior + the saved adapter, fused into plain weights so that
+    # distillation can add its own 'vsd' LoRA.
     fresh = apply_adapter(tiny_prior(), result.adapter_dir, fuse=True)
     torch.testing.assert_close(_probe(fresh), adapted, atol=1e-5, rtol=1e-4)
     assert not getattr(fresh.unet, "peft_config", None)
@@ -80,24 +88,15 @@ def test_adapt_saves_reloads_and_fuses(tmp_path: Path) -> None:
     from splatdream.distill.score_net import CameraLoRA, ScoreNetConfig
 
     CameraLoRA(fresh.unet, ScoreNetConfig())  # must not clash with the fused adapter
-
-    unfused = apply_adapter(tiny_prior(), result.adapter_dir, fuse=False)
-    assert ADAPTER_NAME in unfused.unet.peft_config
-    torch.testing.assert_close(_probe(unfused), adapted, atol=1e-5, rtol=1e-4)
-
-
-def test_fuse_matches_active_adapter() -> None:
-    prior = tiny_prior()
-    adapt_prior(prior, [blob_asset(0)], "a blob", FAST, out_dir=None)
-    active = _probe(prior)
-    fuse_adapter(prior.unet)
-    torch.testing.assert_close(_probe(prior), active, atol=1e-5, rtol=1e-4)
+    twice = apply_adapter(tiny_prior(), result.adapter_dir, fuse=False)
+    with pytest.raises(ValueError, match="already carries"):
+        apply_adapter(twice, result.adapter_dir)
 
 
 def test_disabled_adaptation_is_a_no_op(tmp_path: Path) -> None:
     prior = tiny_prior()
     before = _probe(prior)
-    result = adapt_prior(prior, [blob_asset(0)], "a blob", AdaptConfig(enabled=False), tmp_path)
+    result = adapt_prior(prior, [blob_asset(0)], "a blob", AdaptConfig(enabled=False), tmp_path / "adapter")
     assert result.adapter_dir is None and result.losses == []
     assert not getattr(prior.unet, "peft_config", None)
     assert not (tmp_path / "adapter").exists()
@@ -108,6 +107,7 @@ def test_view_tokens_learnt_saved_and_installed(tmp_path: Path) -> None:
     prior = tiny_prior()
     cfg = AdaptConfig(**{**FAST.__dict__, "learn_view_tokens": True, "view_token_lr": 1e-1})
     result = adapt_prior(prior, [blob_asset(0)], "a blob", cfg, tmp_path)
+    assert prior.encode_prompts(["a blob, front view"]).cond.shape[0] == 1
     tokens = ViewTokens.load(result.adapter_dir)
     assert tokens.offsets["front"].abs().max() > 0  # trained (zero at init)
     assert tokens.offsets["overhead"].abs().max() == 0  # no overhead renders in this grid
@@ -119,7 +119,8 @@ def test_view_tokens_learnt_saved_and_installed(tmp_path: Path) -> None:
     shifted = fresh.encode_prompts(["a blob, front view", "a blob"])
     torch.testing.assert_close(shifted.cond[0], plain.cond[0] + tokens.offsets["front"])
     torch.testing.assert_close(shifted.cond[1], plain.cond[1])
-    torch.testing.assert_close(_probe(fresh), _probe(prior), atol=1e-5, rtol=1e-4)
+    unfused = apply_adapter(tiny_prior(), result.adapter_dir, fuse=False)
+    torch.testing.assert_close(_probe(fresh), _probe(unfused), atol=1e-5, rtol=1e-4)
     install_view_tokens(fresh, tokens)  # re-installing does not stack offsets
     torch.testing.assert_close(fresh.encode_prompts(["a blob, front view"]).cond[0], shifted.cond[0])
 

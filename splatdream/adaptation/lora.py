@@ -181,6 +181,17 @@ def fuse_adapter(unet: Any, adapter_name: str = ADAPTER_NAME) -> None:
     unet.unload_lora()
 
 
+def remove_adapter(unet: Any, adapter_name: str = ADAPTER_NAME) -> None:
+    """Take the (unfused) adapter off again; the UNet computes exactly what it did before."""
+    names = set(getattr(unet, "peft_config", {}))
+    if adapter_name not in names:
+        return
+    if names == {adapter_name}:
+        unet.unload_lora()  # back to plain layers, not LoRA wrappers with no adapter
+    else:
+        unet.delete_adapters(adapter_name)
+
+
 def apply_adapter(prior: Prior, adapter_dir: str | Path, fuse: bool = True) -> Prior:
     """Load a saved adaptation into ``prior`` (in place) and return it.
 

@@ -17,20 +17,18 @@ import torch
 from torch import Tensor
 
 from splatdream.adaptation.config import ADAPTER_NAME, AdaptConfig
-from splatdream.adaptation.lora import ViewTokens, add_lora, save_adapter, text_shape
+from splatdream.adaptation.lora import ViewTokens, add_lora, remove_adapter, save_adapter, text_shape
 from splatdream.adaptation.multiview import Views, grid_cameras, render_views
 from splatdream.priors.base import Prior, TextEmbeddings
 from splatdream.priors.views import view_words, with_view
 from splatdream.scene import Gaussians
 
-ADAPTER_DIR = "adapter"
-"""Sub-directory of the run directory holding the saved adapter."""
 RECORD_FILE = "adapt.json"
 
 
 @dataclass
 class AdaptResult:
-    """What the adaptation produced, as recorded in ``<out_dir>/adapter/adapt.json``."""
+    """What the adaptation produced, as recorded in ``<adapter_dir>/adapt.json``."""
 
     adapter_dir: Path | None
     """Saved adapter (load with ``apply_adapter``); None when adaptation was disabled."""
@@ -95,14 +93,14 @@ def adapt_prior(
     prior: Prior,
     assets_gaussians: list[Gaussians],
     prompt: str,
-    cfg: AdaptConfig = AdaptConfig(),
-    out_dir: str | Path | None = None,
+    cfg: AdaptConfig,
+    out_dir: str | Path,
 ) -> AdaptResult:
-    """Fine-tune a 'redream' LoRA on renders of the (aligned) assets; save it under ``out_dir/adapter``.
+    """Fine-tune a 'redream' LoRA on renders of the (aligned) assets and save it into ``out_dir``.
 
-    The adapter stays installed and active on ``prior.unet`` afterwards (so the caller can
-    evaluate it); a fresh process uses ``apply_adapter(prior, result.adapter_dir)``. Learnt
-    view tokens, when enabled, are saved with it and installed into ``prior.encode_prompts``.
+    ``prior`` is left as it was: apply the result with ``apply_adapter(prior, result.adapter_dir)``,
+    which is also what a resumed run does in a fresh process, so both paths see the same prior.
+    Learnt view tokens (``cfg.learn_view_tokens``) are saved beside the LoRA.
     """
     if not cfg.enabled:
         return AdaptResult(adapter_dir=None)
@@ -156,16 +154,12 @@ def adapt_prior(
     for p in params:
         p.requires_grad_(False)
 
-    result = AdaptResult(adapter_dir=None, losses=losses, seconds=time.perf_counter() - start, n_views=n)
     if tokens is not None:
-        from splatdream.adaptation.lora import install_view_tokens
-
         tokens.requires_grad_(False)
-        install_view_tokens(prior, tokens)
-    if out_dir is not None:
-        folder = save_adapter(prior.unet, Path(out_dir) / ADAPTER_DIR, tokens, ADAPTER_NAME)
-        result.adapter_dir = folder
-        _record(folder, prior, prompt, cfg, result)
+    folder = save_adapter(prior.unet, Path(out_dir), tokens, ADAPTER_NAME)
+    remove_adapter(prior.unet, ADAPTER_NAME)
+    result = AdaptResult(folder, losses=losses, seconds=time.perf_counter() - start, n_views=n)
+    _record(folder, prior, prompt, cfg, result)
     return result
 
 
