@@ -37,8 +37,11 @@ class SurfaceColour:
     tint: Tensor  # [3] multiplies the texture (PBR baseColorFactor)
 
     @classmethod
-    def from_mesh(cls, mesh: trimesh.Trimesh) -> SurfaceColour:
+    def from_mesh(cls, mesh: trimesh.Trimesh, face_index: np.ndarray | None = None) -> SurfaceColour:
+        """Gather colour data for all faces, or only for ``face_index`` (rows then follow that order)."""
         faces = np.asarray(mesh.faces)
+        if face_index is not None:
+            faces = faces[face_index]
         visual = mesh.visual
         tint = torch.ones(3)
         if visual.kind == "texture" and visual.uv is not None and len(visual.uv) == len(mesh.vertices):
@@ -58,7 +61,9 @@ class SurfaceColour:
         if visual.kind == "vertex":
             rgb = np.asarray(visual.vertex_colors, dtype=np.float32)[:, :3][faces] / 255.0
         elif visual.kind == "face":
-            rgb = np.repeat(np.asarray(visual.face_colors, dtype=np.float32)[:, None, :3] / 255.0, 3, axis=1)
+            fc = np.asarray(visual.face_colors)
+            fc = fc if face_index is None else fc[face_index]
+            rgb = np.repeat(fc[:, None, :3].astype(np.float32) / 255.0, 3, axis=1)
         else:
             rgb = np.broadcast_to(_material_colour(getattr(visual, "material", None)), (len(faces), 3, 3))
         return cls(torch.as_tensor(np.ascontiguousarray(rgb, dtype=np.float32)), None, None, tint)

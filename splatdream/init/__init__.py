@@ -1,0 +1,19 @@
+"""Initialisation: retrieved meshes (or a .ply, or a random ball) -> particles of Gaussians."""
+
+from __future__ import annotations
+
+from splatdream.init.from_mesh import BadAssetError, mesh_to_gaussians, points_to_gaussians
+from splatdream.init.particles import (
+    InitConfig,
+    contact_sheet,
+    init_particles,
+    initialise,
+    perturb_gaussians,
+    ply_particles,
+    random_particles,
+)
+
+__all__ = [
+    "BadAssetError", "mesh_to_gaussians", "points_to_gaussians", "InitConfig", "contact_sheet", "init_particles",
+    "initialise", "perturb_gaussians", "ply_particles", "random_particles",
+]
