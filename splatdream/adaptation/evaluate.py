@@ -40,7 +40,7 @@ def fixed_backgrounds(n: int, seed: int) -> Tensor:
 
 
 @torch.no_grad()
-def denoising_loss(prior: Prior, data: CaptionedViews, probes: EvalProbes = EvalProbes(), chunk: int = 256) -> float:
+def denoising_loss(prior: Prior, data: CaptionedViews, probes: EvalProbes = EvalProbes(), chunk: int | None = None) -> float:
     """Mean noise-prediction error of every render under its own caption, over fixed probes."""
     x0 = prior.encode_images(data.views.over(fixed_backgrounds(len(data.prompts), probes.seed)).to(prior.device))
     t, noise = fixed_probes(x0.shape[1:], probes.timesteps, probes.noises_per_timestep, probes.seed)

@@ -36,10 +36,14 @@ def denoising_errors(
     text: TextEmbeddings,  # W prompts
     t: Tensor,  # [P] probe timesteps
     noise: Tensor,  # [P, C, h, w] probe noises
-    chunk: int = 512,
+    chunk: int | None = None,
 ) -> Tensor:
-    """Mean squared noise-prediction error [B, W] of every image under every prompt (no guidance)."""
+    """Mean squared noise-prediction error [B, W] of every image under every prompt (no guidance).
+
+    ``chunk`` UNet inputs run per call; by default as many as keep a chunk near 2M model-space values.
+    """
     b, w, p = x0.shape[0], len(text), len(t)
+    chunk = chunk or max(1, min(512, 2**21 // x0[0].numel()))
     x0 = x0.to(prior.device, prior.dtype)
     noise = noise.to(prior.device, prior.dtype)
     t = t.to(prior.device)

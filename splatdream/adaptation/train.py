@@ -49,6 +49,19 @@ class CaptionedViews:
     words: list[str]  # [C]
     asset: Tensor  # [C] index of the asset each render shows
 
+    @staticmethod
+    def cat(items: Sequence[CaptionedViews]) -> CaptionedViews:
+        """Concatenate sets (asset indices are renumbered so they stay distinct)."""
+        offsets = [0]
+        for c in items[:-1]:
+            offsets.append(offsets[-1] + (int(c.asset.max()) + 1 if len(c.asset) else 0))
+        return CaptionedViews(
+            Views.cat([c.views for c in items]),
+            [p for c in items for p in c.prompts],
+            [w for c in items for w in c.words],
+            torch.cat([c.asset + o for c, o in zip(items, offsets)]),
+        )
+
 
 def render_training_views(
     assets: Sequence[Gaussians],
