@@ -65,7 +65,7 @@ def nonfinite_rows(gaussians: Gaussians) -> dict[str, torch.Tensor]:
         "quats": gaussians.quats,
         "log_scales": gaussians.log_scales,
         "logit_opacities": gaussians.logit_opacities.unsqueeze(-1),
-        "sh": gaussians.sh.reshape(len(gaussians), -1),
+        "sh": gaussians.sh.flatten(1),
     }
     bad = {name: ~torch.isfinite(t).all(dim=-1) for name, t in fields.items()}
     return {name: mask for name, mask in bad.items() if bool(mask.any())}
@@ -75,7 +75,7 @@ def _to_rows(gaussians: Gaussians) -> np.ndarray:
     """Gaussians -> structured float32 array [N] with the 62 INRIA properties in file order."""
     g = gaussians.detach().to("cpu").with_sh_degree(WRITE_SH_DEGREE)
     n = len(g)
-    rest = g.sh[:, 1:].transpose(1, 2).reshape(n, -1)  # [N, 45], channel-major
+    rest = g.sh[:, 1:].transpose(1, 2).flatten(1)  # [N, 45], channel-major
     columns = [
         g.means,
         torch.zeros(n, 3, dtype=g.means.dtype),

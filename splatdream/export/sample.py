@@ -48,8 +48,8 @@ def _revolve(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
     """Evenly spread ``n`` samples on the surface of revolution of ``profile(t) -> (r, y)`` about +Y.
 
-    Returns points, normals (pointing away from the axis side the profile turns to), the
-    parameter ``t``, the azimuth ``phi`` and the surface area per sample.
+    Returns points, normals (the profile tangent turned by -90 degrees: outwards where the
+    profile runs upwards), the parameter ``t``, the azimuth ``phi`` and the area per sample.
     """
     t_dense = np.linspace(*t_range, 2049)
     r_d, y_d = profile(t_dense)
@@ -74,14 +74,13 @@ def _revolve(
     return points, normals, t, phi, area / n
 
 
-def _disc(rng: np.random.Generator, n: int, radius: float, y: float, up: bool) -> tuple[np.ndarray, np.ndarray, float]:
-    """Sunflower-spiral samples on a horizontal disc; returns points, polar coords and area per sample."""
+def _disc(rng: np.random.Generator, n: int, radius: float, y: float) -> tuple[np.ndarray, float]:
+    """Sunflower-spiral samples on a horizontal disc; returns points and area per sample."""
     i = np.arange(n) + 0.5 + 0.3 * (rng.random(n) - 0.5)
     r = radius * np.sqrt(np.clip(i / n, 0, 1))
     phi = np.arange(n) * _GOLDEN_ANGLE
     points = np.stack([r * np.sin(phi), np.full(n, y), r * np.cos(phi)], axis=-1)
-    del up
-    return points, np.stack([r, phi], axis=-1), np.pi * radius**2 / n
+    return points, np.pi * radius**2 / n
 
 
 def _spot_mask(rng: np.random.Generator, dirs: np.ndarray, count: int, size: float) -> np.ndarray:
@@ -110,6 +109,7 @@ def _toadstool(rng: np.random.Generator, scale: float, counts: tuple[int, int, i
 
     r_rim, y_rim = cap_profile(np.array(1.0))
     pts, nrm, _, _, area = _revolve(rng, n_cap, cap_profile, t_range=(0.0, 1.0))
+    nrm = -nrm  # the profile runs downwards from the top, so the revolved normal points inwards
     dirs = (pts - np.array([0.0, y_cap, 0.0])) / np.array([a, b, a])
     dirs /= np.linalg.norm(dirs, axis=-1, keepdims=True)
     spots = _spot_mask(rng, dirs, count=16, size=0.17)
@@ -159,8 +159,8 @@ def _place(parts: list[_Part], offset: tuple[float, float, float], tilt_deg: flo
 
 
 def _ground(rng: np.random.Generator, n_top: int, n_side: int, radius: float, y: float, shadows) -> list[_Part]:
-    pts, polar, area = _disc(rng, n_top, radius, y, up=True)
-    r, phi = polar[:, 0], polar[:, 1]
+    """A grass disc with flowers and a soil rim; ``shadows(x, z)`` darkens it under the caps."""
+    pts, area = _disc(rng, n_top, radius, y)
     x, z = pts[:, 0], pts[:, 2]
     patches = 0.5 + 0.25 * np.sin(9 * x + 2) * np.cos(7 * z - 1) + 0.25 * np.sin(23 * x - 17 * z)
     rgb = np.array([0.26, 0.55, 0.18]) + patches[:, None] * np.array([0.12, 0.16, 0.04])
@@ -177,7 +177,6 @@ def _ground(rng: np.random.Generator, n_top: int, n_side: int, radius: float, y:
     normals = np.tile([0.0, 1.0, 0.0], (n_top, 1))
     top = _Part(pts + np.array([0, 1, 0]) * 0.004 * np.sin(13 * x + 11 * z)[:, None], normals, rgb,
                 np.full(n_top, 0.66 * math.sqrt(area)), opacity=0.98)
-    del r, phi
 
     depth = 0.09
 

@@ -1,0 +1,58 @@
+"""``splatdream info``: counts, SH bands, bounds and statistics of a .ply."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+
+from splatdream.cli import main as cli_main
+from splatdream.export import write_ply
+from splatdream.export.info import highest_nonzero_band, summarize
+from splatdream.scene import Gaussians
+
+
+def _scene() -> Gaussians:
+    means = torch.tensor([[-1.0, 0.0, 0.5], [1.0, 2.0, -0.5], [0.0, 1.0, 0.0], [0.5, 0.5, 0.5]])
+    g = Gaussians.from_activated(
+        means, torch.full((4, 3), 0.1), torch.tensor([0.1, 0.5, 0.9, 0.001]), torch.rand(4, 3), sh_degree=2
+    )
+    g.sh[1, 2, 0] = 0.3  # one non-zero band-1 coefficient
+    return g
+
+
+def test_summary_numbers():
+    s = summarize(_scene())
+    assert s["count"] == 4 and s["non_finite"] == 0
+    assert s["sh_degree"] == 2 and s["sh_highest_nonzero_band"] == 1
+    assert s["bbox_min"] == [-1.0, 0.0, -0.5] and s["bbox_max"] == [1.0, 2.0, 0.5]
+    assert abs(s["opacity"]["max"] - 0.9) < 1e-6 and abs(s["transparent_fraction"] - 0.25) < 1e-9
+    assert abs(s["scale_max_axis"]["median"] - 0.1) < 1e-6
+
+
+def test_highest_band_of_zero_padded_sh():
+    sh = torch.zeros(5, 16, 3)
+    assert highest_nonzero_band(sh) == 0
+    sh[3, 9, 2] = 1e-3
+    assert highest_nonzero_band(sh) == 3
+
+
+def test_info_command_prints_table_and_json(tmp_path, capsys):
+    path = tmp_path / "s.ply"
+    write_ply(path, _scene())
+    assert cli_main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "gaussians        4" in out
+    assert "sh degree        3 (highest non-zero band: 1)" in out  # written with degree-3 slots
+    assert "(-1.0000, +0.0000, -0.5000)" in out and "25.0% below 0.005" in out
+    assert cli_main(["info", str(path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["count"] == 4 and data["sh_degree"] == 3 and data["bbox_max"] == [1.0, 2.0, 0.5]
+
+
+def test_info_on_a_bad_file_is_a_one_line_error(tmp_path, capsys):
+    path = tmp_path / "bad.ply"
+    path.write_text("hello")
+    assert cli_main(["info", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("splatdream info: error:") and "INRIA" in err
