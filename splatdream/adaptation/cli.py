@@ -131,7 +131,7 @@ def run(cfg: AdaptCliConfig) -> Path | None:
 def main(argv: list[str] | None = None) -> int:
     import tyro
 
-    cfg = tyro.cli(AdaptCliConfig, args=argv, prog="splatdream adapt")
+    cfg = tyro.cli(AdaptCliConfig, args=argv, prog="splatdream adapt", config=(tyro.conf.FlagConversionOff,))
     try:
         run(cfg)
     except (FileNotFoundError, ValueError) as exc:
