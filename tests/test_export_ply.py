@@ -77,7 +77,8 @@ def test_f_rest_is_channel_major_like_inria_and_gsplat(tmp_path):
     for k in range(1, 16):
         for c in range(3):
             sh[:, k, c] = 100 * c + k  # coefficient k of channel c
-    g = Gaussians(torch.zeros(n, 3), torch.tensor([[1.0, 0, 0, 0]] * n), torch.zeros(n, 3), torch.zeros(n), sh)
+    identity = torch.tensor([[1.0, 0, 0, 0]] * n)
+    g = Gaussians(torch.zeros(n, 3), identity, torch.zeros(n, 3), torch.zeros(n), sh)
     path = tmp_path / "scene.ply"
     write_ply(path, g)
     vertex = PlyData.read(str(path))["vertex"]

@@ -12,7 +12,7 @@ def test_regenerating_the_sample_gives_the_shipped_bytes(tmp_path):
     out = tmp_path / "sample.ply"
     assert main(["--out", str(out)]) == 0
     assert SAMPLE_PLY.is_file(), "run: python -m splatdream.export.sample"
-    assert out.read_bytes() == SAMPLE_PLY.read_bytes(), "sample.ply is stale: python -m splatdream.export.sample"
+    assert out.read_bytes() == SAMPLE_PLY.read_bytes(), "stale: run python -m splatdream.export.sample"
 
 
 def test_sample_is_small_degree3_inside_the_unit_sphere():

@@ -44,11 +44,14 @@ def test_frames_show_a_turning_object_on_the_background(frames):
 def test_fit_radius_keeps_the_scene_in_view(sample):
     r = fit_radius(sample, 40.0)
     assert 2.0 < r < 3.5
-    shrunk = Gaussians(sample.means * 0.5, sample.quats, sample.log_scales - np.log(2), sample.logit_opacities, sample.sh)
+    shrunk = Gaussians(
+        sample.means * 0.5, sample.quats, sample.log_scales - np.log(2), sample.logit_opacities, sample.sh
+    )
     assert abs(fit_radius(shrunk, 40.0) - r / 2) < 0.05 * r
     # A few far floaters do not push the camera away.
     floaters = Gaussians.from_activated(
-        torch.full((5, 3), 20.0), torch.full((5, 3), 0.01), torch.full((5,), 0.9), torch.rand(5, 3), sh_degree=3
+        torch.full((5, 3), 20.0), torch.full((5, 3), 0.01), torch.full((5,), 0.9), torch.rand(5, 3),
+        sh_degree=3,
     )
     assert abs(fit_radius(Gaussians.cat([sample, floaters]), 40.0) - r) < 0.05 * r
 
@@ -61,11 +64,19 @@ def test_video_reads_back_with_frame_count_and_size(tmp_path, frames, suffix):
     assert back.shape == frames.shape
     assert np.abs(back.astype(int) - frames).mean() < 6  # lossy codecs, but the same pictures
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temp files left
+    if suffix == ".gif":
+        from PIL import Image
+
+        with Image.open(path) as im:
+            assert im.info["duration"] == 100 and im.info["loop"] == 0  # 10 fps, loops forever
 
 
 def test_unknown_extension_is_refused_before_rendering(tmp_path, capsys):
     assert cli_main(["turntable", str(SAMPLE_PLY), "--out", str(tmp_path / "x.avi")]) == 2
     assert "mp4 or .gif" in capsys.readouterr().err
+    assert cli_main(["turntable", str(SAMPLE_PLY), "--out", str(tmp_path / "x.mp4"), "--size", "33"]) == 2
+    assert "even" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
     with pytest.raises(ValueError, match="unsupported video extension"):
         write_video(tmp_path / "x.webm", np.zeros((1, 8, 8, 3), np.uint8))
 

@@ -24,7 +24,7 @@ def atomic_write(path: str | os.PathLike[str], suffix: str | None = None) -> Ite
             tmp.write_bytes(data)
     """
     target = Path(path)
-    parent = target.parent if str(target.parent) else Path(".")
+    parent = target.parent
     parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(
         prefix=f".{target.stem}.tmp-", suffix=target.suffix if suffix is None else suffix, dir=parent

@@ -38,7 +38,9 @@ def _stats(values: torch.Tensor) -> dict[str, float]:
     if values.numel() == 0:
         return {"min": float("nan"), "median": float("nan"), "mean": float("nan"), "max": float("nan")}
     v = values.double()
-    return {"min": v.min().item(), "median": v.median().item(), "mean": v.mean().item(), "max": v.max().item()}
+    return {
+        "min": v.min().item(), "median": v.median().item(), "mean": v.mean().item(), "max": v.max().item()
+    }
 
 
 def summarize(gaussians: Gaussians) -> dict[str, Any]:
@@ -84,7 +86,8 @@ def format_summary(summary: dict[str, Any], title: str = "") -> str:
     s = summary
     lines = [title] if title else []
     lines += [
-        f"gaussians        {s['count']:,}" + (f"  ({s['non_finite']:,} with NaN/inf!)" if s["non_finite"] else ""),
+        f"gaussians        {s['count']:,}"
+        + (f"  ({s['non_finite']:,} with NaN/inf!)" if s["non_finite"] else ""),
         f"sh degree        {s['sh_degree']} (highest non-zero band: {s['sh_highest_nonzero_band']})",
         f"bbox min         {vec(s['bbox_min'])}",
         f"bbox max         {vec(s['bbox_max'])}",

@@ -85,7 +85,8 @@ def _to_rows(gaussians: Gaussians) -> np.ndarray:
         g.log_scales,
         g.quats,
     ]
-    matrix = np.ascontiguousarray(torch.cat([c.to(torch.float32) for c in columns], dim=1).numpy(), dtype="<f4")
+    matrix = torch.cat([c.to(torch.float32) for c in columns], dim=1).numpy()
+    matrix = np.ascontiguousarray(matrix, dtype="<f4")
     dtype = np.dtype([(name, "<f4") for name in ply_property_names(WRITE_SH_DEGREE)])
     return matrix.view(dtype).reshape(n)
 
@@ -126,7 +127,8 @@ def read_ply(path: str | os.PathLike[str]) -> Gaussians:
         with open(path, "rb") as f:
             ply = PlyData.read(f, mmap=False)
     except Exception as exc:  # plyfile raises many types (PlyParseError, ValueError, EOFError, ...)
-        hint = " -- the file looks truncated (an interrupted copy or write?)" if "end-of-file" in str(exc) else ""
+        truncated = "end-of-file" in str(exc)
+        hint = " -- the file looks truncated (an interrupted copy or write?)" if truncated else ""
         raise PlyFormatError(
             f"{path} is not a readable .ply file ({type(exc).__name__}: {exc}){hint}; {_LAYOUT_HINT}"
         ) from exc

@@ -95,7 +95,9 @@ def _spot_mask(rng: np.random.Generator, dirs: np.ndarray, count: int, size: flo
     return (cos_angle > np.cos(radii)[None]).any(axis=1)
 
 
-def _toadstool(rng: np.random.Generator, scale: float, counts: tuple[int, int, int], base_y: float) -> list[_Part]:
+def _toadstool(
+    rng: np.random.Generator, scale: float, counts: tuple[int, int, int], base_y: float
+) -> list[_Part]:
     """A red, white-spotted toadstool standing at the origin on y = ``base_y`` (before placement)."""
     n_cap, n_gill, n_stem = counts
     s = scale
@@ -145,7 +147,9 @@ def _toadstool(rng: np.random.Generator, scale: float, counts: tuple[int, int, i
     return [cap, gills, stem]
 
 
-def _place(parts: list[_Part], offset: tuple[float, float, float], tilt_deg: float, yaw_deg: float) -> list[_Part]:
+def _place(
+    parts: list[_Part], offset: tuple[float, float, float], tilt_deg: float, yaw_deg: float
+) -> list[_Part]:
     """Rotate parts about their base (tilt about X, then yaw about Y) and move them."""
     ct, st = math.cos(math.radians(tilt_deg)), math.sin(math.radians(tilt_deg))
     cy, sy = math.cos(math.radians(yaw_deg)), math.sin(math.radians(yaw_deg))
@@ -154,11 +158,14 @@ def _place(parts: list[_Part], offset: tuple[float, float, float], tilt_deg: flo
     rot = yaw @ tilt
     out = []
     for p in parts:
-        out.append(_Part(p.points @ rot.T + np.array(offset), p.normals @ rot.T, p.rgb, p.sigma, p.sheen, p.opacity))
+        moved = p.points @ rot.T + np.array(offset)
+        out.append(_Part(moved, p.normals @ rot.T, p.rgb, p.sigma, p.sheen, p.opacity))
     return out
 
 
-def _ground(rng: np.random.Generator, n_top: int, n_side: int, radius: float, y: float, shadows) -> list[_Part]:
+def _ground(
+    rng: np.random.Generator, n_top: int, n_side: int, radius: float, y: float, shadows
+) -> list[_Part]:
     """A grass disc with flowers and a soil rim; ``shadows(x, z)`` darkens it under the caps."""
     pts, area = _disc(rng, n_top, radius, y)
     x, z = pts[:, 0], pts[:, 2]
@@ -270,12 +277,15 @@ def make_sample_scene(seed: int = 7) -> Gaussians:
         "logit_opacities": np.log(opacity / (1 - opacity)),
         "sh": sh,
     }
-    tensors = {k: torch.from_numpy((np.round(v * _GRID) / _GRID).astype(np.float32)) for k, v in fields.items()}
+    snapped = {k: (np.round(v * _GRID) / _GRID).astype(np.float32) for k, v in fields.items()}
+    tensors = {k: torch.from_numpy(v) for k, v in snapped.items()}
     return Gaussians(**tensors)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m splatdream.export.sample", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m splatdream.export.sample", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--out", type=Path, default=SAMPLE_PLY, help="where to write the .ply")
     args = parser.parse_args(argv)
     scene = make_sample_scene()

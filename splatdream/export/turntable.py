@@ -128,8 +128,11 @@ def write_video(path: str | Path, frames: np.ndarray, fps: int = 30) -> None:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in VIDEO_SUFFIXES:
-        raise ValueError(f"unsupported video extension {path.suffix!r} for {path}; use one of {VIDEO_SUFFIXES}")
-    assert frames.ndim == 4 and frames.shape[-1] == 3 and frames.dtype == np.uint8, (frames.shape, frames.dtype)
+        raise ValueError(
+            f"unsupported video extension {path.suffix!r} for {path}; use one of {VIDEO_SUFFIXES}"
+        )
+    assert frames.ndim == 4 and frames.shape[-1] == 3, frames.shape
+    assert frames.dtype == np.uint8, frames.dtype
     with atomic_write(path) as tmp:
         if suffix == ".mp4":
             # macro_block_size=2 keeps any even size as is (yuv420p needs even sides).
@@ -143,19 +146,23 @@ def write_video(path: str | Path, frames: np.ndarray, fps: int = 30) -> None:
             imageio.mimwrite(tmp, list(frames), format="GIF", duration=1000.0 / fps, loop=0)
 
 
+def _fail(message: str, code: int = 2) -> int:
+    print(f"splatdream turntable: error: {message}", file=sys.stderr)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     cfg = tyro.cli(TurntableConfig, args=argv, prog="splatdream turntable")
     if cfg.out.suffix.lower() not in VIDEO_SUFFIXES:
-        print(f"splatdream turntable: error: --out must end in .mp4 or .gif, got {cfg.out}", file=sys.stderr)
-        return 2
+        return _fail(f"--out must end in .mp4 or .gif, got {cfg.out}")
+    if cfg.frames < 1 or cfg.size < 2 or cfg.batch < 1 or cfg.fps < 1:
+        return _fail("--frames, --batch and --fps must be >= 1 and --size >= 2")
     if cfg.out.suffix.lower() == ".mp4" and cfg.size % 2:
-        print(f"splatdream turntable: error: --size must be even for .mp4 (H.264), got {cfg.size}", file=sys.stderr)
-        return 2
+        return _fail(f"--size must be even for .mp4 (H.264), got {cfg.size}")
     try:
         gaussians = read_ply(cfg.scene)
     except (PlyFormatError, FileNotFoundError) as exc:
-        print(f"splatdream turntable: error: {exc}", file=sys.stderr)
-        return 1
+        return _fail(str(exc), code=1)
     device = ("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device
     radius = cfg.radius if cfg.radius is not None else fit_radius(gaussians, cfg.fov)
     t0 = time.perf_counter()
