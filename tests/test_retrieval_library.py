@@ -198,6 +198,43 @@ def test_search_errors_are_clear(tmp_path: Path, asset_dir: Path) -> None:
         lib.search("ball", 4, embedder=emb)
 
 
+def test_other_embedders_are_indexed_on_first_use(tmp_path: Path, asset_dir: Path) -> None:
+    lib = AssetLibrary.open(tmp_path / "lib")
+    lib.add(asset_dir, embedders=[WordHashEmbedder()])
+    colour = ColourEmbedder()
+    assert lib.catalogue.embedding_table(colour.name) is None
+    assert lib.search("red", 1, embedder=colour)[0].caption == "red box"
+    assert lib.catalogue.embedding_table(colour.name).count_rows() == 3
+    assert lib.ensure_embeddings(colour) == 0
+
+
+def test_ann_index_at_scale_keeps_exact_scores(tmp_path: Path, monkeypatch) -> None:
+    from splatdream.retrieval import store
+
+    rng = np.random.default_rng(0)
+    vecs = rng.standard_normal((400, 32)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+
+    class Lookup(WordHashEmbedder):
+        name, dim = "lookup", 32
+
+        def embed_text(self, texts: list[str]) -> np.ndarray:
+            return vecs[[int(t.split()[-1]) for t in texts]]
+
+    monkeypatch.setattr(store, "ANN_MIN_ROWS", 256)
+    lib = AssetLibrary.open(tmp_path / "lib")
+    ids = [f"{i:024x}" for i in range(400)]
+    empty = {f.name: None for f in store.ASSET_SCHEMA}
+    lib.catalogue.add_assets([{**empty, "id": i, "caption": f"item {n}", "mesh_path": "x.glb", "tags": []}
+                              for n, i in enumerate(ids)])
+    lib.catalogue.add_embeddings("lookup", ids, vecs, None)
+    table = lib.catalogue.embedding_table("lookup")
+    assert [idx.index_type for idx in table.list_indices()] == ["IvfPq"]
+    assert not store.maybe_build_ann_index(table)  # built once
+    hits = lib.search("item 7", 3, embedder=Lookup())
+    assert hits[0].id == ids[7] and hits[0].score == pytest.approx(1.0, abs=1e-5)  # refined: exact cosine
+
+
 def test_default_library_is_copied_on_write(tmp_path: Path, asset_dir: Path, monkeypatch) -> None:
     import splatdream.retrieval.library as library_mod
 

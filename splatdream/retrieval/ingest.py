@@ -186,13 +186,16 @@ def embed_batch(
 
 
 @contextlib.contextmanager
-def _progress(total: int, enabled: bool) -> Iterator[Callable[[], None]]:
+def progress_bar(total: int, enabled: bool, label: str = "ingest") -> Iterator[Callable[[], None]]:
+    """A rich progress bar (on stderr, gone when done); yields the function that advances it."""
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     with Progress(
-        TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), disable=not enabled, transient=True
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=Console(stderr=True), disable=not enabled, transient=True,
     ) as bar:
-        task = bar.add_task("ingest", total=total)
+        task = bar.add_task(label, total=total)
         yield lambda: bar.advance(task)
 
 
@@ -222,7 +225,7 @@ def ingest(
         pending.clear()
 
     show = len(items) >= 20 if progress is None else progress
-    with _progress(len(items), show) as advance:
+    with progress_bar(len(items), show) as advance:
         for item in items:
             advance()
             try:

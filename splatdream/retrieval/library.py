@@ -24,7 +24,14 @@ import splatdream
 from splatdream.retrieval import meshes
 from splatdream.retrieval.config import EmbedderChoice, RetrievalConfig
 from splatdream.retrieval.embedders import Embedder, ImageEmbedder, load_embedder
-from splatdream.retrieval.ingest import IngestItem, IngestReport, embed_batch, ingest, scan_directory
+from splatdream.retrieval.ingest import (
+    IngestItem,
+    IngestReport,
+    embed_batch,
+    ingest,
+    progress_bar,
+    scan_directory,
+)
 from splatdream.retrieval.store import Catalogue
 
 log = logging.getLogger(__name__)
@@ -178,13 +185,16 @@ class AssetLibrary:
             return 0
         self._writable()
         log.warning("embedding %d assets with %s (once per library)", len(missing), embedder.name)
-        for start in range(0, len(missing), 32):
-            rows = self.catalogue.rows(missing[start : start + 32])
-            embed_batch(
-                self.catalogue, [embedder], [r["id"] for r in rows], [r["caption"] for r in rows],
-                lambda i, rows=rows: meshes.load_any(self.resolve_mesh_path(rows[i]["mesh_path"])),
-                getattr(embedder, "views", 8),
-            )
+        with progress_bar(len(missing), len(missing) >= 20, "embed") as advance:
+            for start in range(0, len(missing), 32):
+                rows = self.catalogue.rows(missing[start : start + 32])
+                embed_batch(
+                    self.catalogue, [embedder], [r["id"] for r in rows], [r["caption"] for r in rows],
+                    lambda i, rows=rows: meshes.load_any(self.resolve_mesh_path(rows[i]["mesh_path"])),
+                    getattr(embedder, "views", 8),
+                )
+                for _ in rows:
+                    advance()
         return len(missing)
 
     # -- search -----------------------------------------------------------------------------

@@ -176,10 +176,14 @@ def ivf_pq_config(n_rows: int, dim: int):  # type: ignore[no-untyped-def]
     )
 
 
-def maybe_build_ann_index(table, min_rows: int = ANN_MIN_ROWS) -> bool:  # type: ignore[no-untyped-def]
-    """Build the IVF_PQ index on ``text`` once the table is large enough; True when built."""
+def maybe_build_ann_index(table, min_rows: int | None = None) -> bool:  # type: ignore[no-untyped-def]
+    """Build the IVF_PQ index on ``text`` once the table has ``min_rows`` (ANN_MIN_ROWS) rows; True when built.
+
+    Rows added after the build are still found (LanceDB scans unindexed rows exactly) until the
+    next ``optimize()`` folds them into the index.
+    """
     n = table.count_rows()
-    if n < min_rows or any(idx.columns == ["text"] for idx in table.list_indices()):
+    if n < (ANN_MIN_ROWS if min_rows is None else min_rows) or any(idx.columns == ["text"] for idx in table.list_indices()):
         return False
     dim = table.schema.field("text").type.list_size
     table.create_index("text", config=ivf_pq_config(n, dim))
