@@ -85,9 +85,9 @@ def test_update_is_quick_and_drops_when_throttled() -> None:
         assert wait_for(lambda: stats.dropped + stats.pushed + stats.superseded == 30)
         assert 1 <= stats.pushed <= allowed
         assert stats.errors == 0
-        # a due, unthrottled update copies 4 x 20k Gaussians (~2 ms idle; generous bound for a loaded
-        # CI box); the others only record metrics (microseconds)
-        assert max(times) < 1.0 and sorted(times)[len(times) // 2] < 0.002, times
+        # most steps only record metrics (microseconds); a due, unthrottled one copies 4 x 20k Gaussians
+        # (~2 ms on an idle 2-core box, the bound is for an oversubscribed CI machine)
+        assert sorted(times)[len(times) // 2] < 0.002 and max(times) < 2.0, times
 
 
 def test_no_browser_no_conversion_and_a_new_browser_gets_the_newest_state() -> None:
@@ -207,3 +207,12 @@ def test_clients_connecting_and_leaving_do_not_touch_training() -> None:
 def test_bad_config_names_the_field(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="viewer\\."):
         LiveViewer(ViewerConfig(enabled=False, **bad), 1)  # type: ignore[arg-type]
+
+
+def test_trainer_records_with_lists_and_flags_plot_only_real_numbers() -> None:
+    with make_viewer() as viewer:
+        record = {"step": 3, "loss": 0.5, "lora_loss": 2, "num_gaussians": [100, 200], "skipped": False}
+        viewer.update(3, 10, "distil", demo_particles(2, 50), record)
+        assert viewer._history.keys() == ["loss", "lora_loss"]
+        viewer.update(4, 10, "distil", demo_particles(2, 50), {"loss": float("nan")})
+        assert viewer._history.series("loss")[1].tolist() == [0.5]

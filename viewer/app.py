@@ -16,7 +16,8 @@ from typing import Any
 
 import tyro
 
-from viewer.panel import MetricHistory, Status, TrainingPanel
+from viewer.metrics import MetricHistory, Status, scalar_metrics
+from viewer.panel import TrainingPanel
 from viewer.scene_view import SceneView
 from viewer.server import start_server
 from viewer.splats import splat_arrays
@@ -81,13 +82,6 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
         if isinstance(rec, dict):
             records.append(rec)
     return records
-
-
-def scalar_metrics(record: dict[str, Any]) -> dict[str, float]:
-    return {
-        k: float(v) for k, v in record.items()
-        if k != "step" and isinstance(v, (int, float)) and not isinstance(v, bool)
-    }
 
 
 class StaticViewer:

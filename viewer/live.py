@@ -22,30 +22,11 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from splatdream.scene import Cameras, Gaussians
-from viewer.panel import MetricHistory, Status, TrainingPanel
-from viewer.scene_view import SceneView
-from viewer.server import start_server
+from viewer.config import ViewerConfig
+from viewer.metrics import MetricHistory, Status
 from viewer.splats import Snapshot, camera_arrays, frustum_poses, packed_to_splats, snapshot, splat_arrays
 
-
-@dataclass(frozen=True)
-class ViewerConfig:
-    """Live browser viewer while training (viser)."""
-
-    enabled: bool = True
-    """Serve the live viewer while training; the URL is printed at start-up."""
-    host: str = "127.0.0.1"
-    """Address to bind; 0.0.0.0 makes it reachable from other machines."""
-    port: int = 8080
-    """First port to try; the next free one is used when it is taken."""
-    update_every: int = 10
-    """Training steps between pushes of the particles to the browser."""
-    max_updates_per_second: float = 2.0
-    """Cap on pushes per second whatever the step rate; updates over it are dropped, never queued."""
-    max_gaussians_per_particle: int = 200_000
-    """Gaussians sent per particle per push (an evenly strided subsample beyond this); 0 sends all."""
-    recent_cameras: int = 16
-    """Training-camera frustums drawn (the most recent ones)."""
+__all__ = ["LiveViewer", "ViewerConfig", "ViewerStats"]
 
 
 @dataclass
@@ -98,6 +79,11 @@ class LiveViewer:
         self._thread: threading.Thread | None = None
         if not cfg.enabled:
             return
+
+        # viser loads here, not at import: run configs import ViewerConfig from this module
+        from viewer.panel import TrainingPanel
+        from viewer.scene_view import SceneView
+        from viewer.server import start_server
 
         self._server, self.url = start_server(cfg.host, cfg.port)
         try:
