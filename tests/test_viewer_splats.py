@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import viser
 
 from splatdream.scene import Gaussians, OrbitRanges, orbit_ring, sample_orbit
-from viewer.splats import frustum_poses, snapshot, splat_arrays, subsample_index
+from viewer.splats import frustum_poses, packed_to_buffer, snapshot, splat_arrays, subsample_index
 
 
 def _quat_rotmat_torch(q: torch.Tensor) -> torch.Tensor:
@@ -74,3 +75,25 @@ def test_frustum_poses_sit_at_camera_centres_and_look_at_the_origin() -> None:
     ring = orbit_ring(1, 100, 100, fov_y_deg=45.0)
     (pose,) = frustum_poses(ring.viewmats.double().numpy(), ring.Ks.double().numpy(), 100, 100)
     assert abs(np.degrees(pose.fov_y) - 45.0) < 1e-3
+
+
+def test_direct_buffer_matches_the_bytes_viser_packs_itself() -> None:
+    g = Gaussians.random_ball(2000, generator=torch.Generator().manual_seed(4))
+    g.log_scales = torch.randn(2000, 3) - 3.0
+    g.sh[:, 0] = torch.randn(2000, 3) * 3.0
+    arrays = splat_arrays(g)
+    server = viser.ViserServer(host="127.0.0.1", port=0, verbose=False)
+    try:
+        reference = server.scene.add_gaussian_splats(
+            "/ref", centers=arrays.centers, covariances=arrays.covariances, rgbs=arrays.rgbs,
+            opacities=arrays.opacities,
+        ).buffer
+    finally:
+        server.stop()
+    mine = packed_to_buffer(snapshot(g).wait().numpy())
+    assert mine.dtype == np.uint32 and mine.shape == (2000, 8)
+    np.testing.assert_array_equal(mine[:, [0, 1, 2, 3, 7]], reference[:, [0, 1, 2, 3, 7]])  # centres, RGBA exact
+    # covariances: float16 either way; allow one unit in the last place from float32 summation order
+    cov_mine = mine[:, 4:7].copy().view(np.float16).astype(np.float32)
+    cov_ref = reference[:, 4:7].copy().view(np.float16).astype(np.float32)
+    np.testing.assert_allclose(cov_mine, cov_ref, rtol=2e-3, atol=1e-7)

@@ -20,7 +20,7 @@ from viewer.metrics import MetricHistory, Status, scalar_metrics
 from viewer.panel import TrainingPanel
 from viewer.scene_view import SceneView
 from viewer.server import start_server
-from viewer.splats import splat_arrays
+from viewer.splats import splat_buffer
 
 _PARTICLE = re.compile(r"^particle_(\d+)\.ply$")
 _INITIAL = re.compile(r"^init_particle_(\d+)\.ply$")
@@ -111,9 +111,9 @@ class StaticViewer:
             self.panel.set_status(status)
             self.panel.refresh_curve()
             self.scene = SceneView(self.server, len(particles))
-            self.scene.set_particles([splat_arrays(g) for g in particles])
+            self.scene.set_particles([splat_buffer(g) for g in particles])
             if initial:
-                self.scene.set_initial([splat_arrays(g) for g in initial])
+                self.scene.set_initial([splat_buffer(g) for g in initial])
         except BaseException:
             self.server.stop()
             raise

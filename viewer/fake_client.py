@@ -48,3 +48,16 @@ class FakeBrowser:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def main() -> None:
+    """``python -m viewer.fake_client URL``: stay connected until stdin closes (benchmark helper)."""
+    import sys
+
+    with FakeBrowser(sys.argv[1]) as browser:
+        sys.stdin.read()
+    print(f"received {browser.messages} messages, {browser.bytes_received} bytes", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

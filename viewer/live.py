@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -24,7 +24,7 @@ import numpy as np
 from splatdream.scene import Cameras, Gaussians
 from viewer.config import ViewerConfig
 from viewer.metrics import MetricHistory, Status
-from viewer.splats import Snapshot, camera_arrays, frustum_poses, packed_to_splats, snapshot, splat_arrays
+from viewer.splats import Snapshot, camera_arrays, frustum_poses, packed_to_buffer, snapshot, splat_buffer
 
 __all__ = ["LiveViewer", "ViewerConfig", "ViewerStats"]
 
@@ -47,7 +47,6 @@ class ViewerStats:
 class _Pending:
     particles: list[Snapshot]
     cameras: tuple[np.ndarray, np.ndarray, int, int] | None = None
-    taken_at: float = field(default_factory=time.perf_counter)
 
 
 class LiveViewer:
@@ -119,7 +118,7 @@ class LiveViewer:
         if not self.enabled:
             return
         cap = self.cfg.max_gaussians_per_particle
-        self.scene.set_initial([splat_arrays(g, cap) for g in particles])
+        self.scene.set_initial([splat_buffer(g, cap) for g in particles[: self.num_particles]])
 
     def update(
         self,
@@ -149,7 +148,8 @@ class LiveViewer:
             self.stats.dropped += 1
             return
         if len(particles) != self.num_particles:
-            raise ValueError(f"viewer was opened for {self.num_particles} particles, got {len(particles)}")
+            self._record_error(f"viewer was opened for {self.num_particles} particles, got {len(particles)}")
+            return
         cap = self.cfg.max_gaussians_per_particle
         pending = _Pending([snapshot(g, cap) for g in particles])
         if cameras is not None:
@@ -273,7 +273,7 @@ class LiveViewer:
                 with self._lock:
                     pending, self._pending = self._pending, None
                 if pending is not None:
-                    self.scene.set_particles([packed_to_splats(s.wait().numpy()) for s in pending.particles])
+                    self.scene.set_particles([packed_to_buffer(s.wait().numpy()) for s in pending.particles])
                     if pending.cameras is not None:
                         self.scene.set_cameras(frustum_poses(*pending.cameras))
                     self.stats.pushed += 1

@@ -10,9 +10,10 @@ from __future__ import annotations
 import threading
 from typing import Sequence
 
+import numpy as np
 import viser
 
-from viewer.splats import FrustumPose, SplatArrays
+from viewer.splats import FrustumPose
 
 ALL = "all side by side"
 """Particle-selector option showing every particle."""
@@ -97,32 +98,35 @@ class SceneView:
 
     @staticmethod
     def _set(
-        scene: viser.SceneApi, store: dict[int, viser.GaussianSplatHandle], i: int, name: str, arrays: SplatArrays
+        scene: viser.SceneApi, store: dict[int, viser.GaussianSplatHandle], i: int, name: str, buffer: np.ndarray
     ) -> None:
+        """Create or replace splat node ``name`` from a packed buffer [N, 8] uint32 (``splats.packed_to_buffer``)."""
+        assert buffer.ndim == 2 and buffer.shape[1] == 8 and buffer.dtype == np.uint32, (buffer.shape, buffer.dtype)
         handle = store.get(i)
         if handle is None:
-            store[i] = scene.add_gaussian_splats(
-                name, centers=arrays.centers, covariances=arrays.covariances, rgbs=arrays.rgbs,
-                opacities=arrays.opacities,
+            # add_gaussian_splats only takes unpacked arrays: create a one-splat node, then swap the buffer in
+            handle = store[i] = scene.add_gaussian_splats(
+                name, centers=np.zeros((1, 3)), covariances=np.eye(3)[None] * 1e-4, rgbs=np.ones((1, 3)),
+                opacities=np.ones((1, 1)),
             )
-        else:
-            handle.set_gaussians(arrays.centers, arrays.covariances, arrays.rgbs, arrays.opacities)
+        handle.buffer = buffer
 
-    def set_particles(self, particles: Sequence[SplatArrays]) -> None:
+    def set_particles(self, particles: Sequence[np.ndarray]) -> None:
+        """Each particle's splat buffer [N_i, 8] uint32."""
         if len(particles) != self._n:
             raise ValueError(f"viewer was opened for {self._n} particles, got {len(particles)}")
         with self._lock:
-            for i, arrays in enumerate(particles):
-                self._set(self._server.scene, self._particles, i, f"/particle_{i}/splats", arrays)
+            for i, buffer in enumerate(particles):
+                self._set(self._server.scene, self._particles, i, f"/particle_{i}/splats", buffer)
 
-    def set_initial(self, particles: Sequence[SplatArrays]) -> None:
+    def set_initial(self, particles: Sequence[np.ndarray]) -> None:
         """Initial (retrieved-asset) Gaussians, one per particle; fewer than ``num_particles`` is fine."""
         if len(particles) > self._n:
             raise ValueError(f"viewer was opened for {self._n} particles, got {len(particles)} initial scenes")
         with self._lock:
             first = not self._initial
-            for i, arrays in enumerate(particles):
-                self._set(self._server.scene, self._initial, i, f"/initial_{i}/splats", arrays)
+            for i, buffer in enumerate(particles):
+                self._set(self._server.scene, self._initial, i, f"/initial_{i}/splats", buffer)
             self.show_initial.disabled = False
             if first:
                 self.show_initial.value = True
