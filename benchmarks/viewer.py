@@ -38,15 +38,17 @@ from viewer.demo_scenes import demo_particles  # noqa: E402
 
 @dataclass(frozen=True)
 class Args:
-    steps: int = 40
+    steps: int = 30
     """Training steps per configuration per round."""
     rounds: int = 3
     """Rounds; configurations run interleaved within each."""
     particles: int = 4
     gaussians: int = 20_000
     """Gaussians per particle."""
-    anchors: int = 128
+    anchors: int = 32
     """Size of the fake render (sets the work per step)."""
+    threads: int = 1
+    """torch threads of the training loop (the Python side of a GPU run is one thread)."""
     out: Path = Path(__file__).parent / "results" / "viewer.md"
 
 
@@ -108,6 +110,7 @@ def fake_browser(url: str) -> subprocess.Popen[bytes]:
 
 
 def main(args: Args) -> None:
+    torch.set_num_threads(args.threads)
     trainer = FakeTrainer(args)
     run(trainer, 3, 0, None)  # warm-up
     default = ViewerConfig()

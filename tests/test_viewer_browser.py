@@ -23,6 +23,8 @@ pytestmark = [
 ]
 
 SIZE = (800, 600)
+BUDGET_MS = 3000
+"""Page time before the capture; every virtual frame is rendered in software, so keep it short."""
 
 
 def free_port() -> int:
@@ -50,12 +52,12 @@ def test_browser_renders_splats_and_shows_the_step(tmp_path: Path) -> None:
     particles = demo_particles(2, 6000)
     cfg = ViewerConfig(port=free_port(), update_every=1, max_updates_per_second=10.0)
     with LiveViewer(cfg, num_particles=2) as viewer:
-        blank = colourful_fraction(screenshot(viewer.url, tmp_path / "blank.png", SIZE))
+        blank = colourful_fraction(screenshot(viewer.url, tmp_path / "blank.png", SIZE, BUDGET_MS, timeout_s=180))
 
         viewer.update(4321, 8765, "vsd", particles, {"loss": 0.5})
         status_tick(viewer)
         shot = tmp_path / "splats.png"
-        screenshot(viewer.url, shot, SIZE)  # the page connecting is what sends the splats
+        screenshot(viewer.url, shot, SIZE, BUDGET_MS, timeout_s=180)  # the page connecting is what sends the splats
         assert viewer.stats.pushed == 1
         painted = colourful_fraction(shot)
         print(f"colourful fraction: blank {blank:.4f}, splats {painted:.4f}")
@@ -64,7 +66,7 @@ def test_browser_renders_splats_and_shows_the_step(tmp_path: Path) -> None:
         # A fresh browser (the third connection) gets the current state; training never noticed.
         viewer.update(4567, 8765, "vsd", particles, {"loss": 0.25})
         status_tick(viewer)
-        dom = dump_dom(viewer.url, SIZE)
+        dom = dump_dom(viewer.url, SIZE, BUDGET_MS, timeout_s=180)
         assert "4567 / 8765" in dom
         assert "4321 / 8765" not in dom
         assert viewer.stats.errors == 0, viewer.stats.last_error

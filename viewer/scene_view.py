@@ -91,7 +91,7 @@ class SceneView:
     def _frame_camera(self, with_initial: bool = False) -> None:
         """Initial camera for new browsers: in front (+Z), a little above, far enough to see the rows."""
         width = self._n * self._spacing
-        distance = max(3.0, 0.6 * width) + (1.0 if with_initial else 0.0)
+        distance = max(3.5, 0.75 * width) + (1.0 if with_initial else 0.0)
         centre_y = -0.5 * self._spacing if with_initial else 0.0
         self._server.initial_camera.position = (0.0, centre_y + 0.3 * distance, distance)
         self._server.initial_camera.look_at = (0.0, centre_y, 0.0)
