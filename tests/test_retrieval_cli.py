@@ -58,6 +58,8 @@ def test_retrieve_table_and_errors(capsys) -> None:  # type: ignore[no-untyped-d
     assert "at least 1" in capsys.readouterr().err
     assert retrieve_main(["--prompt", "a dog", "-k", "100000", "--embedder", "text", "--sheet", "None"]) == 2
     assert "holds only" in capsys.readouterr().err
+    assert retrieve_main(["--prompt", "a dog", "--library", "/nonexistent/lib", "--embedder", "text"]) == 2
+    assert "no asset library at /nonexistent/lib" in capsys.readouterr().err
 
 
 def test_assets_add_list_show_remove(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]

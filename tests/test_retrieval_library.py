@@ -302,5 +302,5 @@ def test_clip_embedder_two_stage_on_random_weights(tmp_path: Path) -> None:
 
     ckpt = tmp_path / "clip.pt"  # a local checkpoint file loads through the same path users take
     torch.save(clip.model.state_dict(), ckpt)
-    loaded = ClipEmbedder.from_config(ClipConfig(checkpoint=ckpt))
+    loaded = ClipEmbedder.from_config(ClipConfig(model="ViT-S-32", checkpoint=ckpt))
     np.testing.assert_allclose(loaded.embed_text(["a red cube"])[0], query, atol=1e-4)

@@ -211,7 +211,7 @@ def _run_assets(cmd: object) -> int:
     if isinstance(cmd, Add):
         from splatdream.retrieval.ingest import scan_directory
 
-        lib = AssetLibrary.open(cmd.library)
+        lib = AssetLibrary.open(cmd.library)  # adding may create a new library
         report = lib.add(scan_directory(cmd.directory, source=cmd.source, licence=cmd.licence), up=cmd.up)
         _say(report.summary() + f"\nlibrary: {lib.root} ({len(lib)} assets)")
         return 0
@@ -224,7 +224,7 @@ def _run_assets(cmd: object) -> int:
         report.skipped.extend(missing)
         _say(report.summary() + f"\nlibrary: {lib.root} ({len(lib)} assets)")
         return 0
-    lib = AssetLibrary.open(cmd.library)
+    lib = AssetLibrary.open(cmd.library, create=False)
     if isinstance(cmd, List):
         rows = sorted(lib.rows(), key=lambda r: (r["category"], r["caption"], r["id"]))
         if cmd.json:

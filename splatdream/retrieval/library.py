@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -86,10 +87,16 @@ class AssetLibrary:
         self.catalogue = Catalogue(self.root, create=not read_only)
 
     @classmethod
-    def open(cls, path: Path | None = None) -> AssetLibrary:
-        """``path``: a library directory (created when missing); None: the user copy or the shipped starter."""
+    def open(cls, path: Path | None = None, *, create: bool = True) -> AssetLibrary:
+        """``path``: a library directory (created when missing if ``create``); None: the user copy or the shipped starter."""
         if path is not None:
-            return cls(Path(path).expanduser(), read_only=False)
+            path = Path(path).expanduser()
+            if not create and not _is_library(path):
+                raise FileNotFoundError(
+                    f"no asset library at {path}; create one with `splatdream assets add DIR --library {path}` "
+                    "or leave --library out to use the starter library"
+                )
+            return cls(path, read_only=False)
         user = user_library_dir()
         if _is_library(user):
             return cls(user, read_only=False)
@@ -102,7 +109,8 @@ class AssetLibrary:
 
     @classmethod
     def from_config(cls, cfg: RetrievalConfig) -> AssetLibrary:
-        return cls.open(cfg.library)
+        """The library to search (never creates one: a mistyped path is an error, not an empty library)."""
+        return cls.open(cfg.library, create=False)
 
     def _writable(self) -> None:
         """Copy-on-write: the shipped library is never modified; the first write copies it to the user dir."""
@@ -130,8 +138,8 @@ class AssetLibrary:
 
     def get(self, asset_id: str, thumbnails: bool = False) -> dict[str, Any]:
         """The row of ``asset_id``; a unique prefix of at least 6 characters is enough."""
-        if len(asset_id) < 6:
-            raise KeyError(f"asset id {asset_id!r} is too short; give at least 6 characters")
+        if len(asset_id) < 6 or not re.fullmatch(r"[0-9a-f]+", asset_id):
+            raise KeyError(f"asset id {asset_id!r} is not a hex id of at least 6 characters (see `splatdream assets list`)")
         rows = self.catalogue.assets.search().where(f"starts_with(id, '{asset_id}')").limit(2).to_arrow().to_pylist()
         if len(rows) != 1:
             raise KeyError(f"{'no' if not rows else 'more than one'} asset with id {asset_id!r} in {self.root}")
