@@ -60,6 +60,16 @@ def test_server_starts_moves_past_a_busy_port_and_frees_it_on_close() -> None:
         busy.close()
 
 
+def test_interrupted_training_stops_the_server_and_frees_the_port() -> None:
+    with pytest.raises(KeyboardInterrupt):
+        with make_viewer() as viewer:
+            port = viewer.port
+            viewer._toggle_pause()
+            raise KeyboardInterrupt  # Ctrl-C in the training loop
+    assert wait_for(lambda: port_is_free(port))
+    assert not viewer._thread.is_alive()
+
+
 def test_disabled_viewer_is_a_no_op() -> None:
     viewer = LiveViewer(ViewerConfig(enabled=False), num_particles=2)
     assert viewer.url == ""
