@@ -62,6 +62,7 @@ class FakeTrainer:
         self.anchors = torch.randn(args.anchors, 3, generator=g) * 0.6
         self.target = torch.rand(args.anchors, 3, generator=g)
         self.gen = g
+        self.cameras = sample_orbit(4, OrbitRanges(), 64, 64, generator=g)  # the trainer's views, made once
 
     def particles(self) -> list[Gaussians]:
         return [Gaussians.from_param_dict(d) for d in self.params]
@@ -98,8 +99,7 @@ def run(trainer: FakeTrainer, steps: int, start: int, viewer: LiveViewer | None)
     for i in range(start, start + steps):
         loss = trainer.step()
         if viewer is not None:
-            cams = sample_orbit(4, OrbitRanges(), 64, 64, generator=trainer.gen)
-            viewer.update(i, 10**6, "vsd", trainer.particles(), {"loss": loss}, cams)
+            viewer.update(i, 10**6, "vsd", trainer.particles(), {"loss": loss}, trainer.cameras)
             viewer.wait_if_paused()
     return Timing(time.perf_counter() - t0, time.process_time() - c0, viewer.stats.pushed if viewer else 0)
 

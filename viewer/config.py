@@ -19,6 +19,9 @@ class ViewerConfig:
     """Training steps between pushes of the particles to the browser."""
     max_updates_per_second: float = 2.0
     """Cap on pushes per second whatever the step rate; updates over it are dropped, never queued."""
+    max_busy_fraction: float = 0.03
+    """Cap on the viewer thread's CPU time as a share of wall time: when converting a push takes
+    longer (big scenes, slow CPU) the next one waits longer, so the viewer stays cheap."""
     max_gaussians_per_particle: int = 200_000
     """Gaussians sent per particle per push (an evenly strided subsample beyond this); 0 sends all."""
     recent_cameras: int = 16

@@ -39,6 +39,8 @@ class ViewerStats:
     """Due updates skipped because of the rate cap."""
     superseded: int = 0
     """Snapshots replaced by a newer one before being sent (e.g. while no browser is connected)."""
+    busy_seconds: float = 0.0
+    """CPU seconds the background thread spent converting and handing pushes to viser."""
     errors: int = 0
     last_error: str = ""
 
@@ -57,6 +59,8 @@ class LiveViewer:
             raise ValueError(f"viewer.update_every must be >= 1, got {cfg.update_every}")
         if cfg.max_updates_per_second <= 0:
             raise ValueError(f"viewer.max_updates_per_second must be > 0, got {cfg.max_updates_per_second}")
+        if not 0 < cfg.max_busy_fraction <= 1:
+            raise ValueError(f"viewer.max_busy_fraction must be in (0, 1], got {cfg.max_busy_fraction}")
         self.cfg = cfg
         self.num_particles = num_particles
         self.url = ""
@@ -74,7 +78,7 @@ class LiveViewer:
         self._history = MetricHistory()
         self._step_times: deque[tuple[float, int]] = deque(maxlen=32)
         self._cameras: deque[tuple[np.ndarray, np.ndarray, int, int]] = deque(maxlen=max(1, cfg.recent_cameras))
-        self._last_push = -float("inf")
+        self._next_push = -float("inf")  # perf_counter time before which due updates are dropped
         self._thread: threading.Thread | None = None
         if not cfg.enabled:
             return
@@ -144,7 +148,7 @@ class LiveViewer:
         self._service_export()
         if step % self.cfg.update_every != 0:
             return
-        if now - self._last_push < 1.0 / self.cfg.max_updates_per_second:
+        if now < self._next_push:
             self.stats.dropped += 1
             return
         if len(particles) != self.num_particles:
@@ -155,7 +159,7 @@ class LiveViewer:
         if cameras is not None:
             self._cameras.append(camera_arrays(cameras))
             pending.cameras = self._recent_cameras()
-        self._last_push = now
+        self._next_push = now + 1.0 / self.cfg.max_updates_per_second  # the worker may push it further
         with self._lock:
             if self._pending is not None:
                 self.stats.superseded += 1
@@ -273,9 +277,14 @@ class LiveViewer:
                 with self._lock:
                     pending, self._pending = self._pending, None
                 if pending is not None:
+                    busy = time.thread_time()
                     self.scene.set_particles([packed_to_buffer(s.wait().numpy()) for s in pending.particles])
                     if pending.cameras is not None:
                         self.scene.set_cameras(frustum_poses(*pending.cameras))
                     self.stats.pushed += 1
+                    self.stats.busy_seconds += time.thread_time() - busy
+                    # Space pushes so this thread's CPU stays under max_busy_fraction of wall time.
+                    spacing = (time.thread_time() - busy) / self.cfg.max_busy_fraction
+                    self._next_push = max(self._next_push, time.perf_counter() + spacing - 1e-3)
             except Exception as exc:
                 self._record_error(f"update failed: {exc!r}")
