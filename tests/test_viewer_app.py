@@ -40,6 +40,16 @@ def test_find_run_files_orders_particles_numerically(tmp_path: Path) -> None:
     assert single.particles == [tmp_path / "particle_1.ply"] and single.metrics is None
 
 
+def test_unfinished_run_shows_its_last_export_else_its_initialisation(tmp_path: Path) -> None:
+    for i in range(2):
+        write_ply(tmp_path / f"init_particle_{i}.ply", demo_particle(i, 20))
+    files = find_run_files(tmp_path)
+    assert [p.name for p in files.particles] == ["init_particle_0.ply", "init_particle_1.ply"] and files.initial == []
+    write_ply(tmp_path / "snapshot_particle_0.ply", demo_particle(0, 20))
+    files = find_run_files(tmp_path)
+    assert [p.name for p in files.particles] == ["snapshot_particle_0.ply"] and len(files.initial) == 2
+
+
 def test_find_run_files_errors_say_what_is_expected(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="particle_<i>.ply"):
         find_run_files(tmp_path)

@@ -1,8 +1,9 @@
 """``splatdream view PATH``: open a .ply or a finished run directory in the browser viewer.
 
-A run directory holds ``particle_<i>.ply`` (the result), optionally ``init_particle_<i>.ply``
-(the retrieved-asset initialisation, shown in a row below) and ``metrics.jsonl`` (one JSON record
-per logged step, drawn as curves).
+A run directory holds ``particle_<i>.ply`` (the result; an unfinished run has
+``snapshot_particle_<i>.ply`` from "export now" or only its initialisation), optionally
+``init_particle_<i>.ply`` (the retrieved-asset initialisation, shown in a row below) and
+``metrics.jsonl`` (one JSON record per logged step, drawn as curves).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from viewer.server import start_server
 from viewer.splats import splat_buffer
 
 _PARTICLE = re.compile(r"^particle_(\d+)\.ply$")
+_SNAPSHOT = re.compile(r"^snapshot_particle_(\d+)\.ply$")  # "export now" during a run
 _INITIAL = re.compile(r"^init_particle_(\d+)\.ply$")
 
 
@@ -58,7 +60,9 @@ def find_run_files(path: Path) -> RunFiles:
         return RunFiles([path], [], None)
     if not path.is_dir():
         raise FileNotFoundError(f"no such file or directory: {path}")
-    particles = _numbered(path, _PARTICLE)
+    initial = _numbered(path, _INITIAL)
+    # A finished run, else the last "export now" of an unfinished one, else its initialisation.
+    particles = _numbered(path, _PARTICLE) or _numbered(path, _SNAPSHOT) or initial
     if not particles:
         plys = sorted(path.glob("*.ply"))
         if not plys:
@@ -68,7 +72,7 @@ def find_run_files(path: Path) -> RunFiles:
             )
         particles = plys  # a folder of loose .ply files: show them side by side
     metrics = path / "metrics.jsonl"
-    return RunFiles(particles, _numbered(path, _INITIAL), metrics if metrics.is_file() else None)
+    return RunFiles(particles, initial if particles is not initial else [], metrics if metrics.is_file() else None)
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
