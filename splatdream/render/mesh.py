@@ -91,16 +91,17 @@ def _material_colour(material: object) -> np.ndarray:
 def sample_texture(image: Tensor, uv: Tensor) -> Tensor:
     """Bilinear lookup with wrap-around: image [H, W, 3], uv [N, 2] (v = 0 at the bottom row) -> [N, 3]."""
     h, w = image.shape[:2]
+    flat = image.reshape(h * w, -1)
     x = uv[:, 0] * w - 0.5
     y = (1.0 - uv[:, 1]) * h - 0.5
     x0, y0 = torch.floor(x), torch.floor(y)
     fx, fy = (x - x0)[:, None], (y - y0)[:, None]
-    x0i, y0i = x0.long(), y0.long()
+    x0i, y0i = x0.long() % w, y0.long() % h
     x1i, y1i = (x0i + 1) % w, (y0i + 1) % h
-    x0i, y0i = x0i % w, y0i % h
-    top = image[y0i, x0i] * (1 - fx) + image[y0i, x1i] * fx
-    bottom = image[y1i, x0i] * (1 - fx) + image[y1i, x1i] * fx
-    return top * (1 - fy) + bottom * fy
+    r0, r1 = y0i * w, y1i * w
+    top = torch.lerp(flat.index_select(0, r0 + x0i), flat.index_select(0, r0 + x1i), fx)
+    bottom = torch.lerp(flat.index_select(0, r1 + x0i), flat.index_select(0, r1 + x1i), fx)
+    return torch.lerp(top, bottom, fy)
 
 
 def rasterize_mesh(

@@ -223,6 +223,13 @@ def mushroom(cap: Paint, stem: Paint, dots: Paint | None, flat: float = 1.0) -> 
     return parts
 
 
+def ball(paint: Paint, seams: Paint | None = None, squash: float = 1.0) -> list[Part]:
+    parts = [sphere(0.5, (0, 0, 0), paint, (1, squash, 1), 3)]
+    if seams is not None:
+        parts += [torus(0.5, 0.012, (0, 0, 0), seams, axis=a) for a in ("x", "y", "z")]
+    return parts
+
+
 V = Variant
 VARIANTS: list[Variant] = [
     V("mug_red_coffee", "mug", "a red coffee mug with a white inside and a round handle", ("kitchen", "mug", "drink"), partial(mug, RED, WHITE)),
@@ -307,4 +314,8 @@ VARIANTS: list[Variant] = [
     V("mushroom_brown_flat", "mushroom", "a brown mushroom with a flat cap", ("nature", "mushroom", "fungus"), partial(mushroom, BROWN, CREAM, None, 0.5)),
     V("mushroom_blue_tall", "mushroom", "a fantasy blue mushroom with a tall cap and yellow spots", ("nature", "mushroom", "fantasy"),
       partial(mushroom, BLUE, LIGHT_GREY, YELLOW, 1.4)),
+    V("ball_beach_bands", "ball", "an inflatable beach ball with broad red and white bands", ("toy", "ball", "beach", "textured"),
+      partial(ball, TEX), ("bands", RED, WHITE)),
+    V("ball_basketball", "ball", "an orange basketball with black seams", ("toy", "ball", "sport"), partial(ball, ORANGE, BLACK)),
+    V("ball_rugby_brown", "ball", "a squashed brown leather ball with white seams", ("toy", "ball", "sport"), partial(ball, BROWN, WHITE, 0.8)),
 ]

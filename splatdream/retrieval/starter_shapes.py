@@ -153,10 +153,12 @@ def texture_image(kind: str, a: RGB, b: RGB, size: int = ATLAS) -> np.ndarray:
         t = ((((x % 16) - 8) ** 2 + ((y % 16) - 8) ** 2) < 16).astype(np.float64)
     elif kind == "marble":
         t = (np.sin(0.08 * x + 4.0 * np.sin(0.05 * y) + 2.0 * np.sin(0.13 * (x + y))) * 0.5 + 0.5) ** 6
+    elif kind == "bands":
+        t = (x // 43 % 2).astype(np.float64)
     elif kind == "grass":
         t = (np.sin(1.3 * x) * np.sin(0.7 * y + 2 * np.sin(0.5 * x)) * 0.5 + 0.5) ** 2
     else:
-        raise ValueError(f"unknown texture {kind!r}; choose wood, checker, stripes, brick, dots, marble, grass")
+        raise ValueError(f"unknown texture {kind!r}; choose wood, checker, stripes, bands, brick, dots, marble, grass")
     ca, cb = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     img = ca[None, None] * (1 - t[..., None]) + cb[None, None] * t[..., None]
     return np.clip(np.round(img), 0, 255).astype(np.uint8)
