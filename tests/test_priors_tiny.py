@@ -77,6 +77,15 @@ def test_train_resume_export_round_trip(tmp_path: Path) -> None:
     prior = TinyPrior.load(out)
     for k, v in prior.unet.state_dict().items():
         torch.testing.assert_close(v, state["ema"][k])
+    # The user-facing sampler runs on the exported folder and writes a PNG grid.
+    from PIL import Image
+
+    from splatdream.priors.cli import main
+
+    grid = tmp_path / "grid.png"
+    assert main(["sample", "--prompt", "a red cube, side view", "--n", "2", "--steps", "2", "--out", str(grid),
+                 "--prior.path", str(out), "--prior.device", "cpu"]) == 0
+    assert Image.open(grid).size[0] > 2 * 32
 
 
 def test_shipped_weights_are_small_and_complete() -> None:

@@ -56,6 +56,9 @@ class AdaptConfig:
     """LoRA rank on the UNet attention projections (to_q, to_k, to_v, to_out.0)."""
     alpha: float = 8.0
     """LoRA alpha (scale = alpha / rank)."""
+    target_modules: tuple[str, ...] = LORA_TARGETS
+    """UNet modules the LoRA wraps: the attention projections, as ReDream; add e.g. 'conv1', 'conv2',
+    'proj_in', 'proj_out' for more capacity (the TinyPrior has attention only at its lowest resolution)."""
     lr: float = 1e-3
     """AdamW learning rate of the LoRA weights."""
     weight_decay: float = 0.0

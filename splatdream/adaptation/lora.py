@@ -32,14 +32,15 @@ TOKENS_FILE = "view_tokens.safetensors"
 TOKENS_META = "view_tokens.json"
 
 
-def add_lora(unet: Any, rank: int, alpha: float, adapter_name: str = ADAPTER_NAME) -> list[nn.Parameter]:
+def add_lora(unet: Any, rank: int, alpha: float, adapter_name: str = ADAPTER_NAME,
+             target_modules: Sequence[str] = LORA_TARGETS) -> list[nn.Parameter]:
     """Install a fresh (identity at init) LoRA adapter and return its parameters, in float32."""
     from peft import LoraConfig
 
     if adapter_name in getattr(unet, "peft_config", {}):
         raise ValueError(f"the UNet already carries a {adapter_name!r} adapter; apply or delete it first")
     unet.add_adapter(
-        LoraConfig(r=rank, lora_alpha=alpha, init_lora_weights=True, target_modules=list(LORA_TARGETS)),
+        LoraConfig(r=rank, lora_alpha=alpha, init_lora_weights=True, target_modules=list(target_modules)),
         adapter_name=adapter_name,
     )
     unet.set_adapter(adapter_name)

@@ -257,5 +257,8 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"error: {cfg.resume} is not a run directory (no config.yaml); pass the folder a run wrote")
         cfg = replace(load_yaml(RunConfig, saved), resume=cfg.resume, viewer=cfg.viewer)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    run(cfg, console)
+    try:
+        run(cfg, console)
+    except FileNotFoundError as exc:  # missing weights, library or .ply: the message names the fix
+        raise SystemExit(f"error: {exc}") from exc
     return 0
