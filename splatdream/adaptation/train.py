@@ -125,7 +125,9 @@ def adapt_prior(
     emb, unique, prompt_index = _encode_unique(prior, data.prompts)
     emb = emb.to(prior.device, torch.float32)
 
-    params = add_lora(prior.unet, cfg.rank, cfg.alpha, target_modules=cfg.target_modules)
+    with torch.random.fork_rng(devices=[]):  # peft draws the LoRA A matrices from the global RNG
+        torch.manual_seed(cfg.seed)
+        params = add_lora(prior.unet, cfg.rank, cfg.alpha, target_modules=cfg.target_modules)
     groups: list[dict] = [{"params": params, "lr": cfg.lr}]
     tokens: ViewTokens | None = None
     if cfg.learn_view_tokens:

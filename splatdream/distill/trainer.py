@@ -114,7 +114,11 @@ class Trainer:
         self.score_opt: torch.optim.Optimizer | None = None
         if cfg.loss == "vsd":
             prior.unet.requires_grad_(False)
-            self.score_net = CameraLoRA(prior.unet, cfg.score_net)
+            # peft's LoRA A matrices and the camera MLP draw from the global RNG: seed it here, so two
+            # runs with the same seed (and a run and its resume) start from the same score net.
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(cfg.seed)
+                self.score_net = CameraLoRA(prior.unet, cfg.score_net)
             self.score_opt = torch.optim.AdamW(self.score_net.parameters_to_train(), lr=cfg.score_net.lr)
         self.text = self._encode_prompts()
 

@@ -8,7 +8,7 @@ Configurations are interleaved over several rounds so background load hits them 
 round is reported, as wall-clock time and as this process's CPU time (all its threads: training,
 the viewer's worker, viser's server), which shared machines disturb much less.
 
-    python benchmarks/viewer.py [--steps 60 --rounds 3]
+    python benchmarks/viewer_overhead.py [--steps 60 --rounds 3]
 """
 
 from __future__ import annotations
@@ -24,16 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-# Run as a script, this file's folder comes first on sys.path and this file would shadow the
-# `viewer` package it measures.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+import torch
+import tyro
 
-import torch  # noqa: E402
-import tyro  # noqa: E402
-
-from splatdream.scene import Gaussians, OrbitRanges, sample_orbit  # noqa: E402
-from viewer import LiveViewer, ViewerConfig  # noqa: E402
-from viewer.demo_scenes import demo_particles  # noqa: E402
+from splatdream.scene import Gaussians, OrbitRanges, sample_orbit
+from viewer import LiveViewer, ViewerConfig
+from viewer.demo_scenes import demo_particles
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,170 @@
+"""Distillation cost: seconds per step and peak memory for 1, 2 and 4 particles at 64px (CPU, cpu-tiny),
+the wall time of the README's default run, and on CUDA the it/s of redream-sd21 (RANDOM SD weights).
+
+    python benchmarks/pipeline.py [--threads 2] [--steps 12] [--skip-default-run]
+
+Each configuration runs in a fresh subprocess, so "peak mem" is that process's growth of peak
+resident memory (VmHWM, reset through /proc/self/clear_refs) over the steps, not what earlier rows
+left behind. Writes benchmarks/results/pipeline.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+RESULTS = Path(__file__).parent / "results" / "pipeline.md"
+PROMPT = "a blue chair"
+
+
+def _rss_kb(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def _particles(n: int, gaussians: int, device: str):  # -> list[Gaussians]
+    from splatdream.init.from_mesh import mesh_to_gaussians
+    from splatdream.retrieval.starter import load_manifest, load_mesh
+
+    chairs = [e for e in load_manifest() if e.category == "chair"]
+    return [mesh_to_gaussians(load_mesh(chairs[i % len(chairs)].path), gaussians, seed=i).to(device) for i in range(n)]
+
+
+def worker(preset: str, particles: int, steps: int, threads: int) -> dict:
+    """Time ``steps`` distillation steps (after 2 warm-up steps) of ``preset``'s trainer."""
+    from splatdream.config import PRESETS
+    from splatdream.distill.trainer import Trainer
+    from splatdream.priors.config import load_prior
+
+    torch.set_num_threads(threads)
+    cfg = PRESETS[preset][1]
+    cuda = preset == "redream-sd21"
+    device = "cuda" if cuda else "cpu"
+    prior_cfg = replace(cfg.prior, device=device, path="sd21-random", dtype="float16") if cuda else \
+        replace(cfg.prior, device="cpu")
+    label = "shipped weights"
+    try:
+        prior = load_prior(prior_cfg)
+    except FileNotFoundError:  # no shipped TinyPrior yet: an untrained one costs the same
+        from splatdream.priors.tiny import TinyArch, TinyPrior, build_tiny_unet
+
+        prior, label = TinyPrior(build_tiny_unet(), TinyArch()), "UNTRAINED TinyPrior (same cost)"
+    if cuda:
+        label = "SD 2.1 architecture, RANDOM weights (timing only)"
+    # Fixed size: 512px after the warm-up for SD (the expensive phase), the preset's 64px on CPU.
+    distill = cfg.distill
+    if cuda:
+        from splatdream.distill.schedule import Steps
+
+        distill = replace(distill, resolution=Steps((512.0,), ()))
+    distill = replace(distill, densify=replace(distill.densify, enabled=False))
+    trainer = Trainer(distill, prior, PROMPT, _particles(particles, cfg.init.gaussians_per_particle, device),
+                      device=device)
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    for _ in range(2):
+        trainer.step()
+    sync()
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+    Path("/proc/self/clear_refs").write_text("5")
+    base = _rss_kb("VmRSS")
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        trainer.step()
+        sync()
+        times.append(time.perf_counter() - t0)
+    peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else (_rss_kb("VmHWM") - base) / 1024
+    return {"sec_per_step": statistics.median(times), "peak_mb": peak, "label": label,
+            "resolution": int(distill.resolution(0)), "gaussians": cfg.init.gaussians_per_particle}
+
+
+def run_worker(preset: str, particles: int, steps: int, threads: int) -> dict:
+    cmd = [sys.executable, __file__, "--worker", preset, str(particles), str(steps), str(threads)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"benchmark worker failed ({' '.join(cmd)}):\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def default_run(threads: int) -> tuple[float, str]:
+    """Wall time of the README's first command (minus the viewer), in a fresh process."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+        cmd = [sys.executable, "-m", "splatdream", "--prompt", "a wooden rocking chair", "--num-particles", "4",
+               "--no-viewer", "--out", str(Path(tmp) / "run")]
+        t0 = time.perf_counter()
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+        wall = time.perf_counter() - t0
+        if done.returncode != 0:
+            raise RuntimeError(f"default run failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+        return wall, " ".join(cmd[2:])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--skip-default-run", action="store_true")
+    parser.add_argument("--worker", nargs=4, metavar=("PRESET", "PARTICLES", "STEPS", "THREADS"))
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    if args.worker:
+        preset, n, steps, threads = args.worker
+        print(json.dumps(worker(preset, int(n), int(steps), int(threads))))
+        return
+
+    rows = []
+    base = None
+    for n in (1, 2, 4):
+        r = run_worker("cpu-tiny", n, args.steps, args.threads)
+        base = base or r["sec_per_step"]
+        rows.append((f"cpu-tiny VSD step, {n} particle(s), {r['gaussians']} Gaussians each, {r['resolution']}px",
+                     f"CPU, {args.threads} thread(s)", f"{r['sec_per_step']:.3f} s/step",
+                     f"{r['sec_per_step'] / base:.2f}x", f"{r['peak_mb']:.0f} MB", r["label"]))
+    if torch.cuda.is_available():
+        r = run_worker("redream-sd21", 4, args.steps, args.threads)
+        rows.append((f"redream-sd21 VSD step, 4 particles, {r['gaussians']} Gaussians each, {r['resolution']}px",
+                     torch.cuda.get_device_name(), f"{1 / r['sec_per_step']:.2f} it/s", "-",
+                     f"{r['peak_mb']:.0f} MB (GPU)", r["label"]))
+    else:
+        rows.append(("redream-sd21 VSD step at 512px", "CUDA", "skipped: no GPU", "-", "-", "-"))
+    if not args.skip_default_run:
+        wall, cmd = default_run(args.threads)
+        rows.append((f"default run end to end: `splatdream {cmd}`", f"CPU, {args.threads} thread(s)",
+                     f"{wall:.0f} s wall", "-", "-", "retrieve + align + adapt + distil + export"))
+    load = os.getloadavg()[0]
+    lines = [
+        "# Distillation cost",
+        "",
+        f"`python benchmarks/pipeline.py --threads {args.threads} --steps {args.steps}` on "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}; "
+        f"load average {load:.1f} at the end. Median of {args.steps} steps after 2 warm-up steps, densification off "
+        "(so every step has the same Gaussians); peak mem is the growth of peak resident memory (CPU) or "
+        "peak allocated memory (CUDA) over those steps, each row in a fresh process; ratios are against the "
+        "1-particle row of the same run.",
+        "",
+        "| what | device | time | vs 1 particle | peak mem | prior |",
+        "| --- | --- | --- | ---: | ---: | --- |",
+    ] + [f"| {' | '.join(r)} |" for r in rows]
+    text = "\n".join(lines) + "\n"
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
