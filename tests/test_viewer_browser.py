@@ -57,9 +57,13 @@ def test_browser_renders_splats_and_shows_the_step(tmp_path: Path) -> None:
         viewer.update(4321, 8765, "vsd", particles, {"loss": 0.5})
         status_tick(viewer)
         shot = tmp_path / "splats.png"
-        screenshot(viewer.url, shot, SIZE, BUDGET_MS, timeout_s=180)  # the page connecting is what sends the splats
+        # The page connecting is what sends the splats. On a loaded machine software WebGL may not
+        # have drawn them within the first budget; a later page gets the same scene, so allow longer.
+        for budget in (BUDGET_MS, 3 * BUDGET_MS, 6 * BUDGET_MS):
+            painted = colourful_fraction(screenshot(viewer.url, shot, SIZE, budget, timeout_s=180))
+            if painted > 0.03:
+                break
         assert viewer.stats.pushed == 1
-        painted = colourful_fraction(shot)
         print(f"colourful fraction: blank {blank:.4f}, splats {painted:.4f}")
         assert painted > 0.03 and painted > 10 * blank, (painted, blank)
 
