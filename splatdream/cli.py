@@ -16,7 +16,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "retrieve": ("splatdream.retrieval.cli", "retrieve_main", "top-k assets of the library for a prompt"),
     "assets": ("splatdream.retrieval.cli", "assets_main", "manage the asset library (build-starter, add, add-objaverse, list, show, remove)"),
     "init": ("splatdream.init.cli", "main", "retrieve + initialise particles and write them as .ply"),
-    "prior": ("splatdream.priors.cli", "main", "2D priors: train-tiny, sample"),
+    "prior": ("splatdream.priors.cli", "main", "2D priors: sample, train-tiny, render-data, export-tiny"),
     "adapt": ("splatdream.adaptation.cli", "main", "front-align retrieved assets and LoRA-adapt the prior"),
     "view": ("viewer.app", "main", "open a .ply or run directory in the browser viewer"),
     "turntable": ("splatdream.export.turntable", "main", "render an orbit video of a .ply"),

@@ -38,6 +38,12 @@ class ViewArgs:
     """Address to bind; 0.0.0.0 makes it reachable from other machines."""
     port: int = 8080
     """First port to try; the next free one is used when it is taken."""
+    screenshot: Path | None = None
+    """Save a PNG of the page (headless Chromium) here and exit instead of serving."""
+    screenshot_size: tuple[int, int] = (1280, 760)
+    """Window size of the screenshot in pixels."""
+    screenshot_budget_ms: int = 6000
+    """Page time before the capture (software WebGL renders every frame on the CPU: keep it short)."""
 
 
 @dataclass(frozen=True)
@@ -139,6 +145,14 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as exc:  # PlyFormatError is a ValueError
         print(f"splatdream view: {exc}")
         return 2
+    if args.screenshot is not None:
+        from viewer.headless import screenshot
+
+        with viewer:
+            out = screenshot(viewer.url, args.screenshot, args.screenshot_size, args.screenshot_budget_ms,
+                             timeout_s=300)
+        print(f"wrote {out}")
+        return 0
     print(f"Showing {args.path}; press Ctrl-C to stop.")
     try:
         while True:

@@ -106,7 +106,10 @@ class TinyPrior(Prior):
         self.device = torch.device(device)
         self.dtype = dtype
         self.arch = arch
-        self.unet = unet.to(self.device, dtype).eval().requires_grad_(False)
+        unet = unet.to(self.device)
+        if next(unet.parameters()).dtype != dtype:  # diffusers warns on any dtype cast, even a no-op one
+            unet = unet.to(dtype)
+        self.unet = unet.eval().requires_grad_(False)
         self.alphas_cumprod = sd_alphas_cumprod().to(self.device)
         self.text_encoder = text_encoder or MiniLMTokenEncoder(arch.max_text_tokens)
 
