@@ -95,3 +95,18 @@ def test_rgb_sh_round_trip_and_bad_degree() -> None:
     assert torch.allclose(sh_to_rgb(rgb_to_sh(rgb)), rgb, atol=1e-6)
     with pytest.raises(ValueError, match="SH coefficients"):
         Gaussians(torch.zeros(1, 3), torch.zeros(1, 4), torch.zeros(1, 3), torch.zeros(1), torch.zeros(1, 5, 3))
+
+
+def test_importing_the_package_loads_no_cuda() -> None:
+    """Importing splatdream (and the run config, which pulls in every stage's config) touches no CUDA."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, torch\n"
+        "import splatdream, splatdream.render, splatdream.scene, splatdream.config, splatdream.distill.trainer\n"
+        "assert not torch.cuda.is_initialized(), 'CUDA initialised on import'\n"
+        "assert not [m for m in sys.modules if m.startswith('gsplat')], 'gsplat imported eagerly'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from splatdream.priors.base import Prior
+from splatdream.priors.base import Prior, TextEmbeddings
 from splatdream.priors.views import ViewPromptConfig, view_prompts
 from splatdream.render import render_gaussians
 from splatdream.scene import Cameras, Gaussians, orbit_ring
@@ -49,21 +49,33 @@ def prior_score(
     particles: list[Gaussians],
     prompt: str,
     *,
+    contrast: tuple[str, ...] = ("",),
     views: int = 8,
     timesteps: tuple[int, ...] = (200, 400, 600),
     noises: int = 2,
     seed: int = 0,
     view_cfg: ViewPromptConfig = ViewPromptConfig(),
 ) -> float:
-    """Mean denoising error of the prior, conditioned on the view-dependent prompt, on renders of the particles.
+    """How much better the prior denoises renders of the particles with ``prompt`` than with ``contrast``.
 
-    Lower is better: the prior finds the renders more typical of the prompt. Fixed cameras, timesteps
-    and noises, so two sets of particles are compared on exactly the same probes.
+    Mean denoising error with the (view-dependent) prompt minus the mean error with the contrast
+    prompts, on the same noisy renders; lower is better. This is a diffusion model's implicit
+    classifier: with the empty contrast it is -log p(prompt | image) up to scale; with other
+    objects of the same colour ("a blue car", "a blue tree", ...) it asks whether the prior
+    recognises the prompt's object. The raw error alone mostly measures how simple an image is (a
+    smooth blob denoises well whatever the prompt says). Fixed cameras, timesteps and noises, so
+    two sets of particles are compared on exactly the same probes.
     """
     cams = eval_cameras(views, size=64)
     gen = torch.Generator().manual_seed(seed)
-    emb = prior.encode_prompts(view_prompts(prompt, cams.azimuth_deg, cams.elevation_deg, view_cfg))
-    errors = []
+
+    def embed(text: str) -> TextEmbeddings:
+        return prior.encode_prompts(view_prompts(text, cams.azimuth_deg, cams.elevation_deg, view_cfg))
+
+    target = embed(prompt)
+    others = [TextEmbeddings(target.uncond.expand_as(target.cond), target.uncond) if c == "" else embed(c)
+              for c in contrast]
+    diffs = []
     for g in particles:
         bg = torch.rand(len(cams), 3, generator=torch.Generator().manual_seed(seed + 1))
         colors, _, _ = render_gaussians(g.detach(), cams, backgrounds=bg)
@@ -72,6 +84,8 @@ def prior_score(
             for _ in range(noises):
                 noise = torch.randn(x0.shape, generator=gen).to(x0)
                 tt = torch.full((len(cams),), t, device=x0.device)
-                eps = prior.predict_noise(prior.add_noise(x0, noise, tt), tt, emb, guidance_scale=1.0)
-                errors.append(float((eps.float() - noise).square().mean()))
-    return float(sum(errors) / len(errors))
+                x_t = prior.add_noise(x0, noise, tt)
+                errors = [float((prior.predict_noise(x_t, tt, e, guidance_scale=1.0).float() - noise).square().mean())
+                          for e in (target, *others)]
+                diffs.append(errors[0] - sum(errors[1:]) / len(others))
+    return float(sum(diffs) / len(diffs))
