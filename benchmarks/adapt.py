@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
+from bench_util import markdown_table, write_report
 
 CPU_GAUSSIANS = 6000
 """Gaussians per asset, as the cpu-tiny preset initialises them."""
@@ -98,23 +99,14 @@ def main() -> None:
     args = parser.parse_args()
     rows = tiny_rows(args.threads, args.assets) + sd_rows(args.assets)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    lines = [
-        "# Adaptation stage cost",
-        "",
+    intro = (
         f"`python benchmarks/adapt.py --threads {args.threads} --assets {args.assets}` on "
         f"{platform.processor() or platform.machine()}, torch {torch.__version__}, load average {load:.1f} at the end. "
         f"{args.assets} starter chairs/sofas as the retrieved assets ({CPU_GAUSSIANS} Gaussians each on CPU), "
         "default `AdaptConfig` on CPU; the redream-sd21 preset's adaptation (500 steps, 512px) on CUDA. "
-        "SD rows use the SD 2.1 architecture with RANDOM weights (`sd21-random`): timing only.",
-        "",
-        "| what | device | wall time | per unit |",
-        "| --- | --- | --- | --- |",
-    ] + [f"| {' | '.join(r)} |" for r in rows]
-    text = "\n".join(lines) + "\n"
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    print(text)
-
+        "SD rows use the SD 2.1 architecture with RANDOM weights (`sd21-random`): timing only."
+    )
+    write_report(args.out, "Adaptation stage cost", intro, markdown_table(("what", "device", "wall time", "per unit"), rows))
 
 if __name__ == "__main__":
     main()

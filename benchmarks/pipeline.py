@@ -23,16 +23,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
+from bench_util import markdown_table, reset_peak_rss, rss_kb, write_report
 
 RESULTS = Path(__file__).parent / "results" / "pipeline.md"
 PROMPT = "a blue chair"
-
-
-def _rss_kb(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(f"{field} not in /proc/self/status")
 
 
 def _particles(n: int, gaussians: int, device: str):  # -> list[Gaussians]
@@ -79,15 +73,15 @@ def worker(preset: str, particles: int, steps: int, threads: int) -> dict:
     sync()
     if cuda:
         torch.cuda.reset_peak_memory_stats()
-    Path("/proc/self/clear_refs").write_text("5")
-    base = _rss_kb("VmRSS")
+    reset_peak_rss()
+    base = rss_kb("VmRSS")
     times = []
     for _ in range(steps):
         t0 = time.perf_counter()
         trainer.step()
         sync()
         times.append(time.perf_counter() - t0)
-    peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else (_rss_kb("VmHWM") - base) / 1024
+    peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else (rss_kb("VmHWM") - base) / 1024
     return {"sec_per_step": statistics.median(times), "peak_mb": peak, "label": label,
             "resolution": int(distill.resolution(0)), "gaussians": cfg.init.gaussians_per_particle}
 
@@ -147,24 +141,17 @@ def main() -> None:
         rows.append((f"default run end to end: `splatdream {cmd}`", f"CPU, {args.threads} thread(s)",
                      f"{wall:.0f} s wall", "-", "-", "retrieve + align + adapt + distil + export"))
     load = os.getloadavg()[0]
-    lines = [
-        "# Distillation cost",
-        "",
+    intro = (
         f"`python benchmarks/pipeline.py --threads {args.threads} --steps {args.steps}` on "
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}; "
         f"load average {load:.1f} at the end. Median of {args.steps} steps after 2 warm-up steps, densification off "
         "(so every step has the same Gaussians); peak mem is the growth of peak resident memory (CPU) or "
         "peak allocated memory (CUDA) over those steps, each row in a fresh process; ratios are against the "
-        "1-particle row of the same run.",
-        "",
-        "| what | device | time | vs 1 particle | peak mem | prior |",
-        "| --- | --- | --- | ---: | ---: | --- |",
-    ] + [f"| {' | '.join(r)} |" for r in rows]
-    text = "\n".join(lines) + "\n"
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    print(text)
-
+        "1-particle row of the same run."
+    )
+    table = markdown_table(("what", "device", "time", "vs 1 particle", "peak mem", "prior"), rows,
+                           ("---", "---", "---", "---:", "---:", "---"))
+    write_report(args.out, "Distillation cost", intro, table)
 
 if __name__ == "__main__":
     main()

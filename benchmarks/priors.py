@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import torch
+from bench_util import markdown_table, write_report
 
 
 def _rate(fn, batch: int, min_seconds: float = 3.0, warmup: int = 2) -> tuple[float, float]:
@@ -80,21 +81,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "priors.md")
     args = parser.parse_args()
     rows = tiny_rows(args.threads) + sd_rows()
-    lines = [
-        "# Prior throughput",
-        "",
+    intro = (
         f"`python benchmarks/priors.py --threads {args.threads}` on {platform.processor() or platform.machine()}, "
         f"torch {torch.__version__}. Batch 8 for the TinyPrior (32x32 pixels). SD rows use the SD 2.1 "
-        "architecture with RANDOM weights (`sd21-random`): timing only.",
-        "",
-        "| what | device | throughput | latency |",
-        "| --- | --- | --- | --- |",
-    ] + [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
-    text = "\n".join(lines) + "\n"
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    print(text)
-
+        "architecture with RANDOM weights (`sd21-random`): timing only."
+    )
+    write_report(args.out, "Prior throughput", intro, markdown_table(("what", "device", "throughput", "latency"), rows))
 
 if __name__ == "__main__":
     main()

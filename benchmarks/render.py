@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from bench_util import reset_peak_rss, rss_kb
 from torch import Tensor
 
 RESULTS = Path(__file__).resolve().parent / "results" / "render.md"
@@ -85,13 +86,6 @@ def dense_render(means, quats, scales, opacities, sh, viewmats, Ks, size):  # ty
     return img.reshape(len(viewmats), size, size, 3)
 
 
-def _rss_kb(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(f"{field} not in /proc/self/status")
-
-
 def worker(backend: str, n: int, size: int, n_cams: int, repeats: int) -> dict:
     from splatdream.render.torch_backend import rasterization_torch
 
@@ -109,8 +103,8 @@ def worker(backend: str, n: int, size: int, n_cams: int, repeats: int) -> dict:
             t.grad = None
         return img.detach()
 
-    Path("/proc/self/clear_refs").write_text("5")  # reset the peak-RSS counter
-    base = _rss_kb("VmRSS")
+    reset_peak_rss()
+    base = rss_kb("VmRSS")
     img = run()  # warm-up, also measured for memory
     times, cpu = [], []
     for _ in range(repeats):
@@ -118,7 +112,7 @@ def worker(backend: str, n: int, size: int, n_cams: int, repeats: int) -> dict:
         run()
         times.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
-    peak_mb = (_rss_kb("VmHWM") - base) / 1024
+    peak_mb = (rss_kb("VmHWM") - base) / 1024
     path = f"/tmp/splatdream_bench_{os.getpid()}.pt"
     torch.save(img, path)
     return {"time_s": statistics.median(times), "cpu_s": statistics.median(cpu), "peak_mb": peak_mb, "image": path}
