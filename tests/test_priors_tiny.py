@@ -93,7 +93,7 @@ def test_shipped_weights_are_small_and_complete() -> None:
     assert len(files) == 1 and files[0].stat().st_size < 50e6
     meta = json.loads((SHIPPED_DIR / "tiny_prior.json").read_text())
     assert meta["step"] > 0
-    for name in ("README.md", "loss.png", "samples.png", "heldout.npz"):
+    for name in ("README.md", "loss.png", "samples.png", "sds.png", "heldout.npz"):
         assert (SHIPPED_DIR / name).is_file(), name
 
 

@@ -140,6 +140,11 @@ def export_tiny(run_dir: str | Path, out_dir: str | Path | None = None, measure_
     prompts = [f"a {c} chair, front view" for c in CARD_COLOURS for _ in range(samples_per_colour)]
     save_png(image_grid(ddim_sample(prior, prompts, steps=30, guidance_scale=5.0), ncols=samples_per_colour, upscale=2),
              out / "samples.png")
+    from splatdream.priors.tiny_eval import sds_images
+
+    if measure_quality:
+        sds = torch.cat([sds_images(prior, f"a {c} chair") for c in ("red", "blue")])
+        save_png(image_grid(sds, ncols=4, upscale=3), out / "sds.png")
     heldout_path = out / HELDOUT_FILE
     heldout = RenderedSet.load(heldout_path) if heldout_path.is_file() else make_heldout(heldout_path)
     numbers = measure(prior, heldout) if measure_quality else {}
@@ -187,6 +192,12 @@ def model_card(meta: dict, q: dict[str, float]) -> str:
         "",
         "![samples](samples.png)",
         "",
+        "2D score distillation from a grey image (SDS, guidance 20, 60 steps, t in [200, 980]): "
+        "'a red chair' (top row), 'a blue chair' (bottom row). The object takes the prompt's colour; "
+        "the background turns to a contrasting one.",
+        "",
+        "![sds](sds.png)",
+        "",
     ]
     if q:
         lines += [
@@ -198,7 +209,7 @@ def model_card(meta: dict, q: dict[str, float]) -> str:
             f"| held-out denoising loss (trained / untrained) | {q['heldout_loss']:.4f} / {q['heldout_loss_untrained']:.4f} |",
             f"| loss with right / wrong view word (t 100-700) | {q['view_loss_right']:.4f} / {q['view_loss_wrong']:.4f} |",
             f"| renders where the right view word wins | {q['view_win_rate']:.2f} |",
-            f"| 2D SDS from grey, R-B after 'a red chair' / 'a blue chair' | {q['sds_red_prompt_R_minus_B']:+.3f} / {q['sds_blue_prompt_R_minus_B']:+.3f} |",
+            f"| 2D SDS from grey, object R-B after 'a red chair' / 'a blue chair' | {q['sds_red_prompt_R_minus_B']:+.3f} / {q['sds_blue_prompt_R_minus_B']:+.3f} |",
             "",
         ]
     lines += [

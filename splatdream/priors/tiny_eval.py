@@ -100,13 +100,9 @@ def view_word_check(prior: Prior, data: RenderedSet, repeats: int = 8, t_range: 
     return ViewCheck(float(lr.mean()), float(lw.mean()), float((lr_ < lw_).float().mean()))
 
 
-def sds_colour(prior: Prior, prompt: str, steps: int = 60, guidance_scale: float = 20.0, lr: float = 0.05,
+def sds_images(prior: Prior, prompt: str, steps: int = 60, guidance_scale: float = 20.0, lr: float = 0.05,
                seed: int = 0, t_range: tuple[int, int] = (200, 980)) -> Tensor:
-    """2D score distillation on a free grey image; returns its final mean colour [3].
-
-    The image starts mid-grey; SDS (w(t) = 1 - abar_t, threestudio's weighting) should turn it
-    towards the prompt's colour if guidance works at the noise levels SDS samples.
-    """
+    """2D score distillation on 4 free grey images; returns them [4, 3, 32, 32] in [0, 1] (see sds_colour)."""
     gen = torch.Generator().manual_seed(seed)
     image = torch.full((4, 3, 32, 32), 0.5, requires_grad=True)
     opt = torch.optim.Adam([image], lr=lr)
@@ -123,4 +119,16 @@ def sds_colour(prior: Prior, prompt: str, steps: int = 60, guidance_scale: float
         opt.zero_grad()
         loss.backward()
         opt.step()
-    return image.detach().clamp(0, 1).mean((0, 2, 3))
+    return image.detach().clamp(0, 1)
+
+
+def sds_colour(prior: Prior, prompt: str, steps: int = 60, guidance_scale: float = 20.0, lr: float = 0.05,
+               seed: int = 0, t_range: tuple[int, int] = (200, 980)) -> Tensor:
+    """2D score distillation on a free grey image; returns the mean colour [3] of the object it grows.
+
+    The image starts mid-grey; SDS (w(t) = 1 - abar_t, threestudio's weighting) should grow an
+    object of the prompt's colour if guidance works at the noise levels SDS samples. The object is
+    measured, not the whole image: the TinyPrior paints a contrasting background (cyan behind a
+    red chair, yellow behind a blue one), which would dominate a whole-image mean.
+    """
+    return mean_colour_of_object(sds_images(prior, prompt, steps, guidance_scale, lr, seed, t_range))
