@@ -9,15 +9,17 @@ Evaluations use fixed noises, timesteps and backgrounds, so they are determinist
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
 
-from splatdream.adaptation import AdaptConfig, AlignConfig, adapt_prior, align_front, apply_adapter
+from splatdream.adaptation import AlignConfig, adapt_prior, align_front, apply_adapter
 from splatdream.adaptation.evaluate import denoising_loss, heldout_grid, view_accuracy
 from splatdream.adaptation.rotate import rotate_gaussians_yaw, wrap_deg
 from splatdream.adaptation.train import CaptionedViews, render_training_views
+from splatdream.config import PRESETS
 
 pytestmark = pytest.mark.slow
 
@@ -74,7 +76,7 @@ def test_adaptation_fits_the_assets_and_keeps_the_prior(tmp_path: Path) -> None:
     prompt = "a chair"
     retrieved = [g for _, g in _starter(("chair",), n_per=3)]
     others = _starter(("car", "mug", "tree", "dog"))
-    cfg = AdaptConfig(progress=False)
+    cfg = replace(PRESETS["cpu-tiny"][1].adapt, progress=False)  # what the pipeline runs on the TinyPrior
     az, el = heldout_grid(cfg.azimuths_deg, cfg.elevations_deg)
     heldout = render_training_views(retrieved, prompt, cfg, az, el)
     other_views = CaptionedViews.cat([render_training_views([g], c, cfg, az, el) for c, g in others])

@@ -128,7 +128,12 @@ def sds_colour(prior: Prior, prompt: str, steps: int = 60, guidance_scale: float
 
     The image starts mid-grey; SDS (w(t) = 1 - abar_t, threestudio's weighting) should grow an
     object of the prompt's colour if guidance works at the noise levels SDS samples. The object is
-    measured, not the whole image: the TinyPrior paints a contrasting background (cyan behind a
-    red chair, yellow behind a blue one), which would dominate a whole-image mean.
+    measured, not the whole image: the TinyPrior paints a contrasting, noisy background (cyan behind
+    a red chair, yellow behind a blue one) that would dominate a whole-image mean and defeats a
+    border-colour mask, so the mean is taken over the central square (3/8 of the side), where the
+    training cameras put the object.
     """
-    return mean_colour_of_object(sds_images(prior, prompt, steps, guidance_scale, lr, seed, t_range))
+    images = sds_images(prior, prompt, steps, guidance_scale, lr, seed, t_range)
+    side = images.shape[-1]
+    lo, hi = round(side * 5 / 16), round(side * 11 / 16)
+    return images[:, :, lo:hi, lo:hi].mean((0, 2, 3))
