@@ -68,10 +68,8 @@ def measure_alignment(prior, cfg: AlignConfig = AlignConfig()) -> tuple[float, l
 def test_alignment_recovers_the_front_of_turned_starter_assets() -> None:
     prior = _prior()
     accuracy, errors = measure_alignment(prior)
-    if accuracy < ALIGN_MIN_ACCURACY:
-        pytest.xfail(f"TinyPrior diffusion-classifier alignment accuracy {accuracy:.0%} < 80% "
-                     f"(errors {[round(e) for e in errors]}); the shipped weights do not separate views well enough")
-    assert accuracy >= ALIGN_MIN_ACCURACY
+    print(f"alignment accuracy {accuracy:.0%}, errors {[round(e) for e in errors]}")
+    assert accuracy >= ALIGN_MIN_ACCURACY, (accuracy, [round(e) for e in errors])
 
 
 def test_adaptation_fits_the_assets_and_keeps_the_prior(tmp_path: Path) -> None:
