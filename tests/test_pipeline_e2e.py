@@ -150,7 +150,7 @@ def test_blue_chair_end_to_end(chair_library, tmp_path) -> None:
         "retrieval": {"library": str(chair_library), "k": 2, "embedder": "text"},
         "init": {"gaussians_per_particle": 3000},
         "adapt": {"steps": 30, "alignment": {"timesteps": [200, 500], "noises_per_timestep": 1}},
-        "distill": {"steps": 80, "checkpoint_every": 40},
+        "distill": {"steps": 160, "checkpoint_every": 80},
         "viewer": {"enabled": False},
         "output": {"turntable_frames": 6, "turntable_size": 64},
     }
@@ -161,7 +161,7 @@ def test_blue_chair_end_to_end(chair_library, tmp_path) -> None:
     # Every output exists and reads back.
     assert load_yaml(RunConfig, run_dir / "config.yaml") == cfg
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in records] == list(range(80))
+    assert [r["step"] for r in records] == list(range(160))
     assert (run_dir / "retrieved.png").stat().st_size > 0
     assert len(json.loads((run_dir / "retrieved.json").read_text())) == 2
     assert (run_dir / "checkpoint.pt").exists() and (run_dir / "adapter").is_dir()
