@@ -78,10 +78,12 @@ PRESETS: dict[str, tuple[str, RunConfig]] = {
         RunConfig(
             prior=PriorConfig(kind="tiny"),
             init=InitConfig(gaussians_per_particle=6000),
-            # Light adaptation (attention-only LoRA, as ReDream). TINY_LORA_TARGETS (also the ResNet convs)
-            # fits the retrieved assets much better (held-out loss -8% -> -18%) but also binds the prompt
-            # to their colours: "a blue chair" distilled from white chairs then stays white.
-            adapt=AdaptConfig(steps=100),
+            # The TinyPrior's attention sits only at 8x8, so its adapter also wraps the ResNet convs.
+            # Captioning the renders with the assets' own captions (not the prompt) keeps so strong an
+            # adapter from binding the prompt to the assets' looks: with prompt captions "a blue chair"
+            # distilled from white chairs stays white.
+            adapt=AdaptConfig(steps=150, batch_size=16, lr=2e-3, target_modules=TINY_LORA_TARGETS,
+                              captions="asset"),
             distill=DistillConfig(
                 loss="vsd",
                 steps=CPU_TINY_STEPS,

@@ -128,3 +128,24 @@ def test_view_tokens_learnt_saved_and_installed(tmp_path: Path) -> None:
 def test_missing_adapter_names_the_fix(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="splatdream adapt"):
         apply_adapter(tiny_prior(), tmp_path)
+
+
+def test_asset_captions_caption_each_assets_renders(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from splatdream.adaptation.train import render_training_views
+
+    cfg = replace(FAST, captions="asset")
+    data = render_training_views([blob_asset(0), blob_asset(1)], ["a red blob", "a tall blob"], cfg)
+    assert data.prompts[:4] == ["a red blob, front view", "a red blob, side view", "a red blob, back view",
+                                "a red blob, side view"]
+    assert all(p.startswith("a tall blob") for p in data.prompts[4:]) and data.asset.tolist() == [0] * 4 + [1] * 4
+
+    result = adapt_prior(tiny_prior(), [blob_asset(0), blob_asset(1)], "a blob", cfg, tmp_path / "a",
+                         asset_captions=["a red blob", "a tall blob"])
+    record = json.loads((result.adapter_dir / "adapt.json").read_text())
+    assert record["prompt"] == "a blob" and {c.split(",")[0] for c in record["captions"]} == {"a red blob", "a tall blob"}
+    with pytest.raises(ValueError, match="asset_captions"):
+        adapt_prior(tiny_prior(), [blob_asset(0)], "a blob", cfg, tmp_path / "b")
+    with pytest.raises(ValueError, match="one per asset"):
+        adapt_prior(tiny_prior(), [blob_asset(0)], "a blob", cfg, tmp_path / "c", asset_captions=["x", "y"])

@@ -1,8 +1,8 @@
 """What the adaptation stage is for, measured on the shipped TinyPrior and starter assets.
 
 - Front alignment recovers the front of turned starter assets within +-45 degrees for >= 80%.
-- Adaptation lowers the denoising loss on held-out views of the retrieved assets (goal 20%, reached 18%),
-  raises it on other starter assets by <= 10%, and improves diffusion-classifier view accuracy.
+- The default (cpu-tiny) adaptation lowers the denoising loss on held-out views of the retrieved assets
+  by >= 20%, raises it on other starter assets by <= 10%, and improves diffusion-classifier view accuracy.
 
 Evaluations use fixed noises, timesteps and backgrounds, so they are deterministic.
 """
@@ -16,10 +16,10 @@ import pytest
 import torch
 
 from splatdream.adaptation import AlignConfig, adapt_prior, align_front, apply_adapter
-from splatdream.adaptation.evaluate import denoising_loss, heldout_grid, view_accuracy
+from splatdream.adaptation.evaluate import EvalProbes, denoising_loss, heldout_grid, view_accuracy
 from splatdream.adaptation.rotate import rotate_gaussians_yaw, wrap_deg
-from splatdream.adaptation.train import CaptionedViews, render_training_views
-from splatdream.config import PRESETS, TINY_LORA_TARGETS
+from splatdream.adaptation.train import CaptionedViews, render_training_views, training_captions
+from splatdream.config import PRESETS
 
 pytestmark = pytest.mark.slow
 
@@ -27,9 +27,11 @@ FRONTED = ("chair", "armchair", "sofa", "desk", "piano", "car", "truck", "bus", 
 """Starter categories with an unmistakable front (no rotational or front/back symmetry)."""
 TURNS = (30.0, 100.0, -150.0, 170.0, -60.0, 135.0, -100.0, 10.0, 75.0, -20.0, -135.0, 160.0)
 ALIGN_MIN_ACCURACY = 0.8
-HELDOUT_MAX_RATIO = 0.85
-"""Held-out loss after / before adaptation. The goal is 0.8 (a 20% drop); the shipped TinyPrior reaches
-0.82 (measured 0.0146 -> 0.0120), so this guards what it does reach."""
+HELDOUT_MAX_RATIO = 0.8
+"""Held-out loss after / before adaptation: a drop of at least 20%."""
+VIEW_PROBES = EvalProbes(timesteps=(100, 200, 300, 400, 500, 600), noises_per_timestep=2)
+OTHERS_MAX_RATIO = 1.1
+"""Loss on other starter assets after / before: a rise of at most 10%."""
 
 
 def _prior():  # -> TinyPrior
@@ -41,7 +43,8 @@ def _prior():  # -> TinyPrior
         pytest.skip(f"shipped TinyPrior weights not present yet: {exc}")
 
 
-def _starter(categories: tuple[str, ...], n_per: int = 1, gaussians: int = 6000):  # -> [(short caption, Gaussians)]
+def _starter(categories: tuple[str, ...], n_per: int = 1, gaussians: int = 6000,
+             full_captions: bool = False):  # -> [(caption, Gaussians)]
     from splatdream.init.from_mesh import mesh_to_gaussians
     from splatdream.priors.tiny_data import caption_colour
     from splatdream.retrieval.starter import load_manifest, load_mesh
@@ -52,7 +55,7 @@ def _starter(categories: tuple[str, ...], n_per: int = 1, gaussians: int = 6000)
             taken[entry.category] += 1
             colour = caption_colour(entry.caption)
             short = f"a {colour} {entry.category}" if colour else f"a {entry.category}"
-            out.append((short, mesh_to_gaussians(load_mesh(entry.path), gaussians, seed=len(out))))
+            out.append((entry.caption if full_captions else short, mesh_to_gaussians(load_mesh(entry.path), gaussians, seed=len(out))))
     return out
 
 
@@ -72,27 +75,33 @@ def test_alignment_recovers_the_front_of_turned_starter_assets() -> None:
     assert accuracy >= ALIGN_MIN_ACCURACY, (accuracy, [round(e) for e in errors])
 
 
-def test_adaptation_fits_the_assets_and_keeps_the_prior(tmp_path: Path) -> None:
+def test_default_adaptation_fits_the_assets_and_keeps_the_prior(tmp_path: Path) -> None:
     prior = _prior()
     prompt = "a chair"
-    retrieved = [g for _, g in _starter(("chair",), n_per=3)]
+    chairs = _starter(("chair",), n_per=3, full_captions=True)
+    retrieved, captions = [g for _, g in chairs], [c for c, _ in chairs]
     others = _starter(("car", "mug", "tree", "dog"))
-    # The full-capacity adapter for the TinyPrior (LoRA on attention and ResNet convs); the cpu-tiny
-    # preset runs a lighter one, see splatdream/config.py.
-    cfg = replace(PRESETS["cpu-tiny"][1].adapt, steps=250, batch_size=16, target_modules=TINY_LORA_TARGETS,
-                  progress=False)
+    cfg = replace(PRESETS["cpu-tiny"][1].adapt, progress=False)  # the default adaptation, as `splatdream` runs it
     az, el = heldout_grid(cfg.azimuths_deg, cfg.elevations_deg)
-    heldout = render_training_views(retrieved, prompt, cfg, az, el)
+    az = az[::2]  # every other in-between azimuth: half the evaluation cost, still all around the asset
+    train_captions = training_captions(prompt, captions, cfg)
+    heldout = render_training_views(retrieved, train_captions, cfg, az, el)
     other_views = CaptionedViews.cat([render_training_views([g], c, cfg, az, el) for c, g in others])
+    view_captions = captions if cfg.captions == "asset" else prompt
 
-    before = (denoising_loss(prior, heldout), denoising_loss(prior, other_views), view_accuracy(prior, heldout, prompt))
-    result = adapt_prior(prior, retrieved, prompt, cfg, tmp_path / "adapter")
+    def measure() -> tuple[float, float, float]:
+        return (denoising_loss(prior, heldout), denoising_loss(prior, other_views),
+                view_accuracy(prior, heldout, view_captions, probes=VIEW_PROBES))
+
+    before = measure()
+    result = adapt_prior(prior, retrieved, prompt, cfg, tmp_path / "adapter", asset_captions=captions)
     apply_adapter(prior, result.adapter_dir, fuse=True)
-    after = (denoising_loss(prior, heldout), denoising_loss(prior, other_views), view_accuracy(prior, heldout, prompt))
+    after = measure()
 
     report = f"held-out {before[0]:.4f}->{after[0]:.4f}, others {before[1]:.4f}->{after[1]:.4f}, " \
              f"view accuracy {before[2]:.2f}->{after[2]:.2f}"
+    print(report)
     assert after[0] <= HELDOUT_MAX_RATIO * before[0], report
-    assert after[1] <= 1.1 * before[1], report
+    assert after[1] <= OTHERS_MAX_RATIO * before[1], report
     assert after[2] > before[2], report
     assert torch.isfinite(torch.tensor(result.losses)).all()

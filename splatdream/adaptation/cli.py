@@ -115,7 +115,8 @@ def run(cfg: AdaptCliConfig) -> Path | None:
         _say("adaptation disabled (--adapt.enabled False): nothing else to do")
         return None
     before = _samples(prior, cfg.prompt, cfg) if cfg.samples_per_view > 0 else None
-    result = adapt_prior(prior, assets, cfg.prompt, cfg.adapt, cfg.out / "adapter")
+    result = adapt_prior(prior, assets, cfg.prompt, cfg.adapt, cfg.out / "adapter",
+                         asset_captions=[h.caption for h in hits])
     _say(f"adapted in {result.seconds:.1f} s: loss {result.losses[0]:.4f} -> {result.losses[-1]:.4f}; "
          f"adapter in {result.adapter_dir}")
     if before is not None:

@@ -59,19 +59,29 @@ def denoising_loss(prior: Prior, data: CaptionedViews, probes: EvalProbes = Eval
 def view_accuracy(
     prior: Prior,
     data: CaptionedViews,
-    caption: str,
+    caption: str | Sequence[str],
     words: Sequence[str] = ("front", "side", "back"),
     view_cfg: ViewPromptConfig = ViewPromptConfig(),
     probes: EvalProbes = EvalProbes(timesteps=(100, 200, 300, 400, 500, 600), noises_per_timestep=4),
 ) -> float:
-    """Diffusion-classifier accuracy: how often the lowest-error view word is the render's true one."""
+    """Diffusion-classifier accuracy: how often the lowest-error view word is the render's true one.
+
+    ``caption`` is the object's caption for every render, or one per asset (indexed by ``data.asset``).
+    """
     keep = [i for i, w in enumerate(data.words) if w in words]
     if not keep:
         raise ValueError(f"no render carries one of the view words {list(words)}")
-    images = data.views.over(fixed_backgrounds(len(data.prompts), probes.seed))[keep]
+    per_asset = [caption] * (int(data.asset.max()) + 1) if isinstance(caption, str) else list(caption)
+    images = data.views.over(fixed_backgrounds(len(data.prompts), probes.seed))
     x0 = prior.encode_images(images.to(prior.device))
     t, noise = fixed_probes(x0.shape[1:], probes.timesteps, probes.noises_per_timestep, probes.seed)
-    emb = prior.encode_prompts([with_view(caption, w, view_cfg) for w in words])
-    pred = denoising_errors(prior, x0, emb, t, noise).argmin(dim=1)
-    truth = torch.tensor([list(words).index(data.words[i]) for i in keep])
-    return float((pred == truth).float().mean())
+    right = 0
+    for a, cap in enumerate(per_asset):
+        sel = [i for i in keep if int(data.asset[i]) == a]
+        if not sel:
+            continue
+        emb = prior.encode_prompts([with_view(cap, w, view_cfg) for w in words])
+        pred = denoising_errors(prior, x0[sel], emb, t, noise).argmin(dim=1)
+        truth = torch.tensor([list(words).index(data.words[i]) for i in sel])
+        right += int((pred == truth).sum())
+    return right / len(keep)

@@ -65,12 +65,18 @@ class CaptionedViews:
 
 def render_training_views(
     assets: Sequence[Gaussians],
-    prompt: str,
+    captions: str | Sequence[str],
     cfg: AdaptConfig,
     azimuths_deg: Sequence[float] | None = None,
     elevations_deg: Sequence[float] | None = None,
 ) -> CaptionedViews:
-    """Render every asset on the grid (``cfg``'s unless given) and caption each render."""
+    """Render every asset on the grid (``cfg``'s unless given) and caption each render.
+
+    ``captions`` is one caption for all assets, or one per asset; each render gets its view word.
+    """
+    per_asset = [captions] * len(assets) if isinstance(captions, str) else list(captions)
+    if len(per_asset) != len(assets):
+        raise ValueError(f"got {len(per_asset)} captions for {len(assets)} assets; give one per asset")
     az = cfg.azimuths_deg if azimuths_deg is None else azimuths_deg
     el = cfg.elevations_deg if elevations_deg is None else elevations_deg
     cams = grid_cameras(az, el, cfg.radius, cfg.fov_y_deg, cfg.resolution)
@@ -79,10 +85,20 @@ def render_training_views(
     all_words = words * len(assets)
     return CaptionedViews(
         views,
-        [with_view(prompt, w, cfg.view_prompts) for w in all_words],
+        [with_view(c, w, cfg.view_prompts) for c in per_asset for w in words],
         all_words,
         torch.arange(len(assets)).repeat_interleave(len(cams)),
     )
+
+
+def training_captions(prompt: str, asset_captions: Sequence[str] | None, cfg: AdaptConfig) -> str | list[str]:
+    """The captions ``cfg.captions`` asks for: the prompt, or each retrieved asset's own caption."""
+    if cfg.captions == "prompt":
+        return prompt
+    if asset_captions is None:
+        raise ValueError("adapt.captions='asset' needs the retrieved assets' captions; pass asset_captions, "
+                         "or set --adapt.captions prompt")
+    return list(asset_captions)
 
 
 def denoising_target(prior: Prior, x0: Tensor, noise: Tensor, t: Tensor) -> Tensor:
@@ -108,8 +124,12 @@ def adapt_prior(
     prompt: str,
     cfg: AdaptConfig,
     out_dir: str | Path,
+    asset_captions: Sequence[str] | None = None,
 ) -> AdaptResult:
     """Fine-tune a 'redream' LoRA on renders of the (aligned) assets and save it into ``out_dir``.
+
+    Renders are captioned with ``prompt`` or, with ``cfg.captions == "asset"``, with ``asset_captions``
+    (one per asset, the library's captions).
 
     ``prior`` is left as it was: apply the result with ``apply_adapter(prior, result.adapter_dir)``,
     which is also what a resumed run does in a fresh process, so both paths see the same prior.
@@ -121,7 +141,7 @@ def adapt_prior(
         raise ValueError("adaptation needs at least one retrieved asset; retrieve with k >= 1 or disable it")
     start = time.perf_counter()
     gen = torch.Generator().manual_seed(cfg.seed)
-    data = render_training_views(assets_gaussians, prompt, cfg)
+    data = render_training_views(assets_gaussians, training_captions(prompt, asset_captions, cfg), cfg)
     emb, unique, prompt_index = _encode_unique(prior, data.prompts)
     emb = emb.to(prior.device, torch.float32)
 
@@ -174,16 +194,18 @@ def adapt_prior(
     folder = save_adapter(prior.unet, Path(out_dir), tokens, ADAPTER_NAME)
     remove_adapter(prior.unet, ADAPTER_NAME)
     result = AdaptResult(folder, losses=losses, seconds=time.perf_counter() - start, n_views=n)
-    _record(folder, prior, prompt, cfg, result)
+    _record(folder, prior, prompt, cfg, result, unique)
     return result
 
 
-def _record(folder: Path, prior: Prior, prompt: str, cfg: AdaptConfig, result: AdaptResult) -> None:
+def _record(folder: Path, prior: Prior, prompt: str, cfg: AdaptConfig, result: AdaptResult,
+            captions: list[str]) -> None:
     from splatdream.export.atomic import atomic_write
 
     record = {
         "prompt": prompt,
         "prior": getattr(prior, "name", type(prior).__name__),
+        "captions": captions,
         "config": asdict(cfg),
         "losses": result.losses,
         "seconds": result.seconds,

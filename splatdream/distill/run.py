@@ -120,13 +120,14 @@ class Pipeline:
         self.say(f"  aligned '{hit.caption}': front found at azimuth {yaw:.0f} deg")
         return rotate_mesh_yaw(mesh, -yaw)
 
-    def adapt(self, prior: Any, assets: list[Gaussians]) -> None:
+    def adapt(self, prior: Any, assets: list[Gaussians], captions: list[str]) -> None:
         """LoRA-adapt the prior on renders of the retrieved assets (one Gaussians each), then fuse it."""
         from splatdream.adaptation import adapt_prior, apply_adapter
 
         if not self.cfg.adapt.enabled:
             return
-        result = adapt_prior(prior, assets, self.cfg.prompt, self.cfg.adapt, self.run_dir / "adapter")
+        result = adapt_prior(prior, assets, self.cfg.prompt, self.cfg.adapt, self.run_dir / "adapter",
+                             asset_captions=captions)
         apply_adapter(prior, result.adapter_dir, fuse=True)
         self.say(f"  adapter saved to {result.adapter_dir}")
 
@@ -176,7 +177,8 @@ def run(cfg: RunConfig, console: Any) -> Path:
 
             if not (run_dir / "adapter").exists():
                 pipe.say("  adapter missing from the run; adapting again")
-                pipe.adapt(prior, particles[: cfg.retrieval.k])
+                captions = [h["caption"] for h in json.loads((run_dir / "retrieved.json").read_text())]
+                pipe.adapt(prior, particles[: len(captions)], captions)
             else:
                 apply_adapter(prior, run_dir / "adapter", fuse=True)
     else:
@@ -187,7 +189,7 @@ def run(cfg: RunConfig, console: Any) -> Path:
         save_init(run_dir, particles)
         if cfg.init.method == "retrieved":
             pipe.say("[bold]adapt[/]")
-            pipe.adapt(prior, particles[: len(hits)])
+            pipe.adapt(prior, particles[: len(hits)], [h.caption for h in hits])
     refs = [p.clone() for p in particles]
     trainer = Trainer(cfg.distill, prior, cfg.prompt, particles, references=refs, device=pipe.device)
     if resuming and (run_dir / CHECKPOINT).exists():
