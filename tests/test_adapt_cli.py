@@ -47,6 +47,10 @@ def test_adapt_cli_writes_adapter_alignment_and_samples(random_prior_dir: Path, 
     assert (out / "aligned.png").is_file() and (out / "samples.png").is_file()
     record = json.loads((out / "adapter" / "adapt.json").read_text())
     assert record["prompt"] == "a red chair" and len(record["losses"]) == 3
+    # The default (cpu-tiny) adaptation captions each asset's renders with its own library caption.
+    assert record["config"]["captions"] == "asset"
+    assert {next(a["caption"] for a in alignment if c.startswith(a["caption"])) for c in record["captions"]} \
+        == {a["caption"] for a in alignment}
     apply_adapter(TinyPrior.load(random_prior_dir), out / "adapter")  # loads into the same base prior
 
 

@@ -18,6 +18,13 @@ from splatdream.priors.config import PriorConfig
 from splatdream.retrieval.config import RetrievalConfig
 
 
+def _preset_adapt() -> AdaptConfig:
+    """The cpu-tiny preset's adaptation: the one ``splatdream`` runs with the default TinyPrior."""
+    from splatdream.config import PRESETS
+
+    return PRESETS["cpu-tiny"][1].adapt
+
+
 @dataclass(frozen=True)
 class AdaptCliConfig:
     """Front-align the assets retrieved for a prompt and LoRA-adapt the 2D prior on them."""
@@ -30,8 +37,8 @@ class AdaptCliConfig:
     """The 2D prior to adapt."""
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     """Which library and how many assets (k)."""
-    adapt: AdaptConfig = field(default_factory=AdaptConfig)
-    """Alignment and LoRA settings."""
+    adapt: AdaptConfig = field(default_factory=_preset_adapt)
+    """Alignment and LoRA settings (by default the cpu-tiny preset's, made for the default TinyPrior)."""
     gaussians_per_asset: int = 20_000
     """Gaussians sampled on each retrieved mesh."""
     align_scorer: Literal["auto", "clip", "diffusion"] = "auto"
