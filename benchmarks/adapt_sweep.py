@@ -1,0 +1,75 @@
+"""Adaptation quality for variants of the cpu-tiny adaptation, measured as tests/test_adapt_quality.py does.
+
+    python benchmarks/adapt_sweep.py '[{}, {"lr": 1e-3}, {"captions": "prompt"}]' [--threads 2]
+
+Each variant is a JSON dict of AdaptConfig overrides on the cpu-tiny preset's adaptation. Three starter
+chairs are the retrieved assets ("a chair" the prompt); the held-out views are the variant's own
+in-between cameras (evaluate.heldout_grid), so a denser grid is judged on views it never saw. Prints a
+Markdown table: held-out loss ratio (after / before, goal <= 0.8), other starter assets' loss ratio
+(goal <= 1.1), diffusion-classifier view accuracy, training seconds. One variant takes a few minutes
+on 2 cores (the evaluation, not the training, dominates).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+
+def _assets():  # -> (chairs, chair captions, [(caption, Gaussians)] of other objects)
+    from splatdream.init.from_mesh import mesh_to_gaussians
+    from splatdream.retrieval.starter import load_manifest, load_mesh
+
+    manifest = load_manifest()
+    chairs = [e for e in manifest if e.category == "chair"][:3]
+    others = [next(e for e in manifest if e.category == c) for c in ("car", "mug", "tree", "dog")]
+    gauss = [mesh_to_gaussians(load_mesh(e.path), 6000, seed=i) for i, e in enumerate(chairs + others)]
+    return gauss[:3], [e.caption for e in chairs], list(zip([e.caption for e in others], gauss[3:]))
+
+
+def measure(overrides: dict, retrieved, captions, others) -> tuple[float, float, float, float, float]:
+    from splatdream.adaptation import adapt_prior, apply_adapter
+    from splatdream.adaptation.evaluate import denoising_loss, heldout_grid, view_accuracy
+    from splatdream.adaptation.train import CaptionedViews, render_training_views, training_captions
+    from splatdream.config import PRESETS
+    from splatdream.priors.tiny import TinyPrior
+
+    kw = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
+    cfg = replace(PRESETS["cpu-tiny"][1].adapt, progress=False, **kw)
+    az, el = heldout_grid(cfg.azimuths_deg, cfg.elevations_deg)
+    heldout = render_training_views(retrieved, training_captions("a chair", captions, cfg), cfg, az, el)
+    other_views = CaptionedViews.cat([render_training_views([g], c, cfg, az, el) for c, g in others])
+    view_caps = captions if cfg.captions == "asset" else "a chair"
+    prior = TinyPrior.load()
+    before = (denoising_loss(prior, heldout), denoising_loss(prior, other_views), view_accuracy(prior, heldout, view_caps))
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        result = adapt_prior(prior, retrieved, "a chair", cfg, Path(tmp) / "adapter", asset_captions=captions)
+        seconds = time.perf_counter() - t0
+        apply_adapter(prior, result.adapter_dir, fuse=True)
+        after = (denoising_loss(prior, heldout), denoising_loss(prior, other_views), view_accuracy(prior, heldout, view_caps))
+    return after[0] / before[0], after[1] / before[1], before[2], after[2], seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("variants", help="JSON list of AdaptConfig override dicts; {} is the cpu-tiny default")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    retrieved, captions, others = _assets()
+    print("| overrides of cpu-tiny's adaptation | held-out after/before | others after/before | view accuracy | train s |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for v in json.loads(args.variants):
+        held, oth, va, vb, secs = measure(v, retrieved, captions, others)
+        print(f"| `{json.dumps(v)}` | {held:.3f} | {oth:.3f} | {va:.2f} -> {vb:.2f} | {secs:.1f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
