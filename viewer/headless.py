@@ -33,7 +33,14 @@ def _run(url: str, mode: list[str], size: tuple[int, int], budget_ms: int, timeo
             "--hide-scrollbars", f"--user-data-dir={profile}", f"--window-size={size[0]},{size[1]}",
             f"--virtual-time-budget={budget_ms}", *mode, url,
         ]
-        proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout_s)
+        try:
+            proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout_s)
+        except subprocess.TimeoutExpired as exc:
+            raise RuntimeError(
+                f"chromium did not finish within {timeout_s:.0f} s: software WebGL renders every virtual frame "
+                f"on the CPU; use a shorter page-time budget (now {budget_ms} ms) or a smaller window "
+                f"(now {size[0]}x{size[1]})"
+            ) from exc
     if proc.returncode != 0:
         raise RuntimeError(f"chromium exited with {proc.returncode}: {proc.stderr[-2000:]}")
     return proc.stdout
