@@ -81,3 +81,21 @@ def test_static_viewer_shows_a_run_and_frees_its_port(tmp_path: Path) -> None:
 def test_view_cli_reports_a_missing_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(tmp_path / "nope")]) == 2
     assert "no such file or directory" in capsys.readouterr().out
+
+
+def test_screenshot_timeout_names_the_fix(tmp_path, monkeypatch) -> None:
+    """Software WebGL renders every virtual frame on the CPU; a capture that runs out of time says
+    which knobs to turn (real Chromium is too variable to time out on cue, so its run is simulated)."""
+    import subprocess
+
+    from viewer import headless
+
+    def too_slow(cmd, **kwargs):
+        assert "--virtual-time-budget=6000" in cmd and "--window-size=1280,760" in cmd
+        raise subprocess.TimeoutExpired(cmd, kwargs["timeout"])
+
+    monkeypatch.setattr(headless, "find_chromium", lambda: "chromium")
+    monkeypatch.setattr(headless.subprocess, "run", too_slow)
+    with pytest.raises(RuntimeError, match=r"within 5 s.*budget \(now 6000 ms\).*window \(now 1280x760\)"):
+        headless.screenshot("http://127.0.0.1:1", tmp_path / "x.png", (1280, 760), budget_ms=6000, timeout_s=5)
+    assert not (tmp_path / "x.png").exists()
