@@ -1,8 +1,9 @@
 """ReDream's lightweight adaptation: a LoRA on the prior's UNet, trained on view-captioned renders.
 
-Each retrieved (front-aligned) asset is rendered on an azimuth x elevation grid; each render is
-captioned with the prompt plus its view word in the prior's own wording, composited over a fresh
-random solid background every step, and the LoRA learns the ordinary denoising loss on it.
+Each retrieved (front-aligned) asset is rendered on a dense azimuth x elevation grid; each render is
+captioned with the prompt (or the asset's own caption, ``captions="asset"``) plus its view word in the
+prior's own wording, composited over a fresh random solid background every step, and the LoRA learns
+the ordinary denoising loss on it.
 """
 
 from __future__ import annotations
