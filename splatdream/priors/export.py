@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from splatdream.export.atomic import atomic_write
 from splatdream.priors.tiny import (
@@ -75,15 +76,15 @@ def make_heldout(path: Path, seed: int = 12345) -> RenderedSet:
     return data
 
 
-def measure(prior: TinyPrior, heldout: RenderedSet) -> dict[str, float]:
-    """The numbers the tests assert on (see tiny_eval)."""
-    from splatdream.priors.tiny_eval import colour_control, heldout_loss, sds_colour, view_word_check
+def measure(prior: TinyPrior, heldout: RenderedSet, sds: dict[str, Tensor]) -> dict[str, float]:
+    """The numbers the tests assert on (see tiny_eval); ``sds`` holds the 2D-SDS images per colour."""
+    from splatdream.priors.tiny_eval import colour_control, heldout_loss, object_colour, view_word_check
 
     col = colour_control(prior, "chair", ("red", "blue"))
     torch.manual_seed(0)
     untrained = TinyPrior(build_tiny_unet(prior.arch), prior.arch, text_encoder=prior.text_encoder)
     view = view_word_check(prior, heldout)
-    sds_red, sds_blue = sds_colour(prior, "a red chair"), sds_colour(prior, "a blue chair")
+    sds_red, sds_blue = object_colour(sds["red"]), object_colour(sds["blue"])
     return {
         "red_prompt_R_minus_B": float(col["red"][0] - col["red"][2]),
         "blue_prompt_R_minus_B": float(col["blue"][0] - col["blue"][2]),
@@ -140,14 +141,15 @@ def export_tiny(run_dir: str | Path, out_dir: str | Path | None = None, measure_
     prompts = [f"a {c} chair, front view" for c in CARD_COLOURS for _ in range(samples_per_colour)]
     save_png(image_grid(ddim_sample(prior, prompts, steps=30, guidance_scale=5.0), ncols=samples_per_colour, upscale=2),
              out / "samples.png")
-    from splatdream.priors.tiny_eval import sds_images
-
-    if measure_quality:
-        sds = torch.cat([sds_images(prior, f"a {c} chair") for c in ("red", "blue")])
-        save_png(image_grid(sds, ncols=4, upscale=3), out / "sds.png")
     heldout_path = out / HELDOUT_FILE
     heldout = RenderedSet.load(heldout_path) if heldout_path.is_file() else make_heldout(heldout_path)
-    numbers = measure(prior, heldout) if measure_quality else {}
+    numbers: dict[str, float] = {}
+    if measure_quality:
+        from splatdream.priors.tiny_eval import sds_images
+
+        sds = {c: sds_images(prior, f"a {c} chair") for c in ("red", "blue")}
+        save_png(image_grid(torch.cat([sds["red"], sds["blue"]]), ncols=4, upscale=3), out / "sds.png")
+        numbers = measure(prior, heldout, sds)
     meta["quality"] = numbers
     with atomic_write(out / META_FILE) as tmp:
         tmp.write_text(json.dumps(meta, indent=2))

@@ -133,7 +133,11 @@ def sds_colour(prior: Prior, prompt: str, steps: int = 60, guidance_scale: float
     border-colour mask, so the mean is taken over the central square (3/8 of the side), where the
     training cameras put the object.
     """
-    images = sds_images(prior, prompt, steps, guidance_scale, lr, seed, t_range)
+    return object_colour(sds_images(prior, prompt, steps, guidance_scale, lr, seed, t_range))
+
+
+def object_colour(images: Tensor) -> Tensor:
+    """Mean colour [3] of the central square of ``images`` [N, 3, H, W] (see sds_colour)."""
     side = images.shape[-1]
     lo, hi = round(side * 5 / 16), round(side * 11 / 16)
     return images[:, :, lo:hi, lo:hi].mean((0, 2, 3))
