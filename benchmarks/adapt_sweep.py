@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,28 +32,15 @@ def _assets():  # -> (chairs, chair captions, [(caption, Gaussians)] of other ob
     return gauss[:3], [e.caption for e in chairs], list(zip([e.caption for e in others], gauss[3:]))
 
 
-def measure(overrides: dict, retrieved, captions, others) -> tuple[float, float, float, float, float]:
-    from splatdream.adaptation import adapt_prior, apply_adapter
-    from splatdream.adaptation.evaluate import denoising_loss, heldout_grid, view_accuracy
-    from splatdream.adaptation.train import CaptionedViews, render_training_views, training_captions
+def measure(overrides: dict, retrieved, captions, others):  # -> AdaptationEffect
+    from splatdream.adaptation.evaluate import adaptation_effect
     from splatdream.config import PRESETS
     from splatdream.priors.tiny import TinyPrior
 
     kw = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
     cfg = replace(PRESETS["cpu-tiny"][1].adapt, progress=False, **kw)
-    az, el = heldout_grid(cfg.azimuths_deg, cfg.elevations_deg)
-    heldout = render_training_views(retrieved, training_captions("a chair", captions, cfg), cfg, az, el)
-    other_views = CaptionedViews.cat([render_training_views([g], c, cfg, az, el) for c, g in others])
-    view_caps = captions if cfg.captions == "asset" else "a chair"
-    prior = TinyPrior.load()
-    before = (denoising_loss(prior, heldout), denoising_loss(prior, other_views), view_accuracy(prior, heldout, view_caps))
     with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
-        result = adapt_prior(prior, retrieved, "a chair", cfg, Path(tmp) / "adapter", asset_captions=captions)
-        seconds = time.perf_counter() - t0
-        apply_adapter(prior, result.adapter_dir, fuse=True)
-        after = (denoising_loss(prior, heldout), denoising_loss(prior, other_views), view_accuracy(prior, heldout, view_caps))
-    return after[0] / before[0], after[1] / before[1], before[2], after[2], seconds
+        return adaptation_effect(TinyPrior.load(), retrieved, captions, others, "a chair", cfg, Path(tmp) / "adapter")
 
 
 def main() -> None:
@@ -67,8 +53,9 @@ def main() -> None:
     print("| overrides of cpu-tiny's adaptation | held-out after/before | others after/before | view accuracy | train s |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for v in json.loads(args.variants):
-        held, oth, va, vb, secs = measure(v, retrieved, captions, others)
-        print(f"| `{json.dumps(v)}` | {held:.3f} | {oth:.3f} | {va:.2f} -> {vb:.2f} | {secs:.1f} |", flush=True)
+        e = measure(v, retrieved, captions, others)
+        print(f"| `{json.dumps(v)}` | {e.after[0] / e.before[0]:.3f} | {e.after[1] / e.before[1]:.3f} | "
+              f"{e.before[2]:.2f} -> {e.after[2]:.2f} | {e.seconds:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

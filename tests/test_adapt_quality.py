@@ -15,10 +15,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from splatdream.adaptation import AlignConfig, adapt_prior, align_front, apply_adapter
-from splatdream.adaptation.evaluate import EvalProbes, denoising_loss, heldout_grid, view_accuracy
+from splatdream.adaptation import AlignConfig, align_front
+from splatdream.adaptation.evaluate import EvalProbes, adaptation_effect
 from splatdream.adaptation.rotate import rotate_gaussians_yaw, wrap_deg
-from splatdream.adaptation.train import CaptionedViews, render_training_views, training_captions
 from splatdream.config import PRESETS
 
 pytestmark = pytest.mark.slow
@@ -77,31 +76,15 @@ def test_alignment_recovers_the_front_of_turned_starter_assets() -> None:
 
 def test_default_adaptation_fits_the_assets_and_keeps_the_prior(tmp_path: Path) -> None:
     prior = _prior()
-    prompt = "a chair"
     chairs = _starter(("chair",), n_per=3, full_captions=True)
-    retrieved, captions = [g for _, g in chairs], [c for c, _ in chairs]
     others = _starter(("car", "mug", "tree", "dog"))
     cfg = replace(PRESETS["cpu-tiny"][1].adapt, progress=False)  # the default adaptation, as `splatdream` runs it
-    az, el = heldout_grid(cfg.azimuths_deg, cfg.elevations_deg)
-    az = az[::2]  # every other in-between azimuth: half the evaluation cost, still all around the asset
-    train_captions = training_captions(prompt, captions, cfg)
-    heldout = render_training_views(retrieved, train_captions, cfg, az, el)
-    other_views = CaptionedViews.cat([render_training_views([g], c, cfg, az, el) for c, g in others])
-    view_captions = captions if cfg.captions == "asset" else prompt
-
-    def measure() -> tuple[float, float, float]:
-        return (denoising_loss(prior, heldout), denoising_loss(prior, other_views),
-                view_accuracy(prior, heldout, view_captions, probes=VIEW_PROBES))
-
-    before = measure()
-    result = adapt_prior(prior, retrieved, prompt, cfg, tmp_path / "adapter", asset_captions=captions)
-    apply_adapter(prior, result.adapter_dir, fuse=True)
-    after = measure()
-
-    report = f"held-out {before[0]:.4f}->{after[0]:.4f}, others {before[1]:.4f}->{after[1]:.4f}, " \
-             f"view accuracy {before[2]:.2f}->{after[2]:.2f}"
+    # Every other in-between azimuth: half the evaluation cost, still all around the asset.
+    effect = adaptation_effect(prior, [g for _, g in chairs], [c for c, _ in chairs], others, "a chair", cfg,
+                               tmp_path / "adapter", azimuth_stride=2, view_probes=VIEW_PROBES)
+    before, after, report = effect.before, effect.after, effect.report()
     print(report)
     assert after[0] <= HELDOUT_MAX_RATIO * before[0], report
     assert after[1] <= OTHERS_MAX_RATIO * before[1], report
     assert after[2] > before[2], report
-    assert torch.isfinite(torch.tensor(result.losses)).all()
+    assert torch.isfinite(torch.tensor(effect.losses)).all()

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 import torch
 from torch import Tensor
 
+from splatdream.adaptation.config import AdaptConfig
 from splatdream.adaptation.scoring import denoising_errors, fixed_probes
-from splatdream.adaptation.train import CaptionedViews
+from splatdream.adaptation.train import CaptionedViews, adapt_prior, render_training_views, training_captions
 from splatdream.priors.base import Prior, TextEmbeddings
 from splatdream.priors.views import ViewPromptConfig, with_view
+from splatdream.scene import Gaussians
 
 EVAL_TIMESTEPS = (50, 150, 250, 350, 450, 550, 650, 750, 850, 950)
 
@@ -85,3 +88,53 @@ def view_accuracy(
         truth = torch.tensor([list(words).index(data.words[i]) for i in sel])
         right += int((pred == truth).sum())
     return right / len(keep)
+
+
+@dataclass(frozen=True)
+class AdaptationEffect:
+    """An adaptation's before/after numbers: (held-out loss, others' loss, view accuracy) each."""
+
+    before: tuple[float, float, float]
+    after: tuple[float, float, float]
+    seconds: float
+    losses: list[float]
+
+    def report(self) -> str:
+        b, a = self.before, self.after
+        return (f"held-out {b[0]:.4f}->{a[0]:.4f}, others {b[1]:.4f}->{a[1]:.4f}, "
+                f"view accuracy {b[2]:.2f}->{a[2]:.2f}")
+
+
+def adaptation_effect(
+    prior: Prior,
+    retrieved: Sequence[Gaussians],
+    captions: Sequence[str],
+    others: Sequence[tuple[str, Gaussians]],
+    prompt: str,
+    cfg: AdaptConfig,
+    out_dir: str | Path,
+    azimuth_stride: int = 1,
+    view_probes: EvalProbes = EvalProbes(timesteps=(100, 200, 300, 400, 500, 600), noises_per_timestep=4),
+) -> AdaptationEffect:
+    """Adapt ``prior`` (fused in place) and measure it before and after on the grid's in-between cameras.
+
+    Held-out: the retrieved assets under their training captions; others: other assets under their
+    own captions; view accuracy: the retrieved assets, with the caption words the training used.
+    ``azimuth_stride`` keeps every n-th in-between azimuth (cheaper, still all around the asset).
+    """
+    from splatdream.adaptation.lora import apply_adapter
+
+    az, el = heldout_grid(cfg.azimuths_deg, cfg.elevations_deg)
+    az = az[::azimuth_stride]
+    heldout = render_training_views(retrieved, training_captions(prompt, captions, cfg), cfg, az, el)
+    other_views = CaptionedViews.cat([render_training_views([g], c, cfg, az, el) for c, g in others])
+    view_captions = list(captions) if cfg.captions == "asset" else prompt
+
+    def measure() -> tuple[float, float, float]:
+        return (denoising_loss(prior, heldout), denoising_loss(prior, other_views),
+                view_accuracy(prior, heldout, view_captions, probes=view_probes))
+
+    before = measure()
+    result = adapt_prior(prior, list(retrieved), prompt, cfg, out_dir, asset_captions=captions)
+    apply_adapter(prior, result.adapter_dir, fuse=True)
+    return AdaptationEffect(before, measure(), result.seconds, result.losses)
