@@ -27,7 +27,8 @@ CPU_GAUSSIANS = 6000
 
 def _assets(n: int, gaussians: int, device: str = "cpu"):  # -> list[(caption, Gaussians)]
     from splatdream.init.from_mesh import mesh_to_gaussians
-    from splatdream.retrieval.starter import load_manifest, load_mesh
+    from splatdream.retrieval.meshes import load_mesh
+    from splatdream.starter.build import load_manifest
 
     chairs = [e for e in load_manifest() if e.category in ("chair", "armchair", "sofa")][:n]
     return [(e.caption, mesh_to_gaussians(load_mesh(e.path), gaussians, seed=i).to(device))
@@ -62,14 +63,15 @@ def _stage_rows(prior, label: str, device_name: str, cfg, assets, prompt: str) -
 
 def tiny_rows(threads: int, n_assets: int) -> list[tuple[str, ...]]:
     from splatdream.config import PRESETS
-    from splatdream.priors.config import PriorConfig, load_prior
+    from splatdream.priors.config import PriorConfig
+    from splatdream.priors.loader import load_prior
 
     torch.set_num_threads(threads)
     try:
-        prior = load_prior(PriorConfig(kind="tiny", device="cpu"))
+        prior = load_prior(PriorConfig(kind="tiny"), "cpu")
         label = "TinyPrior (shipped weights)"
     except FileNotFoundError:
-        from splatdream.priors.tiny import TinyArch, TinyPrior, build_tiny_unet
+        from splatdream.priors.tiny_prior import TinyArch, TinyPrior, build_tiny_unet
 
         prior = TinyPrior(build_tiny_unet(), TinyArch())
         label = "TinyPrior (UNTRAINED: no shipped weights yet; same cost)"
@@ -81,9 +83,10 @@ def sd_rows(n_assets: int) -> list[tuple[str, ...]]:
     if not torch.cuda.is_available():
         return [("SD 2.1 (sd21-random), alignment + adaptation at 512px", "CUDA", "skipped: no GPU", "-")]
     from splatdream.config import PRESETS
-    from splatdream.priors.config import PriorConfig, load_prior
+    from splatdream.priors.config import PriorConfig
+    from splatdream.priors.loader import load_prior
 
-    prior = load_prior(PriorConfig(kind="sd", path="sd21-random", device="cuda", dtype="float16"))
+    prior = load_prior(PriorConfig(kind="sd", path="sd21-random", dtype="float16"), "cuda")
     cfg = replace(PRESETS["redream-sd21"][1].adapt, progress=False)
     cfg = replace(cfg, alignment=replace(cfg.alignment, resolution=512))
     torch.cuda.reset_peak_memory_stats()

@@ -23,7 +23,8 @@ import torch
 
 def _assets():  # -> (chairs, chair captions, [(caption, Gaussians)] of other objects)
     from splatdream.init.from_mesh import mesh_to_gaussians
-    from splatdream.retrieval.starter import load_manifest, load_mesh
+    from splatdream.retrieval.meshes import load_mesh
+    from splatdream.starter.build import load_manifest
 
     manifest = load_manifest()
     chairs = [e for e in manifest if e.category == "chair"][:3]
@@ -35,7 +36,7 @@ def _assets():  # -> (chairs, chair captions, [(caption, Gaussians)] of other ob
 def measure(overrides: dict, retrieved, captions, others):  # -> AdaptationEffect
     from splatdream.adaptation.evaluate import adaptation_effect
     from splatdream.config import PRESETS
-    from splatdream.priors.tiny import TinyPrior
+    from splatdream.priors.tiny_prior import TinyPrior
 
     kw = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
     cfg = replace(PRESETS["cpu-tiny"][1].adapt, progress=False, **kw)

@@ -30,7 +30,8 @@ PROMPT = "a blue chair"
 
 def _particles(n: int, gaussians: int, device: str):  # -> list[Gaussians]
     from splatdream.init.from_mesh import mesh_to_gaussians
-    from splatdream.retrieval.starter import load_manifest, load_mesh
+    from splatdream.retrieval.meshes import load_mesh
+    from splatdream.starter.build import load_manifest
 
     chairs = [e for e in load_manifest() if e.category == "chair"]
     return [mesh_to_gaussians(load_mesh(chairs[i % len(chairs)].path), gaussians, seed=i).to(device) for i in range(n)]
@@ -40,7 +41,7 @@ def worker(preset: str, particles: int, steps: int, threads: int) -> dict:
     """Time ``steps`` distillation steps (after 2 warm-up steps) of ``preset``'s trainer."""
     from splatdream.config import PRESETS
     from splatdream.distill.trainer import Trainer
-    from splatdream.priors.config import load_prior
+    from splatdream.priors.loader import load_prior
 
     torch.set_num_threads(threads)
     cfg = PRESETS[preset][1]
@@ -52,7 +53,7 @@ def worker(preset: str, particles: int, steps: int, threads: int) -> dict:
     try:
         prior = load_prior(prior_cfg)
     except FileNotFoundError:  # no shipped TinyPrior yet: an untrained one costs the same
-        from splatdream.priors.tiny import TinyArch, TinyPrior, build_tiny_unet
+        from splatdream.priors.tiny_prior import TinyArch, TinyPrior, build_tiny_unet
 
         prior, label = TinyPrior(build_tiny_unet(), TinyArch()), "UNTRAINED TinyPrior (same cost)"
     if cuda:

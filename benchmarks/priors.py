@@ -35,10 +35,10 @@ def tiny_rows(threads: int) -> list[tuple[str, str, str, str]]:
 
     torch.set_num_threads(threads)
     try:
-        prior = load_prior(PriorConfig(kind="tiny", device="cpu"))
+        prior = load_prior(PriorConfig(kind="tiny"), "cpu")
         label = "TinyPrior (shipped weights)"
     except FileNotFoundError:
-        from splatdream.priors.tiny import TinyArch, TinyPrior, build_tiny_unet
+        from splatdream.priors.tiny_prior import TinyArch, TinyPrior, build_tiny_unet
 
         prior = TinyPrior(build_tiny_unet(), TinyArch())
         label = "TinyPrior (untrained: no shipped weights)"
@@ -58,7 +58,7 @@ def sd_rows() -> list[tuple[str, str, str, str]]:
         return [("SD 2.1 UNet (sd21-random), 64x64 latents, fp16", "CUDA", "skipped: no GPU", "-")]
     from splatdream.priors import PriorConfig, load_prior
 
-    prior = load_prior(PriorConfig(kind="sd", path="sd21-random", device="cuda", dtype="float16"))
+    prior = load_prior(PriorConfig(kind="sd", path="sd21-random", dtype="float16"), "cuda")
     emb = prior.encode_prompts(["a red chair, front view"])
     rows = []
     for batch in (1, 4):

@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from splatdream.export.atomic import atomic_write  # noqa: E402
+from splatdream.atomic import atomic_write  # noqa: E402
 from splatdream.retrieval.store import ivf_pq_config  # noqa: E402
 
 DIM = 512

@@ -29,7 +29,10 @@ import tyro
 
 from splatdream.scene import Gaussians, OrbitRanges, sample_orbit
 from viewer import LiveViewer, ViewerConfig
-from viewer.demo_scenes import demo_particles
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests.support: the demo scenes and the stand-in browser
+from tests.support.demo_scenes import demo_particles  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,7 @@ def run(trainer: FakeTrainer, steps: int, start: int, viewer: LiveViewer | None)
 
 def fake_browser(url: str) -> subprocess.Popen[bytes]:
     """A browser stand-in in its own process, connected and draining until its stdin closes."""
-    return subprocess.Popen([sys.executable, "-m", "viewer.fake_client", url], stdin=subprocess.PIPE)
+    return subprocess.Popen([sys.executable, "-m", "tests.support.fake_client", url], stdin=subprocess.PIPE, cwd=ROOT)
 
 
 def main(args: Args) -> None:

@@ -12,7 +12,7 @@ from typing import Callable
 
 # name -> (module, function, one-line description)
 SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
-    "run": ("splatdream.distill.run", "main", "text -> Gaussian splats: retrieve, init, adapt, distil, export (default)"),
+    "run": ("splatdream.pipeline", "main", "text -> Gaussian splats: retrieve, init, adapt, distil, export (default)"),
     "retrieve": ("splatdream.retrieval.cli", "retrieve_main", "top-k assets of the library for a prompt"),
     "assets": ("splatdream.retrieval.cli", "assets_main", "manage the asset library (build-starter, add, add-objaverse, list, show, remove)"),
     "init": ("splatdream.init.cli", "main", "retrieve + initialise particles and write them as .ply"),

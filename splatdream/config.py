@@ -10,20 +10,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
 
 import tyro
 
-from splatdream.adaptation.config import AdaptConfig
+from splatdream.adaptation.config import TINY_PRIOR_ADAPT, AdaptConfig
 from splatdream.configio import load_yaml
 from splatdream.distill.config import DensifyConfig, DistillConfig, LearningRates
 from splatdream.distill.schedule import ExpDecay, Steps
 from splatdream.distill.score_net import ScoreNetConfig
-from splatdream.init.particles import InitConfig
+from splatdream.init.config import InitConfig
 from splatdream.priors.config import PriorConfig
 from splatdream.retrieval.config import RetrievalConfig
 from splatdream.scene import OrbitRanges
-from viewer.live import ViewerConfig
+from viewer.config import ViewerConfig
 
 
 @dataclass(frozen=True)
@@ -50,8 +49,8 @@ class RunConfig:
     """Run directory; default outputs/<prompt-slug>-<time>."""
     resume: Path | None = None
     """Continue the run in this directory from its last checkpoint (its config.yaml is used)."""
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    """Where to run; auto picks CUDA when present."""
+    device: str = "auto"
+    """Where to run: 'auto' (CUDA when present), 'cpu', 'cuda', 'cuda:1', ..."""
     retrieval: RetrievalConfig = RetrievalConfig()
     """Step 1: which assets to start from."""
     init: InitConfig = InitConfig()
@@ -69,8 +68,6 @@ class RunConfig:
 
 
 CPU_TINY_STEPS = 240
-TINY_LORA_TARGETS = ("to_q", "to_k", "to_v", "to_out.0", "conv1", "conv2")
-"""LoRA targets that give the TinyPrior's adapter more capacity (its attention is only at 8x8)."""
 
 PRESETS: dict[str, tuple[str, RunConfig]] = {
     "cpu-tiny": (
@@ -78,12 +75,7 @@ PRESETS: dict[str, tuple[str, RunConfig]] = {
         RunConfig(
             prior=PriorConfig(kind="tiny"),
             init=InitConfig(gaussians_per_particle=6000),
-            # The TinyPrior's attention sits only at 8x8, so its adapter also wraps the ResNet convs.
-            # Captioning the renders with the assets' own captions (not the prompt) keeps so strong an
-            # adapter from binding the prompt to the assets' looks: with prompt captions "a blue chair"
-            # distilled from white chairs stays white.
-            adapt=AdaptConfig(steps=150, batch_size=16, lr=2e-3, target_modules=TINY_LORA_TARGETS,
-                              captions="asset"),
+            adapt=TINY_PRIOR_ADAPT,
             distill=DistillConfig(
                 loss="vsd",
                 steps=CPU_TINY_STEPS,

@@ -10,7 +10,7 @@ import torch
 def tiny_prior_factory():
     """Builds an untrained, very small TinyPrior (16 px, 8/16 channels); the text encoder is shared."""
     from splatdream.priors.text import MiniLMTokenEncoder
-    from splatdream.priors.tiny import TinyArch, TinyPrior, build_tiny_unet
+    from splatdream.priors.tiny_prior import TinyArch, TinyPrior, build_tiny_unet
 
     encoder = MiniLMTokenEncoder(max_length=8)
 

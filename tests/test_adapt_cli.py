@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def random_prior_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from splatdream.priors.tiny import META_FILE, UNET_DIR, TinyArch, arch_to_json, build_tiny_unet
+    from splatdream.priors.tiny_prior import META_FILE, UNET_DIR, TinyArch, arch_to_json, build_tiny_unet
 
     out = tmp_path_factory.mktemp("random_tiny")
     arch = TinyArch(block_out_channels=(16, 32, 64), norm_num_groups=8)
@@ -25,7 +25,7 @@ def random_prior_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _argv(prior_dir: Path, out: Path, *extra: str) -> list[str]:
     return [
-        "--prompt", "a red chair", "--out", str(out), "--prior.path", str(prior_dir), "--prior.device", "cpu",
+        "--prompt", "a red chair", "--out", str(out), "--prior.path", str(prior_dir), "--device", "cpu",
         "-k", "2", "--retrieval.embedder", "text", "--gaussians-per-asset", "1500", "--align-scorer", "diffusion",
         "--adapt.alignment.timesteps", "300", "--adapt.alignment.noises-per-timestep", "1",
         "--adapt.alignment.resolution", "32", "--adapt.resolution", "32",
@@ -37,7 +37,7 @@ def _argv(prior_dir: Path, out: Path, *extra: str) -> list[str]:
 def test_adapt_cli_writes_adapter_alignment_and_samples(random_prior_dir: Path, tmp_path: Path) -> None:
     from splatdream.adaptation import apply_adapter
     from splatdream.cli import main
-    from splatdream.priors.tiny import TinyPrior
+    from splatdream.priors.tiny_prior import TinyPrior
 
     out = tmp_path / "run"
     assert main(["adapt", *_argv(random_prior_dir, out)]) == 0

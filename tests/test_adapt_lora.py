@@ -12,7 +12,7 @@ import torch
 from splatdream.adaptation import AdaptConfig, adapt_prior, apply_adapter
 from splatdream.adaptation.config import ADAPTER_NAME
 from splatdream.adaptation.lora import ViewTokens, fuse_adapter, install_view_tokens
-from splatdream.priors.tiny import TinyArch, TinyPrior, build_tiny_unet
+from splatdream.priors.tiny_prior import TinyArch, TinyPrior, build_tiny_unet
 from splatdream.scene import Gaussians
 
 ARCH = TinyArch(image_size=16, block_out_channels=(8, 16, 32), attention_head_dim=4, norm_num_groups=4)

@@ -34,7 +34,7 @@ OTHERS_MAX_RATIO = 1.1
 
 
 def _prior():  # -> TinyPrior
-    from splatdream.priors.tiny import TinyPrior
+    from splatdream.priors.tiny_prior import TinyPrior
 
     try:
         return TinyPrior.load()
@@ -45,8 +45,9 @@ def _prior():  # -> TinyPrior
 def _starter(categories: tuple[str, ...], n_per: int = 1, gaussians: int = 6000,
              full_captions: bool = False):  # -> [(caption, Gaussians)]
     from splatdream.init.from_mesh import mesh_to_gaussians
-    from splatdream.priors.tiny_data import caption_colour
-    from splatdream.retrieval.starter import load_manifest, load_mesh
+    from splatdream.priors.tiny.data import caption_colour
+    from splatdream.retrieval.meshes import load_mesh
+    from splatdream.starter.build import load_manifest
 
     out, taken = [], {c: 0 for c in categories}
     for entry in load_manifest():

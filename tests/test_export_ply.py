@@ -9,7 +9,8 @@ import pytest
 import torch
 from plyfile import PlyData, PlyElement
 
-from splatdream.export import NonFiniteGaussiansError, PlyFormatError, atomic_write, read_ply, write_ply
+from splatdream.atomic import atomic_write
+from splatdream.export import NonFiniteGaussiansError, PlyFormatError, read_ply, write_ply
 from splatdream.export.ply import ply_property_names
 from splatdream.scene import Gaussians, num_sh_bases
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import torch
 
 from splatdream.export import read_ply
-from splatdream.export.sample import SAMPLE_PLY, main, make_sample_scene
+from splatdream.starter.sample import SAMPLE_PLY, main, make_sample_scene
 
 
 def test_regenerating_the_sample_gives_the_shipped_bytes(tmp_path):
     out = tmp_path / "sample.ply"
     assert main(["--out", str(out)]) == 0
-    assert SAMPLE_PLY.is_file(), "run: python -m splatdream.export.sample"
-    assert out.read_bytes() == SAMPLE_PLY.read_bytes(), "stale: run python -m splatdream.export.sample"
+    assert SAMPLE_PLY.is_file(), "run: python -m splatdream.starter.sample"
+    assert out.read_bytes() == SAMPLE_PLY.read_bytes(), "stale: run python -m splatdream.starter.sample"
 
 
 def test_sample_is_small_degree3_inside_the_unit_sphere():

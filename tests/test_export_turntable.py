@@ -9,9 +9,9 @@ import torch
 
 from splatdream.cli import main as cli_main
 from splatdream.export import read_ply
-from splatdream.export.sample import SAMPLE_PLY
 from splatdream.export.turntable import fit_radius, render_turntable, write_video
 from splatdream.scene import Gaussians
+from splatdream.starter.sample import SAMPLE_PLY
 
 FRAMES, SIZE = 8, 64
 

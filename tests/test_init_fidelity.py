@@ -17,8 +17,9 @@ import trimesh
 from splatdream.init import mesh_to_gaussians
 from splatdream.render import render_gaussians
 from splatdream.render.mesh import render_mesh
-from splatdream.retrieval.starter import load_manifest, load_mesh
+from splatdream.retrieval.meshes import load_mesh
 from splatdream.scene import orbit_ring
+from splatdream.starter.build import load_manifest
 
 BY_NAME = {a.name: a for a in load_manifest()}
 

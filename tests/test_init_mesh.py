@@ -20,8 +20,9 @@ from splatdream.init import (
     mesh_to_gaussians,
     random_particles,
 )
-from splatdream.retrieval.starter import load_manifest, load_mesh
+from splatdream.retrieval.meshes import load_mesh
 from splatdream.scene import sh_to_rgb
+from splatdream.starter.build import load_manifest
 
 BY_NAME = {a.name: a for a in load_manifest()}
 
@@ -135,14 +136,16 @@ def test_particles_cycle_through_assets_and_perturbation_separates_them() -> Non
 def test_initialise_dispatches_and_reads_a_ply(tmp_path: Path) -> None:
     from splatdream.export.ply import write_ply
 
-    random = initialise(InitConfig(method="random", num_particles=2, gaussians_per_particle=50))
+    random = initialise(InitConfig(method="random", gaussians_per_particle=50), 2)
     assert [len(p) for p in random] == [50, 50]
     write_ply(tmp_path / "seed.ply", random[0])
-    loaded = initialise(InitConfig(method=str(tmp_path / "seed.ply"), num_particles=3, perturb=0.3))
+    loaded = initialise(InitConfig(method="ply", ply=tmp_path / "seed.ply", perturb=0.3), 3)
     assert len(loaded) == 3 and torch.allclose(loaded[0].sh, random[0].sh)
     assert not torch.equal(loaded[0].means, loaded[1].means)
     with pytest.raises(ValueError, match="retrieved"):
-        initialise(InitConfig(method="sphere"))
+        initialise(InitConfig(method="sphere"), 1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="ply PATH"):
+        initialise(InitConfig(method="ply"), 1)
 
 
 def test_contact_sheet_shows_the_object(tmp_path: Path) -> None:

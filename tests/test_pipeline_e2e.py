@@ -17,10 +17,10 @@ import torch
 from splatdream.config import PRESETS, RunConfig
 from splatdream.configio import dump_yaml, load_yaml, merge
 from splatdream.distill.metrics import mean_object_colour, prior_score, silhouette_iou
-from splatdream.distill.run import main as run_main
-from splatdream.distill.run import run
 from splatdream.export.ply import read_ply
-from splatdream.priors.tiny import SHIPPED_DIR
+from splatdream.pipeline import main as run_main
+from splatdream.pipeline import run
+from splatdream.priors.tiny_prior import SHIPPED_DIR
 
 HAS_TINY = (SHIPPED_DIR / "tiny_prior.json").exists()
 
@@ -28,7 +28,7 @@ HAS_TINY = (SHIPPED_DIR / "tiny_prior.json").exists()
 @pytest.fixture(scope="module")
 def random_tiny_prior(tmp_path_factory) -> Path:
     """An exported, untrained, very small TinyPrior folder (fast; for plumbing tests)."""
-    from splatdream.priors.tiny import TinyArch, arch_to_json, build_tiny_unet
+    from splatdream.priors.tiny_prior import TinyArch, arch_to_json, build_tiny_unet
 
     folder = tmp_path_factory.mktemp("tiny")
     arch = TinyArch(image_size=16, block_out_channels=(8, 16), norm_num_groups=4, attention_head_dim=4,
@@ -127,7 +127,7 @@ def chair_library(tmp_path_factory) -> Path:
     from splatdream.retrieval.embedders import load_embedder
     from splatdream.retrieval.ingest import IngestItem
     from splatdream.retrieval.library import AssetLibrary
-    from splatdream.retrieval.starter import load_manifest
+    from splatdream.starter.build import load_manifest
 
     root = tmp_path_factory.mktemp("chairs")
     picks = [a for a in load_manifest() if a.category == "chair"]
@@ -143,7 +143,8 @@ def chair_library(tmp_path_factory) -> Path:
 def test_blue_chair_end_to_end(chair_library, tmp_path) -> None:
     from rich.console import Console
 
-    from splatdream.priors.config import PriorConfig, load_prior
+    from splatdream.priors.config import PriorConfig
+    from splatdream.priors.loader import load_prior
 
     common = {
         "num_particles": 2,
@@ -187,7 +188,7 @@ def test_blue_chair_end_to_end(chair_library, tmp_path) -> None:
     # Scored as a diffusion classifier: the prior's denoising error with "a blue chair" against its
     # error with other blue objects of the library (every 4th other category), so a blue blob does
     # not win by being blue, nor by being simple to denoise.
-    from splatdream.retrieval.starter import load_manifest
+    from splatdream.starter.build import load_manifest
 
     others = sorted({a.category for a in load_manifest()} - {"chair"})[::4]
     contrast = tuple(f"a blue {c.replace('_', ' ')}" for c in others)

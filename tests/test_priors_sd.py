@@ -65,7 +65,7 @@ def tiny_sd(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_sd_end_to_end_on_tiny_random_model(tiny_sd: Path) -> None:
-    prior = load_prior(PriorConfig(kind="sd", path=str(tiny_sd), device="cpu", image_size=16))
+    prior = load_prior(PriorConfig(kind="sd", path=str(tiny_sd), image_size=16), "cpu")
     assert prior.prediction_type == "epsilon"
     assert torch.allclose(prior.alphas_cumprod, sd_alphas_cumprod(), atol=1e-6)
     emb = prior.encode_prompts(["a red chair, front view", "a blue chair, front view"])
@@ -74,7 +74,7 @@ def test_sd_end_to_end_on_tiny_random_model(tiny_sd: Path) -> None:
 
     images = torch.rand(2, 3, 24, 24)
     latents = prior.encode_images(images)
-    assert latents.shape == (2, 4, prior.model_resolution(24), prior.model_resolution(24)) == (2, 4, 8, 8)
+    assert latents.shape == (2, 4, prior.model_resolution(), prior.model_resolution()) == (2, 4, 8, 8)
     t = torch.tensor([50, 900])
     noise = torch.randn_like(latents)
     x_t = prior.add_noise(latents, noise, t)
@@ -101,7 +101,7 @@ def test_camera_class_labels_reach_a_projection_embedding(tiny_sd: Path) -> None
     """VSD's LoRA copy adds a camera class embedding; predict_noise must pass labels (zeroed for uncond)."""
     from diffusers.models.embeddings import TimestepEmbedding
 
-    prior = load_prior(PriorConfig(kind="sd", path=str(tiny_sd), device="cpu", image_size=16))
+    prior = load_prior(PriorConfig(kind="sd", path=str(tiny_sd), image_size=16), "cpu")
     time_dim = prior.unet.time_embedding.linear_1.out_features
     prior.unet.class_embedding = TimestepEmbedding(16, time_dim)
     emb = prior.encode_prompts(["a red chair"])
@@ -133,7 +133,7 @@ def test_missing_sd_weights_fail_fast(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.delenv("HF_HUB_CACHE", raising=False)
     start = time.monotonic()
     with pytest.raises(FileNotFoundError) as err:
-        load_prior(PriorConfig(kind="sd", device="cpu"))
+        load_prior(PriorConfig(kind="sd"), "cpu")
     assert time.monotonic() - start < 5.0
     msg = str(err.value)
     assert "stabilityai/stable-diffusion-2-1-base" in msg and "--prior.path" in msg and "HF_HOME" in msg
@@ -141,11 +141,11 @@ def test_missing_sd_weights_fail_fast(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     start = time.monotonic()
     with pytest.raises(FileNotFoundError, match="HF_HUB_OFFLINE"):
-        load_prior(PriorConfig(kind="sd", device="cpu", allow_download=True))
+        load_prior(PriorConfig(kind="sd", allow_download=True), "cpu")
     assert time.monotonic() - start < 5.0
 
 
 def test_incomplete_local_folder_names_what_is_missing(tmp_path: Path) -> None:
     (tmp_path / "unet").mkdir()
     with pytest.raises(FileNotFoundError, match="vae"):
-        load_prior(PriorConfig(kind="sd", path=str(tmp_path), device="cpu"))
+        load_prior(PriorConfig(kind="sd", path=str(tmp_path)), "cpu")

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from splatdream.priors import PriorConfig, load_prior
-from splatdream.priors.tiny import SHIPPED_DIR, TinyArch, TinyPrior, build_tiny_unet
-from splatdream.priors.tiny_data import RenderedSet
+from splatdream.priors.tiny.data import RenderedSet
+from splatdream.priors.tiny_prior import SHIPPED_DIR, TinyArch, TinyPrior, build_tiny_unet
 
 SMALL = TinyArch(block_out_channels=(16, 32), norm_num_groups=8, attention_head_dim=8, max_text_tokens=12)
 
@@ -19,7 +19,7 @@ SMALL = TinyArch(block_out_channels=(16, 32), norm_num_groups=8, attention_head_
 @pytest.fixture(scope="module")
 def shipped() -> TinyPrior:
     torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
-    return load_prior(PriorConfig(kind="tiny", device="cpu"))  # type: ignore[return-value]
+    return load_prior(PriorConfig(kind="tiny"), "cpu")  # type: ignore[return-value]
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def test_tiny_interface_shapes_and_cfg() -> None:
     prior = TinyPrior(build_tiny_unet(SMALL), SMALL)
     renders = torch.rand(2, 3, 64, 64)
     x0 = prior.encode_images(renders)
-    assert x0.shape == (2, 3, 32, 32) and prior.model_resolution(64) == 32
+    assert x0.shape == (2, 3, 32, 32) and prior.model_resolution() == 32
     assert x0.min() >= -1 and x0.max() <= 1
     # Downsampling is antialiased: a constant image stays constant, and decode inverts the scaling.
     torch.testing.assert_close(prior.decode(prior.encode_images(torch.full((1, 3, 64, 64), 0.3))),
@@ -48,15 +48,15 @@ def test_tiny_interface_shapes_and_cfg() -> None:
 
 def test_missing_tiny_weights_say_how_to_train(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="train-tiny"):
-        load_prior(PriorConfig(kind="tiny", path=str(tmp_path), device="cpu"))
+        load_prior(PriorConfig(kind="tiny", path=str(tmp_path)), "cpu")
 
 
 @pytest.mark.slow
 def test_train_resume_export_round_trip(tmp_path: Path) -> None:
     """Two steps, resume to four, export: the exported folder loads and equals the EMA weights."""
-    from splatdream.priors.export import export_tiny
-    from splatdream.priors.tiny_data import render_assets, synthetic_assets
-    from splatdream.priors.tiny_train import TrainTinyConfig, train
+    from splatdream.priors.tiny.data import render_assets, synthetic_assets
+    from splatdream.priors.tiny.export import export_tiny
+    from splatdream.priors.tiny.train import TrainTinyConfig, train
 
     run = tmp_path / "run"
     render_assets(synthetic_assets()[:2], views_per_variant=4, recolourings=1).save(run / "data_test.npz")
@@ -84,7 +84,7 @@ def test_train_resume_export_round_trip(tmp_path: Path) -> None:
 
     grid = tmp_path / "grid.png"
     assert main(["sample", "--prompt", "a red cube, side view", "--n", "2", "--steps", "2", "--out", str(grid),
-                 "--prior.path", str(out), "--prior.device", "cpu"]) == 0
+                 "--prior.path", str(out), "--device", "cpu"]) == 0
     assert Image.open(grid).size[0] > 2 * 32
 
 
@@ -98,7 +98,7 @@ def test_shipped_weights_are_small_and_complete() -> None:
 
 
 def test_red_prompt_samples_are_redder_than_blue(shipped: TinyPrior) -> None:
-    from splatdream.priors.tiny_eval import colour_control
+    from splatdream.priors.tiny.evaluate import colour_control
 
     col = colour_control(shipped, "chair", ("red", "blue"), n=8, steps=20)
     red_rb = float(col["red"][0] - col["red"][2])
@@ -108,7 +108,7 @@ def test_red_prompt_samples_are_redder_than_blue(shipped: TinyPrior) -> None:
 
 
 def test_heldout_loss_below_untrained(shipped: TinyPrior, heldout: RenderedSet) -> None:
-    from splatdream.priors.tiny_eval import heldout_loss
+    from splatdream.priors.tiny.evaluate import heldout_loss
 
     sub = heldout.subset(range(0, len(heldout), 3))
     trained = heldout_loss(shipped, sub, repeats=2)
@@ -120,7 +120,7 @@ def test_heldout_loss_below_untrained(shipped: TinyPrior, heldout: RenderedSet) 
 
 def test_view_word_matters(shipped: TinyPrior, heldout: RenderedSet) -> None:
     """Conditioned on "back view", back renders denoise better than with "front view" (and vice versa)."""
-    from splatdream.priors.tiny_eval import view_word_check
+    from splatdream.priors.tiny.evaluate import view_word_check
 
     check = view_word_check(shipped, heldout, repeats=4)
     assert check.right < check.wrong, check
@@ -129,7 +129,7 @@ def test_view_word_matters(shipped: TinyPrior, heldout: RenderedSet) -> None:
 
 @pytest.mark.slow
 def test_2d_sds_turns_a_grey_image_toward_the_prompt_colour(shipped: TinyPrior) -> None:
-    from splatdream.priors.tiny_eval import sds_colour
+    from splatdream.priors.tiny.evaluate import sds_colour
 
     red = sds_colour(shipped, "a red chair")
     blue = sds_colour(shipped, "a blue chair")

@@ -14,7 +14,7 @@ from splatdream.retrieval import meshes
 from splatdream.retrieval.embedders import load_embedder
 from splatdream.retrieval.evaluate import evaluate, read_queries
 from splatdream.retrieval.library import SHIPPED_LIBRARY, AssetLibrary
-from splatdream.retrieval.starter import load_manifest
+from splatdream.starter.build import load_manifest
 
 QUERIES = Path(__file__).parent / "data" / "retrieval_queries.csv"
 REBUILD = "rebuild it with `splatdream assets build-starter --no-regenerate-meshes` and commit splatdream/data/library"

@@ -9,14 +9,8 @@ import numpy as np
 import pytest
 import trimesh
 
-from splatdream.retrieval.starter import (
-    STARTER_DIR,
-    build_starter,
-    load_manifest,
-    load_mesh,
-    mesh_is_coloured,
-    procedural_variants,
-)
+from splatdream.retrieval.meshes import load_mesh, mesh_is_coloured
+from splatdream.starter.build import STARTER_DIR, build_starter, load_manifest, procedural_variants
 
 MANIFEST = load_manifest()
 

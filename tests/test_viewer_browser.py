@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.support.demo_scenes import demo_particles
 from viewer import LiveViewer, ViewerConfig
-from viewer.demo_scenes import demo_particles
 from viewer.headless import dump_dom, find_chromium, screenshot
 
 pytestmark = [

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from splatdream.scene import OrbitRanges, sample_orbit
+from tests.support.demo_scenes import demo_particles
+from tests.support.fake_client import FakeBrowser
 from viewer import LiveViewer, ViewerConfig
-from viewer.demo_scenes import demo_particles
-from viewer.fake_client import FakeBrowser
 
 
 def free_port() -> int:

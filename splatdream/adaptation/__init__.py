@@ -1,6 +1,6 @@
 """ReDream's lightweight adaptation: front-align retrieved assets, then LoRA-adapt the 2D prior on them.
 
-Stages used by the pipeline (``splatdream.distill.run``):
+Stages used by the pipeline (``splatdream.pipeline``):
     align_front(prior, gaussians, caption, cfg) -> (rotated_gaussians, yaw_deg, scores)
     adapt_prior(prior, assets_gaussians, prompt, cfg, out_dir) -> AdaptResult
     apply_adapter(prior, adapter_dir, fuse=True) -> prior

@@ -13,16 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from splatdream.adaptation.config import AdaptConfig
+from splatdream.adaptation.config import TINY_PRIOR_ADAPT, AdaptConfig
 from splatdream.priors.config import PriorConfig
 from splatdream.retrieval.config import RetrievalConfig
-
-
-def _preset_adapt() -> AdaptConfig:
-    """The cpu-tiny preset's adaptation: the one ``splatdream`` runs with the default TinyPrior."""
-    from splatdream.config import PRESETS
-
-    return PRESETS["cpu-tiny"][1].adapt
 
 
 @dataclass(frozen=True)
@@ -35,9 +28,11 @@ class AdaptCliConfig:
     """Output directory (created)."""
     prior: PriorConfig = field(default_factory=PriorConfig)
     """The 2D prior to adapt."""
+    device: str = "auto"
+    """'auto' (CUDA if available), 'cpu', 'cuda', 'cuda:1', ..."""
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     """Which library and how many assets (k)."""
-    adapt: AdaptConfig = field(default_factory=_preset_adapt)
+    adapt: AdaptConfig = TINY_PRIOR_ADAPT
     """Alignment and LoRA settings (by default the cpu-tiny preset's, made for the default TinyPrior)."""
     gaussians_per_asset: int = 20_000
     """Gaussians sampled on each retrieved mesh."""
@@ -85,14 +80,14 @@ def run(cfg: AdaptCliConfig) -> Path | None:
     from splatdream.adaptation.lora import apply_adapter
     from splatdream.adaptation.multiview import grid_cameras, render_views
     from splatdream.adaptation.train import adapt_prior
-    from splatdream.export.atomic import atomic_write
+    from splatdream.atomic import atomic_write
     from splatdream.init.from_mesh import mesh_to_gaussians
-    from splatdream.priors.config import load_prior
+    from splatdream.priors.loader import load_prior
     from splatdream.priors.sample import image_grid, save_png
     from splatdream.retrieval.library import AssetLibrary
 
     cfg.out.mkdir(parents=True, exist_ok=True)
-    prior = load_prior(cfg.prior)
+    prior = load_prior(cfg.prior, cfg.device)
     lib = AssetLibrary.from_config(cfg.retrieval)
     hits = lib.search(cfg.prompt, cfg.retrieval.k, embedder=cfg.retrieval.embedder,
                       n_candidates=cfg.retrieval.n_candidates)

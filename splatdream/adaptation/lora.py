@@ -87,7 +87,7 @@ class ViewTokens(nn.Module):
     def save(self, folder: Path) -> None:
         from safetensors.torch import save_file
 
-        from splatdream.export.atomic import atomic_write
+        from splatdream.atomic import atomic_write
 
         with atomic_write(folder / TOKENS_FILE) as tmp:
             save_file({w: p.detach().float().cpu().contiguous() for w, p in self.offsets.items()}, str(tmp))
@@ -127,7 +127,7 @@ def save_adapter(unet: Any, folder: Path, tokens: ViewTokens | None = None,
     from peft.utils import get_peft_model_state_dict
     from safetensors.torch import save_file
 
-    from splatdream.export.atomic import atomic_write
+    from splatdream.atomic import atomic_write
 
     if adapter_name not in getattr(unet, "peft_config", {}):
         raise ValueError(f"the UNet has no {adapter_name!r} adapter to save")

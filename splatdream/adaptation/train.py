@@ -201,7 +201,7 @@ def adapt_prior(
 
 def _record(folder: Path, prior: Prior, prompt: str, cfg: AdaptConfig, result: AdaptResult,
             captions: list[str]) -> None:
-    from splatdream.export.atomic import atomic_write
+    from splatdream.atomic import atomic_write
 
     record = {
         "prompt": prompt,

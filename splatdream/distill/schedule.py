@@ -62,7 +62,3 @@ class ExpDecay:
             return self.start
         frac = min(max(step / self.steps, 0.0), 1.0)
         return math.exp((1 - frac) * math.log(self.start) + frac * math.log(self.end))
-
-
-def constant(value: float) -> Steps:
-    return Steps((value,))

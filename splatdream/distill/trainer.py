@@ -16,7 +16,7 @@ import math
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -350,7 +350,7 @@ class Trainer:
 
 def save_checkpoint(trainer: Trainer, path: Path) -> None:
     """Atomic: a crash mid-write leaves the previous checkpoint intact."""
-    from splatdream.export.atomic import atomic_write
+    from splatdream.atomic import atomic_write
 
     with atomic_write(path) as tmp:
         torch.save(trainer.state_dict(), tmp)
@@ -362,6 +362,3 @@ def load_checkpoint(trainer: Trainer, path: Path) -> None:
     except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same actionable message
         raise ValueError(f"cannot read checkpoint {path}: {exc}; delete it to start over") from exc
     trainer.load_state_dict(state)
-
-
-Callback = Callable[[Trainer, StepResult], None]

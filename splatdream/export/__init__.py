@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from splatdream.export.atomic import atomic_write
 from splatdream.export.ply import NonFiniteGaussiansError, PlyFormatError, read_ply, write_ply
 
-__all__ = ["NonFiniteGaussiansError", "PlyFormatError", "atomic_write", "read_ply", "write_ply"]
+__all__ = ["NonFiniteGaussiansError", "PlyFormatError", "read_ply", "write_ply"]

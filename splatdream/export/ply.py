@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from plyfile import PlyData, PlyElement
 
-from splatdream.export.atomic import atomic_write
+from splatdream.atomic import atomic_write
 from splatdream.scene import Gaussians, num_sh_bases
 
 WRITE_SH_DEGREE = 3

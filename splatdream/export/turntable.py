@@ -17,7 +17,8 @@ import numpy as np
 import torch
 import tyro
 
-from splatdream.export.atomic import atomic_write
+from splatdream.atomic import atomic_write
+from splatdream.device import resolve_device
 from splatdream.export.ply import PlyFormatError, read_ply
 from splatdream.render import Backend, render_gaussians
 from splatdream.scene import Gaussians, orbit_ring
@@ -163,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         gaussians = read_ply(cfg.scene)
     except (PlyFormatError, FileNotFoundError) as exc:
         return _fail(str(exc), code=1)
-    device = ("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device
+    device = resolve_device(cfg.device)
     radius = cfg.radius if cfg.radius is not None else fit_radius(gaussians, cfg.fov)
     t0 = time.perf_counter()
     frames = render_turntable(

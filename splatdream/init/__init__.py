@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from splatdream.init.config import InitConfig
 from splatdream.init.from_mesh import BadAssetError, mesh_to_gaussians, points_to_gaussians
 from splatdream.init.particles import (
-    InitConfig,
     contact_sheet,
     init_particles,
     initialise,

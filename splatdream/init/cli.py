@@ -9,7 +9,8 @@ from typing import Annotated
 
 import tyro
 
-from splatdream.init.particles import InitConfig, contact_sheet, initialise
+from splatdream.init.config import InitConfig
+from splatdream.init.particles import contact_sheet, initialise
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,8 @@ class InitCommand:
     """Output directory (particle_<i>.ply, init_particle_<i>.png, retrieved.json)."""
     prompt: str = ""
     """Text prompt used to retrieve assets (needed for --method retrieved)."""
+    num_particles: int = 4
+    """Particles to write."""
     top_k: int = 3
     """Assets retrieved (particle i starts from asset i mod top_k)."""
     library: Path | None = None
@@ -36,7 +39,7 @@ def retrieve_meshes(prompt: str, k: int, library: Path | None) -> tuple[list, li
     try:
         from splatdream.retrieval.library import AssetLibrary
     except ImportError as exc:  # pragma: no cover - only while retrieval is missing
-        raise SystemExit(f"splatdream init: retrieval is unavailable ({exc}); use --method random or a .ply path") from exc
+        raise SystemExit(f"splatdream init: retrieval is unavailable ({exc}); use --method random or --method ply --ply FILE") from exc
     if not prompt.strip():
         raise SystemExit("splatdream init: --prompt is required with --method retrieved (or pass --method random)")
     lib = AssetLibrary.open(library) if library is not None else AssetLibrary.open()
@@ -47,14 +50,14 @@ def retrieve_meshes(prompt: str, k: int, library: Path | None) -> tuple[list, li
 
 
 def run(cmd: InitCommand) -> list[Path]:
-    from splatdream.export.atomic import atomic_write
+    from splatdream.atomic import atomic_write
     from splatdream.export.ply import write_ply
 
     cfg = cmd.init
     meshes, names, info = ([], None, [])
     if cfg.method == "retrieved":
         meshes, names, info = retrieve_meshes(cmd.prompt, cmd.top_k, cmd.library)
-    particles = initialise(cfg, meshes, names)
+    particles = initialise(cfg, cmd.num_particles, meshes, names)
     cmd.out.mkdir(parents=True, exist_ok=True)
     written = []
     for i, g in enumerate(particles):
@@ -64,7 +67,7 @@ def run(cmd: InitCommand) -> list[Path]:
         if cmd.sheet_views > 0:
             contact_sheet(g, cmd.out / f"init_particle_{i}.png", views=cmd.sheet_views, size=cmd.sheet_size)
     with atomic_write(cmd.out / "retrieved.json") as tmp:
-        tmp.write_text(json.dumps({"prompt": cmd.prompt, "method": cfg.method, "assets": info}, indent=1) + "\n")
+        tmp.write_text(json.dumps({"prompt": cmd.prompt, "method": cfg.method, "ply": str(cfg.ply) if cfg.ply else None, "assets": info}, indent=1) + "\n")
     return written
 
 

@@ -7,7 +7,7 @@ small optional perturbation keeps particles from the same asset from being ident
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
@@ -15,40 +15,9 @@ import numpy as np
 import torch
 import trimesh
 
+from splatdream.init.config import InitConfig
 from splatdream.init.from_mesh import mesh_to_gaussians
 from splatdream.scene import Gaussians
-
-
-@dataclass(frozen=True)
-class InitConfig:
-    """How the particles start."""
-
-    method: str = "retrieved"
-    """'retrieved' (sample the retrieved meshes), 'random' (uniform ball baseline), or a path to a .ply
-    every particle starts from."""
-    num_particles: int = 4
-    """Particles of the variational distribution (ProlificDreamer ran 4)."""
-    gaussians_per_particle: int = 20_000
-    """Surface samples per particle for 'retrieved' and Gaussians per particle for 'random'."""
-    perturb: float = 0.0
-    """Std of per-particle position noise, in units of each Gaussian's largest scale (0: none; 0.5 is subtle)."""
-    opacity: float = 0.9
-    """Activated opacity of mesh-initialised Gaussians."""
-    sh_degree: int = 0
-    """SH bands allocated per Gaussian (colour lives in the DC band at init)."""
-    tangent_scale: float = 0.7
-    """Disc sigma along the surface, in units of the mean sample spacing sqrt(area / n); 0.7 keeps a single
-    surface opaque (~0.94) at any resolution, lower values only help at low resolution."""
-    thickness: float = 0.1
-    """Disc sigma along the normal, as a fraction of the tangent sigma."""
-    random_radius: float = 0.5
-    """Ball radius for method='random'."""
-    random_scale: float = 0.02
-    """Gaussian size for method='random'."""
-    random_opacity: float = 0.2
-    """Opacity for method='random' (threestudio-3dgs uses 0.2)."""
-    seed: int = 0
-    """Seed for sampling and perturbations; particle i uses seed + i."""
 
 
 def init_particles(
@@ -112,20 +81,23 @@ def ply_particles(path: str | Path, num_particles: int, *, perturb: float = 0.0,
     return [perturb_gaussians(base.clone(), perturb, seed + i) for i in range(num_particles)]
 
 
-def initialise(config: InitConfig, meshes: Sequence[trimesh.Trimesh] = (), names: Sequence[str] | None = None) -> list[Gaussians]:
-    """Dispatch on ``config.method``: retrieved meshes, random ball, or a .ply path."""
+def initialise(
+    config: InitConfig, num_particles: int, meshes: Sequence[trimesh.Trimesh] = (), names: Sequence[str] | None = None,
+) -> list[Gaussians]:
+    """Dispatch on ``config.method``: retrieved meshes, random ball, or the ``config.ply`` file."""
     c = config
     if c.method == "retrieved":
-        return init_particles(meshes, c.num_particles, c.gaussians_per_particle, perturb=c.perturb, seed=c.seed,
+        return init_particles(meshes, num_particles, c.gaussians_per_particle, perturb=c.perturb, seed=c.seed,
                               opacity=c.opacity, sh_degree=c.sh_degree, tangent_scale=c.tangent_scale,
                               thickness=c.thickness, names=names)
     if c.method == "random":
-        return random_particles(c.num_particles, c.gaussians_per_particle, radius=c.random_radius, scale=c.random_scale,
+        return random_particles(num_particles, c.gaussians_per_particle, radius=c.random_radius, scale=c.random_scale,
                                 opacity=c.random_opacity, sh_degree=c.sh_degree, seed=c.seed)
-    path = Path(c.method)
-    if path.suffix.lower() != ".ply":
-        raise ValueError(f"init method must be 'retrieved', 'random' or a path to a .ply file, got {c.method!r}")
-    return ply_particles(path, c.num_particles, perturb=c.perturb, seed=c.seed, sh_degree=c.sh_degree)
+    if c.method == "ply":
+        if c.ply is None:
+            raise ValueError("init method 'ply' needs the file: pass --init.ply PATH (--ply PATH for `splatdream init`)")
+        return ply_particles(c.ply, num_particles, perturb=c.perturb, seed=c.seed, sh_degree=c.sh_degree)
+    raise ValueError(f"unknown init method {c.method!r}; choose retrieved, random or ply")
 
 
 def contact_sheet(gaussians: Gaussians, path: str | Path, views: int = 4, size: int = 128,
@@ -133,7 +105,7 @@ def contact_sheet(gaussians: Gaussians, path: str | Path, views: int = 4, size: 
     """Render ``views`` turntable views side by side and save them as a PNG; returns the image [H, W*views, 3]."""
     from PIL import Image
 
-    from splatdream.export.atomic import atomic_write
+    from splatdream.atomic import atomic_write
     from splatdream.render import render_gaussians
     from splatdream.scene import orbit_ring
 

@@ -116,8 +116,8 @@ class Prior(ABC):
         """Model space [B, C, h, w] -> images [B, 3, H, W] in [0, 1]."""
 
     @abstractmethod
-    def model_resolution(self, render_size: int) -> int:
-        """Side of the model-space tensor that ``encode_images`` makes from a render of this side."""
+    def model_resolution(self) -> int:
+        """Side of the model-space tensor ``encode_images`` makes (renders are resized to the model first)."""
 
     def unet_forward(self, x: Tensor, t: Tensor, hidden: Tensor, class_labels: Tensor | None) -> Tensor:
         """One raw UNet call in the model's own parameterisation (override to add conditioning)."""

@@ -47,6 +47,8 @@ class SampleConfig:
     seed: int = 0
     negative_prompt: str = ""
     prior: PriorConfig = field(default_factory=PriorConfig)
+    device: str = "auto"
+    """'auto' (CUDA if available), 'cpu', 'cuda', 'cuda:1', ..."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ class ExportConfig:
 def render_data(cfg: RenderDataConfig) -> Path:
     import torch
 
-    from splatdream.priors.tiny_data import render_assets, starter_assets, synthetic_assets
+    from splatdream.priors.tiny.data import render_assets, starter_assets, synthetic_assets
 
     torch.set_num_threads(1)
     assets = starter_assets(cfg.limit) if cfg.source == "starter" else synthetic_assets()[: cfg.limit]
@@ -76,11 +78,11 @@ def render_data(cfg: RenderDataConfig) -> Path:
 def sample_main(argv: list[str]) -> int:
     import tyro
 
-    from splatdream.priors.config import load_prior
+    from splatdream.priors.loader import load_prior
     from splatdream.priors.sample import ddim_sample, image_grid, save_png
 
     cfg = tyro.cli(SampleConfig, args=argv, prog="splatdream prior sample")
-    prior = load_prior(cfg.prior)
+    prior = load_prior(cfg.prior, cfg.device)
     images = ddim_sample(prior, [cfg.prompt] * cfg.n, steps=cfg.steps, guidance_scale=cfg.guidance_scale,
                          negative_prompt=cfg.negative_prompt, seed=cfg.seed)
     upscale = max(1, 128 // images.shape[-1])
@@ -96,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     sub, rest = argv[0], argv[1:]
     if sub == "train-tiny":
-        from splatdream.priors.tiny_train import main as train_main
+        from splatdream.priors.tiny.train import main as train_main
 
         return train_main(rest)
     if sub == "render-data":
@@ -109,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     if sub == "export-tiny":
         import tyro
 
-        from splatdream.priors.export import export_tiny
+        from splatdream.priors.tiny.export import export_tiny
 
         cfg = tyro.cli(ExportConfig, args=rest, prog="splatdream prior export-tiny")
         print(f"exported to {export_tiny(cfg.run_dir, cfg.out_dir)}")

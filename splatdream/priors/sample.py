@@ -63,7 +63,7 @@ def image_grid(images: Tensor, ncols: int | None = None, pad: int = 2, upscale: 
 def save_png(array: np.ndarray, path: str | Path) -> None:
     from PIL import Image
 
-    from splatdream.export.atomic import atomic_write
+    from splatdream.atomic import atomic_write
 
     with atomic_write(path) as tmp:
         Image.fromarray(array).save(tmp, format="PNG")

@@ -198,5 +198,5 @@ class StableDiffusionPrior(Prior):
         img = self._run_offloaded(self.vae, lambda: self.vae.decode(z).sample)
         return ((img.float() + 1) / 2).clamp(0, 1)
 
-    def model_resolution(self, render_size: int) -> int:
+    def model_resolution(self) -> int:
         return self.image_size // self.vae_scale

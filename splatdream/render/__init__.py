@@ -12,11 +12,10 @@ from typing import Any, Literal
 
 import torch
 from torch import Tensor
+from typing_extensions import Unpack
 
+from splatdream.render.contract import Backend, RasterOptions, RenderMode
 from splatdream.scene import Cameras, Gaussians
-
-Backend = Literal["auto", "torch", "gsplat"]
-RenderMode = Literal["RGB", "D", "ED", "RGB+D", "RGB+ED"]
 
 
 def resolve_backend(backend: Backend, device: torch.device) -> Literal["torch", "gsplat"]:
@@ -40,58 +39,27 @@ def rasterize(
     width: int,
     height: int,
     *,
-    sh_degree: int | None = None,
-    backgrounds: Tensor | None = None,  # [C, D]
-    render_mode: RenderMode = "RGB",
-    near_plane: float = 0.01,
-    far_plane: float = 1e10,
-    eps2d: float = 0.3,
-    packed: bool = False,
     backend: Backend = "auto",
+    **options: Unpack[RasterOptions],
 ) -> tuple[Tensor, Tensor, dict[str, Any]]:
     """Render Gaussians into C cameras; same arguments and outputs as ``gsplat.rasterization``."""
-    which = resolve_backend(backend, means.device)
-    if which == "gsplat":
+    if resolve_backend(backend, means.device) == "gsplat":
         from gsplat import rasterization
 
-        return rasterization(
-            means, quats, scales, opacities, colors, viewmats, Ks, width, height,
-            sh_degree=sh_degree, backgrounds=backgrounds, render_mode=render_mode,
-            near_plane=near_plane, far_plane=far_plane, eps2d=eps2d, packed=packed,
-        )
+        return rasterization(means, quats, scales, opacities, colors, viewmats, Ks, width, height, **options)
     from splatdream.render.torch_backend import rasterization_torch
 
-    return rasterization_torch(
-        means, quats, scales, opacities, colors, viewmats, Ks, width, height,
-        sh_degree=sh_degree, backgrounds=backgrounds, render_mode=render_mode,
-        near_plane=near_plane, far_plane=far_plane, eps2d=eps2d, packed=packed,
-    )
+    return rasterization_torch(means, quats, scales, opacities, colors, viewmats, Ks, width, height, **options)
 
 
 def render_gaussians(
-    gaussians: Gaussians,
-    cameras: Cameras,
-    *,
-    backgrounds: Tensor | None = None,  # [C, 3]
-    render_mode: RenderMode = "RGB",
-    backend: Backend = "auto",
+    gaussians: Gaussians, cameras: Cameras, *, backend: Backend = "auto", **options: Unpack[RasterOptions],
 ) -> tuple[Tensor, Tensor, dict[str, Any]]:
-    """Convenience wrapper: activate a ``Gaussians`` scene and render it from ``cameras``."""
-    return rasterize(
-        gaussians.means,
-        gaussians.quats,
-        gaussians.scales,
-        gaussians.opacities,
-        gaussians.sh,
-        cameras.viewmats.to(gaussians.means),
-        cameras.Ks.to(gaussians.means),
-        cameras.width,
-        cameras.height,
-        sh_degree=gaussians.sh_degree,
-        backgrounds=backgrounds,
-        render_mode=render_mode,
-        backend=backend,
-    )
+    """Activate a ``Gaussians`` scene and render it from ``cameras`` (SH degree from the scene)."""
+    g = gaussians
+    options.setdefault("sh_degree", g.sh_degree)
+    return rasterize(g.means, g.quats, g.scales, g.opacities, g.sh, cameras.viewmats.to(g.means),
+                     cameras.Ks.to(g.means), cameras.width, cameras.height, backend=backend, **options)
 
 
-__all__ = ["rasterize", "render_gaussians", "resolve_backend", "Backend", "RenderMode"]
+__all__ = ["Backend", "RasterOptions", "RenderMode", "rasterize", "render_gaussians", "resolve_backend"]

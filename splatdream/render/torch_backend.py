@@ -12,16 +12,16 @@ in gsplat and our compositor is already sparse.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from splatdream.render.compositing import DEFAULT_MAX_PAIRS, composite
+from splatdream.render.contract import RENDER_MODES, RenderMode
 from splatdream.render.projection import project_gaussians
 from splatdream.render.sh import eval_sh_colors
 
-RenderMode = Literal["RGB", "D", "ED", "RGB+D", "RGB+ED"]
 TILE_SIZE = 16
 
 
@@ -46,7 +46,7 @@ def _check_shapes(
             raise ValueError(f"colors must be [N, D] or [C, N, D] without sh_degree, got {tuple(colors.shape)}")
     elif colors.shape[:-2] not in ((n,), (c, n)) or colors.shape[-1] != 3:
         raise ValueError(f"SH colors must be [N, K, 3] or [C, N, K, 3], got {tuple(colors.shape)}")
-    if render_mode not in ("RGB", "D", "ED", "RGB+D", "RGB+ED"):
+    if render_mode not in RENDER_MODES:
         raise ValueError(f"unknown render_mode {render_mode!r}; choose RGB, D, ED, RGB+D or RGB+ED")
 
 

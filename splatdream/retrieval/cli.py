@@ -80,7 +80,7 @@ def retrieve_main(argv: list[str] | None = None) -> int:
     else:
         _print_tables(prompts, results)
     if args.sheet is not None:
-        from splatdream.export.atomic import atomic_write
+        from splatdream.atomic import atomic_write
         from splatdream.retrieval.thumbnails import contact_sheet
 
         thumbs = lib.thumbnails([r.id for res in results for r in res])
@@ -201,7 +201,7 @@ def _run_assets(cmd: object) -> int:
     from splatdream.retrieval.library import AssetLibrary
 
     if isinstance(cmd, BuildStarter):
-        from splatdream.retrieval.shipped import build_starter_library
+        from splatdream.starter.catalogue import build_starter_library
 
         report = build_starter_library(
             cmd.out, cmd.starter_dir, regenerate_meshes=cmd.regenerate_meshes, fetch_scans=cmd.fetch_scans

@@ -141,9 +141,11 @@ class ClipEmbedder:
 def resolve_clip_weights(cfg: ClipConfig) -> Path:
     """The local weights file for ``cfg``, checked on disk only (no hub call, so it cannot hang)."""
     how = (
-        "Supply them with --clip-checkpoint FILE (an open_clip checkpoint), or copy them into the Hugging Face "
-        "cache on a machine with network (python -c \"import open_clip; open_clip.create_model_and_transforms("
-        f"'{cfg.model}', pretrained='{cfg.pretrained}')\"), or use --embedder text for the offline embedder."
+        "Supply an open_clip checkpoint file (--retrieval.clip-checkpoint FILE for `splatdream run`, "
+        "--clip-checkpoint FILE for `splatdream retrieve` and `splatdream assets`), or fill the Hugging Face cache "
+        "on a machine with network (python -c \"import open_clip; open_clip.create_model_and_transforms("
+        f"'{cfg.model}', pretrained='{cfg.pretrained}')\"), or choose the offline embedder "
+        "(--retrieval.embedder text, or --embedder text)."
     )
     if cfg.checkpoint is not None:
         path = Path(cfg.checkpoint).expanduser()
@@ -205,5 +207,6 @@ def load_embedder(choice: EmbedderChoice = "auto", clip: ClipConfig = ClipConfig
     except ClipWeightsUnavailable as exc:
         if choice == "clip":
             raise
-        log.warning("CLIP unavailable, using the offline text embedder: %s", exc)
+        # 'auto' without local CLIP weights is the documented offline default, not something to fix.
+        log.info("CLIP unavailable, using the offline text embedder: %s", exc)
         return _cached_minilm(device)

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from splatdream.export.atomic import atomic_write
+from splatdream.atomic import atomic_write
 from splatdream.retrieval import meshes
 from splatdream.retrieval.embedders import Embedder, ImageEmbedder
 from splatdream.retrieval.store import Catalogue

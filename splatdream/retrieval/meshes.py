@@ -10,7 +10,6 @@ files. Materials and textures are kept: the normalised mesh is stored as .glb.
 from __future__ import annotations
 
 import hashlib
-import io
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +43,7 @@ def load_any(path: Path) -> trimesh.Trimesh:
     if path.stat().st_size == 0:
         raise MeshError(f"{path.name}: empty file")
     try:
-        loaded = _read(path)
+        loaded = load_mesh(path)
     except MeshError:
         raise
     except Exception as exc:  # trimesh raises anything from ValueError to struct.error on bad bytes
@@ -56,24 +55,56 @@ def load_any(path: Path) -> trimesh.Trimesh:
     return loaded
 
 
-def _read(path: Path) -> trimesh.Trimesh:
-    """One Trimesh from a file; the starter module's loader when present (it simplifies PBR materials
-    and bakes mixed textured/coloured parts so colours survive flattening)."""
-    try:
-        from splatdream.retrieval.starter import load_mesh
-    except ImportError:
-        load_mesh = None
-    if load_mesh is not None:
-        return load_mesh(path)
-    loaded = trimesh.load(path)
+def load_mesh(path: str | Path) -> trimesh.Trimesh:
+    """Load a glb/gltf/obj/ply/... as one Trimesh with its colours or texture kept.
+
+    Scenes are flattened with their node transforms. PBR materials are converted to simple
+    ones so ``sample_surface(..., sample_color=True)`` and ``visual.to_color()`` work. When
+    parts mix textured and colour visuals, everything is baked to vertex colours first (a
+    concatenation would otherwise drop them).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"mesh file {path} does not exist")
+    loaded = trimesh.load(path, process=False)
     if isinstance(loaded, trimesh.Scene):
-        parts = [g for g in loaded.dump() if isinstance(g, trimesh.Trimesh)] if loaded.geometry else []
-        if not parts:
-            raise MeshError(f"{path.name}: contains no triangle mesh")
-        loaded = parts[0] if len(parts) == 1 else trimesh.util.concatenate(parts)
-    if not isinstance(loaded, trimesh.Trimesh):
-        raise MeshError(f"{path.name}: is a {type(loaded).__name__}, not a triangle mesh")
-    return loaded
+        geoms = [g for g in loaded.dump() if isinstance(g, trimesh.Trimesh)] if loaded.geometry else []
+        if not geoms:
+            raise ValueError(f"{path} holds no triangle mesh (a point cloud or empty scene?)")
+        if len(geoms) == 1:
+            mesh = geoms[0]
+        else:
+            kinds = {g.visual.kind for g in geoms}
+            if len(kinds) > 1 or "texture" in kinds:
+                for g in geoms:
+                    _simplify_material(g)
+                    if g.visual.kind == "texture":
+                        g.visual = g.visual.to_color()
+            mesh = trimesh.util.concatenate(geoms)
+    elif isinstance(loaded, trimesh.Trimesh):
+        mesh = loaded
+    else:
+        raise ValueError(f"{path} is a {type(loaded).__name__}, not a triangle mesh")
+    _simplify_material(mesh)
+    return mesh
+
+
+def _simplify_material(mesh: trimesh.Trimesh) -> None:
+    visual = mesh.visual
+    if visual.kind == "texture" and isinstance(visual.material, trimesh.visual.material.PBRMaterial):
+        visual.material = visual.material.to_simple()
+
+
+def mesh_is_coloured(mesh: trimesh.Trimesh) -> bool:
+    """True when the mesh carries more than trimesh's default grey (colours or a texture image)."""
+    v = mesh.visual
+    if v.kind == "texture":
+        return getattr(v.material, "image", None) is not None
+    if v.kind in ("vertex", "face"):
+        cols = v.vertex_colors if v.kind == "vertex" else v.face_colors
+        return not bool(np.all(cols[:, :3] == trimesh.visual.DEFAULT_COLOR[:3]))
+    return False
+
 
 
 def normalise(mesh: trimesh.Trimesh, radius: float = NORMALISED_RADIUS, up: str = "y") -> np.ndarray:
@@ -103,8 +134,3 @@ def normalise(mesh: trimesh.Trimesh, radius: float = NORMALISED_RADIUS, up: str 
 def to_glb(mesh: trimesh.Trimesh) -> bytes:
     """Binary glTF of ``mesh`` (vertex colours or textured material kept)."""
     return trimesh.Scene(mesh).export(file_type="glb")
-
-
-def load_glb_bytes(data: bytes) -> trimesh.Trimesh:
-    loaded = trimesh.load(io.BytesIO(data), file_type="glb")
-    return loaded.to_geometry() if isinstance(loaded, trimesh.Scene) else loaded

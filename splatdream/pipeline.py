@@ -15,13 +15,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import torch
-
+from splatdream.atomic import atomic_write
 from splatdream.config import RunConfig, parse_run_config
 from splatdream.configio import dump_yaml, load_yaml
+from splatdream.device import DeviceUnavailable, resolve_device
 from splatdream.distill.loop import CHECKPOINT, train
 from splatdream.distill.trainer import Trainer, load_checkpoint
-from splatdream.export.atomic import atomic_write
 from splatdream.export.ply import read_ply, write_ply
 from splatdream.scene import Gaussians
 
@@ -48,14 +47,6 @@ def check_writable(directory: Path) -> None:
         raise SystemExit(f"error: cannot write to output directory {directory} ({exc}); pass --out DIR") from exc
 
 
-def resolve_device(choice: str) -> torch.device:
-    if choice == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if choice == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("error: --device cuda but no CUDA GPU is visible; use --device cpu")
-    return torch.device(choice)
-
-
 class Pipeline:
     """The stages of one run, in order; each writes what it produced into ``run_dir``."""
 
@@ -70,12 +61,9 @@ class Pipeline:
 
     # -- stages ------------------------------------------------------------------------------------
     def load_prior(self) -> Any:
-        from splatdream.priors.config import load_prior
+        from splatdream.priors.loader import load_prior
 
-        prior_cfg = self.cfg.prior
-        if prior_cfg.device == "auto":
-            prior_cfg = replace(prior_cfg, device=str(self.device))
-        prior = load_prior(prior_cfg)
+        prior = load_prior(self.cfg.prior, self.device)
         self.say(f"[bold]prior[/]: {prior.name}")
         return prior
 
@@ -103,10 +91,9 @@ class Pipeline:
         """Particles: particle i from retrieved asset i mod k, each front-aligned first."""
         from splatdream.init.particles import initialise
 
-        ic = replace(self.cfg.init, num_particles=self.cfg.num_particles)
-        if ic.method == "retrieved" and self.cfg.adapt.align:
-            meshes = [self.align(prior, hit, mesh) for hit, mesh in zip(hits, meshes)]
-        return initialise(ic, meshes, names=[h.caption for h in hits] or None)
+        if self.cfg.init.method == "retrieved" and self.cfg.adapt.align:
+            meshes = [self.align(prior, hit, mesh) for hit, mesh in zip(hits, meshes, strict=True)]
+        return initialise(self.cfg.init, self.cfg.num_particles, meshes, names=[h.caption for h in hits] or None)
 
     def align(self, prior: Any, hit: Any, mesh: Any) -> Any:
         """Turn ``mesh`` so its front faces azimuth 0, judged on a light Gaussian version of it."""
@@ -261,6 +248,6 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         run(cfg, console)
-    except FileNotFoundError as exc:  # missing weights, library or .ply: the message names the fix
+    except (FileNotFoundError, DeviceUnavailable) as exc:  # missing weights, library, .ply or GPU: the message names the fix
         raise SystemExit(f"error: {exc}") from exc
     return 0

@@ -21,11 +21,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from splatdream.export.atomic import atomic_write
+from splatdream.atomic import atomic_write
 from splatdream.priors.base import add_noise, sd_alphas_cumprod
 from splatdream.priors.text import MiniLMTokenEncoder
-from splatdream.priors.tiny import TinyArch, TinyPrior, build_tiny_unet
-from splatdream.priors.tiny_data import RenderedSet, render_assets, synthetic_assets
+from splatdream.priors.tiny.data import RenderedSet, render_assets, synthetic_assets
+from splatdream.priors.tiny_prior import TinyArch, TinyPrior, build_tiny_unet
 from splatdream.priors.views import ViewPromptConfig, with_view
 
 CHECKPOINT = "checkpoint.pt"

@@ -6,7 +6,7 @@ surface normal, and bakes a soft key light into the colours (plus a faint band-1
 caps, so the file exercises view-dependent SH). Everything is deterministic: the only
 randomness is a seeded PCG64 stream of uniforms, and every value is snapped to a 2^-16 grid
 before the float32 cast so the file is byte-identical across machines whose libm differ in
-the last bit. ``python -m splatdream.export.sample`` regenerates ``splatdream/data/sample/sample.ply``.
+the last bit. ``python -m splatdream.starter.sample`` regenerates ``splatdream/data/sample/sample.ply``.
 """
 
 from __future__ import annotations
@@ -284,7 +284,7 @@ def make_sample_scene(seed: int = 7) -> Gaussians:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m splatdream.export.sample", description=__doc__.split("\n")[0]
+        prog="python -m splatdream.starter.sample", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--out", type=Path, default=SAMPLE_PLY, help="where to write the .ply")
     args = parser.parse_args(argv)

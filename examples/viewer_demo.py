@@ -1,4 +1,4 @@
-"""``python -m viewer.demo``: a fake distillation run in the live viewer, no model needed.
+"""``python examples/viewer_demo.py``: a fake distillation run in the live viewer, no model needed.
 
 Particles start as noisy clouds and settle into their demo shapes while a made-up loss falls, so
 every part of the GUI has something to show. ``--screenshot docs/viewer.png`` saves the README
@@ -7,6 +7,7 @@ picture (headless Chromium) instead of serving until the run ends.
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -15,8 +16,10 @@ import torch
 import tyro
 
 from splatdream.scene import Gaussians, OrbitRanges, sample_orbit
-from viewer.demo_scenes import demo_particles
 from viewer.live import LiveViewer, ViewerConfig
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the demo scenes live with the tests
+from tests.support.demo_scenes import demo_particles  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ def noisy(target: Gaussians, amount: float, generator: torch.Generator) -> Gauss
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = tyro.cli(DemoArgs, args=argv, prog="python -m viewer.demo")
+    args = tyro.cli(DemoArgs, args=argv, prog="python examples/viewer_demo.py")
     gen = torch.Generator().manual_seed(0)
     targets = demo_particles(args.particles, args.gaussians)
     with LiveViewer(args.viewer, args.particles) as viewer:

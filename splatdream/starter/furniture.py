@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from splatdream.retrieval.starter_shapes import (
+from splatdream.starter.shapes import (
     BEIGE,
     BLACK,
     BLUE,

@@ -143,5 +143,5 @@ class TinyPrior(Prior):
     def decode(self, x: Tensor) -> Tensor:
         return ((x + 1.0) / 2.0).clamp(0.0, 1.0)
 
-    def model_resolution(self, render_size: int) -> int:
+    def model_resolution(self) -> int:
         return self.arch.image_size

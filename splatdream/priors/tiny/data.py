@@ -151,7 +151,7 @@ class RenderedSet:
     asset: np.ndarray  # [N] int asset index (for held-out splits)
 
     def save(self, path: str | Path) -> None:
-        from splatdream.export.atomic import atomic_write
+        from splatdream.atomic import atomic_write
 
         with atomic_write(path) as tmp:
             np.savez_compressed(
@@ -258,7 +258,8 @@ def synthetic_assets() -> list[tuple[str, object]]:
 
 def starter_assets(limit: int | None = None) -> list[tuple[str, str, object]]:
     """The starter library's meshes with their captions and a short "a <colour> <category>" caption."""
-    from splatdream.retrieval.starter import load_manifest, load_mesh
+    from splatdream.retrieval.meshes import load_mesh
+    from splatdream.starter.build import load_manifest
 
     out = []
     for entry in load_manifest()[:limit]:

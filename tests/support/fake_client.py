@@ -51,7 +51,7 @@ class FakeBrowser:
 
 
 def main() -> None:
-    """``python -m viewer.fake_client URL``: stay connected until stdin closes (benchmark helper)."""
+    """``python -m tests.support.fake_client URL``: stay connected until stdin closes (benchmark helper)."""
     import sys
 
     with FakeBrowser(sys.argv[1]) as browser:

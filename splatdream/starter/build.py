@@ -3,12 +3,10 @@
 ``build_starter(out_dir)`` regenerates ``out_dir/meshes/<name>.glb`` and ``out_dir/manifest.json``
 byte for byte (procedural assets from ``starter_furniture`` / ``starter_objects`` /
 ``starter_world``; scans converted from npm tarballs by ``starter_scans``). The shipped copy lives
-in ``splatdream/data/starter``; ``load_manifest()`` reads it and ``load_mesh(path)`` loads any
-glb/obj/ply as one coloured Trimesh (scene flattened, PBR materials simplified so
-``trimesh.sample.sample_surface(..., sample_color=True)`` works).
+in ``splatdream/data/starter``; ``load_manifest()`` reads it; meshes load through ``splatdream.retrieval.meshes.load_mesh``.
 
 Conventions: +Y up, the front faces +Z, centred, farthest vertex at radius 0.9.
-Rebuild: ``python -m splatdream.retrieval.starter [--out DIR] [--skip-scans] [--npm-cache DIR]``.
+Rebuild: ``python -m splatdream.starter.build [--out DIR] [--skip-scans] [--npm-cache DIR]``.
 """
 
 from __future__ import annotations
@@ -19,12 +17,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
 import trimesh
 
-from splatdream.export.atomic import atomic_write
-from splatdream.retrieval.starter_scans import SCANS, ScanSpec, convert_scan
-from splatdream.retrieval.starter_shapes import Variant
+from splatdream.atomic import atomic_write
+from splatdream.starter.scans import SCANS, ScanSpec, convert_scan
+from splatdream.starter.shapes import Variant
 
 STARTER_DIR = Path(__file__).resolve().parent.parent / "data" / "starter"
 """The shipped library: ``manifest.json`` and ``meshes/``."""
@@ -59,9 +56,9 @@ class StarterAsset:
 
 def procedural_variants() -> list[Variant]:
     """Every procedural variant, in manifest order."""
-    from splatdream.retrieval import starter_furniture, starter_objects, starter_world
+    from splatdream.starter import furniture, objects, world
 
-    return [*starter_furniture.VARIANTS, *starter_objects.VARIANTS, *starter_world.VARIANTS]
+    return [*furniture.VARIANTS, *objects.VARIANTS, *world.VARIANTS]
 
 
 def _write_glb(mesh: trimesh.Trimesh, path: Path) -> None:
@@ -129,64 +126,13 @@ def load_manifest(root: Path | None = None) -> list[StarterAsset]:
     root = Path(root) if root is not None else STARTER_DIR
     path = root / "manifest.json"
     if not path.exists():
-        raise FileNotFoundError(f"{path} not found; run `python -m splatdream.retrieval.starter --out {root}`")
+        raise FileNotFoundError(f"{path} not found; run `python -m splatdream.starter.build --out {root}`")
     entries = json.loads(path.read_text())
     return [StarterAsset(**{**e, "tags": tuple(e["tags"])}, root=root) for e in entries]
 
 
-def load_mesh(path: str | Path) -> trimesh.Trimesh:
-    """Load a glb/gltf/obj/ply/... as one Trimesh with its colours or texture kept.
-
-    Scenes are flattened with their node transforms. PBR materials are converted to simple
-    ones so ``sample_surface(..., sample_color=True)`` and ``visual.to_color()`` work. When
-    parts mix textured and colour visuals, everything is baked to vertex colours first (a
-    concatenation would otherwise drop them).
-    """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"mesh file {path} does not exist")
-    loaded = trimesh.load(path, process=False)
-    if isinstance(loaded, trimesh.Scene):
-        geoms = [g for g in loaded.dump() if isinstance(g, trimesh.Trimesh)] if loaded.geometry else []
-        if not geoms:
-            raise ValueError(f"{path} holds no triangle mesh (a point cloud or empty scene?)")
-        if len(geoms) == 1:
-            mesh = geoms[0]
-        else:
-            kinds = {g.visual.kind for g in geoms}
-            if len(kinds) > 1 or "texture" in kinds:
-                for g in geoms:
-                    _simplify_material(g)
-                    if g.visual.kind == "texture":
-                        g.visual = g.visual.to_color()
-            mesh = trimesh.util.concatenate(geoms)
-    elif isinstance(loaded, trimesh.Trimesh):
-        mesh = loaded
-    else:
-        raise ValueError(f"{path} is a {type(loaded).__name__}, not a triangle mesh")
-    _simplify_material(mesh)
-    return mesh
-
-
-def _simplify_material(mesh: trimesh.Trimesh) -> None:
-    visual = mesh.visual
-    if visual.kind == "texture" and isinstance(visual.material, trimesh.visual.material.PBRMaterial):
-        visual.material = visual.material.to_simple()
-
-
-def mesh_is_coloured(mesh: trimesh.Trimesh) -> bool:
-    """True when the mesh carries more than trimesh's default grey (colours or a texture image)."""
-    v = mesh.visual
-    if v.kind == "texture":
-        return getattr(v.material, "image", None) is not None
-    if v.kind in ("vertex", "face"):
-        cols = v.vertex_colors if v.kind == "vertex" else v.face_colors
-        return not bool(np.all(cols[:, :3] == trimesh.visual.DEFAULT_COLOR[:3]))
-    return False
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m splatdream.retrieval.starter", description=build_starter.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m splatdream.starter.build", description=build_starter.__doc__)
     parser.add_argument("--out", type=Path, default=STARTER_DIR, help="output directory (the shipped library by default)")
     parser.add_argument("--skip-scans", action="store_true", help="offline: keep the existing scan .glb files")
     parser.add_argument("--npm-cache", type=Path, default=None, help="directory of cached npm tarballs")

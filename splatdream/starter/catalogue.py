@@ -23,7 +23,7 @@ def build_starter_library(
     fetch_scans: bool = False,
 ) -> IngestReport:
     """(Re)generate the starter meshes, then catalogue them into ``out`` (replaced atomically)."""
-    from splatdream.retrieval import starter
+    from splatdream.starter import build as starter
 
     out = Path(out) if out is not None else SHIPPED_LIBRARY
     starter_dir = Path(starter_dir) if starter_dir is not None else DATA_DIR / "starter"

@@ -13,11 +13,8 @@ from torch import Tensor
 
 from splatdream.priors.base import Prior
 from splatdream.priors.sample import ddim_sample
-from splatdream.priors.tiny_data import RenderedSet
+from splatdream.priors.tiny.data import RenderedSet
 from splatdream.priors.views import with_view
-
-REDNESS = torch.tensor([1.0, -0.5, -0.5])
-"""Weights of R, G, B for a 'redness' score; blueness is the same idea on B."""
 
 
 def mean_colour_of_object(images: Tensor) -> Tensor:

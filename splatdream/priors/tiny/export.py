@@ -19,8 +19,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from splatdream.export.atomic import atomic_write
-from splatdream.priors.tiny import (
+from splatdream.atomic import atomic_write
+from splatdream.priors.tiny.data import RenderedSet, render_assets, starter_assets, synthetic_assets
+from splatdream.priors.tiny.train import CHECKPOINT
+from splatdream.priors.tiny_prior import (
     META_FILE,
     SHIPPED_DIR,
     UNET_DIR,
@@ -29,8 +31,6 @@ from splatdream.priors.tiny import (
     arch_to_json,
     build_tiny_unet,
 )
-from splatdream.priors.tiny_data import RenderedSet, render_assets, starter_assets, synthetic_assets
-from splatdream.priors.tiny_train import CHECKPOINT
 
 HELDOUT_FILE = "heldout.npz"
 CARD_COLOURS = ("red", "orange", "yellow", "green", "blue", "purple", "white", "black")
@@ -78,7 +78,7 @@ def make_heldout(path: Path, seed: int = 12345) -> RenderedSet:
 
 def measure(prior: TinyPrior, heldout: RenderedSet, sds: dict[str, Tensor]) -> dict[str, float]:
     """The numbers the tests assert on (see tiny_eval); ``sds`` holds the 2D-SDS images per colour."""
-    from splatdream.priors.tiny_eval import colour_control, heldout_loss, object_colour, view_word_check
+    from splatdream.priors.tiny.evaluate import colour_control, heldout_loss, object_colour, view_word_check
 
     col = colour_control(prior, "chair", ("red", "blue"))
     torch.manual_seed(0)
@@ -145,7 +145,7 @@ def export_tiny(run_dir: str | Path, out_dir: str | Path | None = None, measure_
     heldout = RenderedSet.load(heldout_path) if heldout_path.is_file() else make_heldout(heldout_path)
     numbers: dict[str, float] = {}
     if measure_quality:
-        from splatdream.priors.tiny_eval import sds_images
+        from splatdream.priors.tiny.evaluate import sds_images
 
         sds = {c: sds_images(prior, f"a {c} chair") for c in ("red", "blue")}
         save_png(image_grid(torch.cat([sds["red"], sds["blue"]]), ncols=4, upscale=3), out / "sds.png")
@@ -217,7 +217,7 @@ def model_card(meta: dict, q: dict[str, float]) -> str:
     lines += [
         "## Refresh",
         "`splatdream prior export-tiny --run-dir /work/tinyprior_run` (or "
-        "`splatdream.priors.export.export_tiny(run_dir, out_dir)`) copies the run's latest EMA weights here "
+        "`splatdream.priors.tiny.export.export_tiny(run_dir, out_dir)`) copies the run's latest EMA weights here "
         "and regenerates this card.",
         "",
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from functools import partial
 
-from splatdream.retrieval.starter_shapes import (
+from splatdream.starter.shapes import (
     BLACK,
     BLUE,
     BROWN,

@@ -1,0 +1,1 @@
+"""Helpers shared by tests and benchmarks (demo scenes, a stand-in browser); not installed."""
