@@ -53,7 +53,11 @@ def _load(name: str) -> Callable[[list[str]], int | None]:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("-h", "--help", "help"):
-        print(_usage())
+        print(_usage() + "\n\nOptions of the default subcommand, run:\n", flush=True)
+        try:
+            _load(DEFAULT)(["--help"])
+        except SystemExit as exc:  # tyro exits after printing help
+            return int(exc.code or 0)
         return 0
     if argv and argv[0] in SUBCOMMANDS:
         name, rest = argv[0], argv[1:]

@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,8 @@ from splatdream.atomic import atomic_write
 from splatdream.config import RunConfig, parse_run_config
 from splatdream.configio import dump_yaml, load_yaml
 from splatdream.device import DeviceUnavailable, resolve_device
-from splatdream.distill.loop import CHECKPOINT, train
-from splatdream.distill.trainer import Trainer, load_checkpoint
+from splatdream.distill.loop import CHECKPOINT, StepObserver, train
+from splatdream.distill.trainer import StepResult, Trainer, load_checkpoint
 from splatdream.export.ply import read_ply, write_ply
 from splatdream.scene import Gaussians
 
@@ -199,7 +200,7 @@ def distil(pipe: Pipeline, trainer: Trainer, refs: list[Gaussians]) -> None:
     )
 
     cfg = pipe.cfg
-    observers = []
+    observers: list[StepObserver] = []
     viewer = None
     if cfg.viewer.enabled:
         from viewer import LiveViewer
@@ -213,6 +214,8 @@ def distil(pipe: Pipeline, trainer: Trainer, refs: list[Gaussians]) -> None:
             viewer.wait_if_paused()
 
         observers.append(to_viewer)
+    if not pipe.console.is_terminal:  # output to a log: rich draws no bar there, so print lines instead
+        observers.append(line_progress(pipe, cfg.distill.steps))
     columns = [
         TextColumn("[bold]distil ({task.fields[loss_kind]})"), BarColumn(), MofNCompleteColumn(),
         TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[n]} gaussians"),
@@ -226,6 +229,18 @@ def distil(pipe: Pipeline, trainer: Trainer, refs: list[Gaussians]) -> None:
     finally:
         if viewer is not None:
             viewer.close()
+
+
+def line_progress(pipe: Pipeline, total: int, lines: int = 20) -> StepObserver:
+    """An observer printing one plain line per 1/``lines`` of the distillation."""
+    every, start = max(1, total // lines), time.perf_counter()
+
+    def report(trainer: Trainer, result: StepResult) -> None:
+        if trainer.step_count % every == 0 or trainer.step_count == total:
+            pipe.say(f"distil {trainer.step_count}/{total}: loss {result.loss:.3g}, "
+                     f"{sum(result.num_gaussians)} gaussians, {time.perf_counter() - start:.0f} s")
+
+    return report
 
 
 def export_now(run_dir: Path, trainer: Trainer) -> None:

@@ -20,9 +20,6 @@ from splatdream.distill.metrics import mean_object_colour, prior_score, silhouet
 from splatdream.export.ply import read_ply
 from splatdream.pipeline import main as run_main
 from splatdream.pipeline import run
-from splatdream.priors.tiny_prior import SHIPPED_DIR
-
-HAS_TINY = (SHIPPED_DIR / "tiny_prior.json").exists()
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +136,6 @@ def chair_library(tmp_path_factory) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not HAS_TINY, reason="TinyPrior weights are not shipped yet (splatdream prior export-tiny)")
 def test_blue_chair_end_to_end(chair_library, tmp_path) -> None:
     from rich.console import Console
 

@@ -20,7 +20,7 @@ import tyro
 from viewer.metrics import MetricHistory, Status, scalar_metrics
 from viewer.panel import TrainingPanel
 from viewer.scene_view import SceneView
-from viewer.server import start_server
+from viewer.server import start_server, stop_server
 from viewer.splats import splat_buffer
 
 _PARTICLE = re.compile(r"^particle_(\d+)\.ply$")
@@ -127,11 +127,11 @@ class StaticViewer:
             if initial:
                 self.scene.set_initial([splat_buffer(g) for g in initial])
         except BaseException:
-            self.server.stop()
+            stop_server(self.server)
             raise
 
     def close(self) -> None:
-        self.server.stop()
+        stop_server(self.server)
 
     def __enter__(self) -> StaticViewer:
         return self

@@ -83,10 +83,10 @@ class LiveViewer:
         if not cfg.enabled:
             return
 
-        # viser loads here, not at import: run configs import ViewerConfig from this module
+        # viser loads here, not at import
         from viewer.panel import TrainingPanel
         from viewer.scene_view import SceneView
-        from viewer.server import start_server
+        from viewer.server import start_server, stop_server
 
         self._server, self.url = start_server(cfg.host, cfg.port)
         try:
@@ -103,7 +103,7 @@ class LiveViewer:
             self.scene = SceneView(self._server, num_particles)
             self._server.on_client_connect(lambda _client: self._wake.set())
         except BaseException:
-            self._server.stop()
+            stop_server(self._server)
             raise
         self._thread = threading.Thread(target=self._worker, name="splatdream-viewer", daemon=True)
         self._thread.start()
@@ -203,7 +203,9 @@ class LiveViewer:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=10.0)
-        self._server.stop()
+        from viewer.server import stop_server
+
+        stop_server(self._server)
 
     def __enter__(self) -> LiveViewer:
         return self

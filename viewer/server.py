@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import sys
+from collections.abc import Iterator
 
 import viser
 
@@ -15,9 +18,22 @@ def browser_url(host: str, port: int) -> str:
 
 def start_server(host: str, port: int, label: str = "SplatDream") -> tuple[viser.ViserServer, str]:
     """A running server (viser moves to the next free port when ``port`` is taken) and its URL."""
-    server = viser.ViserServer(host=host, port=port, label=label, verbose=False)
+    with _quiet():  # viser 1.1 prints its address banner even with verbose=False; we print our own line
+        server = viser.ViserServer(host=host, port=port, label=label, verbose=False)
     bound = server.get_port()
     url = browser_url(host, bound)
     note = "" if bound == port else f" (port {port} was busy)"
     print(f"splatdream viewer: {url}{note}", file=sys.stderr, flush=True)
     return server, url
+
+
+def stop_server(server: viser.ViserServer) -> None:
+    """Stop ``server`` without viser's "Server stopped" line (printed by its thread, joined here)."""
+    with _quiet():
+        server.stop()
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    with contextlib.redirect_stdout(io.StringIO()):
+        yield

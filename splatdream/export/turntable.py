@@ -8,6 +8,7 @@ distance that fits the scene's bounding sphere into the view unless ``radius`` i
 from __future__ import annotations
 
 import math
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -136,15 +137,32 @@ def write_video(path: str | Path, frames: np.ndarray, fps: int = 30) -> None:
     assert frames.dtype == np.uint8, frames.dtype
     with atomic_write(path) as tmp:
         if suffix == ".mp4":
-            # macro_block_size=2 keeps any even size as is (yuv420p needs even sides).
-            with imageio.get_writer(
-                tmp, format="FFMPEG", mode="I", fps=fps, codec="libx264", quality=8,
-                pixelformat="yuv420p", macro_block_size=2,
-            ) as writer:
-                for frame in frames:
-                    writer.append_data(frame)
+            _encode_mp4(tmp, frames, fps)
         else:
             imageio.mimwrite(tmp, list(frames), format="GIF", duration=1000.0 / fps, loop=0)
+
+
+def _encode_mp4(path: Path, frames: np.ndarray, fps: int) -> None:
+    """H.264 through imageio-ffmpeg's ffmpeg binary, started without running Python in the child.
+
+    imageio's writer starts ffmpeg with a ``preexec_fn``, which runs every at-fork hook in the
+    child: LanceDB's then prints a fork warning per video. ``start_new_session`` keeps Ctrl-C away
+    from ffmpeg just the same.
+    """
+    import imageio_ffmpeg
+
+    _, h, w, _ = frames.shape
+    cmd = [
+        imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error",
+        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", str(fps), "-i", "-",
+        "-an", "-vcodec", "libx264", "-crf", "10", "-pix_fmt", "yuv420p",
+        "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2",  # yuv420p needs even sides
+        "-f", "mp4", str(path),
+    ]
+    done = subprocess.run(cmd, input=np.ascontiguousarray(frames).tobytes(), capture_output=True,
+                          start_new_session=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"ffmpeg could not write {path}: {done.stderr.decode(errors='replace').strip()}")
 
 
 def _fail(message: str, code: int = 2) -> int:
