@@ -134,6 +134,13 @@ class Pipeline:
         self.say(f"[bold green]done[/]: {self.run_dir}")
 
 
+def adaptation_assets(particles: list[Gaussians], captions: list[str]) -> tuple[list[Gaussians], list[str]]:
+    """One (Gaussians, caption) per retrieved asset that became a particle: particle i is asset i mod k,
+    so with fewer particles than assets only the first ``len(particles)`` assets are in the run."""
+    n = min(len(particles), len(captions))
+    return particles[:n], captions[:n]
+
+
 def save_init(run_dir: Path, particles: list[Gaussians]) -> None:
     """The particles as they start: also the retrieved-asset references of ReDream's regulariser."""
     from splatdream.init.particles import contact_sheet
@@ -166,7 +173,7 @@ def run(cfg: RunConfig, console: Any) -> Path:
             if not (run_dir / "adapter").exists():
                 pipe.say("  adapter missing from the run; adapting again")
                 captions = [h["caption"] for h in json.loads((run_dir / "retrieved.json").read_text())]
-                pipe.adapt(prior, particles[: len(captions)], captions)
+                pipe.adapt(prior, *adaptation_assets(particles, captions))
             else:
                 apply_adapter(prior, run_dir / "adapter", fuse=True)
     else:
@@ -177,7 +184,7 @@ def run(cfg: RunConfig, console: Any) -> Path:
         save_init(run_dir, particles)
         if cfg.init.method == "retrieved":
             pipe.say("[bold]adapt[/]")
-            pipe.adapt(prior, particles[: len(hits)], [h.caption for h in hits])
+            pipe.adapt(prior, *adaptation_assets(particles, [h.caption for h in hits]))
     refs = [p.clone() for p in particles]
     trainer = Trainer(cfg.distill, prior, cfg.prompt, particles, references=refs, device=pipe.device)
     if resuming and (run_dir / CHECKPOINT).exists():
