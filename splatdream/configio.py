@@ -62,7 +62,7 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
             return tuple(_convert(args[0], v, where) for v in value)
         if len(args) != len(value):
             raise ValueError(f"{where}: expected {len(args)} values, got {len(value)}")
-        return tuple(_convert(a, v, where) for a, v in zip(args, value))
+        return tuple(_convert(a, v, where) for a, v in zip(args, value, strict=True))
     if origin in (dict,):
         return dict(value)
     if tp is Path:

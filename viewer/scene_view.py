@@ -8,7 +8,7 @@ cameras are drawn around the first particle on screen. World is +Y up, as in ``s
 from __future__ import annotations
 
 import threading
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import viser

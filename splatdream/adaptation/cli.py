@@ -99,7 +99,7 @@ def run(cfg: AdaptCliConfig) -> Path | None:
     if cfg.adapt.align:
         scorer = _scorer(cfg)
         aligned = []
-        for hit, g in zip(hits, assets):
+        for hit, g in zip(hits, assets, strict=True):
             rotated, yaw, scores = align_front(prior, g, hit.caption, cfg.adapt.alignment, scorer=scorer,
                                                view_cfg=cfg.adapt.view_prompts)
             _say(f"  '{hit.caption}': front found at azimuth {yaw:.0f} deg")

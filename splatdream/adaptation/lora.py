@@ -15,9 +15,10 @@ prompt carrying that word. ``install_view_tokens`` makes the prior's ``encode_pr
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import torch
 from torch import Tensor
@@ -60,7 +60,8 @@ class CaptionedViews:
             Views.cat([c.views for c in items]),
             [p for c in items for p in c.prompts],
             [w for c in items for w in c.words],
-            torch.cat([c.asset + o for c, o in zip(items, offsets)]),
+            # strict=False: offsets is [0] even when items is empty
+            torch.cat([c.asset + o for c, o in zip(items, offsets, strict=False)]),
         )
 
 

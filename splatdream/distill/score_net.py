@@ -12,8 +12,9 @@ at zero and the LoRA's B matrices start at zero, so at step 0 the score net equa
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 from torch import Tensor, nn

@@ -9,8 +9,8 @@ SD 2.1 architecture with RANDOM weights: same time and memory per call, meaningl
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import torch
 from torch import Tensor
@@ -180,7 +180,7 @@ class StableDiffusionPrior(Prior):
 
     @torch.no_grad()
     def encode_prompts(self, prompts: Sequence[str], negative_prompt: str = "") -> TextEmbeddings:
-        ids = self.tokenize(list(prompts) + [negative_prompt]).to(self.device)
+        ids = self.tokenize([*prompts, negative_prompt]).to(self.device)
         hidden = self._run_offloaded(self.text_encoder, lambda: self.text_encoder(ids)[0])
         return TextEmbeddings(hidden[:-1], hidden[-1:]).to(self.device, self.dtype)
 

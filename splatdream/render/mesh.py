@@ -241,4 +241,4 @@ def _background(background: float | tuple[float, float, float] | Tensor, n: int)
     return bg
 
 
-__all__ = ["render_mesh", "rasterize_mesh", "sample_texture", "SurfaceColour", "Shading"]
+__all__ = ["Shading", "SurfaceColour", "rasterize_mesh", "render_mesh", "sample_texture"]

@@ -75,7 +75,7 @@ def retrieve_main(argv: list[str] | None = None) -> int:
         if args.prompts_file is None:
             print(jsonlib.dumps(rows[0]))
         else:
-            for p, r in zip(prompts, rows):
+            for p, r in zip(prompts, rows, strict=True):
                 print(jsonlib.dumps({"prompt": p, "results": r}))
     else:
         _print_tables(prompts, results)
@@ -85,7 +85,7 @@ def retrieve_main(argv: list[str] | None = None) -> int:
 
         thumbs = lib.thumbnails([r.id for res in results for r in res])
         sheet = contact_sheet(
-            [(p, [(thumbs.get(r.id), f"{r.rank}. {r.caption} ({r.score:.2f})") for r in res]) for p, res in zip(prompts, results)]
+            [(p, [(thumbs.get(r.id), f"{r.rank}. {r.caption} ({r.score:.2f})") for r in res]) for p, res in zip(prompts, results, strict=True)]
         )
         with atomic_write(args.sheet) as tmp:
             sheet.save(tmp)
@@ -98,7 +98,7 @@ def _print_tables(prompts: list[str], results: list) -> None:  # type: ignore[ty
     from rich.table import Table
 
     console = Console()
-    for prompt, res in zip(prompts, results):
+    for prompt, res in zip(prompts, results, strict=True):
         table = Table(title=prompt, title_justify="left")
         for col in ("rank", "score", "caption", "source", "id"):
             table.add_column(col, justify="right" if col in ("rank", "score") else "left", overflow="fold")
@@ -269,4 +269,4 @@ def _jsonable(row: dict) -> dict:  # type: ignore[type-arg]
     return out
 
 
-__all__ = ["retrieve_main", "assets_main"]
+__all__ = ["assets_main", "retrieve_main"]

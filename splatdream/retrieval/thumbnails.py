@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import textwrap
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -43,7 +43,7 @@ def _painter(mesh: trimesh.Trimesh, cameras: Cameras) -> np.ndarray:
     base = face_colors(mesh).astype(np.float64)
     normals = np.asarray(mesh.face_normals, np.float64)
     out = []
-    for viewmat, K in zip(cameras.viewmats.double().numpy(), cameras.Ks.double().numpy()):
+    for viewmat, K in zip(cameras.viewmats.double().numpy(), cameras.Ks.double().numpy(), strict=True):
         cam = verts @ viewmat[:3, :3].T + viewmat[:3, 3]
         z = np.maximum(cam[:, 2], 1e-6)
         uv = np.stack([K[0, 0] * cam[:, 0] / z + K[0, 2], K[1, 1] * cam[:, 1] / z + K[1, 2]], -1)
