@@ -51,7 +51,7 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
         if value not in args:
             raise ValueError(f"{where}: {value!r} is not one of {args}")
         return value
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise ValueError(f"{where}: expected a mapping, got {value!r}")
         return from_dict(tp, value, where)

@@ -19,7 +19,7 @@ from splatdream.atomic import atomic_write
 from splatdream.config import RunConfig, parse_run_config
 from splatdream.configio import dump_yaml, load_yaml
 from splatdream.device import DeviceUnavailable, resolve_device
-from splatdream.distill.loop import CHECKPOINT, train
+from splatdream.distill.loop import CHECKPOINT, StepObserver, train
 from splatdream.distill.trainer import Trainer, load_checkpoint
 from splatdream.export.ply import read_ply, write_ply
 from splatdream.scene import Gaussians
@@ -115,6 +115,7 @@ class Pipeline:
             return
         result = adapt_prior(prior, assets, self.cfg.prompt, self.cfg.adapt, self.run_dir / "adapter",
                              asset_captions=captions)
+        assert result.adapter_dir is not None  # adaptation is enabled
         apply_adapter(prior, result.adapter_dir, fuse=True)
         self.say(f"  adapter saved to {result.adapter_dir}")
 
@@ -149,7 +150,7 @@ def load_init(run_dir: Path, n: int) -> list[Gaussians]:
 def run(cfg: RunConfig, console: Any) -> Path:
     """Run (or resume) the whole pipeline; returns the run directory."""
     resuming = cfg.resume is not None
-    run_dir = Path(cfg.resume) if resuming else Path(cfg.out or default_run_dir(cfg.prompt))
+    run_dir = Path(cfg.resume) if cfg.resume is not None else Path(cfg.out or default_run_dir(cfg.prompt))
     check_writable(run_dir)
     pipe = Pipeline(cfg, run_dir, console)
     prior = pipe.load_prior()
@@ -199,7 +200,7 @@ def distil(pipe: Pipeline, trainer: Trainer, refs: list[Gaussians]) -> None:
     )
 
     cfg = pipe.cfg
-    observers = []
+    observers: list[StepObserver] = []
     viewer = None
     if cfg.viewer.enabled:
         from viewer import LiveViewer

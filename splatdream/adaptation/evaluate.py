@@ -137,5 +137,6 @@ def adaptation_effect(
 
     before = measure()
     result = adapt_prior(prior, list(retrieved), prompt, cfg, out_dir, asset_captions=captions)
+    assert result.adapter_dir is not None, "adaptation_effect needs an enabled AdaptConfig"
     apply_adapter(prior, result.adapter_dir, fuse=True)
     return AdaptationEffect(before, measure(), result.seconds, result.losses)

@@ -46,9 +46,10 @@ class CameraEmbedding(nn.Module):
 
     def __init__(self, dim: int) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(16, dim), nn.SiLU(), nn.Linear(dim, dim))
-        nn.init.zeros_(self.net[2].weight)
-        nn.init.zeros_(self.net[2].bias)
+        first, last = nn.Linear(16, dim), nn.Linear(dim, dim)
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+        self.net = nn.Sequential(first, nn.SiLU(), last)
 
     def forward(self, c2w: Tensor) -> Tensor:  # [B, 4, 4] -> [B, D]
         return self.net(c2w.reshape(c2w.shape[0], 16))
@@ -66,7 +67,9 @@ class CameraLoRA(nn.Module):
         if ADAPTER_NAME in getattr(unet, "peft_config", {}):
             raise ValueError(f"the UNet already carries a {ADAPTER_NAME!r} adapter")
         unet.add_adapter(
-            LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, init_lora_weights=True, target_modules=list(LORA_TARGETS)),
+            # peft annotates lora_alpha as int; any number works (scaling = alpha / r)
+            LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, init_lora_weights=True,  # type: ignore[arg-type]
+                       target_modules=list(LORA_TARGETS)),
             adapter_name=ADAPTER_NAME,
         )
         dim = unet.time_embedding.linear_2.out_features

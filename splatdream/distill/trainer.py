@@ -143,6 +143,7 @@ class Trainer:
         return {key: emb[i] for i, key in enumerate(texts)}
 
     def text_for(self, cameras: Cameras) -> TextEmbeddings:
+        assert cameras.azimuth_deg is not None and cameras.elevation_deg is not None  # orbit cameras
         words = view_words(cameras.azimuth_deg, cameras.elevation_deg, self.cfg.view_prompts)
         cond = torch.cat([self.text[w].cond for w in words])
         return TextEmbeddings(cond, self.text["plain"].uncond)

@@ -142,7 +142,7 @@ def write_video(path: str | Path, frames: np.ndarray, fps: int = 30) -> None:
                 pixelformat="yuv420p", macro_block_size=2,
             ) as writer:
                 for frame in frames:
-                    writer.append_data(frame)
+                    writer.append_data(frame)  # type: ignore[attr-defined]  # v2 writer; stub names the v3 base
         else:
             imageio.mimwrite(tmp, list(frames), format="GIF", duration=1000.0 / fps, loop=0)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import textwrap
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,7 +24,7 @@ BACKGROUND = (255, 255, 255)
 
 def face_colors(mesh: trimesh.Trimesh) -> np.ndarray:
     """Per-face RGB uint8 [F, 3] from vertex colours, face colours or a sampled texture."""
-    visual = mesh.visual
+    visual: Any = mesh.visual  # trimesh types it as a union; .kind says which
     try:
         if visual.kind == "texture":
             visual = visual.to_color()

@@ -212,7 +212,7 @@ def assemble(parts: Sequence[Part], texture: tuple[str, RGB, RGB] | None = None,
         return out
 
     assert texture is not None
-    colours = sorted({p.paint for p in parts if p.paint != TEX})
+    colours = sorted({p.paint for p in parts if not isinstance(p.paint, str)})  # all but TEX
     if len(colours) > CELLS * CELLS // 2:
         raise ValueError(f"at most {CELLS * CELLS // 2} plain colours per textured object, got {len(colours)}")
     atlas = np.zeros((ATLAS, ATLAS, 3), dtype=np.uint8)
@@ -232,6 +232,7 @@ def assemble(parts: Sequence[Part], texture: tuple[str, RGB, RGB] | None = None,
             margin = 2.0 / ATLAS
             uv = np.c_[margin + uv[:, 0] * (1 - 2 * margin), 0.5 + margin + uv[:, 1] * (0.5 - 2 * margin)]
         else:
+            assert not isinstance(p.paint, str)  # TEX is the only string paint
             uv = np.tile(np.asarray(cell_uv[p.paint]), (len(m.vertices), 1))
         uvs.append(uv)
     out = trimesh.util.concatenate([trimesh.Trimesh(m.vertices, m.faces, process=False) for m in meshes])
