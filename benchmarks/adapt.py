@@ -93,8 +93,8 @@ def sd_rows(n_assets: int) -> list[tuple[str, ...]]:
     rows = _stage_rows(prior, "SD 2.1 (sd21-random, RANDOM weights), fp16 UNet, fp32 LoRA", torch.cuda.get_device_name(),
                        cfg, _assets(n_assets, 50_000, "cuda"), "a chair")
     peak = torch.cuda.max_memory_allocated() / 2**30
-    return rows + [("SD 2.1 (sd21-random): peak GPU memory of the two stages", torch.cuda.get_device_name(),
-                    f"{peak:.1f} GiB", "-")]
+    return [*rows, ("SD 2.1 (sd21-random): peak GPU memory of the two stages", torch.cuda.get_device_name(),
+                   f"{peak:.1f} GiB", "-")]
 
 
 def main() -> None:

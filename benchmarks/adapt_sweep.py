@@ -30,7 +30,7 @@ def _assets():  # -> (chairs, chair captions, [(caption, Gaussians)] of other ob
     chairs = [e for e in manifest if e.category == "chair"][:3]
     others = [next(e for e in manifest if e.category == c) for c in ("car", "mug", "tree", "dog")]
     gauss = [mesh_to_gaussians(load_mesh(e.path), 6000, seed=i) for i, e in enumerate(chairs + others)]
-    return gauss[:3], [e.caption for e in chairs], list(zip([e.caption for e in others], gauss[3:]))
+    return gauss[:3], [e.caption for e in chairs], list(zip([e.caption for e in others], gauss[3:], strict=True))
 
 
 def measure(overrides: dict, retrieved, captions, others):  # -> AdaptationEffect

@@ -9,6 +9,7 @@ Prints a markdown table and writes it to benchmarks/results/init.md.
 from __future__ import annotations
 
 import argparse
+import math
 import platform
 import statistics
 import time
@@ -24,7 +25,7 @@ from splatdream.init import mesh_to_gaussians
 
 def textured_sphere(target_faces: int = 50_000, texture: int = 512) -> trimesh.Trimesh:
     """A UV sphere with about ``target_faces`` faces and a procedural texture image."""
-    count = int(round(np.sqrt(target_faces / 4))) + 1
+    count = round(math.sqrt(target_faces / 4)) + 1
     mesh = trimesh.creation.uv_sphere(radius=0.9, count=[count, count])
     v = mesh.vertices / 0.9
     uv = np.c_[(np.arctan2(v[:, 0], v[:, 2]) / (2 * np.pi)) % 1.0, np.arccos(np.clip(v[:, 1], -1, 1)) / np.pi]

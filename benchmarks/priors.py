@@ -47,7 +47,7 @@ def tiny_rows(threads: int) -> list[tuple[str, str, str, str]]:
     emb = prior.encode_prompts(["a red chair, front view"])
     rows = []
     for cfg_scale, name in ((1.0, "no CFG"), (7.5, "CFG (2 branches)")):
-        ips, ms = _rate(lambda: prior.predict_noise(x, t, emb, guidance_scale=cfg_scale), 8)
+        ips, ms = _rate(lambda cfg_scale=cfg_scale: prior.predict_noise(x, t, emb, guidance_scale=cfg_scale), 8)
         rows.append((f"{label}, {name}", f"CPU, {threads} thread(s)", f"{ips:.1f} predictions/s", f"{ms:.1f} ms/call"))
     return rows
 
@@ -65,7 +65,7 @@ def sd_rows() -> list[tuple[str, str, str, str]]:
         x = torch.randn(batch, 4, 64, 64, device="cuda", dtype=torch.float16)
         t = torch.randint(20, 980, (batch,), device="cuda")
         for cfg_scale, name in ((1.0, "1 branch"), (7.5, "CFG, 2 branches")):
-            def call() -> None:
+            def call(x: torch.Tensor = x, t: torch.Tensor = t, cfg_scale: float = cfg_scale) -> None:
                 prior.predict_noise(x, t, emb, guidance_scale=cfg_scale)
                 torch.cuda.synchronize()
 

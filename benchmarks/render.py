@@ -68,7 +68,7 @@ def dense_render(means, quats, scales, opacities, sh, viewmats, Ks, size):  # ty
     campos = torch.linalg.inv(viewmats)[:, :3, 3]
     rgb = eval_sh_colors(0, means[None] - campos[:, None], sh[None].expand(len(viewmats), -1, -1, -1))
     order = torch.argsort(proj.depths, dim=1, stable=True)  # [C, N]
-    take = lambda t: torch.gather(t, 1, order.reshape(order.shape + (1,) * (t.ndim - 2)).expand_as(t))  # noqa: E731
+    take = lambda t: torch.gather(t, 1, order.reshape(order.shape + (1,) * (t.ndim - 2)).expand_as(t))
     m2d, con, col = take(proj.means2d), take(proj.conics), take(rgb)
     live = take((proj.radii > 0).all(-1)[..., None])[..., 0]
     opa = opacities[order]

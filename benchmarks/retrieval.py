@@ -24,8 +24,8 @@ import numpy as np
 import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from splatdream.atomic import atomic_write  # noqa: E402
-from splatdream.retrieval.store import ivf_pq_config  # noqa: E402
+from splatdream.atomic import atomic_write
+from splatdream.retrieval.store import ivf_pq_config
 
 DIM = 512
 K = 10
@@ -84,7 +84,7 @@ def bench_size(n: int, n_queries: int, workdir: Path, rng: np.random.Generator, 
     build_s = time.perf_counter() - t
     nprobes, refine = 20, 10
     ivf_ms, approx = timed(lambda i: lance_top(i, nprobes=nprobes, refine=refine), n_queries)
-    recall = float(np.mean([len(set(a) & set(e)) / K for a, e in zip(approx, exact)]))
+    recall = float(np.mean([len(set(a) & set(e)) / K for a, e in zip(approx, exact, strict=True)]))
     return {
         "n": n, "write_s": write_s, "numpy_ms": np_ms, "flat_ms": flat_ms, "ivf_ms": ivf_ms, "build_s": build_s,
         "recall": recall, "params": f"IVF_PQ {config.num_partitions} lists, {config.num_sub_vectors} sub-vectors, "

@@ -16,10 +16,11 @@ import torch
 import tyro
 
 from splatdream.scene import Gaussians, OrbitRanges, sample_orbit
-from viewer.live import LiveViewer, ViewerConfig
+from viewer.config import ViewerConfig
+from viewer.live import LiveViewer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the demo scenes live with the tests
-from tests.support.demo_scenes import demo_particles  # noqa: E402
+from tests.support.demo_scenes import demo_particles
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 # name -> (module, function, one-line description)
 SUBCOMMANDS: dict[str, tuple[str, str, str]] = {

@@ -51,7 +51,7 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
         if value not in args:
             raise ValueError(f"{where}: {value!r} is not one of {args}")
         return value
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise ValueError(f"{where}: expected a mapping, got {value!r}")
         return from_dict(tp, value, where)
@@ -62,7 +62,7 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
             return tuple(_convert(args[0], v, where) for v in value)
         if len(args) != len(value):
             raise ValueError(f"{where}: expected {len(args)} values, got {len(value)}")
-        return tuple(_convert(a, v, where) for a, v in zip(args, value))
+        return tuple(_convert(a, v, where) for a, v in zip(args, value, strict=True))
     if origin in (dict,):
         return dict(value)
     if tp is Path:

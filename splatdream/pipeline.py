@@ -116,6 +116,7 @@ class Pipeline:
             return
         result = adapt_prior(prior, assets, self.cfg.prompt, self.cfg.adapt, self.run_dir / "adapter",
                              asset_captions=captions)
+        assert result.adapter_dir is not None  # adaptation is enabled
         apply_adapter(prior, result.adapter_dir, fuse=True)
         self.say(f"  adapter saved to {result.adapter_dir}")
 
@@ -157,7 +158,7 @@ def load_init(run_dir: Path, n: int) -> list[Gaussians]:
 def run(cfg: RunConfig, console: Any) -> Path:
     """Run (or resume) the whole pipeline; returns the run directory."""
     resuming = cfg.resume is not None
-    run_dir = Path(cfg.resume) if resuming else Path(cfg.out or default_run_dir(cfg.prompt))
+    run_dir = Path(cfg.resume) if cfg.resume is not None else Path(cfg.out or default_run_dir(cfg.prompt))
     check_writable(run_dir)
     pipe = Pipeline(cfg, run_dir, console)
     prior = pipe.load_prior()

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from splatdream.adaptation import AlignConfig, align_front
+from splatdream.adaptation import align_front
+from splatdream.adaptation.config import AlignConfig
 from splatdream.adaptation.evaluate import EvalProbes, adaptation_effect
 from splatdream.adaptation.rotate import rotate_gaussians_yaw, wrap_deg
 from splatdream.config import PRESETS
@@ -59,7 +60,7 @@ def _starter(categories: tuple[str, ...], n_per: int = 1, gaussians: int = 6000,
 def measure_alignment(prior, cfg: AlignConfig = AlignConfig()) -> tuple[float, list[float]]:
     """Fraction of turned assets whose recovered front is within 45 degrees, and the errors."""
     errors = []
-    for (caption, g), turn in zip(_starter(FRONTED), TURNS):
+    for (caption, g), turn in zip(_starter(FRONTED), TURNS, strict=True):
         _, yaw, _ = align_front(prior, rotate_gaussians_yaw(g, turn), caption, cfg)
         errors.append(abs(float(wrap_deg(yaw - turn))))
     return sum(e <= 45.0 for e in errors) / len(errors), errors

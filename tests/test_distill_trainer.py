@@ -27,7 +27,7 @@ def particles(n: int = 2, size: int = 300) -> list[Gaussians]:
 
 
 def state_equal(a: Trainer, b: Trainer) -> None:
-    for pa, pb in zip(a.params, b.params):
+    for pa, pb in zip(a.params, b.params, strict=True):
         for k in pa:
             torch.testing.assert_close(pa[k], pb[k], rtol=1e-5, atol=1e-6)
     sa, sb = a.score_net.trainable_state_dict(), b.score_net.trainable_state_dict()

@@ -176,7 +176,7 @@ def test_truncated_file_is_a_clear_error(tmp_path):
 def test_non_ply_file_is_a_clear_error(tmp_path):
     path = tmp_path / "notes.ply"
     path.write_text("these are not the splats you are looking for\n")
-    with pytest.raises(PlyFormatError, match="not a readable .ply"):
+    with pytest.raises(PlyFormatError, match=r"not a readable \.ply"):
         read_ply(path)
     with pytest.raises(FileNotFoundError):
         read_ply(tmp_path / "missing.ply")

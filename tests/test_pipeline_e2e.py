@@ -172,8 +172,8 @@ def test_blue_chair_end_to_end(chair_library, tmp_path) -> None:
         assert frames.shape[0] == 6 and frames.shape[1:3] == (64, 64)
 
     # Colour moved toward blue by a clear margin; the retrieved geometry is kept.
-    gains = [blueness(mean_object_colour(f)) - blueness(mean_object_colour(g)) for f, g in zip(finals, inits)]
-    ious = [silhouette_iou(f, g) for f, g in zip(finals, inits)]
+    gains = [blueness(mean_object_colour(f)) - blueness(mean_object_colour(g)) for f, g in zip(finals, inits, strict=True)]
+    ious = [silhouette_iou(f, g) for f, g in zip(finals, inits, strict=True)]
     assert min(gains) > 0.05, f"blueness gains {gains}"
     assert min(ious) >= 0.6, f"silhouette IoU {ious}"
 

@@ -93,10 +93,10 @@ def test_matches_gsplat_cuda_forward_and_gradients(render_mode: str) -> None:
     names = ["colors", "alphas", "means", "quats", "scales", "opacities", "sh", "backgrounds"]
     # float32 on both sides: a pixel may flip at the 1/255 or 1e-4 thresholds, so images are
     # compared by max and mean error, gradients by relative norm error.
-    for name, ours, ref in zip(names[:2], results[0][:2], results[1][:2]):
+    for name, ours, ref in zip(names[:2], results[0][:2], results[1][:2], strict=True):
         diff = (ours - ref).abs()
         assert diff.max() < 1e-2 and diff.mean() < 1e-4, f"{name}: max {diff.max():.2e} mean {diff.mean():.2e}"
-    for name, ours, ref in zip(names[2:], results[0][2:], results[1][2:]):
+    for name, ours, ref in zip(names[2:], results[0][2:], results[1][2:], strict=True):
         err = (ours - ref).norm() / ref.norm().clamp_min(1e-12)
         assert err < 1e-2, f"{name}: relative error {err:.2e}"
     assert math.isfinite(float(results[0][2].sum()))

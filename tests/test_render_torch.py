@@ -155,7 +155,7 @@ def test_gradients_match_brute_force_autograd() -> None:
         w = torch.linspace(-1, 1, img.numel(), dtype=img.dtype).reshape(img.shape)
         ((img * w).sum() + (alpha * alpha).sum()).backward()
         grads.append([t[k].grad for k in keys])
-    for k, g_ours, g_ref in zip(keys, *grads):
+    for k, g_ours, g_ref in zip(keys, *grads, strict=True):
         torch.testing.assert_close(g_ours, g_ref, rtol=1e-6, atol=1e-8, msg=lambda m, k=k: f"{k}: {m}")
 
 
@@ -169,7 +169,7 @@ def test_gradcheck_tiny_scene(sh_degree: int | None) -> None:
     view = {k: v[:2] for k, v in fixed.items()}
 
     def fn(*xs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        t = dict(zip(keys, xs)) | view
+        t = dict(zip(keys, xs, strict=True)) | view
         t["backgrounds"] = t["backgrounds"][:2]
         img, alpha, _ = ours(t, sh_degree, "RGB+D", True)
         return img, alpha
@@ -200,7 +200,7 @@ def test_packed_raises_and_float32_runs() -> None:
     s = make_scene(40, seed=5, dtype=torch.float32)
     with pytest.raises(NotImplementedError, match="packed=False"):
         ours(s, None, "RGB", True, packed=True)
-    img, alpha, _ = ours(s, None, "RGB", True)
+    img, _, _ = ours(s, None, "RGB", True)
     assert img.dtype == torch.float32 and torch.isfinite(img).all()
-    ref_img, ref_alpha, _ = reference_render({k: v.double() for k, v in s.items()}, None, "RGB", True)
+    ref_img, _, _ = reference_render({k: v.double() for k, v in s.items()}, None, "RGB", True)
     assert (img.double() - ref_img).abs().max() < 1e-4

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -42,7 +43,7 @@ class ColourEmbedder(WordHashEmbedder):
     name = "colour"
     dim = 3
     views = 2
-    WORDS = {"red": 0, "green": 1, "blue": 2}
+    WORDS: ClassVar[dict[str, int]] = {"red": 0, "green": 1, "blue": 2}
 
     def embed_text(self, texts: list[str]) -> np.ndarray:
         out = np.full((len(texts), 3), 1e-3, np.float32)
@@ -295,7 +296,7 @@ def test_clip_embedder_two_stage_on_random_weights(tmp_path: Path) -> None:
     np.testing.assert_allclose(np.linalg.norm(images, axis=1), 1.0, atol=1e-4)
     hits = lib.search("a red cube", 2, embedder=clip, n_candidates=3)
     query = clip.embed_text(["a red cube"])[0]
-    by_id = dict(zip(table.column("id").to_pylist(), images))
+    by_id = dict(zip(table.column("id").to_pylist(), images, strict=True))
     expected = sorted(by_id, key=lambda i: -float(by_id[i] @ query))[:2]
     assert [h.id for h in hits] == expected  # ranked by image similarity
     assert hits[0].score == pytest.approx(float(by_id[hits[0].id] @ query), abs=1e-4)

@@ -95,7 +95,7 @@ def test_rebuild_is_deterministic_and_matches_the_shipped_files(tmp_path: Path) 
     assets = build_starter(tmp_path / "a", names=names, skip_scans=True)
     assert [a.name for a in assets] == names
     again = build_starter(tmp_path / "b", names=names, skip_scans=True)
-    for a, b in zip(assets, again):  # same bytes every run (on the same library versions)
+    for a, b in zip(assets, again, strict=True):  # same bytes every run (on the same library versions)
         assert (tmp_path / "a" / a.file).read_bytes() == (tmp_path / "b" / b.file).read_bytes(), a.name
     for a in assets:  # same content as shipped, whatever glTF layout this trimesh version writes
         built, shipped = _content(tmp_path / "a" / a.file), _content(STARTER_DIR / a.file)

@@ -51,10 +51,10 @@ def test_unfinished_run_shows_its_last_export_else_its_initialisation(tmp_path: 
 
 
 def test_find_run_files_errors_say_what_is_expected(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="particle_<i>.ply"):
+    with pytest.raises(FileNotFoundError, match=r"particle_<i>\.ply"):
         find_run_files(tmp_path)
     (tmp_path / "notes.txt").write_text("hi")
-    with pytest.raises(ValueError, match="not a .ply"):
+    with pytest.raises(ValueError, match=r"not a \.ply"):
         find_run_files(tmp_path / "notes.txt")
 
 

@@ -65,7 +65,7 @@ def test_subsample_is_even_and_stable() -> None:
 def test_frustum_poses_sit_at_camera_centres_and_look_at_the_origin() -> None:
     cams = sample_orbit(6, OrbitRanges(), 64, 48, generator=torch.Generator().manual_seed(3))
     poses = frustum_poses(cams.viewmats.double().numpy(), cams.Ks.double().numpy(), 64, 48)
-    for pose, centre in zip(poses, cams.centers):
+    for pose, centre in zip(poses, cams.centers, strict=True):
         np.testing.assert_allclose(pose.position, centre.numpy(), atol=1e-4)
         w, x, y, z = pose.wxyz
         R = _quat_rotmat_torch(torch.tensor([[w, x, y, z]]))[0].numpy()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 import numbers
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 

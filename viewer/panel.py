@@ -52,7 +52,8 @@ class TrainingPanel:
                 self._shown_keys = keys
                 current = self.metric.value if self.metric.value in keys else default_metric(keys)
                 self.metric.options = keys
-                self.metric.value = current
+                assert current is not None  # keys is not empty
+                self.metric.value = current  # type: ignore[misc]  # viser's value has a setter mypy misses
             key = self.metric.value
             if key not in keys:
                 return

@@ -8,7 +8,7 @@ cameras are drawn around the first particle on screen. World is +Y up, as in ``s
 from __future__ import annotations
 
 import threading
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import viser
@@ -129,7 +129,7 @@ class SceneView:
                 self._set(self._server.scene, self._initial, i, f"/initial_{i}/splats", buffer)
             self.show_initial.disabled = False
             if first:
-                self.show_initial.value = True
+                self.show_initial.value = True  # type: ignore[misc]  # viser's value has a setter mypy misses
                 self._frame_camera(with_initial=True)
             self.relayout()
 

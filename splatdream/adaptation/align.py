@@ -96,4 +96,4 @@ def align_front(
     best = int(torch.argmax(support))
     yaw = yaws[best]
     rotated = rotate_gaussians_yaw(gaussians, -yaw) if yaw != 0.0 else gaussians
-    return rotated, yaw, {y: float(s) for y, s in zip(yaws, support)}
+    return rotated, yaw, {y: float(s) for y, s in zip(yaws, support, strict=True)}

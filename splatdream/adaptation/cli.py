@@ -99,7 +99,7 @@ def run(cfg: AdaptCliConfig) -> Path | None:
     if cfg.adapt.align:
         scorer = _scorer(cfg)
         aligned = []
-        for hit, g in zip(hits, assets):
+        for hit, g in zip(hits, assets, strict=True):
             rotated, yaw, scores = align_front(prior, g, hit.caption, cfg.adapt.alignment, scorer=scorer,
                                                view_cfg=cfg.adapt.view_prompts)
             _say(f"  '{hit.caption}': front found at azimuth {yaw:.0f} deg")
@@ -122,6 +122,7 @@ def run(cfg: AdaptCliConfig) -> Path | None:
     _say(f"adapted in {result.seconds:.1f} s: loss {result.losses[0]:.4f} -> {result.losses[-1]:.4f}; "
          f"adapter in {result.adapter_dir}")
     if before is not None:
+        assert result.adapter_dir is not None  # adaptation is enabled
         apply_adapter(prior, result.adapter_dir, fuse=True)
         after = _samples(prior, cfg.prompt, cfg)
         upscale = max(1, 96 // before.shape[-1])

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import torch
 from torch import Tensor
@@ -33,7 +34,7 @@ def heldout_grid(azimuths_deg: Sequence[float], elevations_deg: Sequence[float])
     az = sorted(azimuths_deg)
     step = (360.0 / len(az)) if len(az) > 1 else 90.0
     el = sorted(elevations_deg)
-    mids = [(a + b) / 2 for a, b in zip(el, el[1:])] or [el[0] + 10.0]
+    mids = [(a + b) / 2 for a, b in itertools.pairwise(el)] or [el[0] + 10.0]
     return [a + step / 2 for a in az], mids
 
 
@@ -136,5 +137,6 @@ def adaptation_effect(
 
     before = measure()
     result = adapt_prior(prior, list(retrieved), prompt, cfg, out_dir, asset_captions=captions)
+    assert result.adapter_dir is not None, "adaptation_effect needs an enabled AdaptConfig"
     apply_adapter(prior, result.adapter_dir, fuse=True)
     return AdaptationEffect(before, measure(), result.seconds, result.losses)

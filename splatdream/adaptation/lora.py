@@ -15,9 +15,10 @@ prompt carrying that word. ``install_view_tokens`` makes the prior's ``encode_pr
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -40,7 +41,9 @@ def add_lora(unet: Any, rank: int, alpha: float, adapter_name: str = ADAPTER_NAM
     if adapter_name in getattr(unet, "peft_config", {}):
         raise ValueError(f"the UNet already carries a {adapter_name!r} adapter; apply or delete it first")
     unet.add_adapter(
-        LoraConfig(r=rank, lora_alpha=alpha, init_lora_weights=True, target_modules=list(target_modules)),
+        # peft annotates lora_alpha as int; any number works (scaling = alpha / r)
+        LoraConfig(r=rank, lora_alpha=alpha, init_lora_weights=True,  # type: ignore[arg-type]
+                   target_modules=list(target_modules)),
         adapter_name=adapter_name,
     )
     unet.set_adapter(adapter_name)
@@ -74,7 +77,7 @@ class ViewTokens(nn.Module):
                 return w
         return None
 
-    def apply(self, emb: TextEmbeddings, prompts: Sequence[str]) -> TextEmbeddings:
+    def add_offsets(self, emb: TextEmbeddings, prompts: Sequence[str]) -> TextEmbeddings:
         """``emb`` with each prompt's view-word offset added to its cond rows (differentiable)."""
         assert len(emb) == len(prompts), (len(emb), len(prompts))
         rows = []
@@ -114,7 +117,7 @@ def install_view_tokens(prior: Prior, tokens: ViewTokens) -> None:
 
     def encode_prompts(prompts: Sequence[str], negative_prompt: str = "") -> TextEmbeddings:
         with torch.no_grad():
-            return tokens.apply(base(prompts, negative_prompt), list(prompts))
+            return tokens.add_offsets(base(prompts, negative_prompt), list(prompts))
 
     prior._encode_prompts_without_view_tokens = base  # type: ignore[attr-defined]
     prior.encode_prompts = encode_prompts  # type: ignore[method-assign]

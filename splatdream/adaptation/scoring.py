@@ -8,7 +8,7 @@ the comparison is low-variance with a few fixed draws.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor

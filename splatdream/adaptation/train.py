@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import torch
 from torch import Tensor
@@ -60,7 +60,8 @@ class CaptionedViews:
             Views.cat([c.views for c in items]),
             [p for c in items for p in c.prompts],
             [w for c in items for w in c.words],
-            torch.cat([c.asset + o for c, o in zip(items, offsets)]),
+            # strict=False: offsets is [0] even when items is empty
+            torch.cat([c.asset + o for c, o in zip(items, offsets, strict=False)]),
         )
 
 
@@ -81,6 +82,7 @@ def render_training_views(
     az = cfg.azimuths_deg if azimuths_deg is None else azimuths_deg
     el = cfg.elevations_deg if elevations_deg is None else elevations_deg
     cams = grid_cameras(az, el, cfg.radius, cfg.fov_y_deg, cfg.resolution)
+    assert cams.azimuth_deg is not None and cams.elevation_deg is not None  # orbit cameras
     words = view_words(cams.azimuth_deg, cams.elevation_deg, cfg.view_prompts)
     views = Views.cat([render_views(g, cams) for g in assets])
     all_words = words * len(assets)
@@ -178,7 +180,7 @@ def adapt_prior(
             x_t = prior.add_noise(x0, noise, t)
             text = TextEmbeddings(emb.cond[prompt_index[idx]], emb.uncond)
             if tokens is not None:
-                text = tokens.apply(text, [unique[i] for i in prompt_index[idx].tolist()])
+                text = tokens.add_offsets(text, [unique[i] for i in prompt_index[idx].tolist()])
             out = prior.unet_forward(x_t.to(prior.dtype), t, text.cond.to(prior.dtype), None).float()
             loss = torch.nn.functional.mse_loss(out, denoising_target(prior, x0, noise, t))
             optim.zero_grad(set_to_none=True)

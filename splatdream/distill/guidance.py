@@ -40,6 +40,6 @@ def sample_timesteps(
     batch: int, t_min: float, t_max: float, num_train_timesteps: int, generator: torch.Generator | None = None
 ) -> Tensor:
     """Integer timesteps uniform in [t_min, t_max] * T (fractions, as threestudio's 0.02..0.98)."""
-    lo = int(round(t_min * num_train_timesteps))
-    hi = max(int(round(t_max * num_train_timesteps)), lo + 1)
+    lo = round(t_min * num_train_timesteps)
+    hi = max(round(t_max * num_train_timesteps), lo + 1)
     return torch.randint(lo, hi, (batch,), generator=generator)

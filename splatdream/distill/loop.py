@@ -22,7 +22,7 @@ CHECKPOINT = "checkpoint.pt"
 class StepObserver(Protocol):
     """Anything that wants to see each step (the live viewer, the progress bar)."""
 
-    def __call__(self, trainer: Trainer, result: StepResult) -> None: ...
+    def __call__(self, trainer: Trainer, result: StepResult, /) -> None: ...  # called positionally
 
 
 class NumericalFailure(RuntimeError):

@@ -67,10 +67,12 @@ def prior_score(
     two sets of particles are compared on exactly the same probes.
     """
     cams = eval_cameras(views, size=64)
+    az, el = cams.azimuth_deg, cams.elevation_deg
+    assert az is not None and el is not None  # orbit cameras
     gen = torch.Generator().manual_seed(seed)
 
     def embed(text: str) -> TextEmbeddings:
-        return prior.encode_prompts(view_prompts(text, cams.azimuth_deg, cams.elevation_deg, view_cfg))
+        return prior.encode_prompts(view_prompts(text, az, el, view_cfg))
 
     target = embed(prompt)
     others = [TextEmbeddings(target.uncond.expand_as(target.cond), target.uncond) if c == "" else embed(c)

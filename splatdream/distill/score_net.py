@@ -12,8 +12,9 @@ at zero and the LoRA's B matrices start at zero, so at step 0 the score net equa
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -45,9 +46,10 @@ class CameraEmbedding(nn.Module):
 
     def __init__(self, dim: int) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(16, dim), nn.SiLU(), nn.Linear(dim, dim))
-        nn.init.zeros_(self.net[2].weight)
-        nn.init.zeros_(self.net[2].bias)
+        first, last = nn.Linear(16, dim), nn.Linear(dim, dim)
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+        self.net = nn.Sequential(first, nn.SiLU(), last)
 
     def forward(self, c2w: Tensor) -> Tensor:  # [B, 4, 4] -> [B, D]
         return self.net(c2w.reshape(c2w.shape[0], 16))
@@ -65,7 +67,9 @@ class CameraLoRA(nn.Module):
         if ADAPTER_NAME in getattr(unet, "peft_config", {}):
             raise ValueError(f"the UNet already carries a {ADAPTER_NAME!r} adapter")
         unet.add_adapter(
-            LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, init_lora_weights=True, target_modules=list(LORA_TARGETS)),
+            # peft annotates lora_alpha as int; any number works (scaling = alpha / r)
+            LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, init_lora_weights=True,  # type: ignore[arg-type]
+                       target_modules=list(LORA_TARGETS)),
             adapter_name=ADAPTER_NAME,
         )
         dim = unet.time_embedding.linear_2.out_features

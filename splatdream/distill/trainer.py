@@ -104,7 +104,7 @@ class Trainer:
         self.optimizers = [make_optimizers(p, cfg, self.lr_scale) for p in self.params]
         self.strategy = self._make_strategy()
         self.strategy_states = []
-        for p, opt in zip(self.params, self.optimizers):
+        for p, opt in zip(self.params, self.optimizers, strict=True):
             if self.strategy is not None:
                 self.strategy.check_sanity(p, opt)
                 self.strategy_states.append(self.strategy.initialize_state(scene_scale=1.0))
@@ -143,6 +143,7 @@ class Trainer:
         return {key: emb[i] for i, key in enumerate(texts)}
 
     def text_for(self, cameras: Cameras) -> TextEmbeddings:
+        assert cameras.azimuth_deg is not None and cameras.elevation_deg is not None  # orbit cameras
         words = view_words(cameras.azimuth_deg, cameras.elevation_deg, self.cfg.view_prompts)
         cond = torch.cat([self.text[w].cond for w in words])
         return TextEmbeddings(cond, self.text["plain"].uncond)
@@ -323,7 +324,7 @@ class Trainer:
             for p in state["params"]
         ]
         self.optimizers = [make_optimizers(p, self.cfg, self.lr_scale) for p in self.params]
-        for opts, saved in zip(self.optimizers, state["optimizers"]):
+        for opts, saved in zip(self.optimizers, state["optimizers"], strict=True):
             for k, opt in opts.items():
                 opt.load_state_dict(saved[k])
         self.strategy_states = state["strategy_states"]
@@ -359,6 +360,6 @@ def save_checkpoint(trainer: Trainer, path: Path) -> None:
 def load_checkpoint(trainer: Trainer, path: Path) -> None:
     try:
         state = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same actionable message
+    except Exception as exc:  # any unreadable file gets the same actionable message
         raise ValueError(f"cannot read checkpoint {path}: {exc}; delete it to start over") from exc
     trainer.load_state_dict(state)

@@ -181,9 +181,9 @@ def read_ply(path: str | os.PathLike[str]) -> Gaussians:
 
 
 __all__ = [
+    "REQUIRED_PROPERTIES",
     "NonFiniteGaussiansError",
     "PlyFormatError",
-    "REQUIRED_PROPERTIES",
     "nonfinite_rows",
     "ply_property_names",
     "read_ply",

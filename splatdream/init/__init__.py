@@ -14,6 +14,14 @@ from splatdream.init.particles import (
 )
 
 __all__ = [
-    "BadAssetError", "mesh_to_gaussians", "points_to_gaussians", "InitConfig", "contact_sheet", "init_particles",
-    "initialise", "perturb_gaussians", "ply_particles", "random_particles",
+    "BadAssetError",
+    "InitConfig",
+    "contact_sheet",
+    "init_particles",
+    "initialise",
+    "mesh_to_gaussians",
+    "perturb_gaussians",
+    "ply_particles",
+    "points_to_gaussians",
+    "random_particles",
 ]

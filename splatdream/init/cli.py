@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import tyro
 
 from splatdream.init.config import InitConfig
 from splatdream.init.particles import contact_sheet, initialise
+
+if TYPE_CHECKING:
+    import trimesh
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,9 @@ class InitCommand:
     init: Annotated[InitConfig, tyro.conf.arg(name="")] = field(default_factory=InitConfig)
 
 
-def retrieve_meshes(prompt: str, k: int, library: Path | None) -> tuple[list, list[str], list[dict]]:
+def retrieve_meshes(
+    prompt: str, k: int, library: Path | None
+) -> tuple[list[trimesh.Trimesh], list[str], list[dict[str, Any]]]:
     """Top-k meshes for the prompt through the asset library."""
     try:
         from splatdream.retrieval.library import AssetLibrary
@@ -54,7 +59,9 @@ def run(cmd: InitCommand) -> list[Path]:
     from splatdream.export.ply import write_ply
 
     cfg = cmd.init
-    meshes, names, info = ([], None, [])
+    meshes: list[trimesh.Trimesh] = []
+    names: list[str] | None = None
+    info: list[dict[str, Any]] = []
     if cfg.method == "retrieved":
         meshes, names, info = retrieve_meshes(cmd.prompt, cmd.top_k, cmd.library)
     particles = initialise(cfg, cmd.num_particles, meshes, names)

@@ -58,7 +58,7 @@ def mesh_to_gaussians(
     if not np.isfinite(vertices).all():
         bad = int((~np.isfinite(vertices).all(axis=1)).sum())
         raise BadAssetError(f"asset {name!r} has {bad} non-finite vertices (NaN/inf); repair or re-export the file")
-    if faces is None or len(faces) == 0:
+    if isinstance(mesh, trimesh.PointCloud) or faces is None or len(faces) == 0:
         return points_to_gaussians(mesh, n, opacity=opacity, sh_degree=sh_degree, seed=rng, name=name)
 
     areas = np.asarray(mesh.area_faces, dtype=np.float64)

@@ -7,9 +7,9 @@ small optional perturbation keeps particles from the same asset from being ident
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -120,6 +120,11 @@ def contact_sheet(gaussians: Gaussians, path: str | Path, views: int = 4, size: 
 
 
 __all__ = [
-    "InitConfig", "init_particles", "random_particles", "ply_particles", "initialise", "perturb_gaussians",
+    "InitConfig",
     "contact_sheet",
+    "init_particles",
+    "initialise",
+    "perturb_gaussians",
+    "ply_particles",
+    "random_particles",
 ]

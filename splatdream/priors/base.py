@@ -9,8 +9,9 @@ renders, adds noise with ``alphas_cumprod``, asks ``predict_noise`` and, for VSD
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 import torch
 from torch import Tensor

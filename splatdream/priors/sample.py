@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -27,13 +28,15 @@ def ddim_sample(
     """One image per prompt [B, 3, H, W] in [0, 1] (DDIM, eta 0, classifier-free guidance)."""
     from diffusers import DDIMScheduler
 
-    sched = DDIMScheduler(
+    # Any: mypy resolves diffusers' lazy exports to its dummy placeholder classes.
+    sched: Any = DDIMScheduler(
         num_train_timesteps=prior.num_train_timesteps, beta_schedule="scaled_linear", beta_start=0.00085,
         beta_end=0.012, clip_sample=False, set_alpha_to_one=False, steps_offset=1, prediction_type="epsilon",
     )
     sched.set_timesteps(steps)
-    side = size or int(prior.unet.config.sample_size)
-    channels = int(prior.unet.config.in_channels)
+    unet_config: Any = prior.unet.config  # diffusers' FrozenDict; nn.Module types it Tensor | Module
+    side = size or int(unet_config.sample_size)
+    channels = int(unet_config.in_channels)
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(len(prompts), channels, side, side, generator=gen).to(prior.device, prior.dtype)
     emb = prior.encode_prompts(list(prompts), negative_prompt)

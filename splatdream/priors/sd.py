@@ -9,8 +9,9 @@ SD 2.1 architecture with RANDOM weights: same time and memory per call, meaningl
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, TypeVar, cast
 
 import torch
 from torch import Tensor
@@ -21,6 +22,8 @@ from splatdream.priors.config import PriorConfig
 DEFAULT_REPO = "stabilityai/stable-diffusion-2-1-base"
 RANDOM_SD21 = "sd21-random"
 SUBFOLDERS = ("unet", "vae", "text_encoder", "tokenizer", "scheduler")
+
+T = TypeVar("T")
 
 
 def hub_cache_dir() -> Path:
@@ -72,28 +75,32 @@ def resolve_weights(cfg: PriorConfig) -> tuple[str, Path | None]:
     return repo, cache
 
 
-def sd21_random_models(device: torch.device, dtype: torch.dtype):  # -> (unet, vae, text_encoder)
+def sd21_random_models(
+    device: torch.device, dtype: torch.dtype
+) -> tuple[torch.nn.Module, torch.nn.Module, torch.nn.Module]:
     """SD 2.1's UNet, VAE and OpenCLIP-H text tower with RANDOM weights (for timing and memory only)."""
     from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
+    # mypy resolves diffusers' lazy exports to its dummy placeholder classes (and transformers'
+    # ``to`` to an unbound wrapper): cast to the nn.Module they are.
     with torch.device(device):
-        unet = UNet2DConditionModel(
+        unet = cast(torch.nn.Module, UNet2DConditionModel(
             sample_size=64, in_channels=4, out_channels=4, layers_per_block=2,
             block_out_channels=(320, 640, 1280, 1280), cross_attention_dim=1024,
             attention_head_dim=(5, 10, 20, 20), use_linear_projection=True,
             down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
             up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
-        ).to(dtype)
-        vae = AutoencoderKL(
+        )).to(dtype)
+        vae = cast(torch.nn.Module, AutoencoderKL(
             in_channels=3, out_channels=3, latent_channels=4, layers_per_block=2, sample_size=512,
             block_out_channels=(128, 256, 512, 512), down_block_types=("DownEncoderBlock2D",) * 4,
             up_block_types=("UpDecoderBlock2D",) * 4, scaling_factor=0.18215,
-        ).to(dtype)
-        text = CLIPTextModel(CLIPTextConfig(
+        )).to(dtype)
+        text = cast(torch.nn.Module, CLIPTextModel(CLIPTextConfig(
             vocab_size=49408, hidden_size=1024, intermediate_size=4096, num_hidden_layers=23,
             num_attention_heads=16, max_position_embeddings=77, hidden_act="gelu", projection_dim=512,
-        )).to(dtype)
+        ))).to(dtype)
     return unet, vae, text
 
 
@@ -130,7 +137,8 @@ class StableDiffusionPrior(Prior):
         self.unet = unet.to(self.device, dtype).eval().requires_grad_(False)
         # Offload keeps the VAE and text encoder in CPU memory and moves each in only while it runs.
         home = torch.device("cpu") if cpu_offload else self.device
-        self.vae = vae.to(home, dtype).eval().requires_grad_(False)
+        # diffusers' AutoencoderKL: encode/decode/config are not on nn.Module's type.
+        self.vae = cast(Any, vae.to(home, dtype).eval().requires_grad_(False))
         self.text_encoder = text_encoder.to(home, dtype).eval().requires_grad_(False)
         self.tokenize = tokenize
         self.alphas_cumprod = alphas_cumprod.to(self.device)
@@ -151,7 +159,7 @@ class StableDiffusionPrior(Prior):
         from transformers import CLIPTextModel, CLIPTokenizer
 
         source, cache = resolve_weights(cfg)
-        kw = dict(local_files_only=True, cache_dir=cache)
+        kw: dict[str, Any] = dict(local_files_only=True, cache_dir=cache)
         unet = UNet2DConditionModel.from_pretrained(source, subfolder="unet", torch_dtype=dtype, **kw)
         vae = AutoencoderKL.from_pretrained(source, subfolder="vae", torch_dtype=dtype, **kw)
         text = CLIPTextModel.from_pretrained(source, subfolder="text_encoder", torch_dtype=dtype, **kw)
@@ -169,7 +177,7 @@ class StableDiffusionPrior(Prior):
         return cls(unet, vae, text, tokenize, alphas, pred, device=device, dtype=dtype,
                    image_size=cfg.image_size, cpu_offload=cfg.cpu_offload, name=str(cfg.path or DEFAULT_REPO))
 
-    def _run_offloaded(self, module: torch.nn.Module, fn: Callable[[], Tensor]) -> Tensor:
+    def _run_offloaded(self, module: torch.nn.Module, fn: Callable[[], T]) -> T:
         if not self.cpu_offload:
             return fn()
         module.to(self.device)
@@ -180,7 +188,7 @@ class StableDiffusionPrior(Prior):
 
     @torch.no_grad()
     def encode_prompts(self, prompts: Sequence[str], negative_prompt: str = "") -> TextEmbeddings:
-        ids = self.tokenize(list(prompts) + [negative_prompt]).to(self.device)
+        ids = self.tokenize([*prompts, negative_prompt]).to(self.device)
         hidden = self._run_offloaded(self.text_encoder, lambda: self.text_encoder(ids)[0])
         return TextEmbeddings(hidden[:-1], hidden[-1:]).to(self.device, self.dtype)
 

@@ -7,7 +7,7 @@ UNet's global (timestep-added) text embedding sees one clean summary of the capt
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor
@@ -56,7 +56,7 @@ class MiniLMTokenEncoder:
         missing = list(dict.fromkeys(p for p in prompts if p not in self._cache))
         for i in range(0, len(missing), batch_size):
             chunk = missing[i : i + batch_size]
-            for p, emb in zip(chunk, self._encode_uncached(chunk)):
+            for p, emb in zip(chunk, self._encode_uncached(chunk), strict=True):
                 self._cache[p] = emb
         if not prompts:
             return torch.zeros(0, self.seq_len, HIDDEN_DIM)

@@ -8,8 +8,9 @@ built here are in its distribution.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 import torch
 from torch import Tensor
@@ -47,7 +48,7 @@ def view_words(
         az, el = torch.broadcast_tensors(az, el)
     az = torch.remainder(az + 180.0, 360.0) - 180.0
     words = []
-    for a, e in zip(az.tolist(), el.tolist()):
+    for a, e in zip(az.tolist(), el.tolist(), strict=True):
         if e > cfg.overhead_threshold_deg:
             words.append("overhead")
         elif abs(a) < cfg.front_threshold_deg:

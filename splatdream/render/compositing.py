@@ -216,7 +216,7 @@ class _Composite(torch.autograd.Function):
         ctx.t_final = t_final
         ctx.save_for_backward(conics, opacities, colors, backgrounds if backgrounds is not None else colors)
         shape = (n_images, height, width)
-        return out.reshape(shape + (dim,)), alphas.reshape(shape + (1,))
+        return out.reshape((*shape, dim)), alphas.reshape((*shape, 1))
 
     @staticmethod
     @once_differentiable

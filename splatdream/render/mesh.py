@@ -15,7 +15,7 @@ resolves visibility. Fine at 64-256 px for meshes of tens of thousands of faces.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -42,7 +42,7 @@ class SurfaceColour:
         faces = np.asarray(mesh.faces)
         if face_index is not None:
             faces = faces[face_index]
-        visual = mesh.visual
+        visual: Any = mesh.visual  # trimesh types it as a union; .kind says which
         tint = torch.ones(3)
         if visual.kind == "texture" and visual.uv is not None and len(visual.uv) == len(mesh.vertices):
             material = visual.material
@@ -241,4 +241,4 @@ def _background(background: float | tuple[float, float, float] | Tensor, n: int)
     return bg
 
 
-__all__ = ["render_mesh", "rasterize_mesh", "sample_texture", "SurfaceColour", "Shading"]
+__all__ = ["Shading", "SurfaceColour", "rasterize_mesh", "render_mesh", "sample_texture"]

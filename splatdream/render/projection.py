@@ -35,7 +35,7 @@ def quat_to_rotmat(quats: Tensor) -> Tensor:
         2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
         2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
     ]
-    return torch.stack(rows, dim=-1).reshape(quats.shape[:-1] + (3, 3))
+    return torch.stack(rows, dim=-1).reshape((*quats.shape[:-1], 3, 3))
 
 
 def _matmul(a: Tensor, b: Tensor) -> Tensor:
@@ -80,7 +80,7 @@ def project_gaussians(
     ty = z * torch.clamp(y / z, min=-(cy / fy + 0.3 * tan_fovy), max=(height - cy) / fy + 0.3 * tan_fovy)
     zeros = torch.zeros_like(z)
     jac = torch.stack([fx / z, zeros, -fx * tx / (z * z), zeros, fy / z, -fy * ty / (z * z)], dim=-1)
-    jac = jac.reshape(z.shape + (2, 3))
+    jac = jac.reshape((*z.shape, 2, 3))
     cov2d = _matmul(_matmul(jac, covars_c), jac.transpose(-1, -2))  # [C, N, 2, 2]
     means2d = torch.stack([fx * x / z + cx, fy * y / z + cy], dim=-1)
 

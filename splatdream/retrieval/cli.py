@@ -55,9 +55,11 @@ def retrieve_main(argv: list[str] | None = None) -> int:
     if (args.prompt is None) == (args.prompts_file is None):
         _say("splatdream retrieve: give exactly one of --prompt TEXT or --prompts-file FILE")
         return 2
-    prompts = [args.prompt] if args.prompt is not None else [
-        ln.strip() for ln in Path(args.prompts_file).read_text(encoding="utf-8").splitlines() if ln.strip()
-    ]
+    if args.prompt is not None:
+        prompts = [args.prompt]
+    else:
+        assert args.prompts_file is not None  # exactly one of the two, checked above
+        prompts = [ln.strip() for ln in args.prompts_file.read_text(encoding="utf-8").splitlines() if ln.strip()]
     from splatdream.retrieval.embedders import ClipWeightsUnavailable, load_embedder
     from splatdream.retrieval.library import AssetLibrary
 
@@ -75,7 +77,7 @@ def retrieve_main(argv: list[str] | None = None) -> int:
         if args.prompts_file is None:
             print(jsonlib.dumps(rows[0]))
         else:
-            for p, r in zip(prompts, rows):
+            for p, r in zip(prompts, rows, strict=True):
                 print(jsonlib.dumps({"prompt": p, "results": r}))
     else:
         _print_tables(prompts, results)
@@ -85,7 +87,7 @@ def retrieve_main(argv: list[str] | None = None) -> int:
 
         thumbs = lib.thumbnails([r.id for res in results for r in res])
         sheet = contact_sheet(
-            [(p, [(thumbs.get(r.id), f"{r.rank}. {r.caption} ({r.score:.2f})") for r in res]) for p, res in zip(prompts, results)]
+            [(p, [(thumbs.get(r.id), f"{r.rank}. {r.caption} ({r.score:.2f})") for r in res]) for p, res in zip(prompts, results, strict=True)]
         )
         with atomic_write(args.sheet) as tmp:
             sheet.save(tmp)
@@ -98,7 +100,7 @@ def _print_tables(prompts: list[str], results: list) -> None:  # type: ignore[ty
     from rich.table import Table
 
     console = Console()
-    for prompt, res in zip(prompts, results):
+    for prompt, res in zip(prompts, results, strict=True):
         table = Table(title=prompt, title_justify="left")
         for col in ("rank", "score", "caption", "source", "id"):
             table.add_column(col, justify="right" if col in ("rank", "score") else "left", overflow="fold")
@@ -153,7 +155,7 @@ class AddObjaverse:
 
 
 @dataclass(frozen=True)
-class List:
+class ListAssets:
     """List the library's assets."""
 
     library: LibraryArg = None
@@ -180,9 +182,12 @@ class Remove:
     library: LibraryArg = None
 
 
+AssetsCommand = BuildStarter | Add | AddObjaverse | ListAssets | Show | Remove
+
+
 def assets_main(argv: list[str] | None = None) -> int:
-    cmd = tyro.extras.subcommand_cli_from_dict(
-        {"build-starter": BuildStarter, "add": Add, "add-objaverse": AddObjaverse, "list": List, "show": Show,
+    cmd: AssetsCommand = tyro.extras.subcommand_cli_from_dict(
+        {"build-starter": BuildStarter, "add": Add, "add-objaverse": AddObjaverse, "list": ListAssets, "show": Show,
          "remove": Remove},
         prog="splatdream assets",
         args=argv,
@@ -197,7 +202,7 @@ def assets_main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def _run_assets(cmd: object) -> int:
+def _run_assets(cmd: AssetsCommand) -> int:
     from splatdream.retrieval.library import AssetLibrary
 
     if isinstance(cmd, BuildStarter):
@@ -225,7 +230,7 @@ def _run_assets(cmd: object) -> int:
         _say(report.summary() + f"\nlibrary: {lib.root} ({len(lib)} assets)")
         return 0
     lib = AssetLibrary.open(cmd.library, create=False)
-    if isinstance(cmd, List):
+    if isinstance(cmd, ListAssets):
         rows = sorted(lib.rows(), key=lambda r: (r["category"], r["caption"], r["id"]))
         if cmd.json:
             for r in rows:
@@ -269,4 +274,4 @@ def _jsonable(row: dict) -> dict:  # type: ignore[type-arg]
     return out
 
 
-__all__ = ["retrieve_main", "assets_main"]
+__all__ = ["assets_main", "retrieve_main"]

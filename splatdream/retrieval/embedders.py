@@ -10,8 +10,9 @@ from __future__ import annotations
 import functools
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 import numpy as np
 
@@ -83,7 +84,7 @@ class ClipEmbedder:
         import torch
 
         self._torch = torch
-        self.model = model.eval().to(device)
+        self.model = cast(Any, model.eval().to(device))  # open_clip's CLIP: encode_text/encode_image
         self.preprocess = preprocess
         self.tokenizer = tokenizer
         self.device = device

@@ -34,7 +34,7 @@ def evaluate(
     top1 = topk = 0
     misses = []
     results = lib.search_many([p for p, _ in queries], k, embedder=embedder, n_candidates=n_candidates)
-    for (prompt, expected), res in zip(queries, results):
+    for (prompt, expected), res in zip(queries, results, strict=True):
         got = [r.category for r in res]
         top1 += got[0] == expected
         topk += expected in got

@@ -12,9 +12,10 @@ import csv
 import json
 import logging
 import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -154,8 +155,8 @@ def _prepare(item: IngestItem, asset_id: str, root: Path, up: str) -> _Prepared:
         "source_name": item.path.name,
         "bbox_min": lo.astype(np.float32),
         "bbox_max": hi.astype(np.float32),
-        "n_faces": int(len(mesh.faces)),
-        "n_vertices": int(len(mesh.vertices)),
+        "n_faces": len(mesh.faces),
+        "n_vertices": len(mesh.vertices),
         "transform": transform.astype(np.float32).reshape(-1),
         "thumbnail": thumbnail_png(mesh),
     }

@@ -14,9 +14,10 @@ import logging
 import os
 import re
 import shutil
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import trimesh
@@ -249,7 +250,7 @@ class AssetLibrary:
         if isinstance(emb, ImageEmbedder) and hits and all(h["image"] is not None for h in hits):
             images = np.asarray([h["image"] for h in hits], np.float32)
             scores = images @ query
-            ranked = sorted(zip([h["id"] for h in hits], scores.tolist()), key=lambda t: -t[1])
+            ranked = sorted(zip([h["id"] for h in hits], scores.tolist(), strict=True), key=lambda t: -t[1])
         elif isinstance(emb, ImageEmbedder):
             log.warning("some candidates have no image embedding; ranking by caption similarity only")
         rows = {r["id"]: r for r in self.catalogue.rows([i for i, _ in ranked[: k + 4]])}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import trimesh
@@ -74,12 +75,15 @@ def load_mesh(path: str | Path) -> trimesh.Trimesh:
         if len(geoms) == 1:
             mesh = geoms[0]
         else:
-            kinds = {g.visual.kind for g in geoms}
+            # Any: trimesh types .visual as a union; the .kind string says which it is
+            visuals: list[Any] = [g.visual for g in geoms]
+            kinds = {v.kind for v in visuals}
             if len(kinds) > 1 or "texture" in kinds:
                 for g in geoms:
                     _simplify_material(g)
-                    if g.visual.kind == "texture":
-                        g.visual = g.visual.to_color()
+                    visual: Any = g.visual
+                    if visual.kind == "texture":
+                        g.visual = visual.to_color()
             mesh = trimesh.util.concatenate(geoms)
     elif isinstance(loaded, trimesh.Trimesh):
         mesh = loaded
@@ -90,14 +94,14 @@ def load_mesh(path: str | Path) -> trimesh.Trimesh:
 
 
 def _simplify_material(mesh: trimesh.Trimesh) -> None:
-    visual = mesh.visual
+    visual: Any = mesh.visual  # trimesh types it as a union; .kind says which
     if visual.kind == "texture" and isinstance(visual.material, trimesh.visual.material.PBRMaterial):
         visual.material = visual.material.to_simple()
 
 
 def mesh_is_coloured(mesh: trimesh.Trimesh) -> bool:
     """True when the mesh carries more than trimesh's default grey (colours or a texture image)."""
-    v = mesh.visual
+    v: Any = mesh.visual  # trimesh types it as a union; .kind says which
     if v.kind == "texture":
         return getattr(v.material, "image", None) is not None
     if v.kind in ("vertex", "face"):

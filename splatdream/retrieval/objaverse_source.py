@@ -10,8 +10,9 @@ import contextlib
 import difflib
 import socket
 import urllib.error
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from splatdream.retrieval.ingest import IngestItem
 
@@ -29,7 +30,7 @@ def _network(what: str) -> Iterator[None]:
     socket.setdefaulttimeout(NETWORK_TIMEOUT_S)
     try:
         yield
-    except (urllib.error.URLError, socket.timeout, ConnectionError) as exc:
+    except (TimeoutError, urllib.error.URLError, ConnectionError) as exc:
         raise ObjaverseUnavailable(
             f"could not {what}: Objaverse needs network access to huggingface.co ({exc}). On an offline "
             "machine, copy .glb files over and use `splatdream assets add DIR` (captions from a captions.csv)."

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import lancedb
 import numpy as np
@@ -139,7 +140,7 @@ class Catalogue:
         images: list[Any] = [None] * len(ids)
         if image is not None:
             images = [None if not np.isfinite(v).all() else v.astype(np.float32) for v in image]
-        rows = [{"id": i, "text": t.astype(np.float32), "image": im} for i, t, im in zip(ids, text, images)]
+        rows = [{"id": i, "text": t.astype(np.float32), "image": im} for i, t, im in zip(ids, text, images, strict=True)]
         table.add(pa.Table.from_pylist(rows, schema=table.schema))
         maybe_build_ann_index(table)
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import io
 import textwrap
-from typing import Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,7 +24,7 @@ BACKGROUND = (255, 255, 255)
 
 def face_colors(mesh: trimesh.Trimesh) -> np.ndarray:
     """Per-face RGB uint8 [F, 3] from vertex colours, face colours or a sampled texture."""
-    visual = mesh.visual
+    visual: Any = mesh.visual  # trimesh types it as a union; .kind says which
     try:
         if visual.kind == "texture":
             visual = visual.to_color()
@@ -43,7 +44,7 @@ def _painter(mesh: trimesh.Trimesh, cameras: Cameras) -> np.ndarray:
     base = face_colors(mesh).astype(np.float64)
     normals = np.asarray(mesh.face_normals, np.float64)
     out = []
-    for viewmat, K in zip(cameras.viewmats.double().numpy(), cameras.Ks.double().numpy()):
+    for viewmat, K in zip(cameras.viewmats.double().numpy(), cameras.Ks.double().numpy(), strict=True):
         cam = verts @ viewmat[:3, :3].T + viewmat[:3, 3]
         z = np.maximum(cam[:, 2], 1e-6)
         uv = np.stack([K[0, 0] * cam[:, 0] / z + K[0, 2], K[1, 1] * cam[:, 1] / z + K[1, 2]], -1)

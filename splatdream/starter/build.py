@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
 
 import trimesh
 
@@ -63,6 +63,7 @@ def procedural_variants() -> list[Variant]:
 
 def _write_glb(mesh: trimesh.Trimesh, path: Path) -> None:
     data = mesh.export(file_type="glb")
+    assert isinstance(data, bytes)  # glb is binary
     if path.exists() and path.read_bytes() == data:
         return  # keep mtimes stable for unchanged assets
     with atomic_write(path) as tmp:

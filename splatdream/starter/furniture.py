@@ -127,7 +127,7 @@ def sofa(body: Paint, cushion: Paint, legs: Paint, seats: int = 3) -> list[Part]
 
 def bookshelf(wood: Paint, books: list[Paint], shelves: int = 4, w: float = 1.0) -> list[Part]:
     h = 0.45 * shelves
-    parts = mirror_x([box((0.05, h, 0.35), (w / 2, h / 2, 0), wood)]) + [box((w, h, 0.03), (0, h / 2, -0.16), wood)]
+    parts = [*mirror_x([box((0.05, h, 0.35), (w / 2, h / 2, 0), wood)]), box((w, h, 0.03), (0, h / 2, -0.16), wood)]
     for s in range(shelves + 1):
         parts.append(box((w, 0.04, 0.35), (0, 0.45 * s, 0), wood))
     for s in range(shelves):
@@ -193,7 +193,7 @@ def piano(body: Paint, keys: Paint, sharps: Paint, bench_col: Paint | None = Non
     parts = [box((1.5, 1.2, 0.5), (0, 0.9, -0.2), body), box((1.5, 0.08, 0.3), (0, 0.75, 0.2), body),
              box((1.4, 0.04, 0.22), (0, 0.81, 0.22), keys)]
     parts += [box((0.05, 0.03, 0.13), (-0.65 + 0.1 * k, 0.84, 0.17), sharps) for k in range(14) if k % 7 not in (2, 6)]
-    parts += mirror_x([box((0.08, 0.7, 0.08), (0.7, 0.35, 0.3), body)]) + [box((1.5, 0.3, 0.5), (0, 0.15, -0.2), body)]
+    parts += [*mirror_x([box((0.08, 0.7, 0.08), (0.7, 0.35, 0.3), body)]), box((1.5, 0.3, 0.5), (0, 0.15, -0.2), body)]
     if bench_col is not None:
         parts += [box((0.9, 0.08, 0.35), (0, 0.5, 0.8), bench_col)]
         parts += mirror_x([box((0.06, 0.46, 0.3), (0.4, 0.23, 0.8), bench_col)])

@@ -68,7 +68,7 @@ def bowl(outer: Paint, r: float = 0.8, depth: float = 0.45, foot: bool = True) -
 def vase(body: Paint, profile: list[tuple[float, float]]) -> list[Part]:
     t = 0.03
     inner = [(max(x - t, 0.0), y) for x, y in profile[::-1]]
-    return [lathe([(0, 0)] + profile + inner[:-1] + [(0, t)], paint=body, sections=32)]
+    return [lathe([(0, 0), *profile, *inner[:-1], (0, t)], paint=body, sections=32)]
 
 
 def bottle(glass: Paint, cap: Paint, label: Paint | None, r: float = 0.3, h: float = 1.4, neck: float = 0.1) -> list[Part]:
@@ -115,7 +115,7 @@ def sword(blade: Paint, guard: Paint, grip: Paint, length: float = 2.0, curved: 
 def hammer(head: Paint, handle: Paint, claw: bool = True, mallet: bool = False) -> list[Part]:
     parts = [cyl(0.05, 1.2, (0, 0.6, 0), handle)]
     if mallet:
-        return parts + [cyl(0.18, 0.6, (0, 1.25, 0), head, axis="x")]
+        return [*parts, cyl(0.18, 0.6, (0, 1.25, 0), head, axis="x")]
     parts += [box((0.45, 0.14, 0.14), (0.05, 1.22, 0), head), cyl(0.08, 0.1, (0.3, 1.22, 0), head, axis="x")]
     if claw:
         parts.append(turn(box((0.3, 0.08, 0.1), (-0.3, 1.22, 0), head), -25, "z", about=(-0.17, 1.22, 0)))
@@ -214,7 +214,7 @@ def banana(peel: Paint, tip: Paint, bend: float = 1.0, n: int = 1) -> list[Part]
 
 def mushroom(cap: Paint, stem: Paint, dots: Paint | None, flat: float = 1.0) -> list[Part]:
     prof = [(0.8 * math.sin(a), 0.55 * flat * math.cos(a)) for a in [i * math.pi / 2 / 8 for i in range(9)]]
-    parts = [cyl(0.18, 0.7, (0, 0.35, 0), stem), lathe(prof[::-1] + [(0.0, 0.0)], (0, 0.65, 0), cap, sections=32)]
+    parts = [cyl(0.18, 0.7, (0, 0.35, 0), stem), lathe([*prof[::-1], (0.0, 0.0)], (0, 0.65, 0), cap, sections=32)]
     if dots is not None:
         for k in range(7):
             a, el = 2 * math.pi * k / 7, 0.5 + 0.25 * (k % 2)

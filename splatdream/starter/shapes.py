@@ -16,8 +16,8 @@ Everything here is deterministic: no randomness, fixed tessellations.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence, Union
 
 import numpy as np
 import trimesh
@@ -25,7 +25,7 @@ from PIL import Image
 
 RGB = tuple[int, int, int]
 TEX = "tex"
-Paint = Union[RGB, str]
+Paint = RGB | str
 Vec3 = Sequence[float]
 
 ATLAS = 256
@@ -204,7 +204,7 @@ def assemble(parts: Sequence[Part], texture: tuple[str, RGB, RGB] | None = None,
             m.unmerge_vertices()
         meshes.append(m)
     if not textured:
-        for m, p in zip(meshes, parts):
+        for m, p in zip(meshes, parts, strict=True):
             rgba = np.array([*p.paint, 255], dtype=np.uint8)
             m.visual = trimesh.visual.ColorVisuals(m, vertex_colors=np.tile(rgba, (len(m.vertices), 1)))
         out = trimesh.util.concatenate(meshes)
@@ -212,7 +212,7 @@ def assemble(parts: Sequence[Part], texture: tuple[str, RGB, RGB] | None = None,
         return out
 
     assert texture is not None
-    colours = sorted({p.paint for p in parts if p.paint != TEX})
+    colours = sorted({p.paint for p in parts if not isinstance(p.paint, str)})  # all but TEX
     if len(colours) > CELLS * CELLS // 2:
         raise ValueError(f"at most {CELLS * CELLS // 2} plain colours per textured object, got {len(colours)}")
     atlas = np.zeros((ATLAS, ATLAS, 3), dtype=np.uint8)
@@ -225,13 +225,14 @@ def assemble(parts: Sequence[Part], texture: tuple[str, RGB, RGB] | None = None,
         # glTF UV: v = 0 at the image's top row, trimesh flips; we give OpenGL-style v (0 = bottom).
         cell_uv[c] = ((col + cell / 2) / ATLAS, 1.0 - (row + cell / 2) / ATLAS)
     uvs = []
-    for m, p in zip(meshes, parts):
+    for m, p in zip(meshes, parts, strict=True):
         if p.paint == TEX:
             uv = _planar_uv(m)
             # Texture occupies the top half of the image: v in (0.5, 1]; keep a 2-px margin.
             margin = 2.0 / ATLAS
             uv = np.c_[margin + uv[:, 0] * (1 - 2 * margin), 0.5 + margin + uv[:, 1] * (0.5 - 2 * margin)]
         else:
+            assert not isinstance(p.paint, str)  # TEX is the only string paint
             uv = np.tile(np.asarray(cell_uv[p.paint]), (len(m.vertices), 1))
         uvs.append(uv)
     out = trimesh.util.concatenate([trimesh.Trimesh(m.vertices, m.faces, process=False) for m in meshes])

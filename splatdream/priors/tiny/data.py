@@ -11,9 +11,10 @@ with the same thresholds and wording as ``views.view_prompts``.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -21,6 +22,9 @@ from torch import Tensor
 
 from splatdream.priors.views import ViewPromptConfig, view_words
 from splatdream.scene import Cameras
+
+if TYPE_CHECKING:
+    import trimesh
 
 COLOURS: dict[str, tuple[int, int, int]] = {
     "red": (200, 40, 35),
@@ -188,7 +192,7 @@ class RenderedSet:
 
 
 def render_assets(
-    assets: Iterable[tuple[str, str, object]],  # (caption, short caption, trimesh.Trimesh)
+    assets: Iterable[tuple[str, str, trimesh.Trimesh]],  # (caption, short caption, mesh)
     views_per_variant: int = 32,
     recolourings: int = 3,
     size: int = 32,
@@ -217,6 +221,7 @@ def render_assets(
         for obj, cap, short_cap in variants:
             cams = sample_cameras(views_per_variant, size * supersample, gen)
             rgb, alpha = downsample(*splat_render(obj, cams), supersample)
+            assert cams.azimuth_deg is not None and cams.elevation_deg is not None  # orbit cameras
             rgbs.append((rgb * 255).round().to(torch.uint8).numpy())
             alphas.append((alpha * 255).round().to(torch.uint8).numpy())
             caps += [cap if i % 2 == 0 else short_cap for i in range(len(cams))]
@@ -228,7 +233,7 @@ def render_assets(
                        np.concatenate(azs), np.concatenate(els), np.concatenate(ids))
 
 
-def synthetic_assets() -> list[tuple[str, object]]:
+def synthetic_assets() -> list[tuple[str, str, trimesh.Trimesh]]:
     """Coloured primitives, each with a dark square marker on its front (+Z) so views differ."""
     import trimesh
 
@@ -256,7 +261,7 @@ def synthetic_assets() -> list[tuple[str, object]]:
     return out
 
 
-def starter_assets(limit: int | None = None) -> list[tuple[str, str, object]]:
+def starter_assets(limit: int | None = None) -> list[tuple[str, str, trimesh.Trimesh]]:
     """The starter library's meshes with their captions and a short "a <colour> <category>" caption."""
     from splatdream.retrieval.meshes import load_mesh
     from splatdream.starter.build import load_manifest

@@ -61,7 +61,7 @@ def heldout_images(data: RenderedSet, background: float = 1.0) -> Tensor:
 def heldout_loss(prior: Prior, data: RenderedSet, repeats: int = 4, seed: int = 0) -> float:
     """Mean denoising loss on renders with their captions (view word included), t ~ U[0, 1000)."""
     x0 = heldout_images(data).repeat(repeats, 1, 1, 1)
-    captions = [with_view(c, v) for c, v in zip(data.captions, data.views)] * repeats
+    captions = [with_view(c, v) for c, v in zip(data.captions, data.views, strict=True)] * repeats
     hidden = prior.encode_prompts(captions).cond
     gen = torch.Generator().manual_seed(seed)
     t = torch.randint(0, prior.num_train_timesteps, (len(x0),), generator=gen)

@@ -54,7 +54,7 @@ def loss_curve_png(log: Path, path: Path, width: int = 640, height: int = 320) -
     xs = m + (steps - steps.min()) / max(1.0, steps.max() - steps.min()) * (width - 2 * m)
     ys = height - m - (np.clip(smooth, lo, hi) - lo) / (hi - lo) * (height - 2 * m)
     draw.rectangle([m, m, width - m, height - m], outline="black")
-    draw.line(list(zip(xs.tolist(), ys.tolist())), fill=(200, 40, 35), width=2)
+    draw.line(list(zip(xs.tolist(), ys.tolist(), strict=True)), fill=(200, 40, 35), width=2)
     draw.text((m, 10), f"TinyPrior training loss (eps MSE, moving mean of {k})", fill="black")
     draw.text((m, height - m + 5), f"step {int(steps.min())}", fill="black")
     draw.text((width - m - 80, height - m + 5), f"step {int(steps.max())}", fill="black")

@@ -86,7 +86,7 @@ class CaptionBank:
     """Every caption the sampler can draw, encoded once: [U, L, D] float16 plus lookup tables."""
 
     def __init__(self, data: RenderedSet, view_cfg: ViewPromptConfig, encoder: MiniLMTokenEncoder) -> None:
-        with_views = [with_view(c, v, view_cfg) for c, v in zip(data.captions, data.views)]
+        with_views = [with_view(c, v, view_cfg) for c, v in zip(data.captions, data.views, strict=True)]
         texts = sorted(set(with_views) | set(data.captions) | {""})
         index = {t: i for i, t in enumerate(texts)}
         self.texts = texts
@@ -118,7 +118,7 @@ def lr_at(step: int, cfg: TrainTinyConfig) -> float:
 
 @torch.no_grad()
 def ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
-    for pe, pm in zip(ema.parameters(), model.parameters()):
+    for pe, pm in zip(ema.parameters(), model.parameters(), strict=True):
         pe.lerp_(pm, 1.0 - decay)
 
 
