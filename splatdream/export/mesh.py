@@ -68,28 +68,30 @@ def opacity_field(g: Gaussians, resolution: int, min_opacity: float) -> tuple[np
     sigma = torch.sqrt(scales**2 + (0.5 * voxel) ** 2)
     rot = quat_to_rotmat(torch.nn.functional.normalize(g.quats, dim=-1))  # [N, 3, 3] local -> world
     alpha = g.opacities.clamp(max=0.99)
-    radius = torch.ceil(_CUTOFF * sigma.max(dim=-1).values / voxel).long().clamp(min=1)
+    # Per-axis reach of each (widened) ellipsoid, in voxels: flat discs lying in a grid plane get a
+    # flat window, not a cube. Gaussians with the same window are evaluated together.
+    cov_diag = ((rot * sigma[:, None, :]) ** 2).sum(dim=-1)  # diag(R S^2 R^T)
+    reach_vox = torch.ceil(_CUTOFF * cov_diag.sqrt() / voxel).long().clamp(min=1)
     centre = torch.round((g.means - origin) / voxel).long()
+    to_centre = origin + centre.float() * voxel - g.means  # [N, 3] voxel centre minus mean
 
     log_t = torch.zeros(int(dims.prod()), dtype=torch.float32)  # sum of log(1 - alpha), flattened grid
-    # Group Gaussians by window size (powers of two) so each group is one vectorised evaluation.
-    bucket = 2 ** torch.ceil(torch.log2(radius.float())).long()
-    for k in torch.unique(bucket).tolist():
-        idx = torch.nonzero(bucket == k).squeeze(1)
-        r = torch.arange(-k, k + 1)
-        offsets = torch.stack(torch.meshgrid(r, r, r, indexing="ij"), dim=-1).reshape(-1, 3)  # [W, 3]
+    windows, group = torch.unique(reach_vox, dim=0, return_inverse=True)
+    for w, (kx, ky, kz) in enumerate(windows.tolist()):
+        idx = torch.nonzero(group == w).squeeze(1)
+        axes = [torch.arange(-k, k + 1) for k in (kx, ky, kz)]
+        offsets = torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=-1).reshape(-1, 3)  # [W, 3]
         per_batch = max(1, _BATCH_SAMPLES // len(offsets))
         for start in range(0, len(idx), per_batch):
             b = idx[start : start + per_batch]
             cell = centre[b, None, :] + offsets[None]  # [B, W, 3]
-            inside = ((cell >= 0) & (cell < dims)).all(dim=-1)
-            world = origin + cell.float() * voxel
-            local = torch.einsum("bij,bwi->bwj", rot[b], world - g.means[b, None])  # world -> local frame
-            m2 = ((local / sigma[b, None]) ** 2).sum(dim=-1)
-            a = alpha[b, None] * torch.exp(-0.5 * m2)
-            use = inside & (m2 < _CUTOFF**2)
-            flat = (cell[..., 0] * dims[1] + cell[..., 1]) * dims[2] + cell[..., 2]
-            log_t.index_add_(0, flat[use], torch.log1p(-a[use]))
+            d = to_centre[b, None, :] + offsets[None].float() * voxel
+            local = torch.einsum("bij,bwi->bwj", rot[b], d) / sigma[b, None]  # world -> local frame, in sigmas
+            m2 = (local * local).sum(dim=-1)
+            use = (m2 < _CUTOFF**2) & ((cell >= 0) & (cell < dims)).all(dim=-1)
+            a = alpha[b, None].expand_as(m2)[use] * torch.exp(-0.5 * m2[use])
+            c = cell[use]
+            log_t.index_add_(0, (c[:, 0] * dims[1] + c[:, 1]) * dims[2] + c[:, 2], torch.log1p(-a))
     field = (1 - torch.exp(log_t)).reshape(*dims.tolist())
     return field.numpy(), origin.numpy().astype(np.float64), voxel
 
@@ -140,12 +142,22 @@ def splats_to_mesh(gaussians: Gaussians, options: MeshOptions = MeshOptions()) -
         verts, faces = fast_simplification.simplify(verts.astype(np.float32), faces.astype(np.int64),
                                                     target_count=options.max_faces)
     mesh = trimesh.Trimesh(vertices=np.asarray(verts, dtype=np.float64), faces=faces, process=True)
+    mesh.update_faces(mesh.nondegenerate_faces())
     mesh.remove_unreferenced_vertices()
     if mesh.is_watertight and mesh.volume < 0:  # marching cubes' winding depends on the gradient direction
         mesh.invert()
     rgb = vertex_colours(g, np.asarray(mesh.vertices, dtype=np.float32), blur=0.5 * voxel)
     rgba = np.concatenate([np.round(rgb * 255), np.full((len(rgb), 1), 255)], axis=1).astype(np.uint8)
     mesh.visual = trimesh.visual.ColorVisuals(mesh, vertex_colors=rgba)
+    # glTF requires unit normals; a vertex whose faces cancel out has none, so give it its first face's.
+    normals = np.array(mesh.vertex_normals)
+    zero = np.linalg.norm(normals, axis=1) < 0.5
+    if zero.any():
+        first_face = np.full(len(mesh.vertices), -1)
+        first_face[mesh.faces[::-1].ravel()] = np.repeat(np.arange(len(mesh.faces))[::-1], 3)
+        normals[zero] = mesh.face_normals[first_face[zero]]
+        normals[np.linalg.norm(normals, axis=1) < 0.5] = (0.0, 1.0, 0.0)
+        mesh.vertex_normals = normals
     return mesh
 
 
