@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from splatdream.atomic import atomic_write
+from splatdream.export.info import highest_nonzero_band
 from splatdream.export.ply import NonFiniteGaussiansError, nonfinite_rows
 from splatdream.scene import SH_C0, Gaussians
 
@@ -39,7 +40,7 @@ class EmptySceneError(ValueError):
 
 
 def check_exportable(gaussians: Gaussians, what: str = "the scene") -> Gaussians:
-    """Detached float32 CPU copy of ``gaussians``; raises if it is empty or holds NaN/inf."""
+    """Detached float32 CPU copy of ``gaussians`` without all-zero SH bands; raises if empty or NaN/inf."""
     g = gaussians.detach().to("cpu", torch.float32)
     if len(g) == 0:
         raise EmptySceneError(
@@ -55,7 +56,8 @@ def check_exportable(gaussians: Gaussians, what: str = "the scene") -> Gaussians
         )
     if bool((g.quats.norm(dim=-1) == 0).any()):
         raise NonFiniteGaussiansError(f"{what} has Gaussians with an all-zero quaternion; nothing was written")
-    return g
+    # .ply files carry zero-padded degree-3 slots; dropping all-zero bands is lossless and saves bytes.
+    return g.with_sh_degree(highest_nonzero_band(g.sh))
 
 
 # -- .splat --------------------------------------------------------------------------------------
