@@ -110,6 +110,7 @@ def test_cli_exports_every_particle_of_a_run_directory(tmp_path):
     out = tmp_path / "named.compressed.ply"
     assert cli_main(["export", str(tmp_path / "particle_0.ply"), "--format", "ply-compressed", "--out", str(out)]) == 0
     assert out.read_bytes().startswith(b"ply\n")
+    assert cli_main(["export", str(tmp_path), "--format", "splat", "--out", str(tmp_path / "one.splat")]) == 1
 
 
 def test_unknown_format_is_refused(tmp_path, capsys):

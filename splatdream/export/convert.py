@@ -90,6 +90,11 @@ class ExportConfig:
 
 def _targets(cfg: ExportConfig, files: list[Path]) -> list[tuple[Path, str, Path]]:
     single = len(files) == 1 and len(cfg.format) == 1
+    if cfg.out is not None and not single and cfg.out.suffix and not cfg.out.is_dir():
+        raise ValueError(
+            f"--out {cfg.out} names a file, but {len(files) * len(cfg.format)} files would be written; "
+            "pass a directory, or one input and one --format"
+        )
     jobs = []
     for src in files:
         for fmt in cfg.format:
