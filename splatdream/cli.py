@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "view": ("viewer.app", "main", "open a .ply or run directory in the browser viewer"),
     "turntable": ("splatdream.export.turntable", "main", "render an orbit video of a .ply"),
     "info": ("splatdream.export.info", "main", "print count, SH degree and bounds of a .ply"),
+    "export": ("splatdream.export.convert", "main", "write a .ply or run as .splat, compressed .ply, .spz or a .glb mesh"),
 }
 DEFAULT = "run"
 

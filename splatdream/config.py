@@ -18,6 +18,7 @@ from splatdream.configio import load_yaml
 from splatdream.distill.config import DensifyConfig, DistillConfig, LearningRates
 from splatdream.distill.schedule import ExpDecay, Steps
 from splatdream.distill.score_net import ScoreNetConfig
+from splatdream.export.convert import ExportFormat
 from splatdream.init.config import InitConfig
 from splatdream.priors.config import PriorConfig
 from splatdream.retrieval.config import RetrievalConfig
@@ -35,6 +36,8 @@ class OutputConfig:
     """Turntable video side in pixels."""
     turntable_fps: int = 24
     """Turntable frame rate."""
+    formats: tuple[ExportFormat, ...] = ()
+    """Also write each particle as: splat, ply-compressed, spz, glb (see splatdream export)."""
 
 
 @dataclass(frozen=True)

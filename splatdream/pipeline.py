@@ -121,6 +121,7 @@ class Pipeline:
         self.say(f"  adapter saved to {result.adapter_dir}")
 
     def export(self, trainer: Trainer) -> None:
+        from splatdream.export.convert import export_formats
         from splatdream.export.turntable import render_turntable, write_video
 
         oc = self.cfg.output
@@ -128,6 +129,7 @@ class Pipeline:
             if not g.is_finite():
                 raise RuntimeError(f"particle {i} has non-finite parameters; not writing it (see metrics.jsonl)")
             write_ply(self.run_dir / f"particle_{i}.ply", g)
+            export_formats(g, oc.formats, self.run_dir / f"particle_{i}.ply")
             if oc.turntable_frames > 0:
                 frames = render_turntable(g, oc.turntable_frames, oc.turntable_size, backend=self.cfg.distill.backend,
                                           progress=False)
