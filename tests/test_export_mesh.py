@@ -76,5 +76,5 @@ def test_mesh_matches_the_splats_silhouette_and_colour(glb, splats):
 
 def test_transparent_splats_are_a_clear_error():
     g = Gaussians.random_ball(50, opacity=0.01)
-    with pytest.raises(MeshExtractionError, match="lower the level|more opaque"):
+    with pytest.raises(MeshExtractionError, match=r"lower the level|more opaque"):
         splats_to_mesh(g, MeshOptions(resolution=32))

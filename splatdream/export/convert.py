@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Literal, get_args
+from typing import Literal, get_args
 
 import tyro
 
@@ -95,7 +96,7 @@ def _targets(cfg: ExportConfig, files: list[Path]) -> list[tuple[Path, str, Path
             f"--out {cfg.out} names a file, but {len(files) * len(cfg.format)} files would be written; "
             "pass a directory, or one input and one --format"
         )
-    jobs = []
+    jobs: list[tuple[Path, str, Path]] = []
     for src in files:
         for fmt in cfg.format:
             if cfg.out is None:
@@ -127,8 +128,17 @@ def main(argv: list[str] | None = None) -> int:
 
 assert set(get_args(ExportFormat)) == set(SUFFIXES)
 
-__all__ = ["ExportConfig", "ExportFormat", "SUFFIXES", "check_formats", "default_path", "export_formats", "export_scene",
-           "main", "scene_files"]
+__all__ = [
+    "SUFFIXES",
+    "ExportConfig",
+    "ExportFormat",
+    "check_formats",
+    "default_path",
+    "export_formats",
+    "export_scene",
+    "main",
+    "scene_files",
+]
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -146,7 +146,7 @@ def read_spz(path: str | os.PathLike[str]) -> Gaussians:
     """Read a ``.spz`` file into ``Gaussians`` (through ``gsply``)."""
     import gsply
 
-    d = gsply.read_spz(path)
+    d = gsply.read_spz(Path(path))
     n = len(d.means)
     sh = torch.from_numpy(np.asarray(d.sh0, dtype=np.float32)).reshape(n, 1, 3)
     if d.shN is not None and d.shN.size:
@@ -162,12 +162,12 @@ def read_spz(path: str | os.PathLike[str]) -> Gaussians:
 
 __all__ = [
     "COMPRESSED_MIN_OPACITY",
-    "EmptySceneError",
     "SPLAT_DTYPE",
+    "EmptySceneError",
     "check_exportable",
     "compressed_ply_bytes",
-    "read_spz",
     "read_splat",
+    "read_spz",
     "splat_rows",
     "write_compressed_ply",
     "write_splat",

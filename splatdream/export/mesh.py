@@ -157,7 +157,7 @@ def splats_to_mesh(gaussians: Gaussians, options: MeshOptions = MeshOptions()) -
         first_face[mesh.faces[::-1].ravel()] = np.repeat(np.arange(len(mesh.faces))[::-1], 3)
         normals[zero] = mesh.face_normals[first_face[zero]]
         normals[np.linalg.norm(normals, axis=1) < 0.5] = (0.0, 1.0, 0.0)
-        mesh.vertex_normals = normals
+        mesh.vertex_normals = normals  # type: ignore[method-assign]  # trimesh's cached property has a setter
     return mesh
 
 
@@ -165,6 +165,7 @@ def write_glb(path: str | os.PathLike[str], gaussians: Gaussians, options: MeshO
     """Extract the mesh and write it atomically as binary glTF (.glb); returns the mesh."""
     mesh = splats_to_mesh(gaussians, options)
     data = mesh.export(file_type="glb", include_normals=True)
+    assert isinstance(data, bytes), type(data)
     with atomic_write(path) as tmp:
         tmp.write_bytes(data)
     return mesh
