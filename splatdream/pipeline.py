@@ -102,7 +102,8 @@ class Pipeline:
         from splatdream.adaptation.rotate import rotate_mesh_yaw
         from splatdream.init.from_mesh import mesh_to_gaussians
 
-        probe = mesh_to_gaussians(mesh, 4000, seed=self.cfg.init.seed, name=hit.caption)
+        # render on the run's device: 240 views at 512 px on the CPU rasteriser would dominate a GPU run
+        probe = mesh_to_gaussians(mesh, 4000, seed=self.cfg.init.seed, name=hit.caption).to(self.device)
         _, yaw, _ = align_front(prior, probe, hit.caption, self.cfg.adapt.alignment,
                                 view_cfg=self.cfg.distill.view_prompts)
         self.say(f"  aligned '{hit.caption}': front found at azimuth {yaw:.0f} deg")
@@ -114,6 +115,7 @@ class Pipeline:
 
         if not self.cfg.adapt.enabled:
             return
+        assets = [a.to(self.device) for a in assets]
         result = adapt_prior(prior, assets, self.cfg.prompt, self.cfg.adapt, self.run_dir / "adapter",
                              asset_captions=captions)
         assert result.adapter_dir is not None  # adaptation is enabled
