@@ -16,9 +16,11 @@ import torch
 
 from splatdream.config import PRESETS, RunConfig
 from splatdream.configio import dump_yaml, load_yaml, merge
-from splatdream.distill.metrics import mean_object_colour, prior_score, silhouette_iou
 from splatdream.distill.run import main as run_main
 from splatdream.distill.run import run
+from splatdream.evaluate.cleanliness import silhouette_iou
+from splatdream.evaluate.colour import mean_object_colour
+from splatdream.evaluate.fidelity import prior_score
 from splatdream.export.ply import read_ply
 from splatdream.priors.tiny import SHIPPED_DIR
 
