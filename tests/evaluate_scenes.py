@@ -39,10 +39,9 @@ def recoloured(g: Gaussians, rgb: tuple[float, float, float], amount: float = 0.
     return replace(g, sh=sh)
 
 
-def punched(g: Gaussians, radius: float = 0.15) -> Gaussians:
-    """A see-through hole: remove every Gaussian within ``radius`` of the front-to-back (z) axis."""
-    keep = g.means[:, :2].norm(dim=-1) > radius
-    return g[keep]
+def punched(g: Gaussians, half_width: float = 0.12) -> Gaussians:
+    """A see-through gap: remove every Gaussian with |x| < ``half_width`` (the box falls into two halves)."""
+    return g[g.means[:, 0].abs() > half_width]
 
 
 def with_floaters(g: Gaussians, n: int = 40, seed: int = 2) -> Gaussians:

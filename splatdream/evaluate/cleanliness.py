@@ -16,8 +16,8 @@ from splatdream.evaluate.views import Views, quick_views
 from splatdream.scene import Gaussians
 
 SPECKLE_FLOOR = 0.01
-"""Smallest init speckle a ratio divides by: mean |Laplacian| 0.01 (2.5/255 per pixel) is invisible, and many
-inits are flat-coloured (0.0), where a bare ratio would explode on any change."""
+"""Speckle below this counts as this in the ratio: mean |Laplacian| 0.01 (2.5/255 per pixel) is invisible, and
+many inits are flat-coloured (0.0), where a bare ratio would explode on any change."""
 
 _LAPLACIAN = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
 
@@ -76,7 +76,7 @@ class Cleanliness:
     speckle: float
     """The same of the result."""
     speckle_ratio: float
-    """speckle / max(speckle_init, SPECKLE_FLOOR); lower is better, <= 1 means no noisier than the init."""
+    """max(speckle, floor) / max(speckle_init, floor); lower is better, <= 1: no noisier than the init."""
     holes: float
     """Fraction of the init silhouette turned transparent; lower is better."""
     floaters: float
@@ -92,7 +92,7 @@ def cleanliness(init: Views, result: Views, n_init: int, n_result: int, margin: 
     return Cleanliness(
         speckle_init=s0,
         speckle=s1,
-        speckle_ratio=s1 / max(s0, SPECKLE_FLOOR),
+        speckle_ratio=max(s1, SPECKLE_FLOOR) / max(s0, SPECKLE_FLOOR),
         holes=holes(init, result),
         floaters=floaters(init, result, margin),
         gaussians_init=n_init,

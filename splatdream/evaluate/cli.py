@@ -52,7 +52,7 @@ def print_table(results: list[RunEval]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 200)  # piped: do not squeeze the columns
     for r in results:
         keep = [c for c in COLUMNS if any(not math.isnan(p.flat()[c[1]]) for p in r.particles)]
         word = f", colour word '{r.colour_word}'" if r.colour_word else ""

@@ -7,6 +7,7 @@ weights (torchvision's AlexNet) on this machine; the ``lpips`` package ships onl
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import torch
@@ -45,7 +46,9 @@ class Alpips:
             import lpips
         except ImportError as exc:
             raise LpipsUnavailable("A-LPIPS skipped: the lpips package is missing; pip install lpips") from exc
-        model = lpips.LPIPS(net="alex", pnet_rand=True, verbose=False)  # random backbone: nothing fetched
+        with warnings.catch_warnings():  # lpips still passes torchvision the deprecated pretrained=False
+            warnings.simplefilter("ignore", UserWarning)
+            model = lpips.LPIPS(net="alex", pnet_rand=True, verbose=False)  # random backbone: nothing fetched
         state = torch.load(weights, map_location="cpu", weights_only=True)
         # Slices hold torchvision's features.<i> modules under their own index: copy by that index.
         for name, sl in model.net.named_children():

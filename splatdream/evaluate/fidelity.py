@@ -104,6 +104,9 @@ def classifier_scores(
     target = embed(prompt)
     others = [TextEmbeddings(target.uncond.expand_as(target.cond), target.uncond) if c == "" else embed(c)
               for c in contrast]
+    # All captions in one UNet batch: [prompt views, contrast 1 views, ...], the same x_t repeated.
+    captions = TextEmbeddings(torch.cat([target.cond, *(o.cond for o in others)]), target.uncond)
+    k = 1 + len(others)
     scores = []
     for g in particles:
         gen = torch.Generator().manual_seed(seed)
@@ -115,11 +118,11 @@ def classifier_scores(
         for t in timesteps:
             for _ in range(noises):
                 noise = torch.randn(x0.shape, generator=gen).to(x0)
-                tt = torch.full((len(cams),), t, device=x0.device)
-                x_t = prior.add_noise(x0, noise, tt)
-                errors = [float((prior.predict_noise(x_t, tt, e, guidance_scale=1.0).float() - noise).square().mean())
-                          for e in (target, *others)]
-                diffs.append(errors[0] - sum(errors[1:]) / len(others))
+                tt = torch.full((len(cams) * k,), t, device=x0.device)
+                x_t = prior.add_noise(x0, noise, tt[: len(cams)])
+                eps = prior.predict_noise(x_t.repeat(k, 1, 1, 1), tt, captions, guidance_scale=1.0).float()
+                errors = (eps - noise.repeat(k, 1, 1, 1)).square().reshape(k, -1).mean(1)
+                diffs.append(float(errors[0] - errors[1:].mean()))
         scores.append(sum(diffs) / len(diffs))
     return scores
 
