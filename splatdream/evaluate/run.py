@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -47,19 +48,19 @@ def evaluate_run(run_dir: str | Path, cfg: EvalConfig = EvalConfig(), *, scorers
     for name, model in (("clip", clip), ("alpips", alp)):
         if isinstance(model, str):
             skipped[name] = model
-    rows, sheet_rows = [], []
+    particles: list[ParticleEval] = []
+    sheet_rows = []
     for i, (g0, g1) in enumerate(zip(inits, results)):
         v0 = render_views(g0, cams, cfg.views, scorers.device)
         v1 = render_views(g1, cams, cfg.views, scorers.device)
-        extra: dict[str, float | None] = {}
+        p = ParticleEval(index=i, cleanliness=cleanliness(v0, v1, len(g0), len(g1), margin),
+                         colour=colour_score(files.prompt, v0, v1))
         if not isinstance(clip, str):
-            extra["clip_init"] = clip.score(_ring_subset(v0, cfg.fidelity_views), files.prompt)
-            extra["clip"] = clip.score(_ring_subset(v1, cfg.fidelity_views), files.prompt)
+            p = replace(p, clip_init=clip.score(_ring_subset(v0, cfg.fidelity_views), files.prompt),
+                        clip=clip.score(_ring_subset(v1, cfg.fidelity_views), files.prompt))
         if not isinstance(alp, str):
-            extra["alpips_init"] = alp.ring(v0.on(1.0)[: cfg.views])
-            extra["alpips"] = alp.ring(v1.on(1.0)[: cfg.views])
-        rows.append(dict(index=i, cleanliness=cleanliness(v0, v1, len(g0), len(g1), margin),
-                         colour=colour_score(files.prompt, v0, v1), **extra))
+            p = replace(p, alpips_init=alp.ring(v0.on(1.0)[: cfg.views]), alpips=alp.ring(v1.on(1.0)[: cfg.views]))
+        particles.append(p)
         sheet_rows.append((_ring_subset(v0, cfg.sheet_views), _ring_subset(v1, cfg.sheet_views)))
 
     distractors: tuple[str, ...] = ()
@@ -69,11 +70,11 @@ def evaluate_run(run_dir: str | Path, cfg: EvalConfig = EvalConfig(), *, scorers
             skipped["classifier"] = prior
         else:
             distractors = distractor_captions(files.prompt, cfg.distractors)
-            kw = dict(contrast=distractors or ("",), views=cfg.fidelity_views, seed=cfg.seed)
-            s0 = classifier_scores(prior, inits, files.prompt, **kw)  # type: ignore[arg-type]
-            s1 = classifier_scores(prior, results, files.prompt, **kw)  # type: ignore[arg-type]
-            for row, a, b in zip(rows, s0, s1):
-                row.update(classifier_init=a, classifier=b)
+            contrast = distractors or ("",)
+            s0 = classifier_scores(prior, inits, files.prompt, contrast=contrast, views=cfg.fidelity_views, seed=cfg.seed)
+            s1 = classifier_scores(prior, results, files.prompt, contrast=contrast, views=cfg.fidelity_views,
+                                   seed=cfg.seed)
+            particles = [replace(p, classifier_init=a, classifier=b) for p, a, b in zip(particles, s0, s1)]
     else:
         skipped["classifier"] = "diffusion-classifier score skipped: turned off (--no-classifier)"
 
@@ -82,7 +83,7 @@ def evaluate_run(run_dir: str | Path, cfg: EvalConfig = EvalConfig(), *, scorers
         skipped["colour"] = "colour distance skipped: the prompt names no colour or material of the table"
     out = RunEval(
         run_dir=files.run_dir, prompt=files.prompt, views=cfg.views, size=cfg.size,
-        particles=tuple(ParticleEval(**r) for r in rows),  # type: ignore[arg-type]
+        particles=tuple(particles),
         colour_word=word.word if word else None, distractors=distractors, skipped=skipped,
     )
     if write:
