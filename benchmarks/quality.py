@@ -7,7 +7,8 @@ Each (variant, prompt) runs ``python -m splatdream --preset cpu-tiny ...`` in a 
 ``--runs DIR/<variant>/<prompt-slug>`` (a finished run is reused, so an interrupted benchmark resumes),
 then ``splatdream.evaluate.evaluate_run`` scores it. Prints one Markdown table of means -- the
 initialisation itself first -- and writes it to benchmarks/results/quality.md, plus a contact sheet of
-init vs result for the suite's first four prompts (default variant) to docs/quality_default.png.
+init vs result for the suite's first four prompts (default variant, else the first one run) to
+docs/quality_default.png.
 """
 
 from __future__ import annotations
@@ -213,9 +214,9 @@ def main() -> None:
     rows = [init_row(first)] + [summary_row(v, *results[v]) for v in args.variants]
     skipped = sorted({msg for evals, _ in results.values() for e in evals for msg in e.skipped.values()})
     steps = f"{args.steps} steps (override)" if args.steps else "the preset's steps"
+    command = " ".join(f'"{a}"' if " " in a else a for a in sys.argv[1:])
     intro = (
-        f"`python benchmarks/quality.py{' --limit ' + str(args.limit) if args.limit else ''} "
-        f"--num-particles {args.num_particles}{' --steps ' + str(args.steps) if args.steps else ''}`: cpu-tiny, "
+        f"`python benchmarks/quality.py {command}`: cpu-tiny, "
         f"{len(suite)} prompt(s) of {args.suite.name}, {args.num_particles} particle(s) each, {steps}, "
         f"{args.threads} thread(s); scored by `splatdream eval` at {args.eval_views} ring views, {args.eval_size} px "
         "(metrics: docs/metrics.md). Every number is over all particles of all prompts: speckle is the median "
@@ -226,8 +227,8 @@ def main() -> None:
     )
     write_report(args.out, "Quality: distillation against its own initialisation", intro,
                  markdown_table(HEADER, rows, ALIGN), footer="\n".join(f"- {m}" for m in skipped))
-    if "default" in results:
-        contact_sheet([e.run_dir for e in results["default"][0][:4]], args.sheet)
+    sheet_variant = "default" if "default" in results else args.variants[0]
+    contact_sheet([e.run_dir for e in results[sheet_variant][0][:4]], args.sheet)
 
 
 if __name__ == "__main__":

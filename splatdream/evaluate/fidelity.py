@@ -82,6 +82,7 @@ def classifier_scores(
     noises: int = 2,
     seed: int = 0,
     view_cfg: ViewPromptConfig = ViewPromptConfig(),
+    max_batch: int = 72,
 ) -> list[float]:
     """Per particle: the prior's denoising error with ``prompt`` minus its mean error with ``contrast``.
 
@@ -107,6 +108,7 @@ def classifier_scores(
     # All captions in one UNet batch: [prompt views, contrast 1 views, ...], the same x_t repeated.
     captions = TextEmbeddings(torch.cat([target.cond, *(o.cond for o in others)]), target.uncond)
     k = 1 + len(others)
+    per_call = max(1, max_batch // len(cams))  # captions per UNet call, so SD's batch stays bounded
     scores = []
     for g in particles:
         gen = torch.Generator().manual_seed(seed)
@@ -118,11 +120,16 @@ def classifier_scores(
         for t in timesteps:
             for _ in range(noises):
                 noise = torch.randn(x0.shape, generator=gen).to(x0)
-                tt = torch.full((len(cams) * k,), t, device=x0.device)
-                x_t = prior.add_noise(x0, noise, tt[: len(cams)])
-                eps = prior.predict_noise(x_t.repeat(k, 1, 1, 1), tt, captions, guidance_scale=1.0).float()
-                errors = (eps - noise.repeat(k, 1, 1, 1)).square().reshape(k, -1).mean(1)
-                diffs.append(float(errors[0] - errors[1:].mean()))
+                tt = torch.full((len(cams),), t, device=x0.device)
+                x_t = prior.add_noise(x0, noise, tt)
+                errors = []
+                for j in range(0, k, per_call):
+                    m = min(per_call, k - j)
+                    emb = TextEmbeddings(captions.cond[j * len(cams) : (j + m) * len(cams)], captions.uncond)
+                    eps = prior.predict_noise(x_t.repeat(m, 1, 1, 1), tt.repeat(m), emb, guidance_scale=1.0).float()
+                    errors.append((eps - noise.repeat(m, 1, 1, 1)).square().reshape(m, -1).mean(1))
+                err = torch.cat(errors)
+                diffs.append(float(err[0] - err[1:].mean()))
         scores.append(sum(diffs) / len(diffs))
     return scores
 
@@ -145,10 +152,12 @@ class ClipScorer:
         try:
             self.embedder = ClipEmbedder.from_config(ClipConfig(model, pretrained, checkpoint), device)
         except ClipWeightsUnavailable as exc:
+            where = (f"the checkpoint {checkpoint} does not exist" if checkpoint is not None
+                     else f"open_clip {model}/{pretrained} is not in the local cache")
             raise ClipUnavailable(
-                f"CLIP score skipped: no local weights for open_clip {model}/{pretrained}. Pass --clip-checkpoint "
-                "FILE (an open_clip checkpoint, e.g. open_clip_pytorch_model.bin of laion/CLIP-ViT-L-14) or "
-                f"--clip-model/--clip-pretrained naming weights already in the local cache. ({exc})"
+                f"CLIP score skipped: {where}. Pass --clip-checkpoint FILE (an open_clip checkpoint, e.g. "
+                "open_clip_pytorch_model.bin of laion/CLIP-ViT-L-14-laion2B-s32B-b82K with --clip-model ViT-L-14) or "
+                "--clip-model/--clip-pretrained naming weights already in the local cache."
             ) from exc
 
     def score(self, images: Tensor, prompt: str) -> float:
