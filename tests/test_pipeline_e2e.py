@@ -16,7 +16,9 @@ import torch
 
 from splatdream.config import PRESETS, RunConfig
 from splatdream.configio import dump_yaml, load_yaml, merge
-from splatdream.distill.metrics import mean_object_colour, prior_score, silhouette_iou
+from splatdream.evaluate.cleanliness import silhouette_iou
+from splatdream.evaluate.colour import mean_object_colour
+from splatdream.evaluate.fidelity import prior_score
 from splatdream.export.ply import read_ply
 from splatdream.pipeline import main as run_main
 from splatdream.pipeline import run

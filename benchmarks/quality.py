@@ -1,0 +1,235 @@
+"""Does distillation improve the retrieved assets? cpu-tiny over the prompt suite, per variant, scored by eval.
+
+    python benchmarks/quality.py [--limit N | --prompts P ...] [--variants default sds ...]
+                                 [--num-particles 2] [--steps S] [--threads 2]
+
+Each (variant, prompt) runs ``python -m splatdream --preset cpu-tiny ...`` in a fresh process into
+``--runs DIR/<variant>/<prompt-slug>`` (a finished run is reused, so an interrupted benchmark resumes),
+then ``splatdream.evaluate.evaluate_run`` scores it. Prints one Markdown table of means -- the
+initialisation itself first -- and writes it to benchmarks/results/quality.md, plus a contact sheet of
+init vs result for the suite's first four prompts (default variant, else the first one run) to
+docs/quality_default.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench_util import markdown_table, write_report
+
+ROOT = Path(__file__).resolve().parent.parent
+SUITE = Path(__file__).parent / "prompts" / "suite.csv"
+RESULTS = Path(__file__).parent / "results" / "quality.md"
+SHEET = ROOT / "docs" / "quality_default.png"
+
+VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "default": ("cpu-tiny as shipped", ()),
+    "random-init": ("particles from a random ball, not the retrieved assets", ("--init.method", "random")),
+    "no-adapt": ("no LoRA adaptation of the prior (front alignment kept)", ("--adapt.no-enabled",)),
+    "sds": ("SDS instead of VSD (same CFG)", ("--distill.loss", "sds")),
+    "reg-on": ("ReDream's retrieval regulariser every 3rd step", ("--distill.retrieval-reg-every", "3")),
+    "reg-off": ("retrieval regulariser off", ("--distill.retrieval-reg-every", "0")),
+}
+"""name -> (description, overrides of cpu-tiny); field names from splatdream/config.py and distill/config.py."""
+
+
+@dataclass(frozen=True)
+class Prompt:
+    text: str
+    kind: str
+
+
+def load_suite(path: Path = SUITE) -> list[Prompt]:
+    with open(path, newline="") as f:
+        return [Prompt(r["prompt"].strip(), r["kind"].strip()) for r in csv.DictReader(f)]
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40]
+
+
+def run_pipeline(prompt: str, variant: str, out: Path, particles: int, steps: int | None, threads: int) -> float:
+    """One cpu-tiny run in a fresh process; returns its wall time (0 when a finished run is reused)."""
+    if all((out / f"particle_{i}.ply").exists() for i in range(particles)):
+        return 0.0
+    cmd = [sys.executable, "-m", "splatdream", "--preset", "cpu-tiny", "--prompt", prompt, "--num-particles",
+           str(particles), "--no-viewer", "--output.turntable-frames", "0", *VARIANTS[variant][1]]
+    if (out / "config.yaml").exists():
+        cmd += ["--resume", str(out)]  # interrupted earlier: continue from its checkpoint
+    else:
+        cmd += ["--out", str(out)]
+    if steps is not None:
+        cmd += ["--distill.steps", str(steps)]
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), PYTHONPATH=str(ROOT))
+    t0 = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"run failed ({' '.join(cmd)}):\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+    return time.perf_counter() - t0
+
+
+def _median(xs: list[float]) -> float:
+    xs = [x for x in xs if not math.isnan(x)]
+    return statistics.median(xs) if xs else math.nan
+
+
+def _mean(xs: list[float]) -> float:
+    xs = [x for x in xs if not math.isnan(x)]
+    return sum(xs) / len(xs) if xs else math.nan
+
+
+def _share(flags: list[bool]) -> float:
+    return sum(flags) / len(flags) if flags else math.nan
+
+
+def _f(v: float, spec: str) -> str:
+    return "-" if math.isnan(v) else format(v, spec)
+
+
+HEADER = ("variant", "particles", "speckle x (median)", "holes", "floaters", "clean (holes, floaters <= 1%)",
+          "gaussians x", "dE to colour word", "nearer the colour than init", "classifier", "classifier better than init",
+          "CLIP", "A-LPIPS", "wall s / run")
+ALIGN = ("---",) + ("---:",) * (len(HEADER) - 1)
+
+
+def summary_row(name: str, evals: list, walls: list[float]) -> list[str]:  # evals: list[RunEval]
+    """Means (medians where the issue's targets are medians) over every particle of every run."""
+    ps = [p for e in evals for p in e.particles]
+    flat = [p.flat() for p in ps]
+    col = [p.colour for p in ps if p.colour is not None]
+    nearer = [c.delta_e < c.delta_e_init for c in col]
+    cls = [(p.classifier, p.classifier_init) for p in ps if p.classifier is not None and p.classifier_init is not None]
+    clean = [r["holes"] <= 0.01 and r["floaters"] <= 0.01 for r in flat]
+    return [
+        name, str(len(ps)), _f(_median([r["speckle_ratio"] for r in flat]), ".2f"),
+        _f(_mean([r["holes"] for r in flat]), ".2%"), _f(_mean([r["floaters"] for r in flat]), ".2%"),
+        _f(_share(clean), ".0%"), _f(_mean([r["count_ratio"] for r in flat]), ".2f"),
+        _f(_mean([c.delta_e for c in col]), ".1f"), _f(_share(nearer), ".0%"),
+        _f(_mean([a for a, _ in cls]), "+.4f"), _f(_share([a < b for a, b in cls]), ".0%"),
+        _f(_mean([r["clip"] for r in flat]), ".1f"), _f(_mean([r["alpips"] for r in flat]), ".3f"),
+        _f(_mean([w for w in walls if w > 0]), ".0f"),
+    ]
+
+
+def init_row(evals: list) -> list[str]:
+    """The initialisation scored as if it were the result: what distillation has to beat."""
+    ps = [p for e in evals for p in e.particles]
+    flat = [p.flat() for p in ps]
+    col = [p.colour for p in ps if p.colour is not None]
+    return [
+        "initialisation (retrieved)", str(len(ps)), "1.00", "0.00%", "0.00%", "100%", "1.00",
+        _f(_mean([c.delta_e_init for c in col]), ".1f"), "-",
+        _f(_mean([r["classifier_init"] for r in flat]), "+.4f"), "-",
+        _f(_mean([r["clip_init"] for r in flat]), ".1f"), _f(_mean([r["alpips_init"] for r in flat]), ".3f"), "-",
+    ]
+
+
+def contact_sheet(run_dirs: list[Path], out: Path, views: int = 3, size: int = 160) -> None:
+    """Per prompt, particle 0's init above its result from ``views`` ring views; prompts side by side."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from splatdream.atomic import atomic_write
+    from splatdream.evaluate.rundir import find_run
+    from splatdream.evaluate.views import RING_ELEVATION_DEG, render_views
+    from splatdream.export.ply import read_ply
+    from splatdream.scene import orbit_ring
+
+    cams = orbit_ring(views, size, size, RING_ELEVATION_DEG, start_azimuth_deg=-30.0)
+    label_h, gap = 20, 8
+    blocks = []
+    for run_dir in run_dirs:
+        files = find_run(run_dir)
+        rows = [render_views(read_ply(p), cams, views).on(1.0) for p in (files.inits[0], files.particles[0])]
+        arr = np.concatenate([np.concatenate(list((r.numpy() * 255).round().astype(np.uint8)), 1) for r in rows], 0)
+        block = Image.new("RGB", (arr.shape[1], arr.shape[0] + label_h), "white")
+        block.paste(Image.fromarray(arr), (0, label_h))
+        draw = ImageDraw.Draw(block)
+        draw.text((4, 4), files.prompt, fill="black")
+        draw.text((4, label_h + 2), "init", fill=(90, 90, 90))
+        draw.text((4, label_h + size + 2), "result", fill=(90, 90, 90))
+        blocks.append(block)
+    width = sum(b.width for b in blocks) + gap * (len(blocks) - 1)
+    sheet = Image.new("RGB", (width, blocks[0].height), "white")
+    x = 0
+    for b in blocks:
+        sheet.paste(b, (x, 0))
+        x += b.width + gap
+    with atomic_write(out) as tmp:
+        sheet.save(tmp, format="PNG")
+    print(f"wrote {out}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--suite", type=Path, default=SUITE)
+    parser.add_argument("--limit", type=int, default=None, help="only the suite's first N prompts")
+    parser.add_argument("--prompts", nargs="+", default=None, help="only these prompts (exact suite text)")
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--num-particles", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=None, help="override the distillation steps (quick checks)")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--runs", type=Path, default=ROOT / "outputs" / "quality", help="where the runs go")
+    parser.add_argument("--eval-views", type=int, default=24)
+    parser.add_argument("--eval-size", type=int, default=128)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--sheet", type=Path, default=SHEET)
+    args = parser.parse_args()
+
+    import torch
+
+    from splatdream.evaluate import EvalConfig, Scorers, evaluate_run
+
+    torch.set_num_threads(args.threads)
+    suite = load_suite(args.suite)
+    if args.prompts:
+        unknown = set(args.prompts) - {p.text for p in suite}
+        if unknown:
+            raise SystemExit(f"not in {args.suite}: {sorted(unknown)}")
+        suite = [p for p in suite if p.text in args.prompts]
+    suite = suite[: args.limit] if args.limit else suite
+    cfg = EvalConfig(views=args.eval_views, size=args.eval_size, device="cpu")
+    scorers = Scorers(cfg)
+    results: dict[str, tuple[list, list[float]]] = {}
+    for variant in args.variants:
+        evals, walls = [], []
+        for prompt in suite:
+            run_dir = args.runs / variant / slug(prompt.text)
+            print(f"[{variant}] {prompt.text} -> {run_dir}", flush=True)
+            walls.append(run_pipeline(prompt.text, variant, run_dir, args.num_particles, args.steps, args.threads))
+            evals.append(evaluate_run(run_dir, cfg, scorers=scorers))
+        results[variant] = (evals, walls)
+
+    first = results.get("default", next(iter(results.values())))[0]
+    rows = [init_row(first)] + [summary_row(v, *results[v]) for v in args.variants]
+    skipped = sorted({msg for evals, _ in results.values() for e in evals for msg in e.skipped.values()})
+    steps = f"{args.steps} steps (override)" if args.steps else "the preset's steps"
+    command = " ".join(f'"{a}"' if " " in a else a for a in sys.argv[1:])
+    intro = (
+        f"`python benchmarks/quality.py {command}`: cpu-tiny, "
+        f"{len(suite)} prompt(s) of {args.suite.name}, {args.num_particles} particle(s) each, {steps}, "
+        f"{args.threads} thread(s); scored by `splatdream eval` at {args.eval_views} ring views, {args.eval_size} px "
+        "(metrics: docs/metrics.md). Every number is over all particles of all prompts: speckle is the median "
+        "result/init ratio; holes, floaters, gaussians x, dE, classifier, CLIP, A-LPIPS are means; 'nearer the colour' "
+        "counts particles of prompts with a colour word whose result is nearer the word than its init. "
+        "The first row scores the initialisation itself. Variants: "
+        + "; ".join(f"`{v}` {VARIANTS[v][0]}" for v in args.variants) + "."
+    )
+    write_report(args.out, "Quality: distillation against its own initialisation", intro,
+                 markdown_table(HEADER, rows, ALIGN), footer="\n".join(f"- {m}" for m in skipped))
+    sheet_variant = "default" if "default" in results else args.variants[0]
+    contact_sheet([e.run_dir for e in results[sheet_variant][0][:4]], args.sheet)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""Prompt fidelity: the prior as a diffusion classifier (always, offline) and the CLIP score (with local weights).
+
+The diffusion-classifier score asks the run's own 2D prior whether renders of a particle denoise
+better with the prompt than with distractor captions: the same prompt with its object swapped for
+other categories of the starter library ("a blue wooden chair" -> "a blue wooden table", ...), so
+a particle cannot win by being blue, nor by being simple to denoise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from splatdream.priors.base import Prior, TextEmbeddings
+from splatdream.priors.views import ViewPromptConfig, view_prompts
+from splatdream.render import render_gaussians
+from splatdream.scene import Gaussians, orbit_ring
+
+STARTER_MANIFEST = Path(__file__).resolve().parents[1] / "data" / "starter" / "manifest.json"
+"""The shipped starter library's manifest (package data: its absence is a broken install, not a fallback)."""
+
+
+def library_categories() -> list[str]:
+    """Object categories of the shipped starter library (the prior was trained on their renders)."""
+    entries = json.loads(STARTER_MANIFEST.read_text())
+    return sorted({e["category"].replace("_", " ") for e in entries})
+
+
+def _fix_articles(text: str) -> str:
+    text = re.sub(r"\ba (?=[aeiou])", "an ", text)
+    return re.sub(r"\ban (?=[^aeiou\s])", "a ", text)
+
+
+def distractor_captions(prompt: str, n: int, categories: Sequence[str] | None = None) -> tuple[str, ...]:
+    """``n`` captions: the prompt with its category swapped for others, evenly spread over the library.
+
+    The prompt's category is its longest category phrase (word-bounded, plural allowed); without
+    one, the prompt's last word is swapped.
+    """
+    cats = list(categories) if categories is not None else library_categories()
+    low = prompt.lower()
+    matched = None
+    for c in sorted(cats, key=len, reverse=True):
+        m = re.search(rf"\b{re.escape(c)}s?\b", low)
+        if m:
+            matched = (c, m.start(), m.end())
+            break
+    if matched is None:
+        words = list(re.finditer(r"[a-z]+", low))
+        if not words:
+            return tuple(f"a {c}" for c in cats[:n])
+        last = words[-1]
+        matched = (last.group(0), last.start(), last.end())
+    own, start, end = matched
+    others = [c for c in cats if c != own]
+    if n <= 0 or not others:
+        return ()
+    step = max(1, len(others) // n)
+    picked = others[::step][:n]
+    return tuple(_fix_articles(low[:start] + c + low[end:]) for c in picked)
+
+
+@torch.no_grad()
+def classifier_scores(
+    prior: Prior,
+    particles: Sequence[Gaussians],
+    prompt: str,
+    *,
+    contrast: tuple[str, ...] = ("",),
+    views: int = 8,
+    timesteps: tuple[int, ...] = (200, 400, 600),
+    noises: int = 2,
+    seed: int = 0,
+    view_cfg: ViewPromptConfig = ViewPromptConfig(),
+    max_batch: int = 72,
+) -> list[float]:
+    """Per particle: the prior's denoising error with ``prompt`` minus its mean error with ``contrast``.
+
+    Lower is better. This is a diffusion model's implicit classifier: with the empty contrast it is
+    -log p(prompt | image) up to scale; with distractor captions it asks whether the prior
+    recognises the prompt's object. Every particle sees the same cameras, backgrounds, timesteps
+    and noises (the generator restarts per particle), so a particle and its init are compared on
+    exactly the same probes.
+    """
+    cams = orbit_ring(views, 64, 64)
+    assert cams.azimuth_deg is not None and cams.elevation_deg is not None
+    if not contrast:
+        raise ValueError("the diffusion-classifier score needs at least one contrast caption ('' for unconditional)")
+
+    az, el = cams.azimuth_deg, cams.elevation_deg
+
+    def embed(text: str) -> TextEmbeddings:
+        return prior.encode_prompts(view_prompts(text, az, el, view_cfg))
+
+    target = embed(prompt)
+    others = [TextEmbeddings(target.uncond.expand_as(target.cond), target.uncond) if c == "" else embed(c)
+              for c in contrast]
+    # All captions in one UNet batch: [prompt views, contrast 1 views, ...], the same x_t repeated.
+    captions = TextEmbeddings(torch.cat([target.cond, *(o.cond for o in others)]), target.uncond)
+    k = 1 + len(others)
+    per_call = max(1, max_batch // len(cams))  # captions per UNet call, so SD's batch stays bounded
+    scores = []
+    for g in particles:
+        gen = torch.Generator().manual_seed(seed)
+        bg = torch.rand(len(cams), 3, generator=torch.Generator().manual_seed(seed + 1))
+        g = g.detach().to(prior.device, torch.float32)
+        colors, _, _ = render_gaussians(g, cams.to(prior.device), backgrounds=bg.to(prior.device))
+        x0 = prior.encode_images(colors.permute(0, 3, 1, 2).clamp(0, 1).to(prior.device, prior.dtype)).float()
+        diffs = []
+        for t in timesteps:
+            for _ in range(noises):
+                noise = torch.randn(x0.shape, generator=gen).to(x0)
+                tt = torch.full((len(cams),), t, device=x0.device)
+                x_t = prior.add_noise(x0, noise, tt)
+                errors = []
+                for j in range(0, k, per_call):
+                    m = min(per_call, k - j)
+                    emb = TextEmbeddings(captions.cond[j * len(cams) : (j + m) * len(cams)], captions.uncond)
+                    eps = prior.predict_noise(x_t.repeat(m, 1, 1, 1), tt.repeat(m), emb, guidance_scale=1.0).float()
+                    errors.append((eps - noise.repeat(m, 1, 1, 1)).square().reshape(m, -1).mean(1))
+                err = torch.cat(errors)
+                diffs.append(float(err[0] - err[1:].mean()))
+        scores.append(sum(diffs) / len(diffs))
+    return scores
+
+
+def prior_score(prior: Prior, particles: Sequence[Gaussians], prompt: str, **kwargs: object) -> float:
+    """Mean ``classifier_scores`` over the particles (one number for a set of particles; lower is better)."""
+    scores = classifier_scores(prior, particles, prompt, **kwargs)  # type: ignore[arg-type]
+    return float(sum(scores) / len(scores))
+
+
+class ClipScorer:
+    """CLIP score: 100 x cosine between the prompt's and each view's CLIP embedding, averaged over views."""
+
+    def __init__(self, model: str, pretrained: str, checkpoint: Path | None, device: str = "cpu") -> None:
+        """Load open_clip weights from a checkpoint file or the local cache; raises ``ClipUnavailable``."""
+        from splatdream.retrieval.config import ClipConfig
+        from splatdream.retrieval.embedders import ClipEmbedder, ClipWeightsUnavailable
+
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        try:
+            self.embedder = ClipEmbedder.from_config(ClipConfig(model, pretrained, checkpoint), device)
+        except ClipWeightsUnavailable as exc:
+            where = (f"the checkpoint {checkpoint} does not exist" if checkpoint is not None
+                     else f"open_clip {model}/{pretrained} is not in the local cache")
+            raise ClipUnavailable(
+                f"CLIP score skipped: {where}. Pass --clip-checkpoint FILE (an open_clip checkpoint, e.g. "
+                "open_clip_pytorch_model.bin of laion/CLIP-ViT-L-14-laion2B-s32B-b82K with --clip-model ViT-L-14) or "
+                "--clip-model/--clip-pretrained naming weights already in the local cache."
+            ) from exc
+
+    def score(self, images: Tensor, prompt: str) -> float:
+        """``images`` [C, H, W, 3] in [0, 1] (composited on white)."""
+        arr = (images.clamp(0, 1).numpy() * 255).round().astype(np.uint8)
+        img = self.embedder.embed_images(list(arr))
+        txt = self.embedder.embed_text([prompt])
+        return float(100.0 * (img @ txt[0]).mean())
+
+
+class ClipUnavailable(RuntimeError):
+    """CLIP weights are not on this machine; the message says how to supply them."""

@@ -1,0 +1,110 @@
+"""``evaluate_run``: score every particle of a run against its own initialisation, write eval.json and eval.png."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from splatdream.atomic import atomic_write
+from splatdream.evaluate.cleanliness import cleanliness
+from splatdream.evaluate.colour import colour_score, target_word
+from splatdream.evaluate.config import EvalConfig
+from splatdream.evaluate.fidelity import classifier_scores, distractor_captions
+from splatdream.evaluate.record import EVAL_JSON, EVAL_PNG, ParticleEval, RunEval
+from splatdream.evaluate.report import contact_sheet
+from splatdream.evaluate.rundir import find_run
+from splatdream.evaluate.scorers import Scorers
+from splatdream.evaluate.views import Views, eval_cameras, render_views
+from splatdream.export.ply import read_ply
+from splatdream.scene import Gaussians
+
+
+def _ring_subset(views: Views, n: int) -> Tensor:
+    """``n`` evenly spaced main-ring views, composited on white [n, H, W, 3]."""
+    idx = torch.linspace(0, views.ring, min(n, views.ring) + 1)[:-1].long()
+    return views.on(1.0)[idx]
+
+
+def evaluate_run(run_dir: str | Path, cfg: EvalConfig = EvalConfig(), *, scorers: Scorers | None = None,
+                 write: bool = True) -> RunEval:
+    """Score ``run_dir`` (see ``rundir`` for what it must hold); writes eval.json and eval.png into it when ``write``.
+
+    Pass one ``Scorers`` to several calls so the prior, CLIP and LPIPS load once.
+    Raises a ``RunDirError`` naming what is missing for folders that are not finished runs.
+    """
+    files = find_run(run_dir)
+    scorers = scorers or Scorers(cfg)
+    cams = eval_cameras(cfg.views, cfg.size, cfg.extra_elevations_deg, cfg.radius, cfg.fov_y_deg)
+    margin = cfg.floater_margin or max(1, cfg.size // 32)
+    inits = [read_ply(p) for p in files.inits]
+    results = [read_ply(p) for p in files.particles]
+    skipped: dict[str, str] = {}
+
+    clip, alp = scorers.clip(), scorers.alpips()
+    for name, model in (("clip", clip), ("alpips", alp)):
+        if isinstance(model, str):
+            skipped[name] = model
+    particles: list[ParticleEval] = []
+    sheet_rows = []
+    for i, (g0, g1) in enumerate(zip(inits, results, strict=True)):
+        v0 = render_views(g0, cams, cfg.views, scorers.device)
+        v1 = render_views(g1, cams, cfg.views, scorers.device)
+        p = ParticleEval(index=i, cleanliness=cleanliness(v0, v1, len(g0), len(g1), margin),
+                         colour=colour_score(files.prompt, v0, v1))
+        if not isinstance(clip, str):
+            p = replace(p, clip_init=clip.score(_ring_subset(v0, cfg.fidelity_views), files.prompt),
+                        clip=clip.score(_ring_subset(v1, cfg.fidelity_views), files.prompt))
+        if not isinstance(alp, str):
+            p = replace(p, alpips_init=alp.ring(v0.on(1.0)[: cfg.views]), alpips=alp.ring(v1.on(1.0)[: cfg.views]))
+        particles.append(p)
+        sheet_rows.append((_ring_subset(v0, cfg.sheet_views), _ring_subset(v1, cfg.sheet_views)))
+
+    distractors: tuple[str, ...] = ()
+    if cfg.classifier:
+        prior = scorers.prior(files.prior)
+        if isinstance(prior, str):
+            skipped["classifier"] = prior
+        else:
+            distractors = distractor_captions(files.prompt, cfg.distractors)
+            contrast = distractors or ("",)
+            s0 = classifier_scores(prior, inits, files.prompt, contrast=contrast, views=cfg.fidelity_views, seed=cfg.seed)
+            s1 = classifier_scores(prior, results, files.prompt, contrast=contrast, views=cfg.fidelity_views,
+                                   seed=cfg.seed)
+            particles = [replace(p, classifier_init=a, classifier=b) for p, a, b in zip(particles, s0, s1, strict=True)]
+    else:
+        skipped["classifier"] = "diffusion-classifier score skipped: turned off (--no-classifier)"
+
+    word = target_word(files.prompt)
+    if word is None:
+        skipped["colour"] = "colour distance skipped: the prompt names no colour or material of the table"
+    out = RunEval(
+        run_dir=files.run_dir, prompt=files.prompt, views=cfg.views, size=cfg.size,
+        particles=tuple(particles),
+        colour_word=word.word if word else None, distractors=distractors, skipped=skipped,
+    )
+    if write:
+        write_outputs(out, sheet_rows)
+    return out
+
+
+def write_outputs(result: RunEval, sheet_rows: list[tuple[Tensor, Tensor]]) -> None:
+    """eval.json and eval.png into the run directory, each written atomically."""
+    with atomic_write(result.run_dir / EVAL_JSON) as tmp:
+        tmp.write_text(json.dumps(result.to_json(), indent=1) + "\n")
+    sheet = contact_sheet(result, sheet_rows)
+    with atomic_write(result.run_dir / EVAL_PNG) as tmp:
+        sheet.save(tmp, format="PNG")
+
+
+def evaluate_particles(init: Gaussians, result: Gaussians, cfg: EvalConfig = EvalConfig(),
+                       prompt: str = "") -> ParticleEval:
+    """Cleanliness (and colour, given a prompt) of one result against its init, with no run directory."""
+    cams = eval_cameras(cfg.views, cfg.size, cfg.extra_elevations_deg, cfg.radius, cfg.fov_y_deg)
+    v0, v1 = render_views(init, cams, cfg.views), render_views(result, cams, cfg.views)
+    margin = cfg.floater_margin or max(1, cfg.size // 32)
+    return ParticleEval(index=0, cleanliness=cleanliness(v0, v1, len(init), len(result), margin),
+                        colour=colour_score(prompt, v0, v1) if prompt else None)

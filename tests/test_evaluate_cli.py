@@ -1,0 +1,142 @@
+"""``splatdream eval`` on constructed run directories: files written and read back, skips, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from splatdream.cli import main as cli_main
+from splatdream.evaluate import (
+    EvalConfig,
+    MissingInitError,
+    NoParticlesError,
+    NotARunError,
+    Scorers,
+    evaluate_run,
+    read_eval,
+)
+from splatdream.evaluate.report import sheet_size
+from splatdream.priors.config import PriorConfig
+from tests.support.evaluate_scenes import box_scene, punched, recoloured, speckled, write_run
+
+ARGS = ["--views", "8", "--size", "48", "--extra-elevations-deg", "--fidelity-views", "2", "--distractors", "2"]
+CFG = EvalConfig(views=8, size=48, extra_elevations_deg=(), fidelity_views=2, distractors=2, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def random_tiny_prior(tmp_path_factory) -> Path:
+    """An exported, untrained, very small TinyPrior folder: the classifier's code path in a second."""
+    from splatdream.priors.tiny_prior import TinyArch, arch_to_json, build_tiny_unet
+
+    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    folder = tmp_path_factory.mktemp("tiny")
+    arch = TinyArch(image_size=16, block_out_channels=(8, 16), norm_num_groups=4, attention_head_dim=4,
+                    max_text_tokens=8)
+    torch.manual_seed(0)
+    build_tiny_unet(arch).save_pretrained(folder / "unet")
+    (folder / "tiny_prior.json").write_text(json.dumps({"arch": arch_to_json(arch)}))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory, random_tiny_prior: Path) -> Path:
+    g = box_scene(1500)
+    results = [speckled(recoloured(g, (0.1, 0.25, 0.8))), punched(g)]
+    prior = PriorConfig(kind="tiny", path=str(random_tiny_prior))
+    return write_run(tmp_path_factory.mktemp("runs") / "blue-chair", "a blue wooden chair", [g, g.clone()], results,
+                     prior)
+
+
+@pytest.fixture(scope="module")
+def scorers() -> Scorers:
+    """Shared across tests so the prior and its text encoder load once."""
+    return Scorers(CFG)
+
+
+def test_evaluate_run_writes_eval_json_and_png(run_dir: Path, scorers: Scorers) -> None:
+    ev = evaluate_run(run_dir, CFG, scorers=scorers)
+    assert read_eval(run_dir) == ev
+    assert ev.prompt == "a blue wooden chair" and ev.colour_word == "blue" and len(ev.particles) == 2
+    first, second = ev.particles
+    assert first.cleanliness.speckle_ratio > 1.5 and first.colour is not None
+    assert first.colour.delta_e < first.colour.delta_e_init
+    assert second.cleanliness.holes > 0.01 and second.cleanliness.count_ratio < 1
+    assert first.classifier is not None and len(ev.distractors) == 2  # the run's own prior was loaded
+    assert set(ev.skipped) == {"clip", "alpips"} and "--clip-checkpoint" in ev.skipped["clip"]
+    raw = json.loads((run_dir / "eval.json").read_text())
+    assert raw["mean"]["holes"] == pytest.approx(ev.means()["holes"]) and raw["particles"][0]["clip"] is None
+    with Image.open(run_dir / "eval.png") as im:
+        assert im.size == sheet_size(n_particles=2, views=CFG.sheet_views, size=CFG.size)
+
+
+def test_classifier_pairs_probes_per_particle(run_dir: Path, scorers: Scorers) -> None:
+    """Identical particles get identical scores: init and result see the same noise, views and backgrounds."""
+    from splatdream.evaluate.fidelity import classifier_scores
+    from splatdream.evaluate.rundir import find_run
+    from splatdream.export.ply import read_ply
+
+    files = find_run(run_dir)
+    prior = scorers.prior(files.prior)
+    assert not isinstance(prior, str), prior
+    g = read_ply(files.inits[0])
+    a, b = classifier_scores(prior, [g, g.clone()], files.prompt, contrast=("a blue wooden table",), views=2,
+                             timesteps=(300,), noises=1)
+    assert a == b
+
+
+def test_cli_prints_a_table_and_writes_files(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (run_dir / "eval.png").unlink()
+    assert cli_main(["eval", str(run_dir), *ARGS, "--no-classifier"]) == 0
+    out = capsys.readouterr().out
+    assert "speckle x" in out and "holes" in out and "A-LPIPS skipped" in out and "CLIP score skipped" in out
+    assert (run_dir / "eval.png").is_file() and read_eval(run_dir).particles[0].classifier is None
+
+
+def test_cli_json_flag_prints_a_list(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["eval", str(run_dir), *ARGS, "--no-classifier", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert len(printed) == 1 and printed[0]["prompt"] == "a blue wooden chair"
+    assert "classifier" in printed[0]["skipped"] and printed[0]["particles"][0]["classifier"] is None
+
+
+def test_bad_inputs_name_what_is_missing(tmp_path: Path, run_dir: Path) -> None:
+    cfg = EvalConfig(views=4, size=32, classifier=False)
+    with pytest.raises(NotARunError, match=r"no config\.yaml"):
+        evaluate_run(tmp_path, cfg)
+    with pytest.raises(NotARunError, match="not a directory"):
+        evaluate_run(tmp_path / "nope", cfg)
+    (tmp_path / "config.yaml").write_text("num_particles: 2\n")
+    with pytest.raises(NotARunError, match="no 'prompt'"):
+        evaluate_run(tmp_path, cfg)
+    (tmp_path / "config.yaml").write_text("prompt: a chair\n")
+    with pytest.raises(NoParticlesError, match=r"particle_<i>\.ply"):
+        evaluate_run(tmp_path, cfg)
+    g = box_scene(200)
+    write_run(tmp_path, "a chair", [g, g], [g, g])
+    (tmp_path / "init_particle_1.ply").unlink()
+    with pytest.raises(MissingInitError, match=r"init_particle_1\.ply missing"):
+        evaluate_run(tmp_path, cfg)
+    with pytest.raises(SystemExit, match=r"init_particle_1\.ply"):
+        cli_main(["eval", str(run_dir), str(tmp_path), "--views", "4", "--size", "32", "--no-classifier"])
+
+
+def test_lpips_backbone_from_a_local_file(tmp_path: Path) -> None:
+    """A-LPIPS loads its backbone from a given file (here random AlexNet features: nothing is downloaded)."""
+    pytest.importorskip("lpips")
+    import torchvision
+
+    from splatdream.evaluate.consistency import Alpips, LpipsUnavailable
+
+    with pytest.raises(LpipsUnavailable, match="--lpips-backbone"):
+        Alpips(tmp_path / "missing.pth")
+    torch.manual_seed(0)
+    feats = {k: v for k, v in torchvision.models.alexnet().state_dict().items() if k.startswith("features.")}
+    torch.save(feats, tmp_path / "alexnet.pth")
+    model = Alpips(tmp_path / "alexnet.pth")
+    flat = torch.full((4, 32, 32, 3), 0.5)
+    assert model.ring(flat) == pytest.approx(0.0, abs=1e-6)
+    assert model.ring(torch.rand(4, 32, 32, 3, generator=torch.Generator().manual_seed(0))) > 0
