@@ -20,7 +20,7 @@ import re
 import warnings
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Literal
 
 import lancedb
 import numpy as np
@@ -157,23 +157,42 @@ class Catalogue:
                 self.db.open_table(name).optimize(cleanup_older_than=timedelta(0))
 
 
-def ivf_pq_config(n_rows: int, dim: int):  # type: ignore[no-untyped-def]
-    """Cosine IVF_PQ settings that train in minutes on 2 cores.
+AnnKind = Literal["IVF_PQ", "IVF_SQ", "IVF_HNSW_SQ", "IVF_FLAT"]
 
-    ~sqrt(N) lists (at most 4096), 16-d sub-vectors (32 bytes a row at 512-d), k-means on 64
-    samples per list for 25 iterations (the defaults, 256 and 50, quadruple the build time at 1M
-    rows for little recall); searches refine the PQ shortlist with exact distances.
+
+def ivf_partitions(n_rows: int) -> int:
+    """~sqrt(N) IVF lists (16 to 4096)."""
+    return int(max(16, min(4096, round(np.sqrt(n_rows)))))
+
+
+def ann_index_config(kind: AnnKind, n_rows: int, dim: int):  # type: ignore[no-untyped-def]
+    """Cosine index settings of ``kind`` that train in minutes on 2 cores.
+
+    ~sqrt(N) lists, k-means on 64 samples per list for 25 iterations (the defaults, 256 and 50,
+    quadruple the build time at 1M rows for little recall); PQ with 16-d sub-vectors (32 bytes a
+    row at 512-d).
     """
-    from lancedb.index import IvfPq
+    from lancedb import index
 
-    partitions = int(max(16, min(4096, round(np.sqrt(n_rows)))))
-    sub_vectors = max(1, dim // 16)
-    while dim % sub_vectors:
-        sub_vectors -= 1
-    return IvfPq(
-        distance_type="cosine", num_partitions=partitions, num_sub_vectors=sub_vectors, sample_rate=64,
-        max_iterations=25,
-    )
+    common = {"distance_type": "cosine", "num_partitions": ivf_partitions(n_rows), "sample_rate": 64,
+              "max_iterations": 25}
+    if kind == "IVF_PQ":
+        sub_vectors = max(1, dim // 16)
+        while dim % sub_vectors:
+            sub_vectors -= 1
+        return index.IvfPq(num_sub_vectors=sub_vectors, **common)
+    if kind == "IVF_SQ":
+        return index.IvfSq(**common)
+    if kind == "IVF_HNSW_SQ":
+        return index.IvfHnswSq(**common)
+    if kind == "IVF_FLAT":
+        return index.IvfFlat(**common)
+    raise ValueError(f"unknown index kind {kind!r}; choose one of {AnnKind.__args__}")  # type: ignore[attr-defined]
+
+
+def ivf_pq_config(n_rows: int, dim: int):  # type: ignore[no-untyped-def]
+    """The IVF_PQ settings of ``ann_index_config``."""
+    return ann_index_config("IVF_PQ", n_rows, dim)
 
 
 def maybe_build_ann_index(table, min_rows: int | None = None) -> bool:  # type: ignore[no-untyped-def]
