@@ -23,7 +23,7 @@ import trimesh
 
 import splatdream
 from splatdream.retrieval import meshes
-from splatdream.retrieval.config import EmbedderChoice, RetrievalConfig
+from splatdream.retrieval.config import ATTRIBUTE_WEIGHT, EmbedderChoice, RetrievalConfig
 from splatdream.retrieval.embedders import Embedder, ImageEmbedder, load_embedder
 from splatdream.retrieval.ingest import (
     IngestItem,
@@ -33,9 +33,17 @@ from splatdream.retrieval.ingest import (
     progress_bar,
     scan_directory,
 )
-from splatdream.retrieval.store import Catalogue
+from splatdream.retrieval.query import parse_prompt
+from splatdream.retrieval.store import ANN_SEARCH, Catalogue
 
 log = logging.getLogger(__name__)
+
+CATEGORY_SHARE = 0.5
+"""Weight of the category name (vs the caption or renders) in an asset's object score."""
+GROUPING = "group"
+OBJECT_LEAD = 1.0
+WEAK_BELOW = {"minilm-l6-v2": 0.45, "default": 0.2}
+"""Object score under which a hit is weak, per embedder name (measured for MiniLM; a guess elsewhere)."""
 
 DATA_DIR = Path(splatdream.__file__).resolve().parent / "data"
 SHIPPED_LIBRARY = DATA_DIR / "library"
@@ -69,7 +77,11 @@ class RetrievedAsset:
     tags: tuple[str, ...]
     licence: str = "unknown"
     text_score: float = float("nan")
-    """Stage-1 similarity (prompt vs caption); equals ``score`` when there was no image re-rank."""
+    """Similarity of the whole prompt to the caption (what plain caption search would rank by)."""
+    object_score: float = float("nan")
+    """How well the asset is the prompt's object (object phrase vs caption or renders, and category)."""
+    weak: bool = False
+    """The object score is below the embedder's weak-match threshold: probably not the prompt's object."""
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -85,6 +97,8 @@ class AssetLibrary:
         self.root = Path(root)
         self.read_only = read_only
         self.catalogue = Catalogue(self.root, create=not read_only)
+        self._categories: dict[str, np.ndarray] = {}
+        self._categories_key: tuple[str, int] | None = None
 
     @classmethod
     def open(cls, path: Path | None = None, *, create: bool = True) -> AssetLibrary:
@@ -207,19 +221,23 @@ class AssetLibrary:
 
     # -- search -----------------------------------------------------------------------------
     def search(
-        self, prompt: str, k: int = 3, *, embedder: Embedder | EmbedderChoice | None = None, n_candidates: int = 20
+        self, prompt: str, k: int = 3, *, embedder: Embedder | EmbedderChoice | None = None, n_candidates: int = 20,
+        attribute_weight: float = ATTRIBUTE_WEIGHT, weak_below: float | None = None,
     ) -> list[RetrievedAsset]:
-        """Top-``k`` assets for ``prompt``: ``n_candidates`` by caption similarity, re-ranked by renders."""
-        return self.search_many([prompt], k, embedder=embedder, n_candidates=n_candidates)[0]
+        """Top-``k`` assets of the prompt's object, ordered within that object by the prompt's attributes."""
+        return self.search_many([prompt], k, embedder=embedder, n_candidates=n_candidates,
+                                attribute_weight=attribute_weight, weak_below=weak_below)[0]
 
     def search_many(
         self, prompts: Sequence[str], k: int = 3, *, embedder: Embedder | EmbedderChoice | None = None,
-        n_candidates: int = 20,
+        n_candidates: int = 20, attribute_weight: float = ATTRIBUTE_WEIGHT, weak_below: float | None = None,
     ) -> list[list[RetrievedAsset]]:
         """``search`` for many prompts, embedding them in one batch."""
         for prompt in prompts:
             if not isinstance(prompt, str) or not prompt.strip():
                 raise ValueError("the prompt is empty; say what to retrieve, e.g. --prompt 'a wooden chair'")
+        if not 0.0 <= attribute_weight <= 1.0:
+            raise ValueError(f"attribute_weight must be in [0, 1] (0: object only), got {attribute_weight}")
         n_assets = len(self)
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
@@ -230,44 +248,128 @@ class AssetLibrary:
             )
         emb = embedder if isinstance(embedder, Embedder) else load_embedder(embedder or "auto")
         self.ensure_embeddings(emb)
-        queries = emb.embed_text([p.strip() for p in prompts])
-        return [self._search_vector(q, k, emb, max(k, n_candidates)) for q in queries]
+        parsed = [parse_prompt(p.strip()) for p in prompts]
+        n = len(parsed)
+        vecs = emb.embed_text([p.object for p in parsed] + [p.description for p in parsed] + [p.prompt for p in parsed])
+        heads, objects, fulls = vecs[:n], vecs[n : 2 * n], vecs[2 * n :]
+        categories = self._category_vectors(emb)
+        threshold = weak_threshold(emb) if weak_below is None else weak_below
+        return [
+            self._search_vector(h, o, f, k, emb, max(k, n_candidates), attribute_weight, categories, threshold,
+                                p.names_object)
+            for p, h, o, f in zip(parsed, heads, objects, fulls)
+        ]
 
-    def _search_vector(self, query: np.ndarray, k: int, emb: Embedder, n: int) -> list[RetrievedAsset]:
+    def _category_vectors(self, emb: Embedder) -> dict[str, np.ndarray]:
+        """Text embeddings of the library's category names, once per library version and embedder."""
+        key = (emb.name, self.catalogue.assets.version)
+        if self._categories_key != key:
+            names = sorted({c for c in self.catalogue.categories() if c})
+            self._categories = dict(zip(names, emb.embed_text(names))) if names else {}
+            self._categories_key = key
+        return self._categories
+
+    def _search_vector(
+        self, head: np.ndarray, obj: np.ndarray, full: np.ndarray, k: int, emb: Embedder, n: int, attribute_weight: float,
+        categories: dict[str, np.ndarray], threshold: float, names_object: bool,
+    ) -> list[RetrievedAsset]:
+        """Stage 1: candidates by the object (and the whole prompt) vs captions; stage 2: rank by the object."""
         table = self.catalogue.embedding_table(emb.name)
-        hits = (
-            table.search(query.astype(np.float32), vector_column_name="text")
-            .distance_type("cosine")
-            .select(["id", "image", "_distance"])
-            .limit(n)
-            .refine_factor(4)
-            .to_arrow()
-            .to_pylist()
-        )
-        text_score = {h["id"]: 1.0 - float(h["_distance"]) for h in hits}
-        ranked = [(h["id"], text_score[h["id"]]) for h in hits]
-        if isinstance(emb, ImageEmbedder) and hits and all(h["image"] is not None for h in hits):
-            images = np.asarray([h["image"] for h in hits], np.float32)
-            scores = images @ query
-            ranked = sorted(zip([h["id"] for h in hits], scores.tolist()), key=lambda t: -t[1])
-        elif isinstance(emb, ImageEmbedder):
-            log.warning("some candidates have no image embedding; ranking by caption similarity only")
-        rows = {r["id"]: r for r in self.catalogue.rows([i for i, _ in ranked[: k + 4]])}
+        hits: dict[str, dict[str, Any]] = {}
+        for query in (obj, full) if attribute_weight > 0 else (obj,):
+            for h in (
+                table.search(query.astype(np.float32), vector_column_name="text")
+                .distance_type("cosine")
+                .select(["id", "text", "image", "_distance"])
+                .limit(n)
+                .nprobes(ANN_SEARCH.nprobes)
+                .refine_factor(ANN_SEARCH.refine)
+                .to_arrow()
+                .to_pylist()
+            ):
+                hits.setdefault(h["id"], h)
+        if not hits:
+            return []
+        ids = list(hits)
+        rows = {r["id"]: r for r in self.catalogue.rows(ids)}
+        ids = [i for i in ids if i in rows]  # vectors whose asset row an interrupted ingest never wrote
+        text = np.asarray([hits[i]["text"] for i in ids], np.float32)
+        vectors = text
+        if isinstance(emb, ImageEmbedder):
+            if all(hits[i]["image"] is not None for i in ids):
+                vectors = np.asarray([hits[i]["image"] for i in ids], np.float32)  # the re-rank: renders decide
+            else:
+                log.warning("some candidates have no image embedding; ranking by caption similarity only")
+        groups = [rows[i]["category"] or i for i in ids]
+        ranked = rank_by_object(head, obj, full, text, vectors, [categories.get(g) for g in groups], groups,
+                                attribute_weight, OBJECT_LEAD if names_object else 0.0)
         out: list[RetrievedAsset] = []
-        for asset_id, score in ranked:
-            row = rows.get(asset_id)
-            if row is None:  # vectors whose asset row an interrupted ingest never wrote
-                continue
+        for j, (score, object_score) in ranked[:k]:
+            row = rows[ids[j]]
             out.append(
                 RetrievedAsset(
-                    rank=len(out) + 1, score=float(score), id=asset_id, caption=row["caption"], source=row["source"],
+                    rank=len(out) + 1, score=score, id=ids[j], caption=row["caption"], source=row["source"],
                     mesh_path=self.resolve_mesh_path(row["mesh_path"]), category=row["category"],
-                    tags=tuple(row["tags"] or ()), licence=row["licence"], text_score=text_score[asset_id],
+                    tags=tuple(row["tags"] or ()), licence=row["licence"], text_score=float(text[j] @ full),
+                    object_score=object_score, weak=object_score < threshold,
                 )
             )
-            if len(out) == k:
-                break
         return out
+
+
+def rank_by_object(
+    head: np.ndarray,  # [D] the head noun phrase's embedding (vs category names)
+    obj: np.ndarray,  # [D] the prompt-without-attributes embedding (vs captions or renders)
+    full: np.ndarray,  # [D] the whole prompt's embedding
+    text: np.ndarray,  # [N, D] candidates' caption embeddings
+    vectors: np.ndarray,  # [N, D] what the final scores use: captions, or renders (CLIP image re-rank)
+    category_vectors: Sequence[np.ndarray | None],  # N embeddings of the candidates' category names
+    groups: Sequence[str],  # N object labels: the category, or the asset's own id when it has none
+    attribute_weight: float,
+    lead: float,
+) -> list[tuple[int, tuple[float, float]]]:
+    """Candidates in rank order as (index, (score, object score)): objects first, attributes within an object.
+
+    An asset's object score mixes the object phrase's similarity to its caption (or renders) and to
+    its category name; each object (group) ranks by its best asset's object score, and assets of one
+    object rank by ``(1 - w) * object score + w * similarity to the whole prompt``.
+    """
+    assert text.shape == vectors.shape and len(groups) == len(text) == len(category_vectors)
+    object_score = vectors @ obj
+    by_name = np.asarray([np.nan if c is None else float(c @ head) for c in category_vectors], np.float32)
+    has_name = np.isfinite(by_name)
+    object_score = np.where(has_name, (1 - CATEGORY_SHARE) * object_score + CATEGORY_SHARE * np.nan_to_num(by_name),
+                            object_score)
+    score = (1 - attribute_weight) * object_score + attribute_weight * (vectors @ full)
+    if GROUPING == "none":
+        order = sorted(range(len(groups)), key=lambda j: -score[j])
+    else:
+        order = _merge_objects(object_score, score, groups, lead)
+    return [(j, (float(score[j]), float(object_score[j]))) for j in order]
+
+
+def _merge_objects(object_score: np.ndarray, score: np.ndarray, groups: Sequence[str], lead: float) -> list[int]:
+    """Assets grouped by object, each object's in ``score`` order; the best object's assets come first
+    unless another object's next asset beats them by more than ``OBJECT_LEAD`` in object score."""
+    queues: dict[str, list[int]] = {}
+    for j in sorted(range(len(groups)), key=lambda j: -score[j]):
+        queues.setdefault(groups[j], []).append(j)
+    top = groups[int(np.argmax(object_score))]
+    best = {g: max(object_score[j] for j in q) for g, q in queues.items()}
+    order: list[int] = []
+    while queues:
+        g = max(queues, key=lambda g: best[g] + (lead if g == top else 0.0))
+        order.append(queues[g].pop(0))
+        if queues[g]:
+            best[g] = max(object_score[j] for j in queues[g])
+        else:
+            del queues[g]
+    return order
+
+
+def weak_threshold(emb: Embedder) -> float:
+    """The object score below which a hit is a weak match, for this embedder (see docs/retrieval.md)."""
+    return WEAK_BELOW.get(emb.name, WEAK_BELOW["default"])
 
 
 def default_embedders() -> list[Embedder]:

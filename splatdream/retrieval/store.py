@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Iterable, Literal
@@ -143,6 +144,12 @@ class Catalogue:
         table.add(pa.Table.from_pylist(rows, schema=table.schema))
         maybe_build_ann_index(table)
 
+    def categories(self) -> list[str]:
+        """Every asset's category (one entry per asset)."""
+        if not len(self):
+            return []
+        return self.assets.search().select(["category"]).limit(None).to_arrow().column("category").to_pylist()
+
     def embedded_ids(self, name: str) -> set[str]:
         table = self.embedding_table(name)
         if table is None or table.count_rows() == 0:
@@ -193,6 +200,17 @@ def ann_index_config(kind: AnnKind, n_rows: int, dim: int):  # type: ignore[no-u
 def ivf_pq_config(n_rows: int, dim: int):  # type: ignore[no-untyped-def]
     """The IVF_PQ settings of ``ann_index_config``."""
     return ann_index_config("IVF_PQ", n_rows, dim)
+
+
+@dataclass(frozen=True)
+class AnnSearch:
+    """Search-time settings of the ANN index (ignored by a flat scan)."""
+
+    nprobes: int
+    refine: int
+
+
+ANN_SEARCH = AnnSearch(nprobes=20, refine=4)
 
 
 def maybe_build_ann_index(table, min_rows: int | None = None) -> bool:  # type: ignore[no-untyped-def]
