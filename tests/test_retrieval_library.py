@@ -229,7 +229,7 @@ def test_ann_index_at_scale_keeps_exact_scores(tmp_path: Path, monkeypatch) -> N
                               for n, i in enumerate(ids)])
     lib.catalogue.add_embeddings("lookup", ids, vecs, None)
     table = lib.catalogue.embedding_table("lookup")
-    assert [idx.index_type for idx in table.list_indices()] == ["IvfPq"]
+    assert [idx.index_type for idx in table.list_indices()] == ["IvfSq"]
     assert not store.maybe_build_ann_index(table)  # built once
     hits = lib.search("item 7", 3, embedder=Lookup())
     assert hits[0].id == ids[7] and hits[0].score == pytest.approx(1.0, abs=1e-5)  # refined: exact cosine

@@ -14,7 +14,7 @@ import logging
 import os
 import re
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -33,17 +33,18 @@ from splatdream.retrieval.ingest import (
     progress_bar,
     scan_directory,
 )
-from splatdream.retrieval.query import parse_prompt
+from splatdream.retrieval.query import ParsedPrompt, parse_prompt, words_of
 from splatdream.retrieval.store import ANN_SEARCH, Catalogue
 
 log = logging.getLogger(__name__)
 
-CATEGORY_SHARE = 0.5
+CATEGORY_SHARE = 0.3
 """Weight of the category name (vs the caption or renders) in an asset's object score."""
-GROUPING = "group"
 OBJECT_LEAD = 1.0
-WEAK_BELOW = {"minilm-l6-v2": 0.45, "default": 0.2}
-"""Object score under which a hit is weak, per embedder name (measured for MiniLM; a guess elsewhere)."""
+"""When the prompt names its object, the best object's assets fill the top k ahead of any other object
+unless one scores this much higher (1.0: never); descriptive prompts rank asset by asset (lead 0)."""
+WEAK_BELOW = {"minilm-l6-v2": (0.3, 0.5), "default": (0.15, 0.25)}
+"""(floor, bar) of ``is_weak`` per embedder name: measured for MiniLM on the query sets, a guess for others."""
 
 DATA_DIR = Path(splatdream.__file__).resolve().parent / "data"
 SHIPPED_LIBRARY = DATA_DIR / "library"
@@ -253,10 +254,10 @@ class AssetLibrary:
         vecs = emb.embed_text([p.object for p in parsed] + [p.description for p in parsed] + [p.prompt for p in parsed])
         heads, objects, fulls = vecs[:n], vecs[n : 2 * n], vecs[2 * n :]
         categories = self._category_vectors(emb)
-        threshold = weak_threshold(emb) if weak_below is None else weak_below
+        floor, bar = weak_threshold(emb)
+        threshold = (floor, bar) if weak_below is None else (min(floor, weak_below), weak_below)
         return [
-            self._search_vector(h, o, f, k, emb, max(k, n_candidates), attribute_weight, categories, threshold,
-                                p.names_object)
+            self._search_vector(h, o, f, k, emb, max(k, n_candidates), attribute_weight, categories, threshold, p)
             for p, h, o, f in zip(parsed, heads, objects, fulls)
         ]
 
@@ -271,7 +272,7 @@ class AssetLibrary:
 
     def _search_vector(
         self, head: np.ndarray, obj: np.ndarray, full: np.ndarray, k: int, emb: Embedder, n: int, attribute_weight: float,
-        categories: dict[str, np.ndarray], threshold: float, names_object: bool,
+        categories: dict[str, np.ndarray], threshold: tuple[float, float], parsed: ParsedPrompt,
     ) -> list[RetrievedAsset]:
         """Stage 1: candidates by the object (and the whole prompt) vs captions; stage 2: rank by the object."""
         table = self.catalogue.embedding_table(emb.name)
@@ -302,7 +303,7 @@ class AssetLibrary:
                 log.warning("some candidates have no image embedding; ranking by caption similarity only")
         groups = [rows[i]["category"] or i for i in ids]
         ranked = rank_by_object(head, obj, full, text, vectors, [categories.get(g) for g in groups], groups,
-                                attribute_weight, OBJECT_LEAD if names_object else 0.0)
+                                attribute_weight, OBJECT_LEAD if parsed.names_object else 0.0)
         out: list[RetrievedAsset] = []
         for j, (score, object_score) in ranked[:k]:
             row = rows[ids[j]]
@@ -311,7 +312,7 @@ class AssetLibrary:
                     rank=len(out) + 1, score=score, id=ids[j], caption=row["caption"], source=row["source"],
                     mesh_path=self.resolve_mesh_path(row["mesh_path"]), category=row["category"],
                     tags=tuple(row["tags"] or ()), licence=row["licence"], text_score=float(text[j] @ full),
-                    object_score=object_score, weak=object_score < threshold,
+                    object_score=object_score, weak=is_weak(parsed, row, object_score, threshold),
                 )
             )
         return out
@@ -330,9 +331,10 @@ def rank_by_object(
 ) -> list[tuple[int, tuple[float, float]]]:
     """Candidates in rank order as (index, (score, object score)): objects first, attributes within an object.
 
-    An asset's object score mixes the object phrase's similarity to its caption (or renders) and to
-    its category name; each object (group) ranks by its best asset's object score, and assets of one
-    object rank by ``(1 - w) * object score + w * similarity to the whole prompt``.
+    An asset's object score mixes the prompt-without-attributes' similarity to its caption (or
+    renders) with the head phrase's similarity to its category name; assets of one object rank by
+    ``(1 - w) * object score + w * similarity to the whole prompt``; objects interleave by their
+    next asset's object score, the best object getting ``lead`` on the others.
     """
     assert text.shape == vectors.shape and len(groups) == len(text) == len(category_vectors)
     object_score = vectors @ obj
@@ -341,10 +343,7 @@ def rank_by_object(
     object_score = np.where(has_name, (1 - CATEGORY_SHARE) * object_score + CATEGORY_SHARE * np.nan_to_num(by_name),
                             object_score)
     score = (1 - attribute_weight) * object_score + attribute_weight * (vectors @ full)
-    if GROUPING == "none":
-        order = sorted(range(len(groups)), key=lambda j: -score[j])
-    else:
-        order = _merge_objects(object_score, score, groups, lead)
+    order = _merge_objects(object_score, score, groups, lead)
     return [(j, (float(score[j]), float(object_score[j]))) for j in order]
 
 
@@ -367,9 +366,40 @@ def _merge_objects(object_score: np.ndarray, score: np.ndarray, groups: Sequence
     return order
 
 
-def weak_threshold(emb: Embedder) -> float:
-    """The object score below which a hit is a weak match, for this embedder (see docs/retrieval.md)."""
+def weak_threshold(emb: Embedder) -> tuple[float, float]:
+    """(floor, bar) of the weak-match rule for this embedder (see ``is_weak``)."""
     return WEAK_BELOW.get(emb.name, WEAK_BELOW["default"])
+
+
+def is_weak(parsed: ParsedPrompt, row: dict[str, Any], object_score: float, threshold: tuple[float, float]) -> bool:
+    """Is this hit probably not the prompt's object?
+
+    Weak when its object score is under the floor, or when the prompt names its object, the asset's
+    caption, category and tags never use a word of that name, and its object score is under the bar
+    (a close synonym, 'couch' for a sofa, scores above the bar).
+    """
+    floor, bar = threshold
+    if object_score < floor:
+        return True
+    if not parsed.head_words or object_score >= bar:
+        return False
+    vocabulary = words_of(" ".join([row["caption"] or "", row["category"] or "", *(row["tags"] or ())]))
+    return not any(w in vocabulary for w in parsed.head_words if len(w) > 2)
+
+
+def weak_match_warning(prompt: str, hits: Sequence[RetrievedAsset], root: Path | str) -> str | None:
+    """The warning for hits that are probably not the prompt's object (None when all are good)."""
+    weak = [h for h in hits if h.weak]
+    if not weak:
+        return None
+    scores = ", ".join(f"{h.caption!r} {h.object_score:.2f}" for h in weak)
+    what = "none of the" if len(weak) == len(hits) else f"{len(weak)} of the {len(hits)}"
+    obj = parse_prompt(prompt).object
+    return (
+        f"weak match: {what} assets retrieved for {prompt!r} look like {obj!r} (object scores: {scores}); "
+        f"the library at {root} probably has no {obj!r}. Add some: `splatdream assets add DIR` (meshes with a "
+        "captions.csv), or `splatdream assets add-objaverse --lvis-categories NAME` (needs network)"
+    )
 
 
 def default_embedders() -> list[Embedder]:

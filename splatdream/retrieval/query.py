@@ -72,8 +72,27 @@ class ParsedPrompt:
     """The prompt names its object in a short head phrase ('a red pickup truck'), rather than describing it."""
 
     @property
-    def has_attributes(self) -> bool:
-        return bool(self.attributes)
+    def head_words(self) -> tuple[str, ...]:
+        """The object phrase's words (singular too), for checking that an asset names the object; () if none named."""
+        if not self.names_object:
+            return ()
+        words = self.object.split()
+        return tuple(dict.fromkeys(words + [singular(w) for w in words]))
+
+
+def singular(word: str) -> str:
+    """A rough singular of an English plural ('boxes' -> 'box', 'cars' -> 'car'); other words unchanged."""
+    if len(word) > 4 and word.endswith(("ches", "shes", "xes", "sses")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def words_of(text: str) -> set[str]:
+    """Lower-case words of ``text`` and their singulars."""
+    found = _WORD.findall(text.lower())
+    return set(found) | {singular(w) for w in found} | {p for w in found for p in w.split("-")}
 
 
 def parse_prompt(prompt: str) -> ParsedPrompt:
@@ -105,4 +124,4 @@ def _is_attribute(word: str, following: list[str]) -> bool:
     if word in SHADES:
         return bool(following) and following[0] in COLOURS
     parts = word.split("-")  # "dark-green", "blue-and-white"
-    return len(parts) > 1 and all(p in ATTRIBUTE_WORDS or p == "and" for p in parts)
+    return len(parts) > 1 and all(p in ATTRIBUTE_WORDS or p in SHADES or p == "and" for p in parts)
