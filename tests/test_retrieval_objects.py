@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -141,7 +142,7 @@ def test_run_keeps_only_the_good_hits(shipped, tmp_path, monkeypatch) -> None:  
 
     def one_weak(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         hits = real(self, *args, **kwargs)
-        return hits[:2] + [library.replace(hits[2], weak=True)]
+        return hits[:2] + [dataclasses.replace(hits[2], weak=True)]
 
     monkeypatch.setattr(library.AssetLibrary, "search", one_weak)
     pipe = _pipeline("a red racing car", tmp_path)

@@ -14,7 +14,7 @@ import logging
 import os
 import re
 import shutil
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -22,7 +22,7 @@ import numpy as np
 import trimesh
 
 import splatdream
-from splatdream.retrieval import meshes
+from splatdream.retrieval import meshes, store
 from splatdream.retrieval.config import ATTRIBUTE_WEIGHT, EmbedderChoice, RetrievalConfig
 from splatdream.retrieval.embedders import Embedder, ImageEmbedder, load_embedder
 from splatdream.retrieval.ingest import (
@@ -100,6 +100,8 @@ class AssetLibrary:
         self.catalogue = Catalogue(self.root, create=not read_only)
         self._categories: dict[str, np.ndarray] = {}
         self._categories_key: tuple[str, int] | None = None
+        self._memory: Any = None
+        self._memory_key: tuple[str, int, int] | None = None
 
     @classmethod
     def open(cls, path: Path | None = None, *, create: bool = True) -> AssetLibrary:
@@ -270,14 +272,34 @@ class AssetLibrary:
             self._categories_key = key
         return self._categories
 
-    def _search_vector(
-        self, head: np.ndarray, obj: np.ndarray, full: np.ndarray, k: int, emb: Embedder, n: int, attribute_weight: float,
-        categories: dict[str, np.ndarray], threshold: tuple[float, float], parsed: ParsedPrompt,
-    ) -> list[RetrievedAsset]:
-        """Stage 1: candidates by the object (and the whole prompt) vs captions; stage 2: rank by the object."""
+    def _candidates(
+        self, emb: Embedder, queries: Sequence[np.ndarray], n: int
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+        """Stage 1: the top ``n`` captions for each query vector, as (vectors by id, asset rows by id).
+
+        A library under ``store.ANN_MIN_ROWS`` is held in memory (vectors and rows, reloaded when either
+        table changes) and scanned exactly; a bigger one is searched through its ANN index.
+        """
         table = self.catalogue.embedding_table(emb.name)
-        hits: dict[str, dict[str, Any]] = {}
-        for query in (obj, full) if attribute_weight > 0 else (obj,):
+        if len(self) < store.ANN_MIN_ROWS:
+            key = (emb.name, table.version, self.catalogue.assets.version)
+            if self._memory_key != key:
+                data = table.to_arrow().to_pylist()
+                self._memory = (
+                    [d["id"] for d in data], np.asarray([d["text"] for d in data], np.float32).reshape(len(data), -1),
+                    {d["id"]: d for d in data}, {r["id"]: r for r in self.catalogue.rows()},
+                )
+                self._memory_key = key
+            ids, text, by_id, rows = self._memory
+            hits: dict[str, dict[str, Any]] = {}
+            for query in queries:
+                scores = text @ query
+                top = np.argsort(-scores)[:n]
+                for j in top:
+                    hits.setdefault(ids[j], by_id[ids[j]])
+            return hits, rows
+        hits = {}
+        for query in queries:
             for h in (
                 table.search(query.astype(np.float32), vector_column_name="text")
                 .distance_type("cosine")
@@ -289,11 +311,18 @@ class AssetLibrary:
                 .to_pylist()
             ):
                 hits.setdefault(h["id"], h)
+        return hits, {r["id"]: r for r in self.catalogue.rows(list(hits))}
+
+    def _search_vector(
+        self, head: np.ndarray, obj: np.ndarray, full: np.ndarray, k: int, emb: Embedder, n: int, attribute_weight: float,
+        categories: dict[str, np.ndarray], threshold: tuple[float, float], parsed: ParsedPrompt,
+    ) -> list[RetrievedAsset]:
+        """Stage 1: candidates by the object (and the whole prompt) vs captions; stage 2: rank by the object."""
+        queries = (obj, full) if attribute_weight > 0 else (obj,)
+        hits, rows = self._candidates(emb, queries, n)
         if not hits:
             return []
-        ids = list(hits)
-        rows = {r["id"]: r for r in self.catalogue.rows(ids)}
-        ids = [i for i in ids if i in rows]  # vectors whose asset row an interrupted ingest never wrote
+        ids = [i for i in hits if i in rows]  # vectors whose asset row an interrupted ingest never wrote
         text = np.asarray([hits[i]["text"] for i in ids], np.float32)
         vectors = text
         if isinstance(emb, ImageEmbedder):
