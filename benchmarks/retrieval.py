@@ -172,7 +172,9 @@ def ann_section(rows: list[dict[str, Any]], n_queries: int) -> str:
     )
     intro = (
         f"Top-{K} by cosine over clustered synthetic {DIM}-d unit vectors (256 Gaussian clusters), {n_queries} queries "
-        f"(exact rows: fewer), one query at a time. Recall@{K} against the exact numpy answer of the same run. "
+        f"(exact rows: fewer), one query at a time, LANCE_CPU_THREADS={os.environ.get('LANCE_CPU_THREADS', '-')}. "
+        f"Recall@{K} against the exact numpy answer of the same run. Latencies on a CPU shared with other jobs are "
+        "noisy (a few ms either way). "
         f"Target: recall@{K} >= {TARGET_RECALL} at <= {TARGET_MS:.0f} ms/query over 1M rows. Index build parameters "
         "come from `splatdream.retrieval.store.ann_index_config` (k-means on 64 samples per partition, 25 iterations)."
     )
@@ -284,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     header = "\n".join([
         "# Retrieval benchmark", "",
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores shared with other jobs, "
-        f"LanceDB {lancedb.__version__}, numpy {np.__version__}, LANCE_CPU_THREADS={os.environ.get('LANCE_CPU_THREADS', '-')}. "
+        f"LanceDB {lancedb.__version__}, numpy {np.__version__}. "
         "`python benchmarks/retrieval.py` (see its docstring).",
     ])
     old = args.out.read_text() if args.out.exists() else ""

@@ -252,9 +252,9 @@ class AssetLibrary:
         emb = embedder if isinstance(embedder, Embedder) else load_embedder(embedder or "auto")
         self.ensure_embeddings(emb)
         parsed = [parse_prompt(p.strip()) for p in prompts]
-        n = len(parsed)
-        vecs = emb.embed_text([p.object for p in parsed] + [p.description for p in parsed] + [p.prompt for p in parsed])
-        heads, objects, fulls = vecs[:n], vecs[n : 2 * n], vecs[2 * n :]
+        texts = list(dict.fromkeys(t for p in parsed for t in (p.object, p.description, p.prompt)))
+        row = dict(zip(texts, emb.embed_text(texts)))  # each distinct text embedded once
+        heads, objects, fulls = ([row[getattr(p, f)] for p in parsed] for f in ("object", "description", "prompt"))
         categories = self._category_vectors(emb)
         floor, bar = weak_threshold(emb)
         threshold = (floor, bar) if weak_below is None else (min(floor, weak_below), weak_below)
