@@ -37,13 +37,9 @@ class RetrievalConfig:
     n_candidates: int = 20
     """Stage-1 candidates taken by text similarity before the image re-rank (ReDream's N' > K)."""
     attribute_weight: float = ATTRIBUTE_WEIGHT
-    """How much the prompt's attributes (colour, material, finish, style) order the assets of its object, in [0, 1].
-
-    Retrieval ranks by the prompt's object ('sports car' of 'a green sports car') and never lets
-    attributes pull in another object; within the object an asset's score is (1 - w) x object
-    similarity + w x whole-prompt similarity. 0: object only."""
+    """In [0, 1]: how much colour, material, finish and style words order the assets of the prompt's object (which always decides; 0: object only). See docs/retrieval.md."""
     weak_below: float | None = None
-    """Object score under which a hit counts as a weak match (the library lacks the object); None: the embedder's default."""
+    """Object score under which a hit whose caption never names the prompt's object is a weak match (not used by the run); None: the embedder's default, 0: never weak."""
     embedder: EmbedderChoice = "auto"
     """'clip' (open_clip, needs local weights), 'text' (offline MiniLM), 'auto': CLIP when its weights load."""
     clip_model: str = "ViT-B-32"
