@@ -71,30 +71,40 @@ class Pipeline:
     def retrieve(self) -> tuple[list[Any], list[Any]]:
         """Top-k assets and their normalised meshes; writes retrieved.png and retrieved.json."""
         from splatdream.retrieval.embedders import load_embedder
-        from splatdream.retrieval.library import AssetLibrary
+        from splatdream.retrieval.library import AssetLibrary, weak_match_warning
         from splatdream.retrieval.thumbnails import contact_sheet
 
         rc = self.cfg.retrieval
         lib = AssetLibrary.open(rc.library)
         embedder = load_embedder(rc.embedder, rc.clip)
-        hits = lib.search(self.cfg.prompt, rc.k, embedder=embedder, n_candidates=rc.n_candidates)
+        hits = lib.search(self.cfg.prompt, rc.k, embedder=embedder, n_candidates=rc.n_candidates,
+                          attribute_weight=rc.attribute_weight, weak_below=rc.weak_below)
         for h in hits:
-            self.say(f"  retrieved #{h.rank}: {h.caption} (score {h.score:.3f}, {h.source})")
+            self.say(f"  retrieved #{h.rank}: {h.caption} (score {h.score:.3f}, {h.source}{', weak' if h.weak else ''})")
+        if warning := weak_match_warning(self.cfg.prompt, hits, lib.root):
+            log.warning(warning)
+            self.say("  init uses only the good assets" if len(hits) > sum(h.weak for h in hits) else
+                     "  no good asset: particles start from the closest ones (--init.method random starts from noise)")
         thumbs = lib.thumbnails([h.id for h in hits])
         sheet = contact_sheet([(self.cfg.prompt, [(thumbs.get(h.id), h.caption) for h in hits])])
         with atomic_write(self.run_dir / "retrieved.png") as tmp:
             sheet.save(tmp)
         with atomic_write(self.run_dir / "retrieved.json") as tmp:
             tmp.write_text(json.dumps([h.to_json() for h in hits], indent=2))
+        # Weak hits are dropped when good ones remain. When every hit is weak the closest are kept: the
+        # flag also fires on synonyms the captions never use ("settee", "lorry"), and distillation keeps
+        # the initial geometry, so a random ball would stay a ball.
+        hits = [h for h in hits if not h.weak] or hits
         return hits, [lib.load_mesh(h) for h in hits]
 
     def init(self, prior: Any, hits: list[Any], meshes: list[Any]) -> list[Gaussians]:
         """Particles: particle i from retrieved asset i mod k, each front-aligned first."""
         from splatdream.init.particles import initialise
 
-        if self.cfg.init.method == "retrieved" and self.cfg.adapt.align:
+        init = self.cfg.init
+        if init.method == "retrieved" and self.cfg.adapt.align:
             meshes = [self.align(prior, hit, mesh) for hit, mesh in zip(hits, meshes, strict=True)]
-        return initialise(self.cfg.init, self.cfg.num_particles, meshes, names=[h.caption for h in hits] or None)
+        return initialise(init, self.cfg.num_particles, meshes, names=[h.caption for h in hits] or None)
 
     def align(self, prior: Any, hit: Any, mesh: Any) -> Any:
         """Turn ``mesh`` so its front faces azimuth 0, judged on a light Gaussian version of it."""
@@ -113,7 +123,7 @@ class Pipeline:
         """LoRA-adapt the prior on renders of the retrieved assets (one Gaussians each), then fuse it."""
         from splatdream.adaptation import adapt_prior, apply_adapter
 
-        if not self.cfg.adapt.enabled:
+        if not self.cfg.adapt.enabled or not assets:
             return
         assets = [a.to(self.device) for a in assets]
         result = adapt_prior(prior, assets, self.cfg.prompt, self.cfg.adapt, self.run_dir / "adapter",
@@ -177,7 +187,8 @@ def run(cfg: RunConfig, console: Any) -> Path:
 
             if not (run_dir / "adapter").exists():
                 pipe.say("  adapter missing from the run; adapting again")
-                captions = [h["caption"] for h in json.loads((run_dir / "retrieved.json").read_text())]
+                recorded = json.loads((run_dir / "retrieved.json").read_text())
+                captions = [h["caption"] for h in recorded if not h.get("weak")] or [h["caption"] for h in recorded]
                 pipe.adapt(prior, *adaptation_assets(particles, captions))
             else:
                 apply_adapter(prior, run_dir / "adapter", fuse=True)

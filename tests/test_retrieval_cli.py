@@ -32,7 +32,7 @@ def test_retrieve_json_and_contact_sheet(tmp_path: Path, capsys) -> None:  # typ
     assert rc == 0
     rows = json.loads(out)
     assert [r["rank"] for r in rows] == [1, 2, 3]
-    assert set(rows[0]) == {"rank", "score", "caption", "source", "id", "mesh_path"}
+    assert set(rows[0]) == {"rank", "score", "object_score", "weak", "caption", "source", "id", "mesh_path"}
     assert "rocket" in rows[0]["caption"] and Path(rows[0]["mesh_path"]).is_file()
     assert rows[0]["score"] >= rows[1]["score"] >= rows[2]["score"]
     assert "embedder: minilm-l6-v2" in err

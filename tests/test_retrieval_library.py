@@ -230,7 +230,7 @@ def test_ann_index_at_scale_keeps_exact_scores(tmp_path: Path, monkeypatch) -> N
                               for n, i in enumerate(ids)])
     lib.catalogue.add_embeddings("lookup", ids, vecs, None)
     table = lib.catalogue.embedding_table("lookup")
-    assert [idx.index_type for idx in table.list_indices()] == ["IvfPq"]
+    assert [idx.index_type for idx in table.list_indices()] == ["IvfSq"]
     assert not store.maybe_build_ann_index(table)  # built once
     hits = lib.search("item 7", 3, embedder=Lookup())
     assert hits[0].id == ids[7] and hits[0].score == pytest.approx(1.0, abs=1e-5)  # refined: exact cosine
@@ -280,6 +280,8 @@ def test_clip_embedder_two_stage_on_random_weights(tmp_path: Path) -> None:
     """A randomly initialised open_clip model runs the real text/image paths end to end."""
     import torch
 
+    import splatdream.retrieval.library as library_mod
+
     torch.manual_seed(0)
     clip = ClipEmbedder.random("ViT-S-32")  # the smallest registered ViT; same code path as B-32
     clip.views = 2
@@ -294,14 +296,18 @@ def test_clip_embedder_two_stage_on_random_weights(tmp_path: Path) -> None:
     images = np.asarray(table.column("image").to_pylist(), np.float32)
     assert images.shape == (3, clip.dim)
     np.testing.assert_allclose(np.linalg.norm(images, axis=1), 1.0, atol=1e-4)
-    hits = lib.search("a red cube", 2, embedder=clip, n_candidates=3)
-    query = clip.embed_text(["a red cube"])[0]
+    hits = lib.search("a red cube", 2, embedder=clip, n_candidates=3, attribute_weight=0.0)
+    # The image stage ranks by the object: 'a cube' vs the renders, mixed with 'cube' vs category names.
+    obj, head = clip.embed_text(["a cube", "cube"])
+    cats = {r["id"]: clip.embed_text([r["category"]])[0] for r in lib.rows()}
     by_id = dict(zip(table.column("id").to_pylist(), images, strict=True))
-    expected = sorted(by_id, key=lambda i: -float(by_id[i] @ query))[:2]
-    assert [h.id for h in hits] == expected  # ranked by image similarity
-    assert hits[0].score == pytest.approx(float(by_id[hits[0].id] @ query), abs=1e-4)
+    share = library_mod.CATEGORY_SHARE
+    object_score = {i: (1 - share) * float(by_id[i] @ obj) + share * float(cats[i] @ head) for i in by_id}
+    expected = sorted(by_id, key=lambda i: -object_score[i])[:2]
+    assert [h.id for h in hits] == expected  # ranked by image similarity to the object
+    assert hits[0].score == pytest.approx(object_score[hits[0].id], abs=1e-4)
 
     ckpt = tmp_path / "clip.pt"  # a local checkpoint file loads through the same path users take
     torch.save(clip.model.state_dict(), ckpt)
     loaded = ClipEmbedder.from_config(ClipConfig(model="ViT-S-32", checkpoint=ckpt))
-    np.testing.assert_allclose(loaded.embed_text(["a red cube"])[0], query, atol=1e-4)
+    np.testing.assert_allclose(loaded.embed_text(["a cube"])[0], obj, atol=1e-4)

@@ -67,11 +67,18 @@ def retrieve_main(argv: list[str] | None = None) -> int:
         lib = AssetLibrary.from_config(cfg)
         embedder = load_embedder(cfg.embedder, cfg.clip)
         _say(_describe(embedder) + f"; library: {lib.root} ({len(lib)} assets)")
-        results = lib.search_many(prompts, cfg.k, embedder=embedder, n_candidates=cfg.n_candidates)
+        results = lib.search_many(prompts, cfg.k, embedder=embedder, n_candidates=cfg.n_candidates,
+                                  attribute_weight=cfg.attribute_weight, weak_below=cfg.weak_below)
     except (ValueError, FileNotFoundError, ClipWeightsUnavailable) as exc:
         _say(f"splatdream retrieve: {exc}")
         return 2
-    keys = ("rank", "score", "caption", "source", "id", "mesh_path")
+    from splatdream.retrieval.library import weak_match_warning
+
+    for prompt, res in zip(prompts, results, strict=True):
+        warning = weak_match_warning(prompt, res, lib.root)
+        if warning:
+            log.warning(warning)
+    keys = ("rank", "score", "object_score", "weak", "caption", "source", "id", "mesh_path")
     if args.json:
         rows = [[{k: r.to_json()[k] for k in keys} for r in res] for res in results]
         if args.prompts_file is None:

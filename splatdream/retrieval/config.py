@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 import tyro
 
 EmbedderChoice = Literal["auto", "clip", "text"]
+ATTRIBUTE_WEIGHT = 0.3
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,10 @@ class RetrievalConfig:
     """Assets to return (ReDream's K)."""
     n_candidates: int = 20
     """Stage-1 candidates taken by text similarity before the image re-rank (ReDream's N' > K)."""
+    attribute_weight: float = ATTRIBUTE_WEIGHT
+    """In [0, 1]: how much colour, material, finish and style words order the assets of the prompt's object (which always decides; 0: object only). See docs/retrieval.md."""
+    weak_below: float | None = None
+    """Object score under which a hit whose caption never names the prompt's object is a weak match (not used by the run); None: the embedder's default, 0: never weak."""
     embedder: EmbedderChoice = "auto"
     """'clip' (open_clip, needs local weights), 'text' (offline MiniLM), 'auto': CLIP when its weights load."""
     clip_model: str = "ViT-B-32"

@@ -23,8 +23,8 @@ import numpy as np
 import trimesh
 
 import splatdream
-from splatdream.retrieval import meshes
-from splatdream.retrieval.config import EmbedderChoice, RetrievalConfig
+from splatdream.retrieval import meshes, store
+from splatdream.retrieval.config import ATTRIBUTE_WEIGHT, EmbedderChoice, RetrievalConfig
 from splatdream.retrieval.embedders import Embedder, ImageEmbedder, load_embedder
 from splatdream.retrieval.ingest import (
     IngestItem,
@@ -34,9 +34,18 @@ from splatdream.retrieval.ingest import (
     progress_bar,
     scan_directory,
 )
-from splatdream.retrieval.store import Catalogue
+from splatdream.retrieval.query import ParsedPrompt, parse_prompt, words_of
+from splatdream.retrieval.store import ANN_SEARCH, Catalogue
 
 log = logging.getLogger(__name__)
+
+CATEGORY_SHARE = 0.3
+"""Weight of the category name (vs the caption or renders) in an asset's object score."""
+OBJECT_LEAD = 1.0
+"""When the prompt names its object, the best object's assets fill the top k ahead of any other object
+unless one scores this much higher (1.0: never); descriptive prompts rank asset by asset (lead 0)."""
+WEAK_BELOW = {"minilm-l6-v2": (0.3, 0.5), "default": (0.15, 0.25)}
+"""(floor, bar) of ``is_weak`` per embedder name: measured for MiniLM on the query sets, a guess for others."""
 
 DATA_DIR = Path(splatdream.__file__).resolve().parent / "data"
 SHIPPED_LIBRARY = DATA_DIR / "library"
@@ -70,7 +79,11 @@ class RetrievedAsset:
     tags: tuple[str, ...]
     licence: str = "unknown"
     text_score: float = float("nan")
-    """Stage-1 similarity (prompt vs caption); equals ``score`` when there was no image re-rank."""
+    """Similarity of the whole prompt to the caption (what plain caption search would rank by)."""
+    object_score: float = float("nan")
+    """How well the asset is the prompt's object (object phrase vs caption or renders, and category)."""
+    weak: bool = False
+    """The object score is below the embedder's weak-match threshold: probably not the prompt's object."""
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -86,6 +99,10 @@ class AssetLibrary:
         self.root = Path(root)
         self.read_only = read_only
         self.catalogue = Catalogue(self.root, create=not read_only)
+        self._categories: dict[str, np.ndarray] = {}
+        self._categories_key: tuple[str, int] | None = None
+        self._memory: Any = None
+        self._memory_key: tuple[str, int, int] | None = None
 
     @classmethod
     def open(cls, path: Path | None = None, *, create: bool = True) -> AssetLibrary:
@@ -208,19 +225,23 @@ class AssetLibrary:
 
     # -- search -----------------------------------------------------------------------------
     def search(
-        self, prompt: str, k: int = 3, *, embedder: Embedder | EmbedderChoice | None = None, n_candidates: int = 20
+        self, prompt: str, k: int = 3, *, embedder: Embedder | EmbedderChoice | None = None, n_candidates: int = 20,
+        attribute_weight: float = ATTRIBUTE_WEIGHT, weak_below: float | None = None,
     ) -> list[RetrievedAsset]:
-        """Top-``k`` assets for ``prompt``: ``n_candidates`` by caption similarity, re-ranked by renders."""
-        return self.search_many([prompt], k, embedder=embedder, n_candidates=n_candidates)[0]
+        """Top-``k`` assets of the prompt's object, ordered within that object by the prompt's attributes."""
+        return self.search_many([prompt], k, embedder=embedder, n_candidates=n_candidates,
+                                attribute_weight=attribute_weight, weak_below=weak_below)[0]
 
     def search_many(
         self, prompts: Sequence[str], k: int = 3, *, embedder: Embedder | EmbedderChoice | None = None,
-        n_candidates: int = 20,
+        n_candidates: int = 20, attribute_weight: float = ATTRIBUTE_WEIGHT, weak_below: float | None = None,
     ) -> list[list[RetrievedAsset]]:
         """``search`` for many prompts, embedding them in one batch."""
         for prompt in prompts:
             if not isinstance(prompt, str) or not prompt.strip():
                 raise ValueError("the prompt is empty; say what to retrieve, e.g. --prompt 'a wooden chair'")
+        if not 0.0 <= attribute_weight <= 1.0:
+            raise ValueError(f"attribute_weight must be in [0, 1] (0: object only), got {attribute_weight}")
         n_assets = len(self)
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
@@ -231,44 +252,184 @@ class AssetLibrary:
             )
         emb = embedder if isinstance(embedder, Embedder) else load_embedder(embedder or "auto")
         self.ensure_embeddings(emb)
-        queries = emb.embed_text([p.strip() for p in prompts])
-        return [self._search_vector(q, k, emb, max(k, n_candidates)) for q in queries]
+        parsed = [parse_prompt(p.strip()) for p in prompts]
+        texts = list(dict.fromkeys(t for p in parsed for t in (p.object, p.description, p.prompt)))
+        row = dict(zip(texts, emb.embed_text(texts), strict=True))  # each distinct text embedded once
+        heads, objects, fulls = ([row[getattr(p, f)] for p in parsed] for f in ("object", "description", "prompt"))
+        categories = self._category_vectors(emb)
+        floor, bar = weak_threshold(emb)
+        threshold = (floor, bar) if weak_below is None else (min(floor, weak_below), weak_below)
+        return [
+            self._search_vector(h, o, f, k, emb, max(k, n_candidates), attribute_weight, categories, threshold, p)
+            for p, h, o, f in zip(parsed, heads, objects, fulls, strict=True)
+        ]
 
-    def _search_vector(self, query: np.ndarray, k: int, emb: Embedder, n: int) -> list[RetrievedAsset]:
+    def _category_vectors(self, emb: Embedder) -> dict[str, np.ndarray]:
+        """Text embeddings of the library's category names, once per library version and embedder."""
+        key = (emb.name, self.catalogue.assets.version)
+        if self._categories_key != key:
+            names = sorted({c for c in self.catalogue.categories() if c})
+            self._categories = dict(zip(names, emb.embed_text(names), strict=True)) if names else {}
+            self._categories_key = key
+        return self._categories
+
+    def _candidates(
+        self, emb: Embedder, queries: Sequence[np.ndarray], n: int
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+        """Stage 1: the top ``n`` captions for each query vector, as (vectors by id, asset rows by id).
+
+        A library under ``store.ANN_MIN_ROWS`` is held in memory (vectors and rows, reloaded when either
+        table changes) and scanned exactly; a bigger one is searched through its ANN index.
+        """
         table = self.catalogue.embedding_table(emb.name)
-        hits = (
-            table.search(query.astype(np.float32), vector_column_name="text")
-            .distance_type("cosine")
-            .select(["id", "image", "_distance"])
-            .limit(n)
-            .refine_factor(4)
-            .to_arrow()
-            .to_pylist()
-        )
-        text_score = {h["id"]: 1.0 - float(h["_distance"]) for h in hits}
-        ranked = [(h["id"], text_score[h["id"]]) for h in hits]
-        if isinstance(emb, ImageEmbedder) and hits and all(h["image"] is not None for h in hits):
-            images = np.asarray([h["image"] for h in hits], np.float32)
-            scores = images @ query
-            ranked = sorted(zip([h["id"] for h in hits], scores.tolist(), strict=True), key=lambda t: -t[1])
-        elif isinstance(emb, ImageEmbedder):
-            log.warning("some candidates have no image embedding; ranking by caption similarity only")
-        rows = {r["id"]: r for r in self.catalogue.rows([i for i, _ in ranked[: k + 4]])}
+        if len(self) < store.ANN_MIN_ROWS:
+            key = (emb.name, table.version, self.catalogue.assets.version)
+            if self._memory_key != key:
+                data = table.to_arrow().to_pylist()
+                self._memory = (
+                    [d["id"] for d in data], np.asarray([d["text"] for d in data], np.float32).reshape(len(data), -1),
+                    {d["id"]: d for d in data}, {r["id"]: r for r in self.catalogue.rows()},
+                )
+                self._memory_key = key
+            ids, text, by_id, rows = self._memory
+            hits: dict[str, dict[str, Any]] = {}
+            for query in queries:
+                scores = text @ query
+                top = np.argsort(-scores)[:n]
+                for j in top:
+                    hits.setdefault(ids[j], by_id[ids[j]])
+            return hits, rows
+        hits = {}
+        for query in queries:
+            for h in (
+                table.search(query.astype(np.float32), vector_column_name="text")
+                .distance_type("cosine")
+                .select(["id", "text", "image", "_distance"])
+                .limit(n)
+                .nprobes(ANN_SEARCH.nprobes)
+                .refine_factor(ANN_SEARCH.refine)
+                .to_arrow()
+                .to_pylist()
+            ):
+                hits.setdefault(h["id"], h)
+        return hits, {r["id"]: r for r in self.catalogue.rows(list(hits))}
+
+    def _search_vector(
+        self, head: np.ndarray, obj: np.ndarray, full: np.ndarray, k: int, emb: Embedder, n: int, attribute_weight: float,
+        categories: dict[str, np.ndarray], threshold: tuple[float, float], parsed: ParsedPrompt,
+    ) -> list[RetrievedAsset]:
+        """Stage 1: candidates by the object (and the whole prompt) vs captions; stage 2: rank by the object."""
+        queries = (obj, full) if attribute_weight > 0 else (obj,)
+        hits, rows = self._candidates(emb, queries, n)
+        if not hits:
+            return []
+        ids = [i for i in hits if i in rows]  # vectors whose asset row an interrupted ingest never wrote
+        text = np.asarray([hits[i]["text"] for i in ids], np.float32)
+        vectors = text
+        if isinstance(emb, ImageEmbedder):
+            if all(hits[i]["image"] is not None for i in ids):
+                vectors = np.asarray([hits[i]["image"] for i in ids], np.float32)  # the re-rank: renders decide
+            else:
+                log.warning("some candidates have no image embedding; ranking by caption similarity only")
+        groups = [rows[i]["category"] or i for i in ids]
+        ranked = rank_by_object(head, obj, full, text, vectors, [categories.get(g) for g in groups], groups,
+                                attribute_weight, OBJECT_LEAD if parsed.names_object else 0.0)
         out: list[RetrievedAsset] = []
-        for asset_id, score in ranked:
-            row = rows.get(asset_id)
-            if row is None:  # vectors whose asset row an interrupted ingest never wrote
-                continue
+        for j, (score, object_score) in ranked[:k]:
+            row = rows[ids[j]]
             out.append(
                 RetrievedAsset(
-                    rank=len(out) + 1, score=float(score), id=asset_id, caption=row["caption"], source=row["source"],
+                    rank=len(out) + 1, score=score, id=ids[j], caption=row["caption"], source=row["source"],
                     mesh_path=self.resolve_mesh_path(row["mesh_path"]), category=row["category"],
-                    tags=tuple(row["tags"] or ()), licence=row["licence"], text_score=text_score[asset_id],
+                    tags=tuple(row["tags"] or ()), licence=row["licence"], text_score=float(text[j] @ full),
+                    object_score=object_score, weak=is_weak(parsed, row, object_score, threshold),
                 )
             )
-            if len(out) == k:
-                break
         return out
+
+
+def rank_by_object(
+    head: np.ndarray,  # [D] the head noun phrase's embedding (vs category names)
+    obj: np.ndarray,  # [D] the prompt-without-attributes embedding (vs captions or renders)
+    full: np.ndarray,  # [D] the whole prompt's embedding
+    text: np.ndarray,  # [N, D] candidates' caption embeddings
+    vectors: np.ndarray,  # [N, D] what the final scores use: captions, or renders (CLIP image re-rank)
+    category_vectors: Sequence[np.ndarray | None],  # N embeddings of the candidates' category names
+    groups: Sequence[str],  # N object labels: the category, or the asset's own id when it has none
+    attribute_weight: float,
+    lead: float,
+) -> list[tuple[int, tuple[float, float]]]:
+    """Candidates in rank order as (index, (score, object score)): objects first, attributes within an object.
+
+    An asset's object score mixes the prompt-without-attributes' similarity to its caption (or
+    renders) with the head phrase's similarity to its category name; assets of one object rank by
+    ``(1 - w) * object score + w * similarity to the whole prompt``; objects interleave by their
+    next asset's object score, the best object getting ``lead`` on the others.
+    """
+    assert text.shape == vectors.shape and len(groups) == len(text) == len(category_vectors)
+    object_score = vectors @ obj
+    by_name = np.asarray([np.nan if c is None else float(c @ head) for c in category_vectors], np.float32)
+    has_name = np.isfinite(by_name)
+    object_score = np.where(has_name, (1 - CATEGORY_SHARE) * object_score + CATEGORY_SHARE * np.nan_to_num(by_name),
+                            object_score)
+    score = (1 - attribute_weight) * object_score + attribute_weight * (vectors @ full)
+    order = _merge_objects(object_score, score, groups, lead)
+    return [(j, (float(score[j]), float(object_score[j]))) for j in order]
+
+
+def _merge_objects(object_score: np.ndarray, score: np.ndarray, groups: Sequence[str], lead: float) -> list[int]:
+    """Assets grouped by object, each object's in ``score`` order; the best object's assets come first
+    unless another object's next asset beats them by more than ``OBJECT_LEAD`` in object score."""
+    queues: dict[str, list[int]] = {}
+    for j in sorted(range(len(groups)), key=lambda j: -score[j]):
+        queues.setdefault(groups[j], []).append(j)
+    top = groups[int(np.argmax(object_score))]
+    best = {g: max(object_score[j] for j in q) for g, q in queues.items()}
+    order: list[int] = []
+    while queues:
+        g = max(queues, key=lambda g: best[g] + (lead if g == top else 0.0))
+        order.append(queues[g].pop(0))
+        if queues[g]:
+            best[g] = max(object_score[j] for j in queues[g])
+        else:
+            del queues[g]
+    return order
+
+
+def weak_threshold(emb: Embedder) -> tuple[float, float]:
+    """(floor, bar) of the weak-match rule for this embedder (see ``is_weak``)."""
+    return WEAK_BELOW.get(emb.name, WEAK_BELOW["default"])
+
+
+def is_weak(parsed: ParsedPrompt, row: dict[str, Any], object_score: float, threshold: tuple[float, float]) -> bool:
+    """Is this hit probably not the prompt's object?
+
+    Weak when its object score is under the floor, or when the prompt names its object, the asset's
+    caption, category and tags never use a word of that name, and its object score is under the bar
+    (a close synonym, 'couch' for a sofa, scores above the bar).
+    """
+    floor, bar = threshold
+    if object_score < floor:
+        return True
+    if not parsed.head_words or object_score >= bar:
+        return False
+    vocabulary = words_of(" ".join([row["caption"] or "", row["category"] or "", *(row["tags"] or ())]))
+    return not any(w in vocabulary for w in parsed.head_words if len(w) > 2)
+
+
+def weak_match_warning(prompt: str, hits: Sequence[RetrievedAsset], root: Path | str) -> str | None:
+    """The warning for hits that are probably not the prompt's object (None when all are good)."""
+    weak = [h for h in hits if h.weak]
+    if not weak:
+        return None
+    scores = ", ".join(f"{h.caption!r} {h.object_score:.2f}" for h in weak)
+    what = "none of the" if len(weak) == len(hits) else f"{len(weak)} of the {len(hits)}"
+    obj = parse_prompt(prompt).object
+    return (
+        f"weak match: {what} assets retrieved for {prompt!r} look like {obj!r} (object scores: {scores}); "
+        f"the library at {root} probably has no {obj!r}. Add some: `splatdream assets add DIR` (meshes with a "
+        "captions.csv), or `splatdream assets add-objaverse --lvis-categories NAME` (needs network)"
+    )
 
 
 def default_embedders() -> list[Embedder]:
