@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = summarize(read_ply(cfg.path))
     except (PlyFormatError, FileNotFoundError) as exc:
         print(f"splatdream info: error: {exc}", file=sys.stderr)
-        return 1
+        return 2
     if cfg.json:
         print(json.dumps({"path": str(cfg.path), **summary}, indent=2))
     else:

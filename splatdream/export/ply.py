@@ -24,6 +24,7 @@ import torch
 from plyfile import PlyData, PlyElement
 
 from splatdream.atomic import atomic_write
+from splatdream.errors import UserError
 from splatdream.scene import Gaussians, num_sh_bases
 
 WRITE_SH_DEGREE = 3
@@ -44,11 +45,11 @@ _LAYOUT_HINT = (
 )
 
 
-class PlyFormatError(ValueError):
+class PlyFormatError(UserError, ValueError):
     """The file is not a readable .ply of Gaussian splats in the INRIA layout."""
 
 
-class NonFiniteGaussiansError(ValueError):
+class NonFiniteGaussiansError(UserError, ValueError):
     """Refused to write Gaussians with NaN/inf parameters."""
 
 

@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         gaussians = read_ply(cfg.scene)
     except (PlyFormatError, FileNotFoundError) as exc:
-        return _fail(str(exc), code=1)
+        return _fail(str(exc))
     device = resolve_device(cfg.device)
     radius = cfg.radius if cfg.radius is not None else fit_radius(gaussians, cfg.fov)
     t0 = time.perf_counter()

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import trimesh
 
+from splatdream.errors import UserError
+
 MESH_SUFFIXES = (".glb", ".gltf", ".obj", ".ply", ".stl", ".off")
 NORMALISED_RADIUS = 0.9
 """Farthest vertex distance after normalisation (matches the starter library)."""
@@ -23,7 +25,7 @@ NORMALISED_RADIUS = 0.9
 _Z_UP_TO_Y_UP = trimesh.transformations.rotation_matrix(-np.pi / 2, (1, 0, 0))
 
 
-class MeshError(ValueError):
+class MeshError(UserError, ValueError):
     """A file that is not a usable triangle mesh (corrupt, empty, a point cloud, ...)."""
 
 
