@@ -103,7 +103,7 @@ class StaticViewer:
         from splatdream.export.ply import read_ply
 
         files = find_run_files(path)
-        particles = [read_ply(p) for p in files.particles]
+        particles = [read_ply(p, allow_empty=False) for p in files.particles]
         initial = [read_ply(p) for p in files.initial[: len(particles)]]
         self.server, self.url = start_server(host, port)
         try:

@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     if cfg.out.suffix.lower() == ".mp4" and cfg.size % 2:
         return _fail(f"--size must be even for .mp4 (H.264), got {cfg.size}")
     try:
-        gaussians = read_ply(cfg.scene)
+        gaussians = read_ply(cfg.scene, allow_empty=False)
     except (PlyFormatError, FileNotFoundError) as exc:
         return _fail(str(exc))
     device = resolve_device(cfg.device)

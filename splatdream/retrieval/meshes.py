@@ -55,6 +55,9 @@ def load_any(path: Path) -> trimesh.Trimesh:
         raise MeshError(f"{path.name}: has no faces")
     if not np.isfinite(loaded.vertices).all():
         raise MeshError(f"{path.name}: has non-finite vertex positions")
+    extent = float(np.ptp(loaded.vertices, axis=0).max())
+    if not float(loaded.area) > 1e-12 * max(extent, 1e-30) ** 2:
+        raise MeshError(f"{path.name}: has zero surface area (every face is degenerate); nothing to render")
     return loaded
 
 
