@@ -22,20 +22,6 @@ from splatdream.pipeline import main as run_main
 from splatdream.pipeline import run
 
 
-@pytest.fixture(scope="module")
-def random_tiny_prior(tmp_path_factory) -> Path:
-    """An exported, untrained, very small TinyPrior folder (fast; for plumbing tests)."""
-    from splatdream.priors.tiny_prior import TinyArch, arch_to_json, build_tiny_unet
-
-    folder = tmp_path_factory.mktemp("tiny")
-    arch = TinyArch(image_size=16, block_out_channels=(8, 16), norm_num_groups=4, attention_head_dim=4,
-                    max_text_tokens=8)
-    torch.manual_seed(0)
-    build_tiny_unet(arch).save_pretrained(folder / "unet")
-    (folder / "tiny_prior.json").write_text(json.dumps({"arch": arch_to_json(arch)}))
-    return folder
-
-
 def small_config(prior_dir: Path | None, out: Path, **over) -> RunConfig:
     base = {
         "prompt": "a blue chair",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         viewer = StaticViewer(args.path, args.host, args.port)
     except (FileNotFoundError, ValueError) as exc:  # PlyFormatError is a ValueError
-        print(f"splatdream view: {exc}")
+        print(f"splatdream view: error: {exc}", file=sys.stderr)
         return 2
     if args.screenshot is not None:
         from viewer.headless import screenshot
@@ -155,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
                 out = screenshot(viewer.url, args.screenshot, args.screenshot_size, args.screenshot_budget_ms,
                                  timeout_s=300)
             except (FileNotFoundError, RuntimeError) as exc:
-                print(f"splatdream view: {exc} (--screenshot-budget-ms, --screenshot-size)")
+                print(f"splatdream view: error: {exc} (--screenshot-budget-ms, --screenshot-size)", file=sys.stderr)
                 return 2
         print(f"wrote {out}")
         return 0
