@@ -96,7 +96,7 @@ def test_kill_and_resume_matches_straight_run(random_tiny_prior, tmp_path) -> No
         torch.testing.assert_close(a.means, b.means, rtol=1e-4, atol=1e-5)
         torch.testing.assert_close(a.sh, b.sh, rtol=1e-4, atol=1e-5)
     steps = [json.loads(line)["step"] for line in (tmp_path / "killed" / "metrics.jsonl").read_text().splitlines()]
-    assert steps[-1] == 11
+    assert steps == list(range(12)), "replayed steps must not be recorded twice"
 
 
 # -- the real thing -------------------------------------------------------------------------------------
