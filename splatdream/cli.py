@@ -62,7 +62,12 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in argv or os.environ.get("SPLATDREAM_DEBUG", "") not in ("", "0")
     argv = [a for a in argv if a != "--debug"]
     if debug:
-        return _dispatch(argv)
+        try:
+            return _dispatch(argv)
+        except SystemExit as exc:
+            if isinstance(exc.code, str) and isinstance(exc.__cause__, Exception):
+                raise exc.__cause__ from None  # the stage's own error, with its traceback
+            raise
     try:
         return _dispatch(argv)
     except KeyboardInterrupt as exc:

@@ -340,6 +340,12 @@ def test_bad_checkpoint_is_one_line(kind, tmp_path, capsys, random_tiny_prior) -
     assert f"delete {run_dir / 'checkpoint.pt'}" in err
 
 
+def test_debug_shows_the_error_with_its_traceback(tmp_path, random_tiny_prior) -> None:
+    run_dir = _resume_dir(tmp_path, random_tiny_prior, "truncated")
+    with pytest.raises(CheckpointError, match="cannot read checkpoint"):
+        cli_main(["--debug", "--resume", str(run_dir)])
+
+
 @pytest.mark.parametrize(
     ("extra", "fragment"),
     [
