@@ -2,11 +2,17 @@
 
 Subcommands are imported lazily so ``splatdream --help`` stays fast and never touches torch/CUDA.
 Each target is a ``main(argv) -> int | None`` that parses its own arguments with tyro.
+
+Errors the user can fix (``splatdream.errors.UserError``, a missing file, a bad value, a full disk)
+end here as one line on stderr and exit code 2, with no traceback; ``--debug`` (anywhere on the
+command line) or ``SPLATDREAM_DEBUG=1`` shows the traceback instead.
 """
 
 from __future__ import annotations
 
+import errno
 import importlib
+import os
 import sys
 from collections.abc import Callable
 
@@ -37,7 +43,7 @@ def _usage() -> str:
     ]
     width = max(len(n) for n in SUBCOMMANDS)
     lines += [f"  {name:<{width}}  {desc}" for name, (_, _, desc) in SUBCOMMANDS.items()]
-    lines += ["", "Run 'splatdream SUBCOMMAND --help' for a subcommand's options."]
+    lines += ["", "Run 'splatdream SUBCOMMAND --help' for a subcommand's options; --debug shows tracebacks."]
     return "\n".join(lines)
 
 
@@ -54,6 +60,51 @@ def _load(name: str) -> Callable[[list[str]], int | None]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or os.environ.get("SPLATDREAM_DEBUG", "") not in ("", "0")
+    argv = [a for a in argv if a != "--debug"]
+    if debug:
+        try:
+            return _dispatch(argv)
+        except SystemExit as exc:
+            if isinstance(exc.code, str) and isinstance(exc.__cause__, Exception):
+                raise exc.__cause__ from None  # the stage's own error, with its traceback
+            raise
+    try:
+        return _dispatch(argv)
+    except KeyboardInterrupt as exc:
+        print(f"splatdream: {exc or 'interrupted'}", file=sys.stderr)
+        return 130
+    except SystemExit as exc:
+        if isinstance(exc.code, str):  # raise SystemExit("error: ...") from a stage: the message is the fix
+            print(exc.code, file=sys.stderr)
+            return 2
+        raise
+    except Exception as exc:
+        message = user_message(exc)
+        if message is None:
+            raise
+        print(message, file=sys.stderr)
+        return 2
+
+
+def user_message(exc: BaseException) -> str | None:
+    """The one- or two-line message for an error the user can act on; None for a bug (keep the traceback)."""
+    from splatdream.errors import UserError, one_line
+
+    hint = "(run again with --debug for the traceback)"
+    if isinstance(exc, UserError):
+        return f"error: {exc}"
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        where = f" writing {exc.filename}" if exc.filename else ""
+        return f"error: the disk is full{where}; free some space (earlier files were kept) and run again, or --resume the run"
+    if isinstance(exc, (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError, FileExistsError)):
+        return f"error: {one_line(exc)}"
+    if isinstance(exc, ValueError):  # our stages raise ValueError with the fix in the message
+        return f"error: {one_line(exc)}\n{hint}"
+    return None
+
+
+def _dispatch(argv: list[str]) -> int:
     if argv and argv[0] in ("-h", "--help", "help"):
         print(_usage() + "\n\nOptions of the default subcommand, run:\n", flush=True)
         try:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import torch
 
+from splatdream.errors import UserError
 
-class DeviceUnavailable(RuntimeError):
+
+class DeviceUnavailable(UserError, RuntimeError):
     """The configured device is not on this machine; the message names the fix."""
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import logging
-import re
 import sys
 import time
 from dataclasses import replace
@@ -19,33 +18,20 @@ from typing import Any
 from splatdream.atomic import atomic_write
 from splatdream.config import RunConfig, parse_run_config
 from splatdream.configio import dump_yaml, load_yaml
-from splatdream.device import DeviceUnavailable, resolve_device
+from splatdream.device import resolve_device
 from splatdream.distill.loop import CHECKPOINT, StepObserver, train
 from splatdream.distill.trainer import StepResult, Trainer, load_checkpoint
+from splatdream.errors import UserError
 from splatdream.export.ply import read_ply, write_ply
+from splatdream.rundir import check_resume_overrides, claim_run_dir, slugify, unused
 from splatdream.scene import Gaussians
 
 log = logging.getLogger("splatdream")
 
 
-def slugify(prompt: str, limit: int = 40) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", prompt.lower()).strip("-")
-    return slug[:limit].rstrip("-") or "run"
-
-
 def default_run_dir(prompt: str) -> Path:
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("outputs") / f"{slugify(prompt)}-{stamp}"
-
-
-def check_writable(directory: Path) -> None:
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        probe = directory / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError as exc:
-        raise SystemExit(f"error: cannot write to output directory {directory} ({exc}); pass --out DIR") from exc
+    return unused(Path("outputs") / f"{slugify(prompt)}-{stamp}")
 
 
 class Pipeline:
@@ -171,9 +157,13 @@ def load_init(run_dir: Path, n: int) -> list[Gaussians]:
 
 def run(cfg: RunConfig, console: Any) -> Path:
     """Run (or resume) the whole pipeline; returns the run directory."""
-    resuming = cfg.resume is not None
     run_dir = Path(cfg.resume) if cfg.resume is not None else Path(cfg.out or default_run_dir(cfg.prompt))
-    check_writable(run_dir)
+    with claim_run_dir(run_dir, resuming=cfg.resume is not None):
+        return _run(cfg, run_dir, console)
+
+
+def _run(cfg: RunConfig, run_dir: Path, console: Any) -> Path:
+    resuming = cfg.resume is not None
     pipe = Pipeline(cfg, run_dir, console)
     prior = pipe.load_prior()
     if not resuming:
@@ -282,10 +272,13 @@ def main(argv: list[str] | None = None) -> int:
         saved = Path(cfg.resume) / "config.yaml"
         if not saved.exists():
             raise SystemExit(f"error: {cfg.resume} is not a run directory (no config.yaml); pass the folder a run wrote")
-        cfg = replace(load_yaml(RunConfig, saved), resume=cfg.resume, viewer=cfg.viewer)
+        saved_cfg = load_yaml(RunConfig, saved)
+        check_resume_overrides(argv, cfg, saved_cfg, Path(cfg.resume))
+        device = cfg.device if any(a.startswith("--device") for a in argv) else saved_cfg.device
+        cfg = replace(saved_cfg, resume=cfg.resume, viewer=cfg.viewer, device=device)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         run(cfg, console)
-    except (FileNotFoundError, DeviceUnavailable) as exc:  # missing weights, library, .ply or GPU: the message names the fix
+    except (FileNotFoundError, UserError) as exc:  # missing weights, library, .ply or GPU: the message names the fix
         raise SystemExit(f"error: {exc}") from exc
     return 0

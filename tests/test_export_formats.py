@@ -110,7 +110,7 @@ def test_cli_exports_every_particle_of_a_run_directory(tmp_path):
     out = tmp_path / "named.compressed.ply"
     assert cli_main(["export", str(tmp_path / "particle_0.ply"), "--format", "ply-compressed", "--out", str(out)]) == 0
     assert out.read_bytes().startswith(b"ply\n")
-    assert cli_main(["export", str(tmp_path), "--format", "splat", "--out", str(tmp_path / "one.splat")]) == 1
+    assert cli_main(["export", str(tmp_path), "--format", "splat", "--out", str(tmp_path / "one.splat")]) == 2
 
 
 def test_unknown_format_is_refused(tmp_path, capsys):
@@ -125,19 +125,19 @@ def test_unknown_format_is_refused(tmp_path, capsys):
 
 def test_plain_mesh_ply_and_empty_scene_are_clear_errors(tmp_path, capsys):
     trimesh.creation.box().export(tmp_path / "box.ply")
-    assert cli_main(["export", str(tmp_path / "box.ply"), "--format", "splat"]) == 1
+    assert cli_main(["export", str(tmp_path / "box.ply"), "--format", "splat"]) == 2
     err = capsys.readouterr().err
     assert "not Gaussian splats" in err and "opacity" in err
     assert not (tmp_path / "box.splat").exists()
 
     write_ply(tmp_path / "empty.ply", make_scene(n=5)[torch.zeros(5, dtype=torch.bool)])
-    assert cli_main(["export", str(tmp_path / "empty.ply"), "--format", "glb"]) == 1
+    assert cli_main(["export", str(tmp_path / "empty.ply"), "--format", "glb"]) == 2
     assert "no Gaussians" in capsys.readouterr().err
     for fmt in ("splat", "ply-compressed", "spz", "glb"):
         with pytest.raises(EmptySceneError, match="nothing to export"):
             export_scene(make_scene(n=5)[torch.zeros(5, dtype=torch.bool)], fmt, tmp_path / f"e.{fmt}")
 
-    assert cli_main(["export", str(tmp_path / "missing_dir"), "--format", "splat"]) == 1
+    assert cli_main(["export", str(tmp_path / "missing_dir"), "--format", "splat"]) == 2
     assert "pass a .ply or a run directory" in capsys.readouterr().err
 
 

@@ -53,6 +53,6 @@ def test_info_command_prints_table_and_json(tmp_path, capsys):
 def test_info_on_a_bad_file_is_a_one_line_error(tmp_path, capsys):
     path = tmp_path / "bad.ply"
     path.write_text("hello")
-    assert cli_main(["info", str(path)]) == 1
+    assert cli_main(["info", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("splatdream info: error:") and "INRIA" in err

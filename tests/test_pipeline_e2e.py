@@ -24,20 +24,6 @@ from splatdream.pipeline import main as run_main
 from splatdream.pipeline import run
 
 
-@pytest.fixture(scope="module")
-def random_tiny_prior(tmp_path_factory) -> Path:
-    """An exported, untrained, very small TinyPrior folder (fast; for plumbing tests)."""
-    from splatdream.priors.tiny_prior import TinyArch, arch_to_json, build_tiny_unet
-
-    folder = tmp_path_factory.mktemp("tiny")
-    arch = TinyArch(image_size=16, block_out_channels=(8, 16), norm_num_groups=4, attention_head_dim=4,
-                    max_text_tokens=8)
-    torch.manual_seed(0)
-    build_tiny_unet(arch).save_pretrained(folder / "unet")
-    (folder / "tiny_prior.json").write_text(json.dumps({"arch": arch_to_json(arch)}))
-    return folder
-
-
 def small_config(prior_dir: Path | None, out: Path, **over) -> RunConfig:
     base = {
         "prompt": "a blue chair",
@@ -112,7 +98,7 @@ def test_kill_and_resume_matches_straight_run(random_tiny_prior, tmp_path) -> No
         torch.testing.assert_close(a.means, b.means, rtol=1e-4, atol=1e-5)
         torch.testing.assert_close(a.sh, b.sh, rtol=1e-4, atol=1e-5)
     steps = [json.loads(line)["step"] for line in (tmp_path / "killed" / "metrics.jsonl").read_text().splitlines()]
-    assert steps[-1] == 11
+    assert steps == list(range(12)), "replayed steps must not be recorded twice"
 
 
 # -- the real thing -------------------------------------------------------------------------------------

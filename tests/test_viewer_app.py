@@ -80,7 +80,7 @@ def test_static_viewer_shows_a_run_and_frees_its_port(tmp_path: Path) -> None:
 
 def test_view_cli_reports_a_missing_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(tmp_path / "nope")]) == 2
-    assert "no such file or directory" in capsys.readouterr().out
+    assert "no such file or directory" in capsys.readouterr().err
 
 
 def test_screenshot_timeout_names_the_fix(tmp_path, monkeypatch) -> None:

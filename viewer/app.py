@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,7 +104,7 @@ class StaticViewer:
         from splatdream.export.ply import read_ply
 
         files = find_run_files(path)
-        particles = [read_ply(p) for p in files.particles]
+        particles = [read_ply(p, allow_empty=False) for p in files.particles]
         initial = [read_ply(p) for p in files.initial[: len(particles)]]
         self.server, self.url = start_server(host, port)
         try:
@@ -145,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         viewer = StaticViewer(args.path, args.host, args.port)
     except (FileNotFoundError, ValueError) as exc:  # PlyFormatError is a ValueError
-        print(f"splatdream view: {exc}")
+        print(f"splatdream view: error: {exc}", file=sys.stderr)
         return 2
     if args.screenshot is not None:
         from viewer.headless import screenshot
@@ -155,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
                 out = screenshot(viewer.url, args.screenshot, args.screenshot_size, args.screenshot_budget_ms,
                                  timeout_s=300)
             except (FileNotFoundError, RuntimeError) as exc:
-                print(f"splatdream view: {exc} (--screenshot-budget-ms, --screenshot-size)")
+                print(f"splatdream view: error: {exc} (--screenshot-budget-ms, --screenshot-size)", file=sys.stderr)
                 return 2
         print(f"wrote {out}")
         return 0

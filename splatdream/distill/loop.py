@@ -6,12 +6,17 @@ pipeline's stages stay readable.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
+from splatdream.atomic import atomic_write
 from splatdream.distill.trainer import StepResult, Trainer, load_checkpoint, save_checkpoint
 
 log = logging.getLogger(__name__)
@@ -29,6 +34,10 @@ class NumericalFailure(RuntimeError):
     pass
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during distillation, after the checkpoint of the last finished step was written."""
+
+
 def train(
     trainer: Trainer,
     run_dir: Path,
@@ -41,15 +50,23 @@ def train(
 
     Non-finite steps are skipped (the trainer leaves the particles untouched) and logged; after
     ``max_bad_steps`` in a row the last checkpoint is restored with a lower learning rate.
+    Ctrl-C finishes the current step, writes a checkpoint and raises ``Interrupted`` (a second
+    Ctrl-C stops at once). Records past the trainer's step (a run killed after its last
+    checkpoint, now resumed) are dropped from metrics.jsonl before they are written again.
     """
     cfg = trainer.cfg
     ckpt = run_dir / CHECKPOINT
     metrics_path = run_dir / "metrics.jsonl"
+    truncate_metrics(metrics_path, trainer.step_count)
     bad_streak = 0
     restores = 0
     t_last = time.perf_counter()
-    with metrics_path.open("a") as metrics:
+    with metrics_path.open("a") as metrics, _sigint_after_step() as stop:
         while trainer.step_count < cfg.steps:
+            if stop.is_set():
+                save_checkpoint(trainer, ckpt)
+                raise Interrupted(f"interrupted at step {trainer.step_count} of {cfg.steps}; the checkpoint is "
+                                  f"saved: continue with splatdream --resume {run_dir}")
             result = trainer.step()
             now = time.perf_counter()
             result.extra["seconds"] = now - t_last
@@ -82,3 +99,44 @@ def train(
             if trainer.step_count % cfg.checkpoint_every == 0 and trainer.step_count < cfg.steps:
                 save_checkpoint(trainer, ckpt)
     save_checkpoint(trainer, ckpt)
+
+
+def truncate_metrics(path: Path, step: int) -> None:
+    """Keep the records of steps before ``step`` (and drop a torn last line): resuming replays the rest."""
+    if not path.exists():
+        return
+    kept, dropped = [], 0
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+            keep = int(record["step"]) < step
+        except (ValueError, KeyError, TypeError):
+            keep = False
+        if keep:
+            kept.append(line)
+        else:
+            dropped += 1
+    if dropped:
+        with atomic_write(path) as tmp:
+            tmp.write_text("".join(f"{line}\n" for line in kept))
+        log.info("metrics.jsonl: dropped %d records past step %d (they are replayed)", dropped, step)
+
+
+@contextlib.contextmanager
+def _sigint_after_step() -> Iterator[threading.Event]:
+    """While the body runs, the first SIGINT only sets the event; the second one interrupts as usual."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop  # signal handlers can only be set from the main thread
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        stop.set()
+        signal.signal(signal.SIGINT, previous or signal.default_int_handler)
+        log.warning("Ctrl-C: saving a checkpoint after this step (press again to stop at once)")
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous or signal.default_int_handler)

@@ -358,8 +358,17 @@ def save_checkpoint(trainer: Trainer, path: Path) -> None:
 
 
 def load_checkpoint(trainer: Trainer, path: Path) -> None:
+    """Restore ``trainer`` from ``path``; a ``CheckpointError`` (one line, with the fix) for any unusable file."""
+    from splatdream.errors import CheckpointError, one_line
+
+    fix = f"delete {path} to restart the distillation from the run's initial particles"
     try:
         state = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # any unreadable file gets the same actionable message
-        raise ValueError(f"cannot read checkpoint {path}: {exc}; delete it to start over") from exc
-    trainer.load_state_dict(state)
+    except Exception as exc:  # truncated, empty, not a torch file: same advice, no chained traceback
+        raise CheckpointError(f"cannot read checkpoint {path} ({type(exc).__name__}: {one_line(exc, 120)}); {fix}") from None
+    if not isinstance(state, dict) or not {"params", "step", "optimizers", "rng"} <= state.keys():
+        raise CheckpointError(f"{path} is not a splatdream checkpoint (it holds {type(state).__name__}); {fix}")
+    try:
+        trainer.load_state_dict(state)
+    except (ValueError, KeyError, RuntimeError, TypeError) as exc:
+        raise CheckpointError(f"{path} does not fit this run ({one_line(exc, 200)}); {fix}") from None

@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     except (PlyFormatError, FileNotFoundError, EmptySceneError, NonFiniteGaussiansError, MeshExtractionError,
             ImportError, ValueError) as exc:
         print(f"splatdream export: error: {exc}", file=sys.stderr)
-        return 1
+        return 2
     return 0
 
 

@@ -104,10 +104,10 @@ def format_summary(summary: dict[str, Any], title: str = "") -> str:
 def main(argv: list[str] | None = None) -> int:
     cfg = tyro.cli(InfoConfig, args=argv, prog="splatdream info")
     try:
-        summary = summarize(read_ply(cfg.path))
+        summary = summarize(read_ply(cfg.path, nonfinite="keep"))
     except (PlyFormatError, FileNotFoundError) as exc:
         print(f"splatdream info: error: {exc}", file=sys.stderr)
-        return 1
+        return 2
     if cfg.json:
         print(json.dumps({"path": str(cfg.path), **summary}, indent=2))
     else:

@@ -16,15 +16,20 @@ with extra properties ignored.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
 from plyfile import PlyData, PlyElement
 
 from splatdream.atomic import atomic_write
+from splatdream.errors import UserError
 from splatdream.scene import Gaussians, num_sh_bases
+
+log = logging.getLogger(__name__)
 
 WRITE_SH_DEGREE = 3
 """SH degree of the slots we write; 45 ``f_rest`` properties is what strict viewers expect."""
@@ -44,11 +49,11 @@ _LAYOUT_HINT = (
 )
 
 
-class PlyFormatError(ValueError):
+class PlyFormatError(UserError, ValueError):
     """The file is not a readable .ply of Gaussian splats in the INRIA layout."""
 
 
-class NonFiniteGaussiansError(ValueError):
+class NonFiniteGaussiansError(UserError, ValueError):
     """Refused to write Gaussians with NaN/inf parameters."""
 
 
@@ -113,16 +118,101 @@ def write_ply(path: str | os.PathLike[str], gaussians: Gaussians) -> None:
         PlyData([element], text=False, byte_order="<").write(os.fspath(tmp))
 
 
-def read_ply(path: str | os.PathLike[str]) -> Gaussians:
+_SIZES = {name: size for size, names in {
+    1: ("char", "uchar", "int8", "uint8"),
+    2: ("short", "ushort", "int16", "uint16"),
+    4: ("int", "uint", "float", "int32", "uint32", "float32"),
+    8: ("double", "float64"),
+}.items() for name in names}
+_MAX_HEADER = 1 << 16
+
+
+def check_ply_size(path: Path) -> None:
+    """Refuse, before any parsing or allocation, files that cannot be a .ply or are shorter than they declare.
+
+    Reads only the header: every element's declared row count times its smallest possible row (the
+    fixed-size properties, an empty list for list properties, two characters a value in ASCII) must
+    fit in the bytes after the header, so a huge declared count with a short body is an error here
+    instead of a huge allocation in the parser.
+    """
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(_MAX_HEADER)
+    if size == 0:
+        raise PlyFormatError(f"{path} is empty (0 bytes) -- an interrupted copy or write? {_LAYOUT_HINT}")
+    if head[:2] == b"\x1f\x8b":
+        raise PlyFormatError(f"{path} is gzip-compressed; decompress it first (gunzip -k {path}) and pass the .ply")
+    if not head.startswith(b"ply"):
+        raise PlyFormatError(f"{path} is not a readable .ply file (it does not start with 'ply'); {_LAYOUT_HINT}")
+    end = head.find(b"end_header")
+    if end < 0:
+        raise PlyFormatError(f"{path}: no 'end_header' in the first {_MAX_HEADER} bytes -- truncated or not a .ply")
+    body = size - (head.index(b"\n", end) + 1 if b"\n" in head[end:] else len(head))
+    ascii_format, needed = False, 0
+    count, row = 0, 0
+    for raw in head[:end].decode("ascii", errors="replace").splitlines():
+        words = raw.split()
+        if not words:
+            continue
+        if words[0] == "format" and len(words) > 1:
+            ascii_format = words[1] == "ascii"
+        elif words[0] == "element" and len(words) == 3:
+            needed += count * row
+            try:
+                count, row = int(words[2]), 0
+            except ValueError:
+                raise PlyFormatError(f"{path}: bad element count in header line {raw.strip()!r}") from None
+            if count < 0:
+                raise PlyFormatError(f"{path}: negative element count in header line {raw.strip()!r}")
+        elif words[0] == "property" and len(words) >= 3:
+            if ascii_format:
+                row += 2
+            elif words[1] == "list" and len(words) >= 5:
+                row += _SIZES.get(words[2], 1)
+            else:
+                row += _SIZES.get(words[1], 1)
+    needed += count * row
+    if needed > body:
+        raise PlyFormatError(
+            f"{path} declares at least {needed:,} bytes of data but only {max(body, 0):,} follow the header "
+            "-- the file is truncated (an interrupted copy or write?)"
+        )
+
+
+def read_ply(
+    path: str | os.PathLike[str], *, nonfinite: Literal["drop", "keep"] = "drop", allow_empty: bool = True
+) -> Gaussians:
     """Read an INRIA-layout .ply (ours or another program's) into float32 CPU ``Gaussians``.
 
     The SH degree is inferred from the number of ``f_rest`` properties (0, 9, 24 or 45 -> degree
-    0..3). Raises ``PlyFormatError`` naming what is missing for truncated files, non-.ply files
-    and .ply files of other kinds (meshes, coloured point clouds).
+    0..3). Raises ``PlyFormatError`` naming what is missing for truncated, empty and compressed
+    files, non-.ply files and .ply files of other kinds (meshes, coloured point clouds).
+
+    Args:
+        nonfinite: rows holding NaN/inf are dropped with a logged warning ('drop'; a file with no
+            finite row is an error) or returned as they are ('keep', for ``splatdream info``).
+        allow_empty: False makes a file with no Gaussians an error (nothing to render or train).
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no such .ply file: {path}")
+    gaussians = _read_rows(path)
+    bad = nonfinite_rows(gaussians)
+    if bad and nonfinite == "drop":
+        finite = ~torch.stack(list(bad.values())).any(dim=0)
+        n_bad = len(gaussians) - int(finite.sum())
+        if n_bad == len(gaussians):
+            raise PlyFormatError(f"{path}: all {n_bad:,} Gaussians hold NaN/inf values; nothing to use. "
+                                 "Re-export the scene from the program that made it")
+        log.warning("%s: dropped %d of %d Gaussians holding NaN/inf values", path, n_bad, len(gaussians))
+        gaussians = gaussians[finite]
+    if not allow_empty and len(gaussians) == 0:
+        raise PlyFormatError(f"{path} holds no Gaussians (its vertex element is empty); pass a non-empty scene")
+    return gaussians
+
+
+def _read_rows(path: Path) -> Gaussians:
+    check_ply_size(path)
     try:
         with open(path, "rb") as f:
             ply = PlyData.read(f, mmap=False)
@@ -184,6 +274,7 @@ __all__ = [
     "REQUIRED_PROPERTIES",
     "NonFiniteGaussiansError",
     "PlyFormatError",
+    "check_ply_size",
     "nonfinite_rows",
     "ply_property_names",
     "read_ply",

@@ -179,9 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     if cfg.out.suffix.lower() == ".mp4" and cfg.size % 2:
         return _fail(f"--size must be even for .mp4 (H.264), got {cfg.size}")
     try:
-        gaussians = read_ply(cfg.scene)
+        gaussians = read_ply(cfg.scene, allow_empty=False)
     except (PlyFormatError, FileNotFoundError) as exc:
-        return _fail(str(exc), code=1)
+        return _fail(str(exc))
     device = resolve_device(cfg.device)
     radius = cfg.radius if cfg.radius is not None else fit_radius(gaussians, cfg.fov)
     t0 = time.perf_counter()

@@ -75,7 +75,7 @@ def ply_particles(path: str | Path, num_particles: int, *, perturb: float = 0.0,
     """Every particle starts from the Gaussians in a user's .ply (perturbed per particle when asked)."""
     from splatdream.export.ply import read_ply
 
-    base = read_ply(path)
+    base = read_ply(path, allow_empty=False)
     if sh_degree is not None:
         base = base.with_sh_degree(sh_degree)
     return [perturb_gaussians(base.clone(), perturb, seed + i) for i in range(num_particles)]

@@ -10,11 +10,12 @@ image tower (CLIP). With the offline text embedder stage 1 is the whole search.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ import numpy as np
 import trimesh
 
 import splatdream
+from splatdream.errors import UserError
 from splatdream.retrieval import meshes, store
 from splatdream.retrieval.config import ATTRIBUTE_WEIGHT, EmbedderChoice, RetrievalConfig
 from splatdream.retrieval.embedders import Embedder, ImageEmbedder, load_embedder
@@ -46,6 +48,14 @@ OBJECT_LEAD = 1.0
 unless one scores this much higher (1.0: never); descriptive prompts rank asset by asset (lead 0)."""
 WEAK_BELOW = {"minilm-l6-v2": (0.3, 0.5), "default": (0.15, 0.25)}
 """(floor, bar) of ``is_weak`` per embedder name: measured for MiniLM on the query sets, a guess for others."""
+WRITE_LOCK = ".write.lock"
+"""Lock file in a library directory, held while a process adds or removes assets."""
+LOCK_WAIT_S = 600.0
+"""How long a second writer waits for the first before giving up."""
+
+
+class LibraryBusy(UserError):
+    """Another process kept the library's write lock for longer than ``LOCK_WAIT_S``."""
 
 DATA_DIR = Path(splatdream.__file__).resolve().parent / "data"
 SHIPPED_LIBRARY = DATA_DIR / "library"
@@ -188,18 +198,39 @@ class AssetLibrary:
             items = scan_directory(Path(items))
         embedders = default_embedders() if embedders is None else list(embedders)
         views = max((getattr(e, "views", 8) for e in embedders), default=8)
-        return ingest(self.catalogue, self.root, items, embedders, up=up, views=views, progress=progress)
+        with self._write_lock():
+            return ingest(self.catalogue, self.root, items, embedders, up=up, views=views, progress=progress)
 
     def remove(self, ids: Iterable[str]) -> list[str]:
         """Delete assets (rows, vectors and their copied mesh files); returns the full ids removed."""
         self._writable()
-        full = [self.get(i)["id"] for i in ids]
-        rows = self.catalogue.rows(full)
-        self.catalogue.remove(full)
-        for row in rows:
-            if row["mesh_path"].startswith("meshes/"):
-                (self.root / row["mesh_path"]).unlink(missing_ok=True)
+        with self._write_lock():
+            full = [self.get(i)["id"] for i in ids]
+            rows = self.catalogue.rows(full)
+            self.catalogue.remove(full)
+            for row in rows:
+                if row["mesh_path"].startswith("meshes/"):
+                    (self.root / row["mesh_path"]).unlink(missing_ok=True)
         return full
+
+    @contextlib.contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        """One writer at a time (two ``assets add`` at once would both add a file neither had seen);
+        the catalogue is reopened inside the lock so this process sees the other's rows."""
+        from splatdream.lockfile import FileLock, LockHeld
+
+        lock = FileLock(self.root / WRITE_LOCK)
+        try:
+            lock.acquire(wait_s=LOCK_WAIT_S, on_wait=lambda holder: log.warning(
+                "waiting for %s, which is writing to the library %s", holder, self.root))
+        except LockHeld as exc:
+            raise LibraryBusy(f"the asset library {self.root} has been locked by {exc.holder} for "
+                              f"{LOCK_WAIT_S:.0f} s; wait for that process, or pass another --library") from None
+        try:
+            self.catalogue = Catalogue(self.root)
+            yield
+        finally:
+            lock.release()
 
     def ensure_embeddings(self, embedder: Embedder) -> int:
         """Embed the assets this embedder has not seen yet (e.g. CLIP on a MiniLM-built library)."""

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import trimesh
 
+from splatdream.errors import UserError
+
 MESH_SUFFIXES = (".glb", ".gltf", ".obj", ".ply", ".stl", ".off")
 NORMALISED_RADIUS = 0.9
 """Farthest vertex distance after normalisation (matches the starter library)."""
@@ -23,7 +25,7 @@ NORMALISED_RADIUS = 0.9
 _Z_UP_TO_Y_UP = trimesh.transformations.rotation_matrix(-np.pi / 2, (1, 0, 0))
 
 
-class MeshError(ValueError):
+class MeshError(UserError, ValueError):
     """A file that is not a usable triangle mesh (corrupt, empty, a point cloud, ...)."""
 
 
@@ -53,6 +55,9 @@ def load_any(path: Path) -> trimesh.Trimesh:
         raise MeshError(f"{path.name}: has no faces")
     if not np.isfinite(loaded.vertices).all():
         raise MeshError(f"{path.name}: has non-finite vertex positions")
+    extent = float(np.ptp(loaded.vertices, axis=0).max())
+    if not float(loaded.area) > 1e-12 * max(extent, 1e-30) ** 2:
+        raise MeshError(f"{path.name}: has zero surface area (every face is degenerate); nothing to render")
     return loaded
 
 

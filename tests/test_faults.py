@@ -1,0 +1,555 @@
+"""Issue 17's table of hostile and unlucky inputs (docs/faults.md): one test per row.
+
+Every refusal goes through ``splatdream.cli.main`` as a user would meet it: exit code 2, one or two
+lines on stderr that name the fix, no traceback. Rows that need a real run use a random 16 px
+TinyPrior, a few hundred Gaussians and two distillation steps; the ones that start processes are
+marked ``slow``.
+"""
+
+from __future__ import annotations
+
+import errno
+import gzip
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from plyfile import PlyData
+
+from splatdream.cli import main as cli_main
+from splatdream.cli import user_message
+from splatdream.configio import dump_yaml
+from splatdream.errors import CheckpointError
+from splatdream.export.ply import read_ply, write_ply
+from splatdream.lockfile import FileLock
+from splatdream.rundir import LOCK, claim_run_dir, slugify
+from splatdream.scene import Gaussians
+from tests.test_pipeline_e2e import small_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def scene(n: int = 40, seed: int = 0) -> Gaussians:
+    return Gaussians.random_ball(n, radius=0.5, scale=0.05, opacity=0.6, generator=torch.Generator().manual_seed(seed))
+
+
+def refused(argv: list[str], capsys: pytest.CaptureFixture[str], fragment: str) -> str:
+    """Run the command; assert exit 2 and a short message holding ``fragment``, no traceback."""
+    code = cli_main(argv)
+    captured = capsys.readouterr()
+    err = captured.err
+    assert code == 2, f"exit {code}\nstdout: {captured.out}\nstderr: {err}"
+    assert "Traceback" not in err
+    lines = [line for line in err.strip().splitlines() if line.strip()]
+    assert 1 <= len(lines) <= 2, err
+    assert fragment in err, err
+    return err
+
+
+def config_file(tmp_path: Path, prior: Path, out: Path, **over: object) -> Path:
+    path = tmp_path / f"{out.name}.yaml"
+    path.write_text(dump_yaml(small_config(prior, out, **over)))
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# -- .ply files given to info, view, turntable and --init.method ply ---------------------------------------
+def _plydata(path: Path) -> PlyData:
+    with open(path, "rb") as f:
+        return PlyData.read(f, mmap=False)
+
+
+def _bad_ply(kind: str, folder: Path) -> Path:
+    path = folder / f"{kind}.ply"
+    if kind == "truncated":
+        write_ply(path, scene())
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) - 100])
+    elif kind == "empty-file":
+        path.write_bytes(b"")
+    elif kind == "no-gaussians":
+        write_ply(path, scene()[torch.zeros(40, dtype=torch.bool)])
+    elif kind == "all-nan":
+        write_ply(path, scene())
+        ply = _plydata(path)
+        ply["vertex"].data["x"] = np.nan
+        ply.write(str(path))
+    elif kind == "gzip":
+        write_ply(folder / "plain.ply", scene())
+        path.write_bytes(gzip.compress((folder / "plain.ply").read_bytes()))
+    elif kind == "text":
+        path.write_text("these are not the splats you are looking for\n")
+    elif kind == "mesh":
+        import trimesh
+
+        trimesh.creation.box().export(path)
+    else:
+        raise AssertionError(kind)
+    return path
+
+
+PLY_CASES = {
+    "truncated": "truncated",
+    "empty-file": "empty (0 bytes)",
+    "no-gaussians": "holds no Gaussians",
+    "all-nan": "NaN/inf",
+    "gzip": "gzip-compressed",
+    "text": "not a readable .ply",
+    "mesh": "lacks the Gaussian properties",
+}
+
+
+def _ply_argv(command: str, path: Path, tmp_path: Path, prior: Path) -> list[str]:
+    if command == "info":
+        return ["info", str(path)]
+    if command == "view":
+        return ["view", str(path), "--port", str(free_port())]
+    if command == "turntable":
+        return ["turntable", str(path), "--out", str(tmp_path / "t.mp4"), "--frames", "1", "--size", "16"]
+    cfg = config_file(tmp_path, prior, tmp_path / "run")
+    return ["--config", str(cfg), "--init.method", "ply", "--init.ply", str(path)]
+
+
+@pytest.mark.parametrize("command", ["info", "view", "turntable", "init"])
+@pytest.mark.parametrize("kind", list(PLY_CASES))
+def test_bad_ply_is_one_clear_line(kind, command, tmp_path, capsys, random_tiny_prior) -> None:
+    path = _bad_ply(kind, tmp_path)
+    argv = _ply_argv(command, path, tmp_path, random_tiny_prior)
+    if command == "info" and kind in ("no-gaussians", "all-nan"):  # info reports, it does not refuse
+        assert cli_main(argv) == 0
+        out = capsys.readouterr().out
+        assert ("with NaN/inf" in out) if kind == "all-nan" else ("gaussians        0" in out)
+        return
+    refused(argv, capsys, PLY_CASES[kind])
+    assert not (tmp_path / "t.mp4").exists()
+
+
+def test_nan_rows_are_dropped_with_a_warning_naming_the_count(tmp_path, caplog) -> None:
+    path = tmp_path / "some-nan.ply"
+    write_ply(path, scene(n=40))
+    ply = _plydata(path)
+    ply["vertex"].data["opacity"][[3, 7, 11]] = np.inf
+    ply.write(str(path))
+    with caplog.at_level(logging.WARNING, logger="splatdream.export.ply"):
+        g = read_ply(path)
+    assert len(g) == 37 and g.is_finite()
+    assert "dropped 3 of 40 Gaussians holding NaN/inf" in caplog.text
+    assert len(read_ply(path, nonfinite="keep")) == 40
+
+
+# -- prompts --------------------------------------------------------------------------------------------
+PROMPTS = {
+    "traversal-and-shell": "../../x; rm -rf /",
+    "separators-and-metachars": "a/b\\c $(reboot) `ls` | & > /etc/passwd ~root *?",
+    "5000-chars": "a very long prompt " * 263,
+    "emoji": "🚀🔥 a rocket 🚀",
+    "non-latin": "一把木椅子 стул كرسي",
+    "only-symbols": "../..///\\\\;;",
+}
+
+
+@pytest.mark.parametrize("prompt", list(PROMPTS.values()), ids=list(PROMPTS))
+def test_prompt_slug_never_leaves_outputs(prompt) -> None:
+    slug = slugify(prompt)
+    assert 1 <= len(slug) <= 40 and all(c.isascii() and (c.isalnum() or c == "-") for c in slug)
+    outputs = Path("/srv/outputs")
+    assert (outputs / slug).resolve().parent == outputs
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key", ["traversal-and-shell", "5000-chars", "non-latin"])
+def test_hostile_prompt_runs_into_a_folder_under_outputs(key, tmp_path, monkeypatch, random_tiny_prior) -> None:
+    from rich.console import Console
+
+    from splatdream.pipeline import run
+
+    monkeypatch.chdir(tmp_path)
+    cfg = replace(small_config(random_tiny_prior, tmp_path, num_particles=1, distill={"steps": 2}),
+                  prompt=PROMPTS[key], out=None)
+    run_dir = run(cfg, Console(file=open(os.devnull, "w")))
+    assert run_dir.resolve().parent == (tmp_path / "outputs").resolve()
+    assert (run_dir / "particle_0.ply").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["outputs"]
+
+
+@pytest.mark.parametrize("prompt", ["", "   \t "], ids=["empty", "blank"])
+def test_empty_prompt_is_refused(prompt, capsys) -> None:
+    refused(["--preset", "cpu-tiny", "--prompt", prompt], capsys, "prompt is empty")
+
+
+def test_prompt_without_a_matching_asset_still_retrieves_k(tmp_path) -> None:
+    from splatdream.retrieval.embedders import load_embedder
+    from splatdream.retrieval.library import AssetLibrary
+
+    hits = AssetLibrary.open().search("zxqv qqq glorp", 3, embedder=load_embedder("text"))
+    assert len(hits) == 3 and len({h.id for h in hits}) == 3
+
+
+# -- particles and k ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("n", ["0", "-3"])
+def test_num_particles_below_one_is_refused(n, capsys) -> None:
+    refused(["--preset", "cpu-tiny", "--num-particles", n], capsys, "--num-particles must be at least 1")
+
+
+def test_k_larger_than_the_library_is_refused(tmp_path, capsys, random_tiny_prior) -> None:
+    cfg = config_file(tmp_path, random_tiny_prior, tmp_path / "run")
+    refused(["--config", str(cfg), "--init.method", "retrieved", "--retrieval.embedder", "text",
+             "--retrieval.k", "100000"], capsys, "k=100000")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n", [1, 2, 5])
+def test_particle_counts_around_k_run_end_to_end(n, tmp_path, random_tiny_prior) -> None:
+    """k = 3 retrieved assets with 1, 2 (fewer than k) and 5 (more) particles, adaptation on; then resume."""
+    import shutil
+
+    from rich.console import Console
+
+    from splatdream.pipeline import run
+
+    over = {
+        "num_particles": n,
+        "retrieval": {"k": 3, "embedder": "text"},
+        "init": {"method": "retrieved", "gaussians_per_particle": 200},
+        "adapt": {"enabled": True, "align": False, "steps": 1, "batch_size": 2, "resolution": 16},
+        "distill": {"steps": 2},
+    }
+    cfg = small_config(random_tiny_prior, tmp_path / "run", **over)
+    console = Console(file=open(os.devnull, "w"))
+    run_dir = run(cfg, console)
+    assert sorted(p.name for p in run_dir.glob("particle_*.ply")) == [f"particle_{i}.ply" for i in range(n)]
+    shutil.rmtree(run_dir / "adapter")  # the resume path that adapts again from retrieved.json
+    run(replace(cfg, resume=run_dir), console)
+    assert (run_dir / "adapter").is_dir()
+
+
+# -- output directory -----------------------------------------------------------------------------------------
+def _out_case(kind: str, tmp_path: Path) -> Path:
+    out = tmp_path / "out"
+    if kind == "existing-file":
+        out.write_text("my notes")
+    elif kind == "unwritable":
+        out = Path("/proc/splatdream-cannot-write")
+    elif kind == "someone-elses-files":
+        out.mkdir()
+        (out / "thesis.tex").write_text("precious")
+    elif kind == "earlier-run":
+        out.mkdir()
+        for name, text in (("config.yaml", "prompt: old\n"), ("metrics.jsonl", '{"step": 0}\n'), ("particle_7.ply", "x")):
+            (out / name).write_text(text)
+    return out
+
+
+OUT_CASES = {
+    "existing-file": "is a file, not a folder",
+    "unwritable": "cannot write to output directory",
+    "someone-elses-files": "already holds files (thesis.tex)",
+    "earlier-run": "pass --resume",
+}
+
+
+@pytest.mark.parametrize("kind", list(OUT_CASES))
+def test_out_that_is_not_ours_is_refused_and_left_alone(kind, tmp_path, capsys, random_tiny_prior) -> None:
+    out = _out_case(kind, tmp_path)
+    before = {p: p.read_bytes() for p in out.rglob("*")} if out.is_dir() and kind != "unwritable" else {}
+    cfg = config_file(tmp_path, random_tiny_prior, out)
+    refused(["--config", str(cfg)], capsys, OUT_CASES[kind])
+    if kind == "existing-file":
+        assert out.read_text() == "my notes"
+    after = {p: p.read_bytes() for p in out.rglob("*") if p.name != LOCK} if out.is_dir() and before else {}
+    assert after == before
+
+
+def test_second_run_into_a_locked_out_is_refused(tmp_path, capsys, random_tiny_prior) -> None:
+    out = tmp_path / "busy"
+    out.mkdir()
+    with FileLock(out / LOCK):  # as a run in another process holds it
+        refused(["--config", str(config_file(tmp_path, random_tiny_prior, out))], capsys, "another splatdream run")
+    with claim_run_dir(out, resuming=False):  # released: the folder (holding only the lock file) is usable
+        pass
+
+
+def test_resume_of_a_run_still_going_is_refused(tmp_path, capsys, random_tiny_prior) -> None:
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.yaml").write_text(dump_yaml(small_config(random_tiny_prior, run_dir)))
+    with FileLock(run_dir / LOCK):
+        refused(["--resume", str(run_dir)], capsys, "another splatdream run")
+
+
+@pytest.mark.slow
+def test_two_runs_started_into_the_same_out_one_refuses(tmp_path, random_tiny_prior) -> None:
+    cfg = config_file(tmp_path, random_tiny_prior, tmp_path / "same", num_particles=1)
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    procs = [subprocess.Popen([sys.executable, "-m", "splatdream", "--config", str(cfg)], cwd=tmp_path, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    results = [(p.wait(timeout=600), p.stdout.read() if p.stdout else "") for p in procs]
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 2], results
+    loser = next(out for code, out in results if code == 2)
+    assert "another splatdream run" in loser or "already holds files" in loser
+    steps = [json.loads(line)["step"] for line in (tmp_path / "same" / "metrics.jsonl").read_text().splitlines()]
+    assert steps == list(range(12))
+
+
+# -- resume ---------------------------------------------------------------------------------------------------
+def _resume_dir(tmp_path: Path, prior: Path, checkpoint: str | None) -> Path:
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.yaml").write_text(dump_yaml(small_config(prior, run_dir)))
+    ckpt = run_dir / "checkpoint.pt"
+    if checkpoint == "truncated":
+        torch.save({"params": [torch.zeros(1000)] * 2, "step": 4}, ckpt)
+        ckpt.write_bytes(ckpt.read_bytes()[:300])
+    elif checkpoint == "empty":
+        ckpt.write_bytes(b"")
+    elif checkpoint == "foreign":
+        torch.save({"model": torch.zeros(3)}, ckpt)
+    elif checkpoint == "other-particle-count":
+        torch.save({"params": [{}] * 3, "step": 4, "optimizers": [], "rng": {}, "lr_scale": 1.0}, ckpt)
+    return run_dir
+
+
+CHECKPOINT_CASES = {
+    "truncated": "cannot read checkpoint",
+    "empty": "cannot read checkpoint",
+    "foreign": "is not a splatdream checkpoint",
+    "other-particle-count": "checkpoint has 3 particles, this run 2",
+}
+
+
+@pytest.mark.parametrize("kind", list(CHECKPOINT_CASES))
+def test_bad_checkpoint_is_one_line(kind, tmp_path, capsys, random_tiny_prior) -> None:
+    run_dir = _resume_dir(tmp_path, random_tiny_prior, kind)
+    err = refused(["--resume", str(run_dir)], capsys, CHECKPOINT_CASES[kind])
+    assert f"delete {run_dir / 'checkpoint.pt'}" in err
+
+
+def test_debug_shows_the_error_with_its_traceback(tmp_path, random_tiny_prior) -> None:
+    run_dir = _resume_dir(tmp_path, random_tiny_prior, "truncated")
+    with pytest.raises(CheckpointError, match="cannot read checkpoint"):
+        cli_main(["--debug", "--resume", str(run_dir)])
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        (["--num-particles", "3"], "num_particles 3 (the run has 2)"),
+        (["--preset", "redream-sd21"], "was made with other settings"),
+        (["--prompt", "a red car"], "prompt 'a red car'"),
+    ],
+    ids=["other-particle-count", "other-preset", "other-prompt"],
+)
+def test_resume_with_other_settings_is_refused(extra, fragment, tmp_path, capsys, random_tiny_prior) -> None:
+    run_dir = _resume_dir(tmp_path, random_tiny_prior, None)
+    refused(["--resume", str(run_dir), *extra], capsys, fragment)
+
+
+def test_resume_of_a_folder_that_is_no_run_is_refused(tmp_path, capsys) -> None:
+    refused(["--resume", str(tmp_path)], capsys, "is not a run directory")
+
+
+def test_resume_drops_metrics_past_the_checkpoint(tmp_path) -> None:
+    from splatdream.distill.loop import truncate_metrics
+
+    path = tmp_path / "metrics.jsonl"
+    path.write_text("".join(json.dumps({"step": s, "loss": 0.1}) + "\n" for s in range(10)) + '{"step": 10, "lo')
+    truncate_metrics(path, 6)
+    assert [json.loads(line)["step"] for line in path.read_text().splitlines()] == list(range(6))
+
+
+# -- disk full ------------------------------------------------------------------------------------------------
+def _enospc(*args: object, **kwargs: object) -> None:
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def _partial_then_enospc(obj: object, f: object, *args: object, **kwargs: object) -> None:
+    Path(str(f)).write_bytes(b"half a file")
+    _enospc()
+
+
+@pytest.mark.parametrize("what", ["ply-export", "checkpoint", "format-export"])
+def test_disk_full_keeps_the_previous_file(what, tmp_path, monkeypatch) -> None:
+    from splatdream.distill import trainer as trainer_mod
+
+    target = tmp_path / {"checkpoint": "checkpoint.pt", "ply-export": "scene.ply", "format-export": "scene.splat"}[what]
+    target.write_bytes(b"the previous, intact file")
+    with pytest.raises(OSError) as exc:
+        if what == "ply-export":
+            monkeypatch.setattr(PlyData, "write", _partial_then_enospc)
+            write_ply(target, scene())
+        elif what == "checkpoint":
+            monkeypatch.setattr(trainer_mod.torch, "save", _partial_then_enospc)
+            fake = type("T", (), {"state_dict": lambda self: {}})()
+            trainer_mod.save_checkpoint(fake, target)  # type: ignore[arg-type]
+        else:
+            from splatdream.export.convert import export_scene
+
+            monkeypatch.setattr(Path, "write_bytes", _enospc)
+            export_scene(scene(), "splat", target)
+    assert exc.value.errno == errno.ENOSPC
+    assert target.read_bytes() == b"the previous, intact file"
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]  # no temporary left behind
+    assert "disk is full" in (user_message(exc.value) or "")
+
+
+# -- asset library ----------------------------------------------------------------------------------------------
+def _mesh_file(kind: str, folder: Path) -> Path:
+    import trimesh
+
+    if kind == "good":
+        path = folder / "good_box.obj"
+        trimesh.creation.box().export(path)
+    elif kind == "corrupt":
+        path = folder / "corrupt_chair.glb"
+        path.write_bytes(b"glTF\x02\x00\x00\x00" + os.urandom(64))
+    elif kind == "empty":
+        path = folder / "empty_chair.obj"
+        path.write_bytes(b"")
+    elif kind == "nan-vertex":
+        path = folder / "nan_chair.obj"
+        path.write_text("v 0 0 0\nv 1 0 0\nv nan 1 0\nv 0 0 1\nf 1 2 3\nf 1 2 4\n")
+    elif kind == "zero-area":
+        path = folder / "flat_chair.obj"
+        path.write_text("v 0 0 0\nv 1 0 0\nv 2 0 0\nv 3 0 0\nf 1 2 3\nf 2 3 4\n")
+    elif kind == "not-a-mesh":
+        path = folder / "readme.txt"
+        path.write_text("hello")
+    return path
+
+
+MESH_CASES = {
+    "corrupt": "cannot be read as a mesh",
+    "empty": "empty file",
+    "nan-vertex": "",  # trimesh may drop the NaN vertex's faces or keep them: either way it is rejected
+    "zero-area": "zero surface area",
+    "not-a-mesh": "unsupported extension",
+}
+
+
+@pytest.mark.parametrize("kind", list(MESH_CASES))
+def test_bad_mesh_is_skipped_and_reported_the_batch_goes_on(kind, tmp_path) -> None:
+    from splatdream.retrieval.embedders import load_embedder
+    from splatdream.retrieval.library import AssetLibrary
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    good, bad = _mesh_file("good", folder), _mesh_file(kind, folder)
+    lib = AssetLibrary.open(tmp_path / "lib")
+    report = lib.add(folder, embedders=[load_embedder("text")], progress=False)
+    assert len(report.added) == 1 and len(lib) == 1
+    assert [Path(name).name for name, _ in report.skipped] == [bad.name]
+    assert MESH_CASES[kind] in report.skipped[0][1]
+    assert bad.name in report.summary() and good.exists()
+
+
+@pytest.mark.slow
+def test_two_processes_adding_to_one_library_lose_and_duplicate_nothing(tmp_path) -> None:
+    import trimesh
+
+    folders = [tmp_path / "a", tmp_path / "b"]
+    for k, folder in enumerate(folders):
+        folder.mkdir()
+        for i in range(4):  # the same 2 shared files in both folders, and 2 of each folder's own
+            shape = trimesh.creation.icosphere(subdivisions=1, radius=1 + i) if i < 2 else \
+                trimesh.creation.box(extents=(1 + k, 2 + i, 1))
+            shape.export(folder / f"shape_{i}.obj")
+    script = ("import sys; from splatdream.retrieval.library import AssetLibrary; "
+              "from splatdream.retrieval.embedders import load_embedder; "
+              "AssetLibrary.open(sys.argv[1]).add(sys.argv[2], embedders=[load_embedder('text')], progress=False)")
+    lib = tmp_path / "lib"
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(lib), str(f)], cwd=ROOT,
+                              stderr=subprocess.PIPE, text=True) for f in folders]
+    for p in procs:
+        _, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err
+    from splatdream.retrieval.library import AssetLibrary
+
+    rows = AssetLibrary.open(lib).rows()
+    ids = [r["id"] for r in rows]
+    assert len(ids) == len(set(ids)) == 6, sorted(r["source_name"] for r in rows)
+
+
+# -- viewer ------------------------------------------------------------------------------------------------------
+def test_viewers_bind_localhost_by_default() -> None:
+    from viewer.app import ViewArgs
+    from viewer.config import ViewerConfig
+
+    assert ViewerConfig().host == "127.0.0.1"
+    assert ViewArgs.__dataclass_fields__["host"].default == "127.0.0.1"
+
+
+def test_binding_all_interfaces_warns(capsys) -> None:
+    from viewer.server import start_server, stop_server
+
+    server, url = start_server("0.0.0.0", free_port())
+    try:
+        err = capsys.readouterr().err
+        assert "warning" in err and "reachable from other machines" in err
+        assert url.startswith("http://localhost:")
+    finally:
+        stop_server(server)
+
+
+# -- signals --------------------------------------------------------------------------------------------------------
+def test_ctrl_c_during_distillation_checkpoints_then_stops(tmp_path, tiny_prior_factory) -> None:
+    from splatdream.distill.loop import Interrupted, train
+    from splatdream.distill.trainer import Trainer, load_checkpoint
+    from tests.test_distill_trainer import CFG, particles
+
+    cfg = replace(CFG, steps=6, checkpoint_every=100)
+    trainer = Trainer(cfg, tiny_prior_factory(), "a chair", particles())
+
+    def press_ctrl_c(tr: Trainer, result: object) -> None:
+        if tr.step_count == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(Interrupted, match="--resume"):
+        train(trainer, tmp_path, observers=[press_ctrl_c])
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+    again = Trainer(cfg, tiny_prior_factory(), "a chair", particles())
+    load_checkpoint(again, tmp_path / "checkpoint.pt")
+    assert again.step_count == 2
+    with pytest.raises(CheckpointError, match="does not fit"):
+        load_checkpoint(Trainer(cfg, tiny_prior_factory(), "a chair", particles(3)), tmp_path / "checkpoint.pt")
+
+
+@pytest.mark.slow
+def test_ctrl_c_leaves_a_resumable_run_and_frees_the_viewer_port(tmp_path, random_tiny_prior) -> None:
+    port = free_port()
+    cfg = config_file(tmp_path, random_tiny_prior, tmp_path / "run", num_particles=1,
+                      distill={"steps": 40, "checkpoint_every": 1000},
+                      viewer={"enabled": True, "port": port})
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "splatdream", "--config", str(cfg)], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    metrics = tmp_path / "run" / "metrics.jsonl"
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None and not (metrics.exists() and metrics.stat().st_size):
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.communicate()[0]
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out
+    assert "Traceback" not in out and f"splatdream --resume {tmp_path / 'run'}" in out
+    assert (tmp_path / "run" / "checkpoint.pt").exists()
+    with socket.socket() as s:  # the viewer's port is free again
+        s.bind(("127.0.0.1", port))
+    done = subprocess.run([sys.executable, "-m", "splatdream", "--resume", str(tmp_path / "run"), "--no-viewer"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0 and "resumed at step" in done.stdout, done.stdout + done.stderr
