@@ -191,8 +191,8 @@ def evaluate(run_dir: Path, prompt: str, n: int, score: bool = True) -> dict:
                 cached[key] = prior_score(prior, [g0], prompt, contrast=contrast, noises=1)
             m["score_init"] = cached[key]
             m["score_result"] = prior_score(prior, [g1], prompt, contrast=contrast, noises=1)
-        cache.write_text(json.dumps(cached))
             m["score_better"] = m["score_result"] < m["score_init"]
+        cache.write_text(json.dumps(cached))
     png = sheet(run_dir, inits, results, per)
     summary = {
         "prompt": prompt,
