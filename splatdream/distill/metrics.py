@@ -6,6 +6,7 @@ Used by the end-to-end tests and the ablation (retrieved vs random init); determ
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from splatdream.priors.base import Prior, TextEmbeddings
@@ -89,3 +90,46 @@ def prior_score(
                           for e in (target, *others)]
                 diffs.append(errors[0] - sum(errors[1:]) / len(others))
     return float(sum(diffs) / len(diffs))
+
+
+def _morph(mask: Tensor, radius: int, dilate: bool) -> Tensor:
+    """Binary dilation or erosion of masks [C, H, W] with a square of side 2 * radius + 1."""
+    m = mask.float()[:, None]
+    k = 2 * radius + 1
+    out = F.max_pool2d(m, k, 1, radius) if dilate else -F.max_pool2d(-m, k, 1, radius)
+    return out[:, 0] > 0.5
+
+
+def laplacian_energy(rgb: Tensor) -> Tensor:
+    """|Laplacian| of RGB images [C, H, W, 3], averaged over channels -> [C, H, W]."""
+    x = rgb.permute(0, 3, 1, 2)
+    k = rgb.new_tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]).repeat(3, 1, 1, 1)
+    return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), k, groups=3).abs().mean(1)
+
+
+@torch.no_grad()
+def cleanliness(init: Gaussians, result: Gaussians, cameras: Cameras | None = None) -> dict[str, float]:
+    """How much cleaner (or dirtier) ``result`` is than the ``init`` it was distilled from, on the same views.
+
+    - speckle: mean |Laplacian| of RGB inside both silhouettes (eroded by a pixel, so edges do not count),
+      result / init; above 1 = more high-frequency noise than the init (lower is cleaner);
+    - holes: init-silhouette pixels (alpha > 0.5) where the result's alpha < 0.5, over the init silhouette;
+    - floaters: result pixels with alpha > 0.5 outside the init silhouette dilated by 2 px, same denominator;
+    - count: Gaussians, result / init.
+    """
+    cams = cameras or eval_cameras(8, size=128)
+    rgb0, a0 = render_views(init, cams)
+    rgb1, a1 = render_views(result, cams)
+    m0, m1 = a0 > 0.5, a1 > 0.5
+    inner = _morph(m0, 1, dilate=False) & _morph(m1, 1, dilate=False)
+    if inner.any():
+        speckle = float(laplacian_energy(rgb1)[inner].mean() / laplacian_energy(rgb0)[inner].mean().clamp_min(1e-8))
+    else:
+        speckle = float("inf")
+    sil = m0.sum().clamp_min(1)
+    return {
+        "speckle": speckle,
+        "holes": float((m0 & ~m1).sum() / sil),
+        "floaters": float((m1 & ~_morph(m0, 2, dilate=True)).sum() / sil),
+        "count": len(result) / max(len(init), 1),
+    }
