@@ -8,8 +8,10 @@ from dataclasses import replace
 import pytest
 import torch
 
-from splatdream.distill.config import DensifyConfig, DistillConfig
+from splatdream.distill.colour_field import ColourField
+from splatdream.distill.config import ColourFieldConfig, DensifyConfig, DistillConfig, LearningRates
 from splatdream.distill.loop import train
+from splatdream.distill.schedule import ExpDecay
 from splatdream.distill.score_net import CameraLoRA, ScoreNetConfig
 from splatdream.distill.trainer import Trainer, load_checkpoint, save_checkpoint
 from splatdream.scene import Gaussians
@@ -129,3 +131,51 @@ def test_retrieval_regulariser_needs_references(tiny_prior_factory) -> None:
                  "a cup", particles(1), references=particles(1))
     flags = [tr.step().regulariser for _ in range(4)]
     assert flags == [True, False, False, True]
+
+
+# -- smooth colour field and frozen geometry (issue 13) ---------------------------------------------
+COLOUR_CFG = replace(
+    CFG, densify=DensifyConfig(enabled=False), colour=ColourFieldConfig(enabled=True, grid_size=4, lr_grid=5e-2),
+    lr=LearningRates(means=ExpDecay(0.0, 0.0, 1), scales=0.0, quats=0.0, opacities=0.0, sh0=0.0, shN=0.0),
+)
+
+
+def test_colour_field_is_identity_at_init_and_smooth() -> None:
+    g = particles(1, 200)[0]
+    field = ColourField(ColourFieldConfig(enabled=True, grid_size=3))
+    torch.testing.assert_close(field.recolour(g).sh, g.sh)
+    with torch.no_grad():
+        field.grid.fill_(0.1)
+        field.offset.fill_(0.05)
+    torch.testing.assert_close(field.recolour(g).rgb, g.rgb + 0.15)
+    # Two Gaussians close in space get close offsets whatever their own colours.
+    with torch.no_grad():
+        field.offset.zero_()
+        field.grid.normal_()
+    near = g.means[:1] + torch.tensor([[0.01, 0.0, 0.0]])
+    a = field(torch.zeros(2, 3), torch.cat([g.means[:1], near]))
+    assert (a[0] - a[1]).abs().max() < 0.1
+
+
+def test_colour_field_moves_colour_only_and_resumes(tiny_prior_factory, tmp_path) -> None:
+    init = particles()
+    tr = Trainer(COLOUR_CFG, tiny_prior_factory(), "a blue chair", init)
+    assert tr.frozen == {"means", "scales", "quats", "opacities", "sh0", "shN"}
+    for _ in range(3):
+        tr.step()
+    now = tr.particles()
+    for a, b in zip(init, now, strict=True):
+        torch.testing.assert_close(a.means, b.means)
+        torch.testing.assert_close(a.logit_opacities, b.logit_opacities)
+        torch.testing.assert_close(a.log_scales, b.log_scales)
+        assert not torch.allclose(a.sh, b.sh), "the colour field did not recolour the particle"
+    save_checkpoint(tr, tmp_path / "ckpt.pt")
+    for _ in range(2):
+        tr.step()
+    resumed = Trainer(COLOUR_CFG, tiny_prior_factory(), "a blue chair", particles())
+    load_checkpoint(resumed, tmp_path / "ckpt.pt")
+    for _ in range(2):
+        resumed.step()
+    state_equal(tr, resumed)
+    for a, b in zip(tr.particles(), resumed.particles(), strict=True):
+        torch.testing.assert_close(a.sh, b.sh, rtol=1e-5, atol=1e-6)

@@ -16,6 +16,7 @@ import torch
 
 from splatdream.config import PRESETS, RunConfig
 from splatdream.configio import dump_yaml, load_yaml, merge
+from splatdream.evaluate import EvalConfig, evaluate_run
 from splatdream.evaluate.cleanliness import silhouette_iou
 from splatdream.evaluate.colour import mean_object_colour
 from splatdream.evaluate.fidelity import prior_score
@@ -180,3 +181,40 @@ def test_blue_chair_end_to_end(chair_library, tmp_path) -> None:
     score_rnd = prior_score(prior, [read_ply(rnd_dir / f"particle_{i}.ply") for i in range(2)], "a blue chair",
                             contrast=contrast)
     assert score_ret < score_rnd, (score_ret, score_rnd)
+
+
+@pytest.mark.slow
+def test_default_distillation_is_cleaner_than_its_init_and_moves_colour(chair_library, tmp_path) -> None:
+    """Issue 13: the cpu-tiny default must not wreck the retrieved assets it starts from.
+
+    The preset's own distillation (fewer steps, 2 particles, a short adaptation so the test stays quick)
+    on a colour prompt whose colour no retrieved chair has: every particle ends no noisier than its init,
+    without holes or floaters, without extra Gaussians, and bluer.
+    """
+    from rich.console import Console
+
+    cfg = merge(PRESETS["cpu-tiny"][1], {
+        "prompt": "a blue chair",
+        "num_particles": 2,
+        "out": str(tmp_path / "run"),
+        "retrieval": {"library": str(chair_library), "k": 2, "embedder": "text"},
+        "adapt": {"steps": 30, "azimuths_deg": [45.0 * i for i in range(8)], "elevations_deg": [0.0, 20.0],
+                  "alignment": {"timesteps": [200, 500], "noises_per_timestep": 1}},
+        "distill": {"steps": 80, "checkpoint_every": 80},
+        "viewer": {"enabled": False},
+        "output": {"turntable_frames": 0},
+    })
+    run_dir = run(cfg, console=Console(file=open(os.devnull, "w")))
+    # measured the way `splatdream eval` measures it (its ring of views, without the slow classifier)
+    result = evaluate_run(run_dir, EvalConfig(views=8, size=96, extra_elevations_deg=(), classifier=False))
+    for p in result.particles:
+        clean = p.cleanliness
+        assert clean.speckle_ratio <= 1.15, f"particle {p.index}: {clean}"
+        assert clean.holes <= 0.01 and clean.floaters <= 0.01, f"particle {p.index}: {clean}"
+        assert clean.count_ratio <= 1.5, f"particle {p.index}: {clean}"
+        assert p.colour is not None and p.colour.word == "blue"
+        assert p.colour.delta_e < p.colour.delta_e_init - 2.0, f"particle {p.index}: {p.colour}"
+        init, final = (read_ply(run_dir / f"{stem}particle_{p.index}.ply") for stem in ("init_", ""))
+        gain = blueness(mean_object_colour(final)) - blueness(mean_object_colour(init))
+        assert gain > 0.03, f"particle {p.index} blueness gain {gain:.3f}"
+    assert (run_dir / "eval.json").is_file() and (run_dir / "eval.png").is_file()

@@ -31,6 +31,22 @@ class LearningRates:
 
 
 @dataclass(frozen=True)
+class ColourFieldConfig:
+    """Distil colour into a per-particle affine transform plus a coarse 3D offset grid (off: free colours only)."""
+
+    enabled: bool = False
+    """Route the score's colour gradient through the smooth field (per-Gaussian colours keep their own lr)."""
+    grid_size: int = 6
+    """Grid vertices per side over the cube [-extent, extent]^3 (2 = a trilinear ramp; 0 = affine only)."""
+    extent: float = 1.0
+    """Half side of the grid cube, in scene units (the object lies inside the unit sphere)."""
+    lr_affine: float = 1e-2
+    """Adam learning rate of the affine matrix and offset."""
+    lr_grid: float = 1e-2
+    """Adam learning rate of the grid offsets (RGB units)."""
+
+
+@dataclass(frozen=True)
 class DensifyConfig:
     """Densify and prune with gsplat's DefaultStrategy (its defaults are tuned for photos, not distillation)."""
 
@@ -79,7 +95,9 @@ class DistillConfig:
     view_prompts: ViewPromptConfig = ViewPromptConfig()
     """View-dependent prompt wording and thresholds."""
     lr: LearningRates = LearningRates()
-    """Particle learning rates."""
+    """Particle learning rates (a group at 0 is frozen: no gradient is computed for it)."""
+    colour: ColourFieldConfig = ColourFieldConfig()
+    """Smooth colour parameterisation the score's colour gradient goes through."""
     densify: DensifyConfig = DensifyConfig()
     """Densification / pruning."""
     score_net: ScoreNetConfig = ScoreNetConfig()

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from splatdream.distill.colour_field import ColourField
 from splatdream.distill.config import DistillConfig
 from splatdream.distill.guidance import sample_timesteps, sds_grad, surrogate_loss, timestep_weight, vsd_grad
 from splatdream.distill.score_net import CameraLoRA
@@ -64,12 +65,27 @@ class StepResult:
         return rec
 
 
-def make_optimizers(params: torch.nn.ParameterDict, cfg: DistillConfig, lr_scale: float) -> dict[str, torch.optim.Optimizer]:
-    """One Adam per parameter, the layout gsplat's strategies edit in place."""
-    lrs = {
+def base_lrs(cfg: DistillConfig) -> dict[str, float]:
+    return {
         "means": cfg.lr.means(0), "scales": cfg.lr.scales, "quats": cfg.lr.quats,
         "opacities": cfg.lr.opacities, "sh0": cfg.lr.sh0, "shN": cfg.lr.shN,
     }
+
+
+def frozen_keys(cfg: DistillConfig) -> frozenset[str]:
+    """Parameters that never move (learning rate 0 throughout) and so need no gradient.
+
+    Densification reads the image-plane gradient of the means, so with it on nothing is detached.
+    """
+    if cfg.densify.enabled:
+        return frozenset()
+    lrs = base_lrs(cfg)
+    return frozenset(k for k, lr in lrs.items() if lr == 0 and (k != "means" or cfg.lr.means(cfg.steps) == 0))
+
+
+def make_optimizers(params: torch.nn.ParameterDict, cfg: DistillConfig, lr_scale: float) -> dict[str, torch.optim.Optimizer]:
+    """One Adam per parameter, the layout gsplat's strategies edit in place."""
+    lrs = base_lrs(cfg)
     return {
         k: torch.optim.Adam([{"params": [params[k]], "lr": lrs[k] * lr_scale, "name": k}], eps=1e-15)
         for k in PARAM_KEYS
@@ -102,6 +118,12 @@ class Trainer:
         self.params = [g.to(self.device, torch.float32).to_param_dict() for g in particles]
         self.references = None if references is None else [r.detach().to(self.device) for r in references]
         self.optimizers = [make_optimizers(p, cfg, self.lr_scale) for p in self.params]
+        self.frozen = frozen_keys(cfg)
+        self.colour_fields: list[ColourField] = []
+        self.colour_opts: list[torch.optim.Optimizer] = []
+        if cfg.colour.enabled:
+            self.colour_fields = [ColourField(cfg.colour).to(self.device) for _ in self.params]
+            self.colour_opts = [torch.optim.Adam(f.param_groups(), eps=1e-15) for f in self.colour_fields]
         self.strategy = self._make_strategy()
         self.strategy_states = []
         for p, opt in zip(self.params, self.optimizers, strict=True):
@@ -153,9 +175,16 @@ class Trainer:
     def num_particles(self) -> int:
         return len(self.params)
 
+    def particle(self, index: int) -> Gaussians:
+        """Particle ``index`` as rendered: frozen parameters detached, colours through its colour field."""
+        params = self.params[index]
+        g = Gaussians.from_param_dict({k: v.detach() if k in self.frozen else v for k, v in params.items()})
+        return self.colour_fields[index].recolour(g) if self.colour_fields else g
+
     def particles(self) -> list[Gaussians]:
-        """Detached copies of the current particles."""
-        return [Gaussians.from_param_dict(p).detach().clone() for p in self.params]
+        """Detached copies of the current particles (colour fields baked into the base colours)."""
+        with torch.no_grad():
+            return [self.particle(i).detach().clone() for i in range(self.num_particles)]
 
     def _sample_cameras(self) -> Cameras:
         res = int(self.cfg.resolution(self.step_count))
@@ -176,7 +205,7 @@ class Trainer:
 
     def render(self, index: int, cameras: Cameras, backgrounds: Tensor) -> tuple[Tensor, dict[str, Any]]:
         """Particle ``index`` from ``cameras`` -> images [B, 3, H, W] in [0, 1] and the rasteriser's meta."""
-        g = Gaussians.from_param_dict(self.params[index])
+        g = self.particle(index)
         colors, _, meta = render_gaussians(g, cameras.to(self.device), backgrounds=backgrounds.to(self.device),
                                            backend=self.cfg.backend)
         return colors.permute(0, 3, 1, 2).clamp(0, 1), meta
@@ -214,17 +243,20 @@ class Trainer:
             else:
                 grad = sds_grad(eps_prior, noise, weight)
         loss = surrogate_loss(x0, grad)
-        for opts in self.optimizers:
-            for opt in opts.values():
-                opt.zero_grad(set_to_none=True)
+        for opt in self._particle_optimizers():
+            opt.zero_grad(set_to_none=True)
         loss.backward()
+        trained = [p for params in self.params for p in params.values()]
+        trained += [p for f in self.colour_fields for p in f.parameters()]
         ok = bool(torch.isfinite(grad).all()) and math.isfinite(loss.item()) and all(
-            p.grad is None or bool(torch.isfinite(p.grad).all()) for params in self.params for p in params.values()
+            p.grad is None or bool(torch.isfinite(p.grad).all()) for p in trained
         )
         if ok:
             for i in range(self.num_particles):
                 for opt in self.optimizers[i].values():
                     opt.step()
+                if self.colour_opts:
+                    self.colour_opts[i].step()
                 if self.strategy is not None:
                     self._post_backward(i, metas[i])
         lora_loss = self._train_lora(x0.detach(), cameras) if (ok and self.score_net is not None) else float("nan")
@@ -233,6 +265,9 @@ class Trainer:
             step=step, loss=loss.item(), lora_loss=lora_loss, t_mean=float(t.float().mean()) / prior.num_train_timesteps,
             num_gaussians=[len(p["means"]) for p in self.params], skipped=not ok, regulariser=use_reg,
         )
+
+    def _particle_optimizers(self) -> list[torch.optim.Optimizer]:
+        return [opt for opts in self.optimizers for opt in opts.values()] + list(self.colour_opts)
 
     def _post_backward(self, i: int, meta: dict[str, Any]) -> None:
         assert self.strategy is not None
@@ -301,6 +336,8 @@ class Trainer:
             "params": [{k: v.detach().clone() for k, v in p.items()} for p in self.params],
             "optimizers": [{k: o.state_dict() for k, o in opts.items()} for opts in self.optimizers],
             "strategy_states": self.strategy_states,
+            "colour_fields": [{k: v.detach().clone() for k, v in f.state_dict().items()} for f in self.colour_fields],
+            "colour_opts": [o.state_dict() for o in self.colour_opts],
             "score_net": None if self.score_net is None else self.score_net.trainable_state_dict(),
             "score_opt": None if self.score_opt is None else self.score_opt.state_dict(),
             "rng": {
@@ -328,6 +365,14 @@ class Trainer:
             for k, opt in opts.items():
                 opt.load_state_dict(saved[k])
         self.strategy_states = state["strategy_states"]
+        fields = state.get("colour_fields", [])
+        if len(fields) != len(self.colour_fields):
+            raise ValueError("checkpoint and config disagree on --distill.colour.enabled; resume with the run's config")
+        for f, saved in zip(self.colour_fields, fields, strict=True):
+            f.load_state_dict(saved)
+        self.colour_opts = [torch.optim.Adam(f.param_groups(), eps=1e-15) for f in self.colour_fields]
+        for opt, saved in zip(self.colour_opts, state.get("colour_opts", []), strict=False):  # older checkpoints: none
+            opt.load_state_dict(saved)
         if self.score_net is not None:
             if state["score_net"] is None:
                 raise ValueError("checkpoint was made with --loss sds; resume it with the same loss")
@@ -343,10 +388,9 @@ class Trainer:
     def lower_learning_rate(self) -> None:
         """After repeated non-finite steps: scale every particle learning rate down."""
         self.lr_scale *= self.cfg.lr_backoff
-        for opts in self.optimizers:
-            for opt in opts.values():
-                for group in opt.param_groups:
-                    group["lr"] *= self.cfg.lr_backoff
+        for opt in self._particle_optimizers():
+            for group in opt.param_groups:
+                group["lr"] *= self.cfg.lr_backoff
 
 
 def save_checkpoint(trainer: Trainer, path: Path) -> None:
