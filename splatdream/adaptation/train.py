@@ -228,8 +228,19 @@ class _progress:
     def __enter__(self):  # -> Callable[[float], None]
         if not self.enabled:
             return lambda loss: None
+        import sys
+
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+        if not sys.stdout.isatty():  # a log file: rich draws no bar there, so print a line per 10%
+            every, done = max(1, self.total // 10), [0]
+
+            def line(loss: float) -> None:
+                done[0] += 1
+                if done[0] % every == 0 or done[0] == self.total:
+                    print(f"adapting prior {done[0]}/{self.total}: loss {loss:.4f}", flush=True)
+
+            return line
         self._bar = Progress(
             TextColumn("adapting prior"), BarColumn(), MofNCompleteColumn(),
             TextColumn("loss {task.fields[loss]:.4f}"), TimeRemainingColumn(), transient=True,
