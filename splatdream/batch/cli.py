@@ -65,8 +65,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from splatdream.batch.gallery import summary_table, write_gallery
     from splatdream.batch.manifest import Manifest, read_prompts
-    from splatdream.batch.runner import Resources, pending_jobs, ray_session, run_jobs
+    from splatdream.batch.runner import Resources, pending_jobs, run_jobs
     from splatdream.batch.tasks import PromptJob
+    from splatdream.ray_cluster import ray_session
 
     argv = list(sys.argv[1:] if argv is None else argv)
     cmd, overrides = tyro.cli(BatchCommand, args=argv, prog="splatdream batch", return_unknown_args=True)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,25 +31,6 @@ def pending_jobs(manifest: Manifest, entries: list[Entry], job_of: Any) -> list[
         entry.status, entry.error = "pending", None
         todo.append((entry, job_of(entry)))
     return todo
-
-
-@contextmanager
-def ray_session(address: str | None, local_cpus: int | None) -> Iterator[Any]:
-    """Connect to ``address`` ('auto' or host:port), or start a local Ray on this machine; yields the ray module."""
-    import ray
-
-    if ray.is_initialized():  # the caller (a test, a notebook) already connected
-        yield ray
-        return
-    common: dict[str, Any] = {"log_to_driver": False, "logging_level": "WARNING", "configure_logging": True}
-    if address is not None:
-        ray.init(address=address, **common)
-    else:
-        ray.init(num_cpus=local_cpus, include_dashboard=False, **common)
-    try:
-        yield ray
-    finally:
-        ray.shutdown()
 
 
 def last_step(run_dir: Path) -> int:

@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -65,7 +66,7 @@ def tiny_run_config(tmp_path_factory) -> Path:
 
 def _batch_argv(prompts_file: Path, out: Path, address: str, config: Path, *extra: str) -> list[str]:
     return [str(prompts_file), "--out", str(out), "--ray-address", address, "--config", str(config),
-            "--cpus-per-run", "1", *EVAL_ARGS, *extra]
+            "--cpus-per-run", "2", *EVAL_ARGS, *extra]
 
 
 def _run_batch(argv: list[str]) -> subprocess.CompletedProcess:
@@ -148,3 +149,56 @@ def test_killed_worker_reruns_its_prompt_and_the_batch_finishes(ray_address, tin
     for e in entries.values():
         assert (out / e.slug / "particle_0.ply").is_file()
     assert (out / "index.html").is_file()
+
+
+# -- ingestion -------------------------------------------------------------------------------------------
+def _library_state(root: Path) -> tuple[list[dict], dict[str, tuple[np.ndarray, object]], dict[str, bytes]]:
+    from splatdream.retrieval.store import Catalogue
+
+    cat = Catalogue(root)
+    rows = sorted(cat.rows(thumbnails=True), key=lambda r: r["id"])
+    table = cat.embedding_table("minilm-l6-v2")
+    vectors = {r["id"]: (np.asarray(r["text"]), r["image"]) for r in table.search().limit(None).to_arrow().to_pylist()}
+    meshes = {p.name: p.read_bytes() for p in (root / "meshes").iterdir()}
+    return rows, vectors, meshes
+
+
+def test_ray_ingestion_gives_the_serial_rows(ray_address, tmp_path) -> None:
+    import ray
+
+    from splatdream.retrieval.embedders import load_embedder
+    from splatdream.retrieval.ingest import scan_directory
+    from splatdream.retrieval.library import AssetLibrary
+    from splatdream.retrieval.ray_ingest import EmbedderSpec, ingest_with_ray
+    from tests.support.mesh_folder import make_mesh_folder
+
+    items = scan_directory(make_mesh_folder(tmp_path / "meshes", 48))
+    serial = AssetLibrary.open(tmp_path / "serial")
+    serial_report = serial.add(items, embedders=[load_embedder("text")], progress=False)
+
+    lib = AssetLibrary.open(tmp_path / "ray")
+    ray.init(address=ray_address, log_to_driver=False, logging_level="WARNING")
+    try:
+        # Half first, then everything: the second call resumes (the first half are already present).
+        first = ingest_with_ray(lib.catalogue, lib.root, items[:25], [EmbedderSpec("text")], batch_size=8)
+        report = ingest_with_ray(lib.catalogue, lib.root, items, [EmbedderSpec("text")], batch_size=8)
+    finally:
+        ray.shutdown()
+
+    assert len(serial_report.added) == 48 and len(serial_report.skipped) == 1
+    assert first.added + report.added == serial_report.added
+    assert sorted(report.duplicates)[-1:] and len(report.duplicates) == len(first.added) + 1
+    assert [s[0] for s in report.skipped] == [s[0] for s in serial_report.skipped]
+
+    rows_s, vec_s, meshes_s = _library_state(tmp_path / "serial")
+    rows_r, vec_r, meshes_r = _library_state(tmp_path / "ray")
+    assert len(rows_r) == 48
+    for a, b in zip(rows_s, rows_r, strict=True):
+        assert a.keys() == b.keys()
+        for key in a:
+            np.testing.assert_equal(np.asarray(a[key], dtype=object), np.asarray(b[key], dtype=object), err_msg=key)
+    assert vec_s.keys() == vec_r.keys()
+    for k in vec_s:
+        np.testing.assert_allclose(vec_s[k][0], vec_r[k][0], atol=1e-5)
+        assert vec_s[k][1] is None and vec_r[k][1] is None
+    assert meshes_s == meshes_r
