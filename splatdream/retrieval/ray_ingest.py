@@ -11,6 +11,7 @@ catalogue are skipped by content hash, and every written batch stays written if 
 
 from __future__ import annotations
 
+import functools
 import logging
 import pickle
 from collections.abc import Sequence
@@ -152,10 +153,10 @@ def ingest_with_ray(
     n_gpus = int(ray.cluster_resources().get("GPU", 0))
     actors = embed_actors or max(1, n_gpus)  # one embedding actor per GPU, or one on CPUs
 
-    ds = ray.data.from_items([{"item": pickle.dumps(it)} for it in items])
-    ds = ds.map(load_stage, fn_kwargs={"root": str(root), "up": up, "known": frozenset(known), "keep_mesh": views > 0})
+    ds: ray.data.Dataset = ray.data.from_items([{"item": pickle.dumps(it)} for it in items])
+    ds = ds.map(functools.partial(load_stage, root=str(root), up=up, known=frozenset(known), keep_mesh=views > 0))
     if views > 0:
-        ds = ds.map(render_stage, fn_kwargs={"views": views})
+        ds = ds.map(functools.partial(render_stage, views=views))
     ds = ds.map_batches(EmbedStage, fn_constructor_args=(tuple(specs),), batch_size=batch_size, batch_format="numpy",
                         concurrency=actors, num_gpus=1 if n_gpus else 0)
     with progress_bar(len(items), show, "ingest (ray)") as advance:

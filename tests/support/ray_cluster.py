@@ -42,7 +42,7 @@ def local_ray_cluster(num_cpus: int = 2, timeout: float = 120.0) -> Iterator[str
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             try:
-                proc.wait(timeout=30)
+                proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)  # the group of the ray start this context launched
                 proc.wait()
