@@ -77,8 +77,14 @@ def run_prompt(job: PromptJob) -> dict[str, Any]:
             cfg = replace(cfg, resume=job.run_dir, viewer=replace(cfg.viewer, enabled=False))
             console.print(f"resuming {job.run_dir}")
         else:
-            cfg = parse_run_config([*job.run_args, "--prompt", job.prompt, "--out", str(job.run_dir), "--no-viewer"])
-        run(cfg, console)
+            try:
+                cfg = parse_run_config([*job.run_args, "--prompt", job.prompt, "--out", str(job.run_dir), "--no-viewer"])
+            except SystemExit as exc:
+                raise RuntimeError(str(exc.code)) from None
+        try:
+            run(cfg, console)
+        except SystemExit as exc:  # the pipeline's fail-fast errors: a failed prompt, not a dead worker to retry
+            raise RuntimeError(str(exc.code)) from None
         seconds = time.perf_counter() - start
         write_thumbnails(job, cfg)
         result: dict[str, Any] = {"attempts": attempt, "seconds": seconds, "eval": None, "eval_error": None}
