@@ -12,6 +12,7 @@ task dispatch, manifest, gallery) rather than parallel speed-up; sequential runs
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -21,10 +22,17 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+# This file is benchmarks/ray.py: its folder on sys.path would shadow the ray package (here and in
+# Ray's workers, which get the driver's sys.path), so it leaves, and bench_util is loaded by path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_util import markdown_table, write_report  # noqa: E402
+_spec = importlib.util.spec_from_file_location("bench_util", HERE / "bench_util.py")
+assert _spec is not None and _spec.loader is not None
+bench_util = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench_util)
+markdown_table, write_report = bench_util.markdown_table, bench_util.write_report
 
 PROMPTS = ["a red chair", "a blue mug", "a green lamp", "a yellow table", "a grey vase", "a white teapot"]
 

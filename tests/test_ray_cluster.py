@@ -88,7 +88,8 @@ def test_batch_writes_every_output_and_a_gallery_then_rerun_does_nothing(ray_add
     prompts_file = tmp_path / "prompts.txt"
     prompts_file.write_text("\n".join([PROMPTS[0], "", PROMPTS[1], PROMPTS[0], PROMPTS[2]]) + "\n")
     out = tmp_path / "batch"
-    done = _run_batch(_batch_argv(prompts_file, out, ray_address, tiny_run_config))
+    turntables = ("--output.turntable-frames", "2", "--output.turntable-size", "32")
+    done = _run_batch(_batch_argv(prompts_file, out, ray_address, tiny_run_config, *turntables))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2: empty line; left out" in done.stdout and "4: duplicate of line 1; left out" in done.stdout
 
@@ -104,12 +105,13 @@ def test_batch_writes_every_output_and_a_gallery_then_rerun_does_nothing(ray_add
         assert len((run_dir / "metrics.jsonl").read_text().splitlines()) == 8
         assert (out / "gallery" / f"{entry.slug}_0.png").is_file()
         assert entry.eval is not None and entry.eval["speckle_ratio"] is not None
-        assert entry.prompt in index and f"gallery/{entry.slug}_0.png" in index
+        assert (run_dir / "turntable_0.mp4").is_file()
+        assert entry.prompt in index and f"{entry.slug}/turntable_0.mp4" in index
     assert "speckle x" in index
 
     # Run again: nothing to do, no cluster work, same manifest.
     before = {p: p.stat().st_mtime_ns for p in out.rglob("*.ply")}
-    again = _run_batch(_batch_argv(prompts_file, out, ray_address, tiny_run_config))
+    again = _run_batch(_batch_argv(prompts_file, out, ray_address, tiny_run_config, *turntables))
     assert again.returncode == 0, again.stdout + again.stderr
     assert "already done" in again.stdout
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*.ply")} == before
