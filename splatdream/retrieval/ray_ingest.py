@@ -151,14 +151,16 @@ def ingest_with_ray(
     show = len(items) >= 20 if progress is None else progress
     ctx.enable_progress_bars = False
     n_gpus = int(ray.cluster_resources().get("GPU", 0))
-    actors = embed_actors or max(1, n_gpus)  # one embedding actor per GPU, or one on CPUs
+    # With GPUs: one embedding actor per GPU, fed by load/render tasks on every CPU. Without: Ray Data
+    # fuses loading into the embedding actors (same resources), so one actor per CPU does both.
+    actors = embed_actors or (n_gpus if n_gpus else max(1, int(ray.cluster_resources().get("CPU", 1))))
 
     ds: ray.data.Dataset = ray.data.from_items([{"item": pickle.dumps(it)} for it in items])
     ds = ds.map(functools.partial(load_stage, root=str(root), up=up, known=frozenset(known), keep_mesh=views > 0))
     if views > 0:
         ds = ds.map(functools.partial(render_stage, views=views))
     ds = ds.map_batches(EmbedStage, fn_constructor_args=(tuple(specs),), batch_size=batch_size, batch_format="numpy",
-                        concurrency=actors, num_gpus=1 if n_gpus else 0)
+                        compute=ray.data.ActorPoolStrategy(size=actors), num_gpus=1 if n_gpus else 0)
     with progress_bar(len(items), show, "ingest (ray)") as advance:
         for batch in ds.iter_batches(batch_size=batch_size, batch_format="numpy"):
             _write(catalogue, batch, known, report)
