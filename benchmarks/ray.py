@@ -53,6 +53,7 @@ def bench_ingest(tmp: Path, n: int, cpus: int) -> dict[str, float]:
     serial = AssetLibrary.open(tmp / "serial").add(items, embedders=[embedder], progress=False)
     t_serial = time.perf_counter() - t
 
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a throwaway local cluster: no auth token left in ~/.ray
     t = time.perf_counter()
     ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False, logging_level="WARNING",
              object_store_memory=256 * 1024**2)

@@ -27,7 +27,8 @@ def local_ray_cluster(num_cpus: int = 2, timeout: float = 120.0) -> Iterator[str
             "--node-ip-address", "127.0.0.1", "--include-dashboard", "false", "--disable-usage-stats",
             "--object-store-memory", str(200 * 1024**2), "--temp-dir", str(temp)]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(Path(__file__).resolve().parents[2]),
-                                                                 os.environ.get("PYTHONPATH", "")) if p))
+                                                                 os.environ.get("PYTHONPATH", "")) if p),
+               RAY_AUTH_MODE="disabled")  # a private test cluster; without this, a token left in ~/.ray switches auth on
     log = open(temp / "start.log", "w")
     proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:
