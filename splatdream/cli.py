@@ -25,6 +25,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "prior": ("splatdream.priors.cli", "main", "2D priors: sample, train-tiny, render-data, export-tiny"),
     "adapt": ("splatdream.adaptation.cli", "main", "front-align retrieved assets and LoRA-adapt the prior"),
     "eval": ("splatdream.evaluate.cli", "main", "score runs against their initialisations: eval.json, eval.png"),
+    "batch": ("splatdream.batch.cli", "main", "many prompts as Ray tasks into one folder: resumable, with a gallery"),
     "view": ("viewer.app", "main", "open a .ply or run directory in the browser viewer"),
     "turntable": ("splatdream.export.turntable", "main", "render an orbit video of a .ply"),
     "info": ("splatdream.export.info", "main", "print count, SH degree and bounds of a .ply"),

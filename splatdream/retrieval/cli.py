@@ -118,6 +118,8 @@ def _print_tables(prompts: list[str], results: list) -> None:  # type: ignore[ty
 
 # -- assets ---------------------------------------------------------------------------------
 LibraryArg = Annotated[Path | None, tyro.conf.arg(help="Library directory; default: the starter library (writes go to your copy).")]
+RayArg = Annotated[bool, tyro.conf.arg(help="Ingest as a Ray Data pipeline (parallel load, render, embed; see docs/batch.md).")]
+RayAddressArg = Annotated[str | None, tyro.conf.arg(help="With --ray: the cluster ('auto' or host:port); default: a local Ray.")]
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,8 @@ class Add:
     """Source recorded for files the sidecar does not describe."""
     licence: str = "unknown"
     """Licence recorded for files the sidecar does not describe."""
+    ray: RayArg = False
+    ray_address: RayAddressArg = None
 
 
 @dataclass(frozen=True)
@@ -159,6 +163,8 @@ class AddObjaverse:
     limit: int | None = None
     """At most this many objects."""
     library: LibraryArg = None
+    ray: RayArg = False
+    ray_address: RayAddressArg = None
 
 
 @dataclass(frozen=True)
@@ -224,7 +230,8 @@ def _run_assets(cmd: AssetsCommand) -> int:
         from splatdream.retrieval.ingest import scan_directory
 
         lib = AssetLibrary.open(cmd.library)  # adding may create a new library
-        report = lib.add(scan_directory(cmd.directory, source=cmd.source, licence=cmd.licence), up=cmd.up)
+        items = scan_directory(cmd.directory, source=cmd.source, licence=cmd.licence)
+        report = _add_with_ray(lib, items, cmd.up, cmd.ray_address) if cmd.ray else lib.add(items, up=cmd.up)
         _say(report.summary() + f"\nlibrary: {lib.root} ({len(lib)} assets)")
         return 0
     if isinstance(cmd, AddObjaverse):
@@ -232,7 +239,7 @@ def _run_assets(cmd: AssetsCommand) -> int:
 
         items, missing = objaverse_items(cmd.lvis_categories, cmd.uids_file, cmd.limit)
         lib = AssetLibrary.open(cmd.library)
-        report = lib.add(items)
+        report = _add_with_ray(lib, items, "y", cmd.ray_address) if cmd.ray else lib.add(items)
         report.skipped.extend(missing)
         _say(report.summary() + f"\nlibrary: {lib.root} ({len(lib)} assets)")
         return 0
@@ -266,6 +273,12 @@ def _run_assets(cmd: AssetsCommand) -> int:
         _say(f"removed {len(removed)}: {' '.join(removed)}; library: {lib.root} ({len(lib)} assets)")
         return 0
     raise AssertionError(f"unhandled command {cmd!r}")
+
+
+def _add_with_ray(lib, items, up: str, address: str | None):  # type: ignore[no-untyped-def]
+    from splatdream.retrieval.ray_ingest import add_with_ray
+
+    return add_with_ray(lib, items, up=up, address=address)
 
 
 def _jsonable(row: dict) -> dict:  # type: ignore[type-arg]
