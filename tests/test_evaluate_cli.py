@@ -103,7 +103,7 @@ def test_cli_json_flag_prints_a_list(run_dir: Path, capsys: pytest.CaptureFixtur
     assert "classifier" in printed[0]["skipped"] and printed[0]["particles"][0]["classifier"] is None
 
 
-def test_bad_inputs_name_what_is_missing(tmp_path: Path, run_dir: Path) -> None:
+def test_bad_inputs_name_what_is_missing(tmp_path: Path, run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cfg = EvalConfig(views=4, size=32, classifier=False)
     with pytest.raises(NotARunError, match=r"no config\.yaml"):
         evaluate_run(tmp_path, cfg)
@@ -120,8 +120,10 @@ def test_bad_inputs_name_what_is_missing(tmp_path: Path, run_dir: Path) -> None:
     (tmp_path / "init_particle_1.ply").unlink()
     with pytest.raises(MissingInitError, match=r"init_particle_1\.ply missing"):
         evaluate_run(tmp_path, cfg)
-    with pytest.raises(SystemExit, match=r"init_particle_1\.ply"):
-        cli_main(["eval", str(run_dir), str(tmp_path), "--views", "4", "--size", "32", "--no-classifier"])
+    # the command: one line naming the missing file, exit code 2, no traceback
+    assert cli_main(["eval", str(run_dir), str(tmp_path), "--views", "4", "--size", "32", "--no-classifier"]) == 2
+    err = capsys.readouterr().err
+    assert "init_particle_1.ply" in err and "Traceback" not in err
 
 
 def test_lpips_backbone_from_a_local_file(tmp_path: Path) -> None:
