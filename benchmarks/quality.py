@@ -98,7 +98,7 @@ def _f(v: float, spec: str) -> str:
 
 HEADER = ("variant", "particles", "speckle x (median)", "holes", "floaters", "clean (holes, floaters <= 1%)",
           "gaussians x", "dE to colour word", "nearer the colour than init", "classifier", "classifier better than init",
-          "CLIP", "A-LPIPS", "wall s / run")
+          "object part better", "colour part better", "CLIP", "A-LPIPS", "wall s / run")
 ALIGN = ("---",) + ("---:",) * (len(HEADER) - 1)
 
 
@@ -116,9 +116,40 @@ def summary_row(name: str, evals: list, walls: list[float]) -> list[str]:  # eva
         _f(_share(clean), ".0%"), _f(_mean([r["count_ratio"] for r in flat]), ".2f"),
         _f(_mean([c.delta_e for c in col]), ".1f"), _f(_share(nearer), ".0%"),
         _f(_mean([a for a, _ in cls]), "+.4f"), _f(_share([a < b for a, b in cls]), ".0%"),
+        _f(_better(flat, "classifier_object"), ".0%"), _f(_better(flat, "classifier_attribute"), ".0%"),
         _f(_mean([r["clip"] for r in flat]), ".1f"), _f(_mean([r["alpips"] for r in flat]), ".3f"),
         _f(_mean([w for w in walls if w > 0]), ".0f"),
     ]
+
+
+def _better(flat: list[dict[str, float]], key: str) -> float:
+    """Share of particles whose ``key`` is lower than its ``key_init`` (NaN when none measured it)."""
+    pairs = [(r[key], r[f"{key}_init"]) for r in flat if not math.isnan(r[key])]
+    return _share([a < b for a, b in pairs])
+
+
+PROMPT_HEADER = ("prompt", "kind", "speckle x (median)", "holes, floaters <= 1%", "dE init -> result",
+                 "classifier better", "object part better", "colour part better")
+
+
+def prompt_rows(evals: list, suite: list[Prompt]) -> list[list[str]]:  # evals: list[RunEval], in suite order
+    """One row per prompt: where the means come from, and which prompts fall short."""
+    rows = []
+    for e, prompt in zip(evals, suite, strict=True):
+        flat = [p.flat() for p in e.particles]
+        n = len(flat)
+
+        def count(key: str, flat: list[dict[str, float]] = flat, n: int = n) -> str:
+            pairs = [(r[key], r[f"{key}_init"]) for r in flat if not math.isnan(r[key])]
+            return f"{sum(a < b for a, b in pairs)}/{n}" if pairs else "-"
+
+        clean = sum(r["holes"] <= 0.01 and r["floaters"] <= 0.01 for r in flat)
+        de = (f"{_mean([r['delta_e_init'] for r in flat]):.0f} -> {_mean([r['delta_e'] for r in flat]):.0f}"
+              if e.colour_word else "-")
+        rows.append([prompt.text, prompt.kind, _f(_median([r["speckle_ratio"] for r in flat]), ".2f"),
+                     f"{clean}/{n}", de, count("classifier"), count("classifier_object"),
+                     count("classifier_attribute")])
+    return rows
 
 
 def init_row(evals: list) -> list[str]:
@@ -129,7 +160,7 @@ def init_row(evals: list) -> list[str]:
     return [
         "initialisation (retrieved)", str(len(ps)), "1.00", "0.00%", "0.00%", "100%", "1.00",
         _f(_mean([c.delta_e_init for c in col]), ".1f"), "-",
-        _f(_mean([r["classifier_init"] for r in flat]), "+.4f"), "-",
+        _f(_mean([r["classifier_init"] for r in flat]), "+.4f"), "-", "-", "-",
         _f(_mean([r["clip_init"] for r in flat]), ".1f"), _f(_mean([r["alpips_init"] for r in flat]), ".3f"), "-",
     ]
 
@@ -221,12 +252,19 @@ def main() -> None:
         f"{args.threads} thread(s); scored by `splatdream eval` at {args.eval_views} ring views, {args.eval_size} px "
         "(metrics: docs/metrics.md). Every number is over all particles of all prompts: speckle is the median "
         "result/init ratio; holes, floaters, gaussians x, dE, classifier, CLIP, A-LPIPS are means; 'nearer the colour' "
-        "counts particles of prompts with a colour word whose result is nearer the word than its init. "
+        "counts particles of prompts with a colour word whose result is nearer the word than its init; the "
+        "classifier's object part competes with object-swapped captions, its colour part with colour-swapped ones "
+        "(prompts with a colour or material word only), the classifier is their mean. "
         "The first row scores the initialisation itself. Variants: "
         + "; ".join(f"`{v}` {VARIANTS[v][0]}" for v in args.variants) + "."
     )
+    per_variant = "default" if "default" in results else args.variants[0]
+    per_prompt = [
+        "", f"Per prompt (`{per_variant}`; counts are particles better than their init):", "",
+        *markdown_table(PROMPT_HEADER, prompt_rows(results[per_variant][0], suite), ("---", "---", *("---:",) * 6)),
+    ]
     write_report(args.out, "Quality: distillation against its own initialisation", intro,
-                 markdown_table(HEADER, rows, ALIGN), footer="\n".join(f"- {m}" for m in skipped))
+                 markdown_table(HEADER, rows, ALIGN) + per_prompt, footer="\n".join(f"- {m}" for m in skipped))
     sheet_variant = "default" if "default" in results else args.variants[0]
     contact_sheet([e.run_dir for e in results[sheet_variant][0][:4]], args.sheet)
 

@@ -24,7 +24,8 @@ from splatdream.priors.config import PriorConfig
 from tests.support.evaluate_scenes import box_scene, punched, recoloured, speckled, write_run
 
 ARGS = ["--views", "8", "--size", "48", "--extra-elevations-deg", "--fidelity-views", "2", "--distractors", "2"]
-CFG = EvalConfig(views=8, size=48, extra_elevations_deg=(), fidelity_views=2, distractors=2, device="cpu")
+CFG = EvalConfig(views=8, size=48, extra_elevations_deg=(), fidelity_views=2, distractors=2, attribute_distractors=2,
+                 device="cpu")
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +67,9 @@ def test_evaluate_run_writes_eval_json_and_png(run_dir: Path, scorers: Scorers) 
     assert first.colour.delta_e < first.colour.delta_e_init
     assert second.cleanliness.holes > 0.01 and second.cleanliness.count_ratio < 1
     assert first.classifier is not None and len(ev.distractors) == 2  # the run's own prior was loaded
+    assert len(ev.attribute_distractors) == 2 and all("blue" not in c for c in ev.attribute_distractors)
+    assert first.classifier_object is not None and first.classifier_attribute is not None
+    assert first.classifier == pytest.approx((first.classifier_object + first.classifier_attribute) / 2)
     assert set(ev.skipped) == {"clip", "alpips"} and "--clip-checkpoint" in ev.skipped["clip"]
     raw = json.loads((run_dir / "eval.json").read_text())
     assert raw["mean"]["holes"] == pytest.approx(ev.means()["holes"]) and raw["particles"][0]["clip"] is None

@@ -7,7 +7,7 @@ import torch
 
 from splatdream.evaluate import EvalConfig, evaluate_particles
 from splatdream.evaluate.colour import COLOUR_WORDS, colour_words, delta_e, srgb_to_lab, target_word
-from splatdream.evaluate.fidelity import distractor_captions
+from splatdream.evaluate.fidelity import ATTRIBUTE_MIN_DELTA_E, attribute_distractors, distractor_captions
 from tests.support.evaluate_scenes import box_scene, punched, recoloured, speckled, with_floaters
 
 CFG = EvalConfig(views=8, size=64, extra_elevations_deg=(40.0,))
@@ -95,3 +95,33 @@ def test_distractors_swap_the_object_and_keep_the_colour() -> None:
                                                                     "a red tree")
     assert distractor_captions("an old chair", 1, cats) == ("an old apple",)
     assert distractor_captions("a purple octopus", 1, cats) == ("a purple apple",)
+
+
+def test_attribute_distractors_swap_the_colour_word_for_clearly_different_colours() -> None:
+    caps = attribute_distractors("a blue wooden chair", 4)
+    assert len(caps) == 4 and all(c.endswith(" wooden chair") and "blue" not in c for c in caps), caps
+    by_word = {w.word: w for w in COLOUR_WORDS}
+    blue = by_word["blue"]
+    for c in caps:
+        (word,) = [w for w in colour_words(c) if w.kind == "colour"]
+        refs = torch.tensor(word.references, dtype=torch.float64) / 255.0
+        assert min(delta_e(r, blue) for r in refs) >= ATTRIBUTE_MIN_DELTA_E, (c, "too close to blue")
+    assert "navy" not in " ".join(caps)
+    assert attribute_distractors("an orange mug", 2) == ("a green mug", "a black mug")  # articles follow the word
+    assert attribute_distractors("a wooden car", 3)[0].startswith("a ") and "wooden" not in " ".join(
+        attribute_distractors("a wooden car", 3))
+    assert attribute_distractors("a chair", 4) == () and attribute_distractors("a red chair", 0) == ()
+
+
+def test_shipped_prior_prefers_the_prompt_colour_over_its_distractors() -> None:
+    """The attribute part ranks a blue box above a red one for 'a blue chair' (the shipped TinyPrior knows colour)."""
+    from splatdream.evaluate.fidelity import classifier_margins
+    from splatdream.priors import PriorConfig, load_prior
+
+    prior = load_prior(PriorConfig(kind="tiny"), "cpu")
+    box = box_scene(1500)
+    prompt = "a blue chair"
+    blue, red = classifier_margins(prior, [recoloured(box, (0.1, 0.25, 0.8), 0.9), recoloured(box, (0.8, 0.1, 0.1), 0.9)],
+                                   prompt, contrast=attribute_distractors(prompt, 4), views=4)
+    assert float(blue.mean()) < 0 < float(red.mean()) + 0.002, (blue, red)
+    assert float(blue.mean()) < float(red.mean()) - 0.002, (blue, red)

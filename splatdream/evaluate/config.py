@@ -27,7 +27,9 @@ class EvalConfig:
     fidelity_views: int = 8
     """Ring views the diffusion classifier (at 64 px) and CLIP score."""
     distractors: int = 8
-    """Distractor captions the prompt competes against in the diffusion-classifier score."""
+    """Object-swapped captions the prompt competes against in the diffusion-classifier score."""
+    attribute_distractors: int = 4
+    """Colour-swapped captions it competes against too, when the prompt names a colour or material."""
     clip_model: str = "ViT-L-14"
     """open_clip architecture of the CLIP score (ViT-L/14 as the paper reports)."""
     clip_pretrained: str = "openai"

@@ -1,9 +1,18 @@
 """Prompt fidelity: the prior as a diffusion classifier (always, offline) and the CLIP score (with local weights).
 
 The diffusion-classifier score asks the run's own 2D prior whether renders of a particle denoise
-better with the prompt than with distractor captions: the same prompt with its object swapped for
-other categories of the starter library ("a blue wooden chair" -> "a blue wooden table", ...), so
-a particle cannot win by being blue, nor by being simple to denoise.
+better with the prompt than with near-miss captions, and is reported in two parts because they
+answer different questions:
+
+- object: the prompt with its object swapped for other categories of the starter library
+  ("a blue wooden chair" -> "a blue wooden table", ...) -- is it the right thing? Colour cannot win this;
+- attribute: the prompt with its colour or material word swapped for clearly different colours
+  ("a blue wooden chair" -> "a red wooden chair", ...) -- does it look the way the prompt says?
+  The shape cannot win this.
+
+The headline score weighs the two parts equally (only the object part when the prompt names no
+colour); neither part rewards renders that are merely simple to denoise, since every caption sees
+the same noisy image.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from splatdream.evaluate.colour import COLOUR_WORDS, ColourWord, colour_words, srgb_to_lab, target_word
 from splatdream.priors.base import Prior, TextEmbeddings
 from splatdream.priors.views import ViewPromptConfig, view_prompts
 from splatdream.render import render_gaussians
@@ -67,8 +77,39 @@ def distractor_captions(prompt: str, n: int, categories: Sequence[str] | None = 
     return tuple(_fix_articles(low[:start] + c + low[end:]) for c in picked)
 
 
+ATTRIBUTE_MIN_DELTA_E = 45.0
+"""An attribute distractor's colours must all be at least this far (CIE76) from the prompt word's colours."""
+
+
+def _word_distance(a: ColourWord, b: ColourWord) -> float:
+    """Smallest CIE76 distance between any reference colour of ``a`` and any of ``b``."""
+    la = srgb_to_lab(torch.tensor(a.references, dtype=torch.float64) / 255.0)
+    lb = srgb_to_lab(torch.tensor(b.references, dtype=torch.float64) / 255.0)
+    return float(torch.cdist(la, lb).min())
+
+
+def attribute_distractors(prompt: str, n: int) -> tuple[str, ...]:
+    """``n`` captions: the prompt with its colour (or material) word swapped for clearly different colours.
+
+    Only plain colour words replace it, each at least ``ATTRIBUTE_MIN_DELTA_E`` from every reference
+    of the prompt's word (so "navy" never stands in for "blue"), spread evenly over the table;
+    other colour words of the prompt stay. Empty when the prompt names no colour or material.
+    """
+    word = target_word(prompt)
+    if word is None or n <= 0:
+        return ()
+    present = {w.word for w in colour_words(prompt)}
+    candidates = [w for w in COLOUR_WORDS if w.kind == "colour" and w.word not in present
+                  and _word_distance(w, word) >= ATTRIBUTE_MIN_DELTA_E]
+    step = max(1, len(candidates) // n)
+    picked = candidates[::step][:n]
+    low = prompt.lower()
+    spelled = next(m for m in re.finditer(r"[a-z]+", low) if colour_words(m.group(0)) == [word])
+    return tuple(_fix_articles(low[: spelled.start()] + w.word + low[spelled.end():]) for w in picked)
+
+
 @torch.no_grad()
-def classifier_scores(
+def classifier_margins(
     prior: Prior,
     particles: Sequence[Gaussians],
     prompt: str,
@@ -80,8 +121,8 @@ def classifier_scores(
     seed: int = 0,
     view_cfg: ViewPromptConfig = ViewPromptConfig(),
     max_batch: int = 72,
-) -> list[float]:
-    """Per particle: the prior's denoising error with ``prompt`` minus its mean error with ``contrast``.
+) -> list[Tensor]:
+    """Per particle [len(contrast)]: the prior's denoising error with ``prompt`` minus its error with each contrast.
 
     Lower is better. This is a diffusion model's implicit classifier: with the empty contrast it is
     -log p(prompt | image) up to scale; with distractor captions it asks whether the prior
@@ -126,9 +167,14 @@ def classifier_scores(
                     eps = prior.predict_noise(x_t.repeat(m, 1, 1, 1), tt.repeat(m), emb, guidance_scale=1.0).float()
                     errors.append((eps - noise.repeat(m, 1, 1, 1)).square().reshape(m, -1).mean(1))
                 err = torch.cat(errors)
-                diffs.append(float(err[0] - err[1:].mean()))
-        scores.append(sum(diffs) / len(diffs))
+                diffs.append(err[0] - err[1:])
+        scores.append(torch.stack(diffs).mean(0).cpu())
     return scores
+
+
+def classifier_scores(prior: Prior, particles: Sequence[Gaussians], prompt: str, **kwargs: object) -> list[float]:
+    """Per particle: ``classifier_margins`` averaged over the contrast captions (lower is better)."""
+    return [float(m.mean()) for m in classifier_margins(prior, particles, prompt, **kwargs)]  # type: ignore[arg-type]
 
 
 def prior_score(prior: Prior, particles: Sequence[Gaussians], prompt: str, **kwargs: object) -> float:

@@ -26,7 +26,13 @@ class ParticleEval:
     """None when the prompt has no colour or material word."""
     classifier_init: float | None = None
     classifier: float | None = None
-    """Diffusion-classifier score (lower is better); None when skipped."""
+    """Diffusion-classifier score (lower is better): the mean of its object and attribute parts; None when skipped."""
+    classifier_object_init: float | None = None
+    classifier_object: float | None = None
+    """Its part against object-swapped captions: is it the prompt's object?"""
+    classifier_attribute_init: float | None = None
+    classifier_attribute: float | None = None
+    """Its part against colour-swapped captions: does it have the prompt's colour? None without a colour word."""
     clip_init: float | None = None
     clip: float | None = None
     """CLIP score, 100 x cosine (higher is better); None when skipped."""
@@ -40,7 +46,7 @@ class ParticleEval:
         c = self.colour
         out["delta_e_init"] = c.delta_e_init if c else math.nan
         out["delta_e"] = c.delta_e if c else math.nan
-        for name in ("classifier", "clip", "alpips"):
+        for name in ("classifier", "classifier_object", "classifier_attribute", "clip", "alpips"):
             for key in (f"{name}_init", name):
                 v = getattr(self, key)
                 out[key] = math.nan if v is None else float(v)
@@ -58,7 +64,9 @@ class RunEval:
     particles: tuple[ParticleEval, ...]
     colour_word: str | None = None
     distractors: tuple[str, ...] = ()
-    """Captions the prompt competed against in the diffusion-classifier score."""
+    """Object-swapped captions the prompt competed against in the diffusion-classifier score."""
+    attribute_distractors: tuple[str, ...] = ()
+    """Colour-swapped captions the prompt competed against in the diffusion-classifier score."""
     skipped: dict[str, str] = field(default_factory=dict)
     """Metric -> why it was not measured and how to supply what it needs."""
 

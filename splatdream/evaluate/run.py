@@ -13,7 +13,7 @@ from splatdream.atomic import atomic_write
 from splatdream.evaluate.cleanliness import cleanliness
 from splatdream.evaluate.colour import colour_score, target_word
 from splatdream.evaluate.config import EvalConfig
-from splatdream.evaluate.fidelity import classifier_scores, distractor_captions
+from splatdream.evaluate.fidelity import attribute_distractors, classifier_margins, distractor_captions
 from splatdream.evaluate.record import EVAL_JSON, EVAL_PNG, ParticleEval, RunEval
 from splatdream.evaluate.report import contact_sheet
 from splatdream.evaluate.rundir import find_run
@@ -64,17 +64,20 @@ def evaluate_run(run_dir: str | Path, cfg: EvalConfig = EvalConfig(), *, scorers
         sheet_rows.append((_ring_subset(v0, cfg.sheet_views), _ring_subset(v1, cfg.sheet_views)))
 
     distractors: tuple[str, ...] = ()
+    attributes: tuple[str, ...] = ()
     if cfg.classifier:
         prior = scorers.prior(files.prior)
         if isinstance(prior, str):
             skipped["classifier"] = prior
         else:
             distractors = distractor_captions(files.prompt, cfg.distractors)
-            contrast = distractors or ("",)
-            s0 = classifier_scores(prior, inits, files.prompt, contrast=contrast, views=cfg.fidelity_views, seed=cfg.seed)
-            s1 = classifier_scores(prior, results, files.prompt, contrast=contrast, views=cfg.fidelity_views,
-                                   seed=cfg.seed)
-            particles = [replace(p, classifier_init=a, classifier=b) for p, a, b in zip(particles, s0, s1, strict=True)]
+            attributes = attribute_distractors(files.prompt, cfg.attribute_distractors)
+            objects = distractors or ("",)
+            contrast = (*objects, *attributes)
+            kw = dict(contrast=contrast, views=cfg.fidelity_views, seed=cfg.seed)
+            m0 = classifier_margins(prior, inits, files.prompt, **kw)  # type: ignore[arg-type]
+            m1 = classifier_margins(prior, results, files.prompt, **kw)  # type: ignore[arg-type]
+            particles = [_with_classifier(p, a, b, len(objects)) for p, a, b in zip(particles, m0, m1, strict=True)]
     else:
         skipped["classifier"] = "diffusion-classifier score skipped: turned off (--no-classifier)"
 
@@ -84,11 +87,27 @@ def evaluate_run(run_dir: str | Path, cfg: EvalConfig = EvalConfig(), *, scorers
     out = RunEval(
         run_dir=files.run_dir, prompt=files.prompt, views=cfg.views, size=cfg.size,
         particles=tuple(particles),
-        colour_word=word.word if word else None, distractors=distractors, skipped=skipped,
+        colour_word=word.word if word else None, distractors=distractors, attribute_distractors=attributes,
+        skipped=skipped,
     )
     if write:
         write_outputs(out, sheet_rows)
     return out
+
+
+def _parts(margins: Tensor, n_objects: int) -> tuple[float, float, float | None]:
+    """One particle's per-caption margins -> (headline, object part, attribute part or None)."""
+    obj = float(margins[:n_objects].mean())
+    attr = float(margins[n_objects:].mean()) if len(margins) > n_objects else None
+    return (obj if attr is None else (obj + attr) / 2), obj, attr
+
+
+def _with_classifier(p: ParticleEval, init: Tensor, result: Tensor, n_objects: int) -> ParticleEval:
+    """``p`` with the classifier's headline and parts for its init and its result."""
+    h0, o0, a0 = _parts(init, n_objects)
+    h1, o1, a1 = _parts(result, n_objects)
+    return replace(p, classifier_init=h0, classifier=h1, classifier_object_init=o0, classifier_object=o1,
+                   classifier_attribute_init=a0, classifier_attribute=a1)
 
 
 def write_outputs(result: RunEval, sheet_rows: list[tuple[Tensor, Tensor]]) -> None:
