@@ -68,26 +68,9 @@ def bench_ingest(tmp: Path, n: int, cpus: int) -> dict[str, float]:
 
 
 def tiny_config(tmp: Path) -> Path:
-    import torch
+    from tests.support.tiny_runs import write_tiny_run_config
 
-    from splatdream.config import PRESETS
-    from splatdream.configio import dump_yaml, merge
-    from splatdream.priors.tiny_prior import TinyArch, arch_to_json, build_tiny_unet
-
-    arch = TinyArch(image_size=16, block_out_channels=(8, 16), norm_num_groups=4, attention_head_dim=4,
-                    max_text_tokens=8)
-    torch.manual_seed(0)
-    build_tiny_unet(arch).save_pretrained(tmp / "prior" / "unet")
-    (tmp / "prior" / "tiny_prior.json").write_text(json.dumps({"arch": arch_to_json(arch)}))
-    cfg = merge(PRESETS["cpu-tiny"][1], {
-        "num_particles": 1, "init": {"method": "random", "gaussians_per_particle": 300},
-        "prior": {"path": str(tmp / "prior")}, "adapt": {"enabled": False, "align": False},
-        "distill": {"steps": 24, "resolution": {"values": [24.0], "milestones": []}, "checkpoint_every": 8,
-                    "densify": {"enabled": False}},
-        "viewer": {"enabled": False}, "output": {"turntable_frames": 0},
-    })
-    (tmp / "tiny.yaml").write_text(dump_yaml(cfg))
-    return tmp / "tiny.yaml"
+    return write_tiny_run_config(tmp, steps=24, checkpoint_every=8)
 
 
 def bench_batch(tmp: Path, n: int, cpus: int) -> dict[str, float]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -29,12 +28,6 @@ def tiny_prior_factory():
 @pytest.fixture(scope="session")
 def random_tiny_prior(tmp_path_factory) -> Path:
     """An exported, untrained, very small TinyPrior folder (fast; for plumbing tests)."""
-    from splatdream.priors.tiny_prior import TinyArch, arch_to_json, build_tiny_unet
+    from tests.support.tiny_runs import write_random_tiny_prior
 
-    folder = tmp_path_factory.mktemp("tiny")
-    arch = TinyArch(image_size=16, block_out_channels=(8, 16), norm_num_groups=4, attention_head_dim=4,
-                    max_text_tokens=8)
-    torch.manual_seed(0)
-    build_tiny_unet(arch).save_pretrained(folder / "unet")
-    (folder / "tiny_prior.json").write_text(json.dumps({"arch": arch_to_json(arch)}))
-    return folder
+    return write_random_tiny_prior(tmp_path_factory.mktemp("tiny"))

@@ -6,21 +6,18 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
+
+from tests.support.tiny_runs import write_random_tiny_prior
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def random_prior_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from splatdream.priors.tiny_prior import META_FILE, UNET_DIR, TinyArch, arch_to_json, build_tiny_unet
+    from splatdream.priors.tiny_prior import TinyArch
 
-    out = tmp_path_factory.mktemp("random_tiny")
     arch = TinyArch(block_out_channels=(16, 32, 64), norm_num_groups=8)
-    torch.manual_seed(0)
-    build_tiny_unet(arch).save_pretrained(out / UNET_DIR)
-    (out / META_FILE).write_text(json.dumps({"arch": arch_to_json(arch)}))
-    return out
+    return write_random_tiny_prior(tmp_path_factory.mktemp("random_tiny"), **vars(arch))
 
 
 def _argv(prior_dir: Path, out: Path, *extra: str) -> list[str]:

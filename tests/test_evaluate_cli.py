@@ -29,21 +29,6 @@ CFG = EvalConfig(views=8, size=48, extra_elevations_deg=(), fidelity_views=2, di
 
 
 @pytest.fixture(scope="module")
-def random_tiny_prior(tmp_path_factory) -> Path:
-    """An exported, untrained, very small TinyPrior folder: the classifier's code path in a second."""
-    from splatdream.priors.tiny_prior import TinyArch, arch_to_json, build_tiny_unet
-
-    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
-    folder = tmp_path_factory.mktemp("tiny")
-    arch = TinyArch(image_size=16, block_out_channels=(8, 16), norm_num_groups=4, attention_head_dim=4,
-                    max_text_tokens=8)
-    torch.manual_seed(0)
-    build_tiny_unet(arch).save_pretrained(folder / "unet")
-    (folder / "tiny_prior.json").write_text(json.dumps({"arch": arch_to_json(arch)}))
-    return folder
-
-
-@pytest.fixture(scope="module")
 def run_dir(tmp_path_factory, random_tiny_prior: Path) -> Path:
     g = box_scene(1500)
     results = [speckled(recoloured(g, (0.1, 0.25, 0.8))), punched(g)]

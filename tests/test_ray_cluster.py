@@ -18,12 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from splatdream.batch.manifest import Manifest, read_prompts
-from splatdream.config import PRESETS
-from splatdream.configio import dump_yaml, merge
 from tests.support.ray_cluster import local_ray_cluster
+from tests.support.tiny_runs import write_tiny_run_config
 
 pytestmark = pytest.mark.slow
 
@@ -42,26 +40,7 @@ def ray_address():
 @pytest.fixture(scope="module")
 def tiny_run_config(tmp_path_factory) -> Path:
     """A run config (YAML for --config) of an untrained tiny prior and a few steps."""
-    from splatdream.priors.tiny_prior import TinyArch, arch_to_json, build_tiny_unet
-
-    folder = tmp_path_factory.mktemp("tiny")
-    arch = TinyArch(image_size=16, block_out_channels=(8, 16), norm_num_groups=4, attention_head_dim=4,
-                    max_text_tokens=8)
-    torch.manual_seed(0)
-    build_tiny_unet(arch).save_pretrained(folder / "prior" / "unet")
-    (folder / "prior" / "tiny_prior.json").write_text(json.dumps({"arch": arch_to_json(arch)}))
-    cfg = merge(PRESETS["cpu-tiny"][1], {
-        "num_particles": 1,
-        "init": {"method": "random", "gaussians_per_particle": 300},
-        "prior": {"path": str(folder / "prior")},
-        "adapt": {"enabled": False, "align": False},
-        "distill": {"steps": 8, "resolution": {"values": [24.0], "milestones": []}, "checkpoint_every": 2,
-                    "densify": {"enabled": False}},
-        "viewer": {"enabled": False},
-        "output": {"turntable_frames": 0},
-    })
-    (folder / "tiny.yaml").write_text(dump_yaml(cfg))
-    return folder / "tiny.yaml"
+    return write_tiny_run_config(tmp_path_factory.mktemp("tiny"), steps=8, checkpoint_every=2)
 
 
 def _batch_argv(prompts_file: Path, out: Path, address: str, config: Path, *extra: str) -> list[str]:
