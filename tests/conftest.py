@@ -38,3 +38,19 @@ def random_tiny_prior(tmp_path_factory) -> Path:
     build_tiny_unet(arch).save_pretrained(folder / "unet")
     (folder / "tiny_prior.json").write_text(json.dumps({"arch": arch_to_json(arch)}))
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_sd(tmp_path_factory) -> Path:
+    """A diffusers SD folder (unet/ vae/ text_encoder/ tokenizer/ scheduler/) with tiny random weights."""
+    from tests.support.tiny_sd import write_tiny_sd
+
+    return write_tiny_sd(tmp_path_factory.mktemp("tiny_sd"))
+
+
+@pytest.fixture(scope="session")
+def tiny_sd_v(tmp_path_factory) -> Path:
+    """``tiny_sd`` with a v-prediction scheduler (as SD 2.1 768)."""
+    from tests.support.tiny_sd import write_tiny_sd
+
+    return write_tiny_sd(tmp_path_factory.mktemp("tiny_sd_v"), "v_prediction")
