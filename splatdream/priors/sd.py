@@ -203,7 +203,9 @@ class StableDiffusionPrior(Prior):
             x = torch.nn.functional.interpolate(x, size=(self.image_size, self.image_size), mode="bilinear",
                                                 align_corners=False)
         dist = self._run_offloaded(self.vae, lambda: self.vae.encode(x * 2 - 1).latent_dist)
-        return dist.sample() * self.scaling_factor
+        # The posterior mean, not a sample: its spread is small next to the noise guidance adds, and a sample draws from torch's global RNG, whose seed differs per process -- so no two runs,
+        # and no resumed run, would see the same latents.
+        return dist.mode() * self.scaling_factor
 
     def decode(self, x: Tensor) -> Tensor:
         z = x.to(self.device, self.dtype) / self.scaling_factor
