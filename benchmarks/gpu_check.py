@@ -31,7 +31,8 @@ from bench_util import markdown_table, write_report  # noqa: E402
 PROMPT = "a wooden chair"
 
 
-def run_config(out: Path, smoke: bool, prior: str, steps: int, adapt_steps: int, kill_run: bool) -> Any:
+def run_config(out: Path, smoke: bool, prior: str, steps: int, adapt_steps: int, kill_run: bool,
+               dtype: str = "auto") -> Any:
     """redream-sd21 with sizes and step counts only changed (and the random prior)."""
     from splatdream.config import PRESETS
     from splatdream.configio import merge
@@ -52,7 +53,7 @@ def run_config(out: Path, smoke: bool, prior: str, steps: int, adapt_steps: int,
                  "output": {"turntable_frames": 0 if kill_run else 24, "turntable_size": 256}}
     cfg = merge(PRESETS["redream-sd21"][1], sizes)
     return merge(cfg, {
-        "prompt": PROMPT, "out": str(out), "prior": {"path": prior}, "viewer": {"enabled": False},
+        "prompt": PROMPT, "out": str(out), "prior": {"path": prior, "dtype": dtype}, "viewer": {"enabled": False},
         "adapt": {"steps": adapt_steps, "progress": False},
         "distill": {"steps": steps, "checkpoint_every": max(1, steps // 4)},
     })
@@ -157,6 +158,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200, help="distillation steps of the measured run (512 px)")
     parser.add_argument("--adapt-steps", type=int, default=100, help="LoRA adaptation steps (the preset has 500)")
     parser.add_argument("--kill-steps", type=int, default=40, help="distillation steps of the kill -9 run (64 px)")
+    parser.add_argument("--dtype", default="auto", choices=("auto", "float16", "bfloat16", "float32"),
+                        help="the prior's dtype (auto: float16 on CUDA)")
     parser.add_argument("--cpu-smoke", action="store_true", help="toy sizes on the CPU with a tiny random SD folder")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--worker", nargs=2, type=Path, metavar=("CONFIG", "STATS"), help=argparse.SUPPRESS)
@@ -179,8 +182,10 @@ def main() -> None:
             steps, kill_steps = min(args.steps, 12), min(args.kill_steps, 40)
         else:
             prior, steps, kill_steps = "sd21-random", args.steps, args.kill_steps
-        measured = measured_run(tmp, run_config(tmp / "measured", smoke, prior, steps, args.adapt_steps, False))
-        killed = kill_and_resume(tmp, run_config(tmp / "killed", smoke, prior, kill_steps, min(args.adapt_steps, 10), True))
+        measured = measured_run(tmp, run_config(tmp / "measured", smoke, prior, steps, args.adapt_steps, False,
+                                                args.dtype))
+        killed = kill_and_resume(tmp, run_config(tmp / "killed", smoke, prior, kill_steps, min(args.adapt_steps, 10),
+                                                 True, args.dtype))
     write(out, smoke, measured, killed, steps)
 
 

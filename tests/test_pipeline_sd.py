@@ -141,7 +141,7 @@ def test_redream_sd21_kill_and_resume_matches_straight_run(tiny_sd_v, tiny_clip,
     victim = launch(["--config", str(tmp_path / "killed.yaml")], tmp_path)
     kill_mid_distillation(victim, tmp_path / "killed", min_steps=10)
     assert not (tmp_path / "killed" / "particle_0.ply").exists()
-    resumed = launch(["--resume", str(tmp_path / "killed")], tmp_path)
+    resumed = launch(["--resume", str(tmp_path / "killed"), "--no-viewer"], tmp_path)
     out, _ = resumed.communicate(timeout=600)
     assert resumed.returncode == 0, out
     assert "resumed at step" in out and "resumed at step 0" not in out, out
