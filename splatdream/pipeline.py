@@ -89,10 +89,14 @@ class Pipeline:
 
         init = self.cfg.init
         if init.method == "retrieved" and self.cfg.adapt.align:
-            meshes = [self.align(prior, hit, mesh) for hit, mesh in zip(hits, meshes, strict=True)]
+            from splatdream.adaptation.scoring import choose_align_scorer
+
+            scorer, how = choose_align_scorer(self.cfg.adapt.alignment.scorer, self.cfg.retrieval.clip, str(self.device))
+            self.say(f"  alignment scorer: {how}")
+            meshes = [self.align(prior, hit, mesh, scorer) for hit, mesh in zip(hits, meshes, strict=True)]
         return initialise(init, self.cfg.num_particles, meshes, names=[h.caption for h in hits] or None)
 
-    def align(self, prior: Any, hit: Any, mesh: Any) -> Any:
+    def align(self, prior: Any, hit: Any, mesh: Any, scorer: Any = None) -> Any:
         """Turn ``mesh`` so its front faces azimuth 0, judged on a light Gaussian version of it."""
         from splatdream.adaptation.align import align_front
         from splatdream.adaptation.rotate import rotate_mesh_yaw
@@ -100,7 +104,7 @@ class Pipeline:
 
         # render on the run's device: 240 views at 512 px on the CPU rasteriser would dominate a GPU run
         probe = mesh_to_gaussians(mesh, 4000, seed=self.cfg.init.seed, name=hit.caption).to(self.device)
-        _, yaw, _ = align_front(prior, probe, hit.caption, self.cfg.adapt.alignment,
+        _, yaw, _ = align_front(prior, probe, hit.caption, self.cfg.adapt.alignment, scorer=scorer,
                                 view_cfg=self.cfg.distill.view_prompts)
         self.say(f"  aligned '{hit.caption}': front found at azimuth {yaw:.0f} deg")
         return rotate_mesh_yaw(mesh, -yaw)

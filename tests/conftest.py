@@ -31,3 +31,19 @@ def random_tiny_prior(tmp_path_factory) -> Path:
     from tests.support.tiny_runs import write_random_tiny_prior
 
     return write_random_tiny_prior(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture(scope="session")
+def tiny_sd(tmp_path_factory) -> Path:
+    """A diffusers SD folder (unet/ vae/ text_encoder/ tokenizer/ scheduler/) with tiny random weights."""
+    from tests.support.tiny_sd import write_tiny_sd
+
+    return write_tiny_sd(tmp_path_factory.mktemp("tiny_sd"))
+
+
+@pytest.fixture(scope="session")
+def tiny_sd_v(tmp_path_factory) -> Path:
+    """``tiny_sd`` with a v-prediction scheduler (as SD 2.1 768)."""
+    from tests.support.tiny_sd import write_tiny_sd
+
+    return write_tiny_sd(tmp_path_factory.mktemp("tiny_sd_v"), "v_prediction")

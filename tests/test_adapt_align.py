@@ -59,3 +59,24 @@ def test_align_front_turns_the_front_to_azimuth_zero() -> None:
         rgb, _, _ = render_gaussians(rotated, cams, backend="torch")
         redness = (rgb[..., 0] - rgb[..., 1:].mean(-1)).mean((1, 2))
         assert redness[0] > redness[1] + 0.05
+
+
+def test_align_scorer_choice_clip_when_it_loads_else_the_prior(tmp_path) -> None:
+    """'auto' takes CLIP when its weights load and falls back to the prior; 'clip' without weights is refused."""
+    import pytest
+
+    from splatdream.adaptation.scoring import choose_align_scorer
+    from splatdream.retrieval.config import ClipConfig
+    from tests.support.tiny_sd import write_tiny_clip
+
+    missing = ClipConfig(checkpoint=tmp_path / "nope.pt")
+    assert choose_align_scorer("diffusion", missing) == (None, "diffusion classifier on the prior")
+    scorer, how = choose_align_scorer("auto", missing)
+    assert scorer is None and "CLIP weights not on this machine" in how
+    with pytest.raises(FileNotFoundError, match=r"--retrieval\.clip-checkpoint"):
+        choose_align_scorer("clip", missing)
+    config, checkpoint = write_tiny_clip(tmp_path / "clip")
+    scorer, how = choose_align_scorer("auto", ClipConfig(model=str(config), checkpoint=checkpoint))
+    assert scorer is not None and how == "CLIP"
+    sim = scorer(torch.rand(4, 3, 32, 32), ["front view of a chair", "back view of a chair"])
+    assert sim.shape == (4, 2) and torch.isfinite(sim).all()

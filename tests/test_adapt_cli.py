@@ -23,7 +23,7 @@ def random_prior_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _argv(prior_dir: Path, out: Path, *extra: str) -> list[str]:
     return [
         "--prompt", "a red chair", "--out", str(out), "--prior.path", str(prior_dir), "--device", "cpu",
-        "-k", "2", "--retrieval.embedder", "text", "--gaussians-per-asset", "1500", "--align-scorer", "diffusion",
+        "-k", "2", "--retrieval.embedder", "text", "--gaussians-per-asset", "1500", "--adapt.alignment.scorer", "diffusion",
         "--adapt.alignment.timesteps", "300", "--adapt.alignment.noises-per-timestep", "1",
         "--adapt.alignment.resolution", "32", "--adapt.resolution", "32",
         "--adapt.steps", "3", "--adapt.batch-size", "2", "--adapt.progress", "False",

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -23,6 +19,7 @@ from splatdream.evaluate.fidelity import prior_score
 from splatdream.export.ply import read_ply
 from splatdream.pipeline import main as run_main
 from splatdream.pipeline import run
+from tests.support.runs import kill_mid_distillation, launch
 
 
 def small_config(prior_dir: Path | None, out: Path, **over) -> RunConfig:
@@ -62,34 +59,19 @@ def test_bad_input_fails_before_any_work(argv, message, tmp_path) -> None:
 
 
 # -- kill -9 and resume -------------------------------------------------------------------------------
-def _launch(args: list[str], cwd: Path) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-m", "splatdream", *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
 @pytest.mark.slow
 def test_kill_and_resume_matches_straight_run(random_tiny_prior, tmp_path) -> None:
     straight_cfg = small_config(random_tiny_prior, tmp_path / "straight")
     killed_cfg = small_config(random_tiny_prior, tmp_path / "killed")
     for name, cfg in (("straight", straight_cfg), ("killed", killed_cfg)):
         (tmp_path / f"{name}.yaml").write_text(dump_yaml(cfg))
-    straight = _launch(["--config", str(tmp_path / "straight.yaml")], tmp_path)
-    victim = _launch(["--config", str(tmp_path / "killed.yaml")], tmp_path)
-    metrics = tmp_path / "killed" / "metrics.jsonl"
-    deadline = time.time() + 600
-    while time.time() < deadline and victim.poll() is None:
-        lines = metrics.read_text().splitlines() if metrics.exists() else []
-        if len(lines) >= 6 and (tmp_path / "killed" / "checkpoint.pt").exists():
-            break
-        time.sleep(0.2)
-    assert victim.poll() is None, f"run ended before it could be killed:\n{victim.communicate()[0]}"
-    os.kill(victim.pid, signal.SIGKILL)
-    victim.wait()
+    straight = launch(["--config", str(tmp_path / "straight.yaml")], tmp_path)
+    victim = launch(["--config", str(tmp_path / "killed.yaml")], tmp_path)
+    kill_mid_distillation(victim, tmp_path / "killed", min_steps=6)
     assert not (tmp_path / "killed" / "particle_0.ply").exists()
     out, _ = straight.communicate(timeout=600)
     assert straight.returncode == 0, out
-    resumed = _launch(["--resume", str(tmp_path / "killed")], tmp_path)
+    resumed = launch(["--resume", str(tmp_path / "killed")], tmp_path)
     out, _ = resumed.communicate(timeout=600)
     assert resumed.returncode == 0, out
     assert "resumed at step" in out

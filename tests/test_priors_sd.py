@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -11,57 +10,6 @@ import torch
 
 from splatdream.priors import PriorConfig, TextEmbeddings, load_prior
 from splatdream.priors.base import eps_to_v, sd_alphas_cumprod, v_to_eps
-
-WORDS = ["a", "red", "blue", "chair", "front", "view", "of", ","]
-
-
-def _write_tokenizer(folder: Path) -> None:
-    """A CLIP BPE tokenizer with a handful of whole-word tokens (unknown words map to <|endoftext|>)."""
-    from transformers import CLIPTokenizer
-
-    chars = sorted({c for w in WORDS for c in w})
-    vocab = ["<|startoftext|>", "<|endoftext|>"] + chars + [c + "</w>" for c in chars]
-    merges, pieces = [], []
-    for w in WORDS:  # merge left to right: r e -> re, re d</w> -> red</w>
-        cur = w[0]
-        for i, c in enumerate(w[1:], start=1):
-            nxt = c + ("</w>" if i == len(w) - 1 else "")
-            merges.append(f"{cur} {nxt}")
-            cur = cur + nxt
-            pieces.append(cur)
-    vocab += [p for p in dict.fromkeys(pieces) if p not in vocab]
-    folder.mkdir(parents=True)
-    (folder / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(vocab)}))
-    (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(dict.fromkeys(merges)) + "\n")
-    tok = CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=16)
-    tok.save_pretrained(folder)
-
-
-@pytest.fixture(scope="module")
-def tiny_sd(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A diffusers SD folder (unet/ vae/ text_encoder/ tokenizer/ scheduler/) with tiny random weights."""
-    from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel
-
-    root = tmp_path_factory.mktemp("tiny_sd")
-    torch.manual_seed(0)
-    UNet2DConditionModel(
-        sample_size=8, in_channels=4, out_channels=4, block_out_channels=(32, 64), layers_per_block=1,
-        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
-        cross_attention_dim=32, attention_head_dim=4, norm_num_groups=8,
-    ).save_pretrained(root / "unet")
-    AutoencoderKL(
-        block_out_channels=(16, 32), in_channels=3, out_channels=3, latent_channels=4, norm_num_groups=8,
-        down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2, sample_size=16,
-    ).save_pretrained(root / "vae")
-    CLIPTextModel(CLIPTextConfig(
-        vocab_size=1000, hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4,
-        max_position_embeddings=77, projection_dim=32,
-    )).save_pretrained(root / "text_encoder")
-    _write_tokenizer(root / "tokenizer")
-    DDPMScheduler(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012).save_pretrained(root / "scheduler")
-    (root / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline"}))
-    return root
 
 
 def test_sd_end_to_end_on_tiny_random_model(tiny_sd: Path) -> None:
@@ -95,6 +43,15 @@ def test_sd_end_to_end_on_tiny_random_model(tiny_sd: Path) -> None:
     render = torch.rand(1, 3, 16, 16, requires_grad=True)
     prior.encode_images(render).sum().backward()
     assert render.grad is not None and render.grad.abs().sum() > 0
+
+
+def test_image_size_comes_from_the_unet_unless_set(tiny_sd: Path, tiny_sd_v: Path) -> None:
+    """sample_size 8 latents x VAE downscale 2 = 16 px (SD 2.1 base: 64 x 8 = 512, SD 2.1: 96 x 8 = 768)."""
+    prior = load_prior(PriorConfig(kind="sd", path=str(tiny_sd)), "cpu")
+    assert prior.image_size == 16 and prior.model_resolution() == 8
+    assert load_prior(PriorConfig(kind="sd", path=str(tiny_sd), image_size=32), "cpu").model_resolution() == 16
+    v = load_prior(PriorConfig(kind="sd", path=str(tiny_sd_v)), "cpu")
+    assert v.prediction_type == "v_prediction" and v.image_size == 16
 
 
 def test_camera_class_labels_reach_a_projection_embedding(tiny_sd: Path) -> None:

@@ -68,6 +68,7 @@ def test_default_strategy_runs_unchanged_on_our_meta() -> None:
         assert exp_avg.shape == p.shape, k
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA for gsplat's rasteriser")
 @pytest.mark.parametrize("render_mode", ["RGB", "RGB+ED"])
 def test_matches_gsplat_cuda_forward_and_gradients(render_mode: str) -> None:

@@ -11,7 +11,6 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 from splatdream.adaptation.config import TINY_PRIOR_ADAPT, AdaptConfig
 from splatdream.priors.config import PriorConfig
@@ -36,8 +35,6 @@ class AdaptCliConfig:
     """Alignment and LoRA settings (by default the cpu-tiny preset's, made for the default TinyPrior)."""
     gaussians_per_asset: int = 20_000
     """Gaussians sampled on each retrieved mesh."""
-    align_scorer: Literal["auto", "clip", "diffusion"] = "auto"
-    """'clip' (needs local open_clip weights), 'diffusion' (the prior as a view classifier), 'auto': CLIP if it loads."""
     samples_per_view: int = 4
     """DDIM samples per view word in the before/after grid (0 to skip)."""
     sample_steps: int = 30
@@ -48,19 +45,6 @@ class AdaptCliConfig:
 
 def _say(msg: str) -> None:
     print(msg, file=sys.stderr)
-
-
-def _scorer(cfg: AdaptCliConfig):  # -> ImageTextScorer | None
-    if cfg.align_scorer == "diffusion":
-        return None
-    from splatdream.adaptation.scoring import load_clip_scorer
-
-    scorer = load_clip_scorer(cfg.retrieval.clip)
-    if scorer is None and cfg.align_scorer == "clip":
-        raise SystemExit("splatdream adapt: CLIP weights are not on this machine; pass --retrieval.clip.checkpoint "
-                         "FILE or use --align-scorer diffusion")
-    _say("alignment scorer: " + ("CLIP" if scorer is not None else "diffusion classifier on the prior"))
-    return scorer
 
 
 def _samples(prior, prompt: str, cfg: AdaptCliConfig):  # -> Tensor [3 * n, 3, H, W]
@@ -79,6 +63,7 @@ def run(cfg: AdaptCliConfig) -> Path | None:
     from splatdream.adaptation.align import align_front
     from splatdream.adaptation.lora import apply_adapter
     from splatdream.adaptation.multiview import grid_cameras, render_views
+    from splatdream.adaptation.scoring import choose_align_scorer
     from splatdream.adaptation.train import adapt_prior
     from splatdream.atomic import atomic_write
     from splatdream.init.from_mesh import mesh_to_gaussians
@@ -97,7 +82,8 @@ def run(cfg: AdaptCliConfig) -> Path | None:
 
     record = []
     if cfg.adapt.align:
-        scorer = _scorer(cfg)
+        scorer, how = choose_align_scorer(cfg.adapt.alignment.scorer, cfg.retrieval.clip, str(prior.device))
+        _say(f"alignment scorer: {how}")
         aligned = []
         for hit, g in zip(hits, assets, strict=True):
             rotated, yaw, scores = align_front(prior, g, hit.caption, cfg.adapt.alignment, scorer=scorer,

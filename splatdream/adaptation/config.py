@@ -35,8 +35,11 @@ class AlignConfig:
     """Fixed noise draws per timestep (shared by all view words, so their errors compare pairwise)."""
     view_words: tuple[str, ...] = ("front", "side", "back")
     """View words the classifier chooses between."""
+    scorer: Literal["auto", "clip", "diffusion"] = "auto"
+    """Who judges the views: 'clip' (the retrieval's open_clip weights, which must be local), 'diffusion'
+    (the prior as a diffusion classifier), 'auto': CLIP when its weights load, else the prior."""
     clip_template: str = "{view} view of {caption}"
-    """Prompt wording for an injected CLIP-style scorer (the diffusion scorer uses the prior's wording)."""
+    """Prompt wording for a CLIP-style scorer (the diffusion scorer uses the prior's wording)."""
     seed: int = 0
     """Seed of the classifier's fixed noises."""
 

@@ -9,6 +9,7 @@ the comparison is low-variance with a few fixed draws.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Literal
 
 import torch
 from torch import Tensor
@@ -88,9 +89,30 @@ def clip_scorer(embedder) -> ImageTextScorer:  # embedder: splatdream.retrieval.
 def load_clip_scorer(clip_cfg=None, device: str = "cpu") -> ImageTextScorer | None:  # clip_cfg: ClipConfig
     """CLIP as a scorer when its weights are on this machine, else None (the caller falls back)."""
     from splatdream.retrieval.config import ClipConfig
-    from splatdream.retrieval.embedders import ClipEmbedder, ClipWeightsUnavailable
+    from splatdream.retrieval.embedders import ClipWeightsUnavailable, load_embedder
 
     try:
-        return clip_scorer(ClipEmbedder.from_config(clip_cfg or ClipConfig(), device))
+        # the retrieval's cached model when it is the same one: loaded once per process
+        return clip_scorer(load_embedder("clip", clip_cfg or ClipConfig(), device))
     except ClipWeightsUnavailable:
         return None
+
+
+def choose_align_scorer(
+    choice: Literal["auto", "clip", "diffusion"], clip_cfg=None, device: str = "cpu"  # clip_cfg: ClipConfig
+) -> tuple[ImageTextScorer | None, str]:
+    """(scorer, description) for front alignment; scorer None means the prior as a diffusion classifier.
+
+    'auto' takes CLIP when its weights load, 'clip' insists on it, 'diffusion' never loads it.
+    """
+    if choice == "diffusion":
+        return None, "diffusion classifier on the prior"
+    scorer = load_clip_scorer(clip_cfg, device)
+    if scorer is not None:
+        return scorer, "CLIP"
+    if choice == "clip":
+        raise FileNotFoundError(
+            "front alignment asked for CLIP (--adapt.alignment.scorer clip) but its weights are not on this "
+            "machine; pass --retrieval.clip-checkpoint FILE or use --adapt.alignment.scorer diffusion"
+        )
+    return None, "diffusion classifier on the prior (CLIP weights not on this machine)"

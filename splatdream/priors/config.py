@@ -22,5 +22,6 @@ class PriorConfig:
     """SD only: keep submodels on the CPU and move each to the GPU while it runs (less memory, slower)."""
     allow_download: bool = False
     """SD only: fetch missing weights from the Hugging Face hub (never when HF_HUB_OFFLINE is set)."""
-    image_size: int = 512
-    """SD only: renders are resized to this before VAE encoding (latents are image_size / 8)."""
+    image_size: int | None = None
+    """SD only: renders are resized to this before VAE encoding (latents are image_size / 8). None: the
+    size the UNet was trained at (its sample_size times the VAE's downscale: 512 for SD 2.1 base)."""

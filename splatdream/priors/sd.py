@@ -112,7 +112,10 @@ def open_clip_tokenize(prompts: Sequence[str]) -> Tensor:
 
 
 class StableDiffusionPrior(Prior):
-    """SD 1.x / 2.x: VAE latents at image_size / 8, CLIP text states, epsilon or v prediction."""
+    """SD 1.x / 2.x: VAE latents at image_size / 8, CLIP text states, epsilon or v prediction.
+
+    ``image_size`` None: the UNet's ``sample_size`` times the VAE's downscale (512 for SD 2.1 base).
+    """
 
     def __init__(
         self,
@@ -125,14 +128,13 @@ class StableDiffusionPrior(Prior):
         *,
         device: torch.device | str = "cpu",
         dtype: torch.dtype = torch.float32,
-        image_size: int = 512,
+        image_size: int | None = None,
         cpu_offload: bool = False,
         name: str = "sd",
     ) -> None:
         self.device = torch.device(device)
         self.dtype = dtype
         self.name = name
-        self.image_size = image_size
         self.cpu_offload = cpu_offload
         self.unet = unet.to(self.device, dtype).eval().requires_grad_(False)
         # Offload keeps the VAE and text encoder in CPU memory and moves each in only while it runs.
@@ -147,6 +149,8 @@ class StableDiffusionPrior(Prior):
         self.prediction_type = prediction_type  # type: ignore[assignment]
         self.vae_scale = 2 ** (len(self.vae.config.block_out_channels) - 1)
         self.scaling_factor = float(self.vae.config.scaling_factor)
+        # The UNet's training size unless overridden: SD 2.1 (768) degrades when fed 512 and vice versa.
+        self.image_size = image_size or int(cast(Any, self.unet).config.sample_size) * self.vae_scale
 
     @classmethod
     def load(cls, cfg: PriorConfig, device: torch.device, dtype: torch.dtype) -> StableDiffusionPrior:
@@ -199,7 +203,9 @@ class StableDiffusionPrior(Prior):
             x = torch.nn.functional.interpolate(x, size=(self.image_size, self.image_size), mode="bilinear",
                                                 align_corners=False)
         dist = self._run_offloaded(self.vae, lambda: self.vae.encode(x * 2 - 1).latent_dist)
-        return dist.sample() * self.scaling_factor
+        # The posterior mean, not a sample: its spread is small next to the noise guidance adds, and a sample draws from torch's global RNG, whose seed differs per process -- so no two runs,
+        # and no resumed run, would see the same latents.
+        return dist.mode() * self.scaling_factor
 
     def decode(self, x: Tensor) -> Tensor:
         z = x.to(self.device, self.dtype) / self.scaling_factor

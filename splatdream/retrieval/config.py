@@ -17,7 +17,8 @@ class ClipConfig:
     """Where CLIP weights come from. Nothing is ever downloaded: weights must already be local."""
 
     model: str = "ViT-B-32"
-    """open_clip architecture name (``open_clip.list_models()``)."""
+    """open_clip architecture name (``open_clip.list_models()``), or a model-config .json file in open_clip's
+    layout (embed_dim, vision_cfg, text_cfg) for an architecture of one's own; give its weights as ``checkpoint``."""
     pretrained: str = "laion2b_s34b_b79k"
     """open_clip pretrained tag, looked up in the local Hugging Face / open_clip cache only."""
     checkpoint: Path | None = None
@@ -43,7 +44,7 @@ class RetrievalConfig:
     embedder: EmbedderChoice = "auto"
     """'clip' (open_clip, needs local weights), 'text' (offline MiniLM), 'auto': CLIP when its weights load."""
     clip_model: str = "ViT-B-32"
-    """open_clip architecture name (``open_clip.list_models()``)."""
+    """open_clip architecture name (``open_clip.list_models()``) or a model-config .json file (with --retrieval.clip-checkpoint)."""
     clip_pretrained: str = "laion2b_s34b_b79k"
     """open_clip pretrained tag, looked up in the local Hugging Face / open_clip cache only (never downloaded)."""
     clip_checkpoint: Path | None = None

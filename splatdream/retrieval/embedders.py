@@ -101,12 +101,16 @@ class ClipEmbedder:
         import open_clip
         import open_clip.pretrained
 
-        pcfg = {} if cfg.checkpoint is not None else open_clip.pretrained.get_pretrained_cfg(cfg.model, cfg.pretrained)
+        arch = cfg.model
+        if arch.endswith(".json"):  # an architecture of one's own (open_clip's model-config layout)
+            open_clip.add_model_config(Path(arch).expanduser())
+            arch = Path(arch).stem
+        pcfg = {} if cfg.checkpoint is not None else open_clip.pretrained.get_pretrained_cfg(arch, cfg.pretrained)
         model, _, preprocess = open_clip.create_model_and_transforms(
-            cfg.model, pretrained=str(weights), device=device, force_quick_gelu=bool(pcfg.get("quick_gelu", False))
+            arch, pretrained=str(weights), device=device, force_quick_gelu=bool(pcfg.get("quick_gelu", False))
         )
         tag = cfg.checkpoint.stem if cfg.checkpoint is not None else cfg.pretrained
-        out = cls(model, preprocess, open_clip.get_tokenizer(cfg.model), f"clip-{cfg.model}-{tag}", device)
+        out = cls(model, preprocess, open_clip.get_tokenizer(arch), f"clip-{arch}-{tag}", device)
         out.views = cfg.views
         return out
 
@@ -148,6 +152,8 @@ def resolve_clip_weights(cfg: ClipConfig) -> Path:
         f"'{cfg.model}', pretrained='{cfg.pretrained}')\"), or choose the offline embedder "
         "(--retrieval.embedder text, or --embedder text)."
     )
+    if cfg.model.endswith(".json") and not Path(cfg.model).expanduser().is_file():
+        raise ClipWeightsUnavailable(f"CLIP model config {cfg.model} does not exist. {how}")
     if cfg.checkpoint is not None:
         path = Path(cfg.checkpoint).expanduser()
         if not path.is_file():
