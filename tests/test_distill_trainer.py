@@ -336,8 +336,9 @@ def test_chunked_step_gives_the_unchunked_gradients(tiny_prior_factory, loss: st
     chunked, g_chunked, b_chunked = grads_after_one_step(tiny_prior_factory, 2, loss, reg)
     assert max(b_whole) == 12 and max(b_chunked) <= 4  # 6 renders; CFG doubles the UNet batch
     assert g_whole.keys() == g_chunked.keys() and len(g_whole) > 10
-    for k in g_whole:
-        torch.testing.assert_close(g_chunked[k], g_whole[k], rtol=1e-4, atol=1e-7, msg=k)
+    for k, g in g_whole.items():  # float32 sums in another order: equal to ~1e-6 of the gradient's scale
+        scale = float(g.abs().max()) if g.numel() else 0.0
+        torch.testing.assert_close(g_chunked[k], g, rtol=1e-4, atol=1e-6 + 1e-5 * scale, msg=k)
     assert chunked.loss == pytest.approx(whole.loss, rel=1e-5)
     if loss == "vsd":
         assert chunked.lora_loss == pytest.approx(whole.lora_loss, rel=1e-5)
