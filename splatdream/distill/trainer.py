@@ -4,8 +4,9 @@ One ``step()``: sample a camera per particle, render every particle, encode to t
 model space, add noise at a random t, ask the prior (CFG, view-dependent prompt) and the
 particles' LoRA score model (camera-conditioned) for the noise, push each render along
 w(t) (eps_prior - eps_lora), densify/prune with gsplat's DefaultStrategy, then train the LoRA
-on the detached renders. Everything random comes from one seeded generator, so a resumed run
-repeats an uninterrupted one.
+on the detached renders. Everything after the render runs ``max_batch`` renders at a time, so
+memory does not grow with the particle count. Everything random comes from one seeded generator,
+so a resumed run repeats an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -233,8 +234,7 @@ class Trainer:
         self._set_lrs()
         cameras = self._sample_cameras()
         backgrounds = self._backgrounds(len(cameras))
-        b = len(cameras)
-        t = sample_timesteps(b, cfg.t_min, cfg.t_max(step), prior.num_train_timesteps, self.generator)
+        t = sample_timesteps(len(cameras), cfg.t_min, cfg.t_max(step), prior.num_train_timesteps, self.generator)
         renders, metas = [], []
         for i in range(self.num_particles):
             sl = slice(i * v, (i + 1) * v)
@@ -246,38 +246,9 @@ class Trainer:
         images = torch.cat(renders)
         use_reg = cfg.retrieval_reg_every > 0 and self.references is not None and step % cfg.retrieval_reg_every == 0
         refs = self._reference_images(cameras, backgrounds) if use_reg else None
-        text = self.text_for(cameras)
-        t_dev = t.to(prior.device)
         for opt in self._particle_optimizers():
             opt.zero_grad(set_to_none=True)
-        # The VAE encode/backward and the UNet calls run max_batch renders at a time, all backpropagated into
-        # ``leaf``; the renders' graph (rasteriser, particles) is then walked once.
-        leaf = images.detach().requires_grad_(images.requires_grad)
-        noise: Tensor | None = None
-        losses, grads, x0s = [], [], []
-        for sl in chunks(b, cfg.max_batch):
-            x0 = prior.encode_images(leaf[sl].to(prior.device, prior.dtype)).float()
-            if noise is None:  # one draw for the whole batch, so the chunking never changes the random stream
-                noise = torch.randn((b, *x0.shape[1:]), generator=self.generator).to(x0)
-            x_t = prior.add_noise(x0.detach(), noise[sl], t_dev[sl])
-            weight = timestep_weight(prior.alphas_cumprod, t_dev[sl], x0.ndim)
-            with torch.no_grad():
-                eps_prior = prior.predict_noise(x_t, t_dev[sl], text[sl], guidance_scale=self.guidance_scale)
-                if refs is not None:
-                    grad = vsd_grad(eps_prior, self._reference_score(refs[sl], noise[sl], t_dev[sl], text[sl]), weight)
-                elif cfg.loss == "vsd":
-                    grad = vsd_grad(eps_prior, self._lora_score(x_t, t_dev[sl], cameras[sl]), weight)
-                else:
-                    grad = sds_grad(eps_prior, noise[sl], weight)
-            loss = surrogate_loss(x0, grad, batch=b)
-            if loss.requires_grad:
-                loss.backward()
-            losses.append(loss.detach())
-            grads.append(grad)
-            x0s.append(x0.detach())
-        if images.requires_grad and leaf.grad is not None:
-            images.backward(leaf.grad)
-        total = torch.stack(losses).sum()
+        total, grads, x0 = self._score_and_backward(images, cameras, t.to(prior.device), refs)
         trained = [p for params in self.params for p in params.values()]
         trained += [p for f in self.colour_fields for p in f.parameters()]
         ok = all_finite([total, *grads, *(p.grad for p in trained)])
@@ -291,13 +262,52 @@ class Trainer:
                 if self.strategy is not None:
                     densify.post_backward(self.strategy, cfg.densify, self.params[i], self.optimizers[i],
                                           self.strategy_states[i], step, metas[i])
-        lora_loss = self._train_lora(torch.cat(x0s), cameras) if (ok and self.score_net is not None) else float("nan")
+        lora_loss = self._train_lora(x0, cameras) if (ok and self.score_net is not None) else float("nan")
         self.step_count += 1
         return StepResult(
             step=step, loss=total.item(), lora_loss=lora_loss, t_mean=float(t.float().mean()) / prior.num_train_timesteps,
             num_gaussians=[len(p["means"]) for p in self.params], skipped=not ok, regulariser=use_reg,
             refine=record,
         )
+
+    def _score_and_backward(
+        self, images: Tensor, cameras: Cameras, t: Tensor, refs: Tensor | None
+    ) -> tuple[Tensor, list[Tensor], Tensor]:
+        """Score the renders [B, 3, H, W] and backpropagate the surrogate loss into the particles.
+
+        The VAE encode and backward and the UNet calls run ``max_batch`` renders at a time, each chunk
+        backpropagated into a detached copy of the renders; the renders' own graph (rasteriser, particles)
+        is then walked once. Returns the loss, each chunk's score gradient and the detached model-space renders.
+        """
+        cfg, prior = self.cfg, self.prior
+        b = images.shape[0]
+        text = self.text_for(cameras)
+        leaf = images.detach().requires_grad_(images.requires_grad)
+        noise: Tensor | None = None
+        losses, grads, x0s = [], [], []
+        for sl in chunks(b, cfg.max_batch):
+            x0 = prior.encode_images(leaf[sl].to(prior.device, prior.dtype)).float()
+            if noise is None:  # one draw for the whole batch, so the chunking never changes the random stream
+                noise = torch.randn((b, *x0.shape[1:]), generator=self.generator).to(x0)
+            x_t = prior.add_noise(x0.detach(), noise[sl], t[sl])
+            weight = timestep_weight(prior.alphas_cumprod, t[sl], x0.ndim)
+            with torch.no_grad():
+                eps_prior = prior.predict_noise(x_t, t[sl], text[sl], guidance_scale=self.guidance_scale)
+                if refs is not None:
+                    grad = vsd_grad(eps_prior, self._reference_score(refs[sl], noise[sl], t[sl], text[sl]), weight)
+                elif cfg.loss == "vsd":
+                    grad = vsd_grad(eps_prior, self._lora_score(x_t, t[sl], cameras[sl]), weight)
+                else:
+                    grad = sds_grad(eps_prior, noise[sl], weight)
+            loss = surrogate_loss(x0, grad, batch=b)
+            if loss.requires_grad:
+                loss.backward()
+            losses.append(loss.detach())
+            grads.append(grad)
+            x0s.append(x0.detach())
+        if images.requires_grad and leaf.grad is not None:
+            images.backward(leaf.grad)
+        return torch.stack(losses).sum(), grads, torch.cat(x0s)
 
     def _particle_optimizers(self) -> list[torch.optim.Optimizer]:
         return [opt for opts in self.optimizers for opt in opts.values()] + list(self.colour_opts)
