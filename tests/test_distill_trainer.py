@@ -347,3 +347,25 @@ def test_chunked_step_gives_the_unchunked_gradients(tiny_prior_factory, loss: st
 def test_max_batch_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_batch"):
         DistillConfig(max_batch=0)
+
+
+def test_finite_checks_sync_once_whatever_the_parameter_count(tiny_prior_factory, monkeypatch) -> None:
+    """Tensor -> Python bool is a host sync on CUDA; the old per-tensor checks made one per parameter (87 here)."""
+    real = torch.Tensor.__bool__
+    calls = {"n": 0}
+
+    def counting(self):
+        calls["n"] += 1
+        return real(self)
+
+    def bool_calls(n_particles: int) -> int:
+        tr = Trainer(replace(CFG, densify=DensifyConfig(enabled=False)), tiny_prior_factory(), "a cup",
+                     particles(n_particles))
+        tr.step()
+        calls["n"] = 0
+        monkeypatch.setattr(torch.Tensor, "__bool__", counting)
+        tr.step()
+        monkeypatch.setattr(torch.Tensor, "__bool__", real)
+        return calls["n"]
+
+    assert bool_calls(1) == bool_calls(3) <= 2  # the particles' check and the LoRA's
