@@ -71,6 +71,50 @@ class RunConfig:
 
 
 CPU_TINY_STEPS = 120
+SD21_STEPS = 1200
+"""redream-sd21's step count, from an estimate (unmeasured, see docs/gpu_path.md): ~0.4 s per 4-particle VSD step at
+512 px on an H100 (SD 2.1 UNet fp16: CFG batch 8 ~70 ms, LoRA forward batch 4 ~40 ms, LoRA training
+forward+backward ~120 ms, VAE encode+backward of 4 renders ~60 ms, the every-3rd-step regulariser ~35 ms on
+average, gsplat and Adam ~40 ms), so 1200 steps take ~8 min and the run with loading, retrieval, alignment,
+500 adaptation steps and export ~12 min; GaussianDreamer's 1200 SDS steps take ~15 min on an older GPU."""
+
+
+SD21_GROW_GRAD2D = 1.5
+"""redream-sd21's densification threshold, from measurement (docs/gpu_path.md): a redream-sd21-shaped run on CPU
+(4 particles x 20k Gaussians, 512 px, VSD, CFG 7.5, an SD-shaped prior with small RANDOM weights and SD's x8 VAE
+downsampling) had grad2d p50 0.11 / p90 0.94 / p95 1.44 / p99 2.69 at its first refine and 0.065 / 0.64 / 1.06 /
+2.49 at its second; 1.5 grows ~3-5% per refine where gsplat's 2e-4 grew 99%. Real SD weights will shift the
+scale: each refine logs the percentiles to metrics.jsonl, retune from the first GPU run."""
+
+
+def sd21_preset(steps: int, *, t_drop: int, densify: DensifyConfig, checkpoint_every: int) -> RunConfig:
+    """SD 2.1 base, VSD over 4 particles from 3 retrieved assets, rendered at 512 px from the first step.
+
+    No 64 px warm-up: that is a NeRF memory trick; Gaussian-splat peers (GaussianDreamer, threestudio-3dgs,
+    LucidDreamer) render at full size from the start. The means' learning rate decays over the run's steps.
+    CFG is left unset: 7.5 for VSD, 100 when --distill.loss sds.
+    """
+    return RunConfig(
+        prior=PriorConfig(kind="sd"),
+        init=InitConfig(gaussians_per_particle=50_000),
+        adapt=AdaptConfig(steps=500, resolution=512),
+        distill=DistillConfig(
+            loss="vsd",
+            steps=steps,
+            guidance_scale=None,
+            t_max=Steps((0.98, 0.5), (t_drop,)),
+            resolution=Steps((512.0,)),
+            cameras=OrbitRanges(elevation_deg=(-10.0, 45.0), radius=(2.5, 3.2), fov_y_deg=(40.0, 70.0)),
+            lr=LearningRates(means=ExpDecay(1e-3, 1e-5, steps)),
+            densify=densify,
+            score_net=ScoreNetConfig(rank=16, lr=1e-4),
+            retrieval_reg_every=3,
+            max_batch=4,
+            checkpoint_every=checkpoint_every,
+        ),
+        output=OutputConfig(turntable_frames=120, turntable_size=512, turntable_fps=30),
+    )
+
 
 PRESETS: dict[str, tuple[str, RunConfig]] = {
     "cpu-tiny": (
@@ -101,26 +145,20 @@ PRESETS: dict[str, tuple[str, RunConfig]] = {
         ),
     ),
     "redream-sd21": (
-        "The paper's setting on a GPU: SD 2.1 base, VSD, 3 retrieved assets, 64px warm-up then 512px, CFG 7.5",
-        RunConfig(
-            prior=PriorConfig(kind="sd"),
-            init=InitConfig(gaussians_per_particle=50_000),
-            adapt=AdaptConfig(steps=500, resolution=512),
-            distill=DistillConfig(
-                loss="vsd",
-                steps=20_000,
-                guidance_scale=7.5,
-                t_max=Steps((0.98, 0.5), (5000,)),
-                resolution=Steps((64.0, 512.0), (5000,)),
-                cameras=OrbitRanges(elevation_deg=(-10.0, 45.0), radius=(2.5, 3.2), fov_y_deg=(40.0, 70.0)),
-                lr=LearningRates(means=ExpDecay(1e-3, 1e-5, 20_000)),
-                densify=DensifyConfig(refine_start=500, refine_every=300, refine_stop=15_000, max_gaussians=300_000),
-                score_net=ScoreNetConfig(rank=16, lr=1e-4),
-                retrieval_reg_every=3,
-                checkpoint_every=500,
-            ),
-            output=OutputConfig(turntable_frames=120, turntable_size=512, turntable_fps=30),
-        ),
+        f"The paper's method on one GPU in <= 15 minutes (estimated, H100-class): SD 2.1 base, VSD, 3 retrieved "
+        f"assets, 4 particles, 512px throughout, {SD21_STEPS} steps, CFG 7.5 (100 with --distill.loss sds)",
+        sd21_preset(SD21_STEPS, t_drop=400, densify=DensifyConfig(
+            refine_start=100, refine_every=100, refine_stop=800, reset_every=400, grow_grad2d=SD21_GROW_GRAD2D,
+            max_gaussians=300_000),
+            checkpoint_every=200),
+    ),
+    "redream-sd21-long": (
+        "The paper's full schedule (ProlificDreamer's, as threestudio runs it): 20,000 VSD steps, t_max 0.98 -> 0.5 "
+        "at step 5000, 512px throughout; hours on one GPU",
+        sd21_preset(20_000, t_drop=5000, densify=DensifyConfig(
+            refine_start=500, refine_every=300, refine_stop=15_000, reset_every=3000, grow_grad2d=SD21_GROW_GRAD2D,
+            max_gaussians=300_000),
+            checkpoint_every=500),
     ),
 }
 

@@ -19,6 +19,7 @@ from splatdream.atomic import atomic_write
 from splatdream.config import RunConfig, parse_run_config
 from splatdream.configio import dump_yaml, load_yaml
 from splatdream.device import resolve_device
+from splatdream.distill.config import DistillConfig
 from splatdream.distill.loop import CHECKPOINT, StepObserver, train
 from splatdream.distill.trainer import StepResult, Trainer, load_checkpoint
 from splatdream.errors import UserError
@@ -155,6 +156,19 @@ def save_init(run_dir: Path, particles: list[Gaussians]) -> None:
         contact_sheet(p, run_dir / f"init_particle_{i}.png")
 
 
+def regulariser_references(cfg: RunConfig, init: list[Gaussians]) -> tuple[DistillConfig, list[Gaussians] | None]:
+    """The distillation config and ReDream's regulariser references: the retrieved assets, or none.
+
+    The regulariser pulls toward the retrieved assets' renders; a random or .ply start has no retrieved
+    asset, and regularising toward the initial particles would pull back toward random blobs or the file.
+    """
+    if cfg.init.method == "retrieved" or cfg.distill.retrieval_reg_every <= 0:
+        return cfg.distill, init if cfg.init.method == "retrieved" else None
+    log.warning("retrieval regulariser off (distill.retrieval_reg_every=%d ignored): --init.method %s starts from "
+                "no retrieved asset to regularise toward", cfg.distill.retrieval_reg_every, cfg.init.method)
+    return replace(cfg.distill, retrieval_reg_every=0), None
+
+
 def load_init(run_dir: Path, n: int) -> list[Gaussians]:
     return [read_ply(run_dir / f"init_particle_{i}.ply").with_sh_degree(0) for i in range(n)]
 
@@ -196,7 +210,8 @@ def _run(cfg: RunConfig, run_dir: Path, console: Any) -> Path:
             pipe.say("[bold]adapt[/]")
             pipe.adapt(prior, *adaptation_assets(particles, [h.caption for h in hits]))
     refs = [p.clone() for p in particles]
-    trainer = Trainer(cfg.distill, prior, cfg.prompt, particles, references=refs, device=pipe.device)
+    distill_cfg, references = regulariser_references(cfg, refs)
+    trainer = Trainer(distill_cfg, prior, cfg.prompt, particles, references=references, device=pipe.device)
     if resuming and (run_dir / CHECKPOINT).exists():
         load_checkpoint(trainer, run_dir / CHECKPOINT)
         pipe.say(f"resumed at step {trainer.step_count}")

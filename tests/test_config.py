@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,22 @@ def test_bad_input_fails_fast(argv: list[str], message: str, capsys) -> None:
     with pytest.raises(SystemExit) as exc:
         parse_run_config(argv)
     assert message in str(exc.value)
+
+
+def test_sd21_presets_render_full_size_and_decay_over_their_own_steps() -> None:
+    """Issue 15: no 64 px warm-up, the means' lr decays over the preset's steps, CFG follows the loss."""
+    for name in ("redream-sd21", "redream-sd21-long"):
+        d = PRESETS[name][1].distill
+        assert d.resolution(0) == d.resolution(d.steps) == 512
+        assert d.lr.means.steps == d.steps
+        assert d.guidance_scale is None and d.prior_guidance() == 7.5
+        assert replace(d, loss="sds").prior_guidance() == 100.0
+        assert d.densify.reset_every < d.densify.refine_stop  # size pruning runs
+    assert PRESETS["redream-sd21"][1].distill.steps < PRESETS["redream-sd21-long"][1].distill.steps == 20_000
+
+
+def test_cpu_tiny_keeps_its_measured_settings() -> None:
+    d = PRESETS["cpu-tiny"][1].distill
+    assert d.prior_guidance() == 5.0 and d.steps == 120 and d.resolution(0) == 32
+    assert not d.densify.enabled and d.retrieval_reg_every == 3
+    assert d.max_batch >= 4  # its 4 particles run in one chunk, as before

@@ -6,10 +6,13 @@ receive it through ``surrogate_loss``, whose gradient with respect to ``x0`` is 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal
 
 import torch
 from torch import Tensor
+
+from splatdream.priors.base import PredictionType, alpha_sigma
 
 LossKind = Literal["vsd", "sds"]
 
@@ -30,10 +33,36 @@ def vsd_grad(eps_prior: Tensor, eps_particles: Tensor, weight: Tensor) -> Tensor
     return weight * (eps_prior.float() - eps_particles.float())
 
 
-def surrogate_loss(x0: Tensor, grad: Tensor) -> Tensor:
-    """0.5 ||x0 - sg(x0 - grad)||^2 summed, divided by the batch: d loss / d x0 = grad / B."""
+def surrogate_loss(x0: Tensor, grad: Tensor, batch: int | None = None) -> Tensor:
+    """0.5 ||x0 - sg(x0 - grad)||^2 summed, divided by the batch: d loss / d x0 = grad / B.
+
+    ``batch`` is B when ``x0`` is one chunk of a larger batch (default: ``x0``'s own batch).
+    """
     target = (x0.float() - grad).detach()
-    return 0.5 * (x0.float() - target).square().sum() / x0.shape[0]
+    return 0.5 * (x0.float() - target).square().sum() / (batch or x0.shape[0])
+
+
+def denoising_target(
+    x0: Tensor, noise: Tensor, t: Tensor, alphas_cumprod: Tensor, prediction_type: PredictionType
+) -> Tensor:
+    """What a UNet of ``prediction_type`` should output for x_t = alpha_t x0 + sigma_t noise: noise, or v.
+
+    v = alpha_t noise - sigma_t x0 (Salimans & Ho), the target threestudio's VSD trains the LoRA on for
+    v-prediction priors.
+    """
+    if prediction_type == "epsilon":
+        return noise
+    a, s = alpha_sigma(alphas_cumprod, t, x0.ndim)
+    return a * noise.float() - s * x0.float()
+
+
+def all_finite(tensors: Iterable[Tensor | None]) -> bool:
+    """True when every element of every tensor is finite, with one host sync for the lot (None: skipped)."""
+    flags = [torch.isfinite(x).all() for x in tensors if x is not None]
+    if not flags:
+        return True
+    device = flags[0].device
+    return bool(torch.stack([f.to(device, non_blocking=True) for f in flags]).all())
 
 
 def sample_timesteps(

@@ -88,7 +88,7 @@ def train(
                     bad_streak = 0
             else:
                 bad_streak = 0
-            if result.step % cfg.log_every == 0 or result.skipped:
+            if result.step % cfg.log_every == 0 or result.skipped or result.refine:
                 metrics.write(json.dumps(result.as_record()) + "\n")
                 metrics.flush()
             for obs in observers or []:

@@ -4,15 +4,14 @@ One ``step()``: sample a camera per particle, render every particle, encode to t
 model space, add noise at a random t, ask the prior (CFG, view-dependent prompt) and the
 particles' LoRA score model (camera-conditioned) for the noise, push each render along
 w(t) (eps_prior - eps_lora), densify/prune with gsplat's DefaultStrategy, then train the LoRA
-on the detached renders. Everything random comes from one seeded generator, so a resumed run
-repeats an uninterrupted one.
+on the detached renders. Everything after the render runs ``max_batch`` renders at a time, so
+memory does not grow with the particle count. Everything random comes from one seeded generator,
+so a resumed run repeats an uninterrupted one.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import math
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,9 +22,18 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from splatdream.distill import densify
 from splatdream.distill.colour_field import ColourField
 from splatdream.distill.config import DistillConfig
-from splatdream.distill.guidance import sample_timesteps, sds_grad, surrogate_loss, timestep_weight, vsd_grad
+from splatdream.distill.guidance import (
+    all_finite,
+    denoising_target,
+    sample_timesteps,
+    sds_grad,
+    surrogate_loss,
+    timestep_weight,
+    vsd_grad,
+)
 from splatdream.distill.score_net import CameraLoRA
 from splatdream.priors.base import Prior, TextEmbeddings
 from splatdream.priors.views import VIEW_WORDS, view_words, with_view
@@ -48,6 +56,8 @@ class StepResult:
     num_gaussians: list[int]
     skipped: bool = False
     regulariser: bool = False
+    refine: dict[str, float] = field(default_factory=dict)
+    """At a refine: percentiles of the grad2d it acted on and the fraction of Gaussians that grew."""
     extra: dict[str, float] = field(default_factory=dict)
 
     def as_record(self) -> dict[str, Any]:
@@ -61,6 +71,7 @@ class StepResult:
         }
         if self.regulariser:
             rec["regulariser"] = True
+        rec.update(self.refine)
         rec.update(self.extra)
         return rec
 
@@ -81,6 +92,22 @@ def frozen_keys(cfg: DistillConfig) -> frozenset[str]:
         return frozenset()
     lrs = base_lrs(cfg)
     return frozenset(k for k, lr in lrs.items() if lr == 0 and (k != "means" or cfg.lr.means(cfg.steps) == 0))
+
+
+def chunks(n: int, size: int) -> list[slice]:
+    """Consecutive slices of at most ``size`` covering ``range(n)``."""
+    return [slice(i, min(i + size, n)) for i in range(0, n, size)]
+
+
+def to_device(obj: Any, device: torch.device) -> Any:
+    """``obj`` with every tensor in it (nested dicts, lists, tuples) moved to ``device``."""
+    if isinstance(obj, Tensor):
+        return obj.to(device)
+    if isinstance(obj, dict):
+        return {k: to_device(v, device) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(to_device(v, device) for v in obj)
+    return obj
 
 
 def make_optimizers(params: torch.nn.ParameterDict, cfg: DistillConfig, lr_scale: float) -> dict[str, torch.optim.Optimizer]:
@@ -119,12 +146,13 @@ class Trainer:
         self.references = None if references is None else [r.detach().to(self.device) for r in references]
         self.optimizers = [make_optimizers(p, cfg, self.lr_scale) for p in self.params]
         self.frozen = frozen_keys(cfg)
+        self.guidance_scale = cfg.prior_guidance()
         self.colour_fields: list[ColourField] = []
         self.colour_opts: list[torch.optim.Optimizer] = []
         if cfg.colour.enabled:
             self.colour_fields = [ColourField(cfg.colour).to(self.device) for _ in self.params]
             self.colour_opts = [torch.optim.Adam(f.param_groups(), eps=1e-15) for f in self.colour_fields]
-        self.strategy = self._make_strategy()
+        self.strategy = densify.make_strategy(cfg.densify)
         self.strategy_states = []
         for p, opt in zip(self.params, self.optimizers, strict=True):
             if self.strategy is not None:
@@ -145,17 +173,6 @@ class Trainer:
         self.text = self._encode_prompts()
 
     # -- set-up ---------------------------------------------------------------------------------
-    def _make_strategy(self) -> Any:
-        d = self.cfg.densify
-        if not d.enabled:
-            return None
-        from gsplat.strategy import DefaultStrategy
-
-        return DefaultStrategy(
-            prune_opa=d.prune_opa, grow_grad2d=d.grow_grad2d, refine_start_iter=d.refine_start,
-            refine_stop_iter=d.refine_stop, refine_every=d.refine_every, reset_every=d.reset_every,
-        )
-
     def _encode_prompts(self) -> dict[str, TextEmbeddings]:
         """The plain prompt (for the LoRA) and one per view word (for the prior), encoded once."""
         vp = self.cfg.view_prompts
@@ -227,30 +244,15 @@ class Trainer:
             renders.append(img)
             metas.append(meta)
         images = torch.cat(renders)
-        x0 = prior.encode_images(images.to(prior.device, prior.dtype)).float()
-        noise = torch.randn(x0.shape, generator=self.generator).to(x0)
-        t_dev = t.to(prior.device)
-        x_t = prior.add_noise(x0.detach(), noise, t_dev)
-        weight = timestep_weight(prior.alphas_cumprod, t_dev, x0.ndim)
         use_reg = cfg.retrieval_reg_every > 0 and self.references is not None and step % cfg.retrieval_reg_every == 0
-        with torch.no_grad():
-            eps_prior = prior.predict_noise(x_t, t_dev, self.text_for(cameras), guidance_scale=cfg.guidance_scale)
-            if use_reg:
-                eps_other = self._reference_score(cameras, backgrounds, noise, t_dev)
-                grad = vsd_grad(eps_prior, eps_other, weight)
-            elif cfg.loss == "vsd":
-                grad = vsd_grad(eps_prior, self._lora_score(x_t, t_dev, cameras), weight)
-            else:
-                grad = sds_grad(eps_prior, noise, weight)
-        loss = surrogate_loss(x0, grad)
+        refs = self._reference_images(cameras, backgrounds) if use_reg else None
         for opt in self._particle_optimizers():
             opt.zero_grad(set_to_none=True)
-        loss.backward()
+        total, grads, x0 = self._score_and_backward(images, cameras, t.to(prior.device), refs)
         trained = [p for params in self.params for p in params.values()]
         trained += [p for f in self.colour_fields for p in f.parameters()]
-        ok = bool(torch.isfinite(grad).all()) and math.isfinite(loss.item()) and all(
-            p.grad is None or bool(torch.isfinite(p.grad).all()) for p in trained
-        )
+        ok = all_finite([total, *grads, *(p.grad for p in trained)])
+        record = self._densify_record() if ok and densify.is_refine_step(cfg.densify, step) else {}
         if ok:
             for i in range(self.num_particles):
                 for opt in self.optimizers[i].values():
@@ -258,25 +260,65 @@ class Trainer:
                 if self.colour_opts:
                     self.colour_opts[i].step()
                 if self.strategy is not None:
-                    self._post_backward(i, metas[i])
-        lora_loss = self._train_lora(x0.detach(), cameras) if (ok and self.score_net is not None) else float("nan")
+                    densify.post_backward(self.strategy, cfg.densify, self.params[i], self.optimizers[i],
+                                          self.strategy_states[i], step, metas[i])
+        lora_loss = self._train_lora(x0, cameras) if (ok and self.score_net is not None) else float("nan")
         self.step_count += 1
         return StepResult(
-            step=step, loss=loss.item(), lora_loss=lora_loss, t_mean=float(t.float().mean()) / prior.num_train_timesteps,
+            step=step, loss=total.item(), lora_loss=lora_loss, t_mean=float(t.float().mean()) / prior.num_train_timesteps,
             num_gaussians=[len(p["means"]) for p in self.params], skipped=not ok, regulariser=use_reg,
+            refine=record,
         )
+
+    def _score_and_backward(
+        self, images: Tensor, cameras: Cameras, t: Tensor, refs: Tensor | None
+    ) -> tuple[Tensor, list[Tensor], Tensor]:
+        """Score the renders [B, 3, H, W] and backpropagate the surrogate loss into the particles.
+
+        The VAE encode and backward and the UNet calls run ``max_batch`` renders at a time, each chunk
+        backpropagated into a detached copy of the renders; the renders' own graph (rasteriser, particles)
+        is then walked once. Returns the loss, each chunk's score gradient and the detached model-space renders.
+        """
+        cfg, prior = self.cfg, self.prior
+        b = images.shape[0]
+        text = self.text_for(cameras)
+        leaf = images.detach().requires_grad_(images.requires_grad)
+        noise: Tensor | None = None
+        losses, grads, x0s = [], [], []
+        for sl in chunks(b, cfg.max_batch):
+            x0 = prior.encode_images(leaf[sl].to(prior.device, prior.dtype)).float()
+            if noise is None:  # one draw for the whole batch, so the chunking never changes the random stream
+                noise = torch.randn((b, *x0.shape[1:]), generator=self.generator).to(x0)
+            x_t = prior.add_noise(x0.detach(), noise[sl], t[sl])
+            weight = timestep_weight(prior.alphas_cumprod, t[sl], x0.ndim)
+            with torch.no_grad():
+                eps_prior = prior.predict_noise(x_t, t[sl], text[sl], guidance_scale=self.guidance_scale)
+                if refs is not None:
+                    grad = vsd_grad(eps_prior, self._reference_score(refs[sl], noise[sl], t[sl], text[sl]), weight)
+                elif cfg.loss == "vsd":
+                    grad = vsd_grad(eps_prior, self._lora_score(x_t, t[sl], cameras[sl]), weight)
+                else:
+                    grad = sds_grad(eps_prior, noise[sl], weight)
+            loss = surrogate_loss(x0, grad, batch=b)
+            if loss.requires_grad:
+                loss.backward()
+            losses.append(loss.detach())
+            grads.append(grad)
+            x0s.append(x0.detach())
+        if images.requires_grad and leaf.grad is not None:
+            images.backward(leaf.grad)
+        return torch.stack(losses).sum(), grads, torch.cat(x0s)
 
     def _particle_optimizers(self) -> list[torch.optim.Optimizer]:
         return [opt for opts in self.optimizers for opt in opts.values()] + list(self.colour_opts)
 
-    def _post_backward(self, i: int, meta: dict[str, Any]) -> None:
-        assert self.strategy is not None
-        strategy = self.strategy
-        if len(self.params[i]["means"]) >= self.cfg.densify.max_gaussians:
-            strategy = dataclasses.replace(strategy, grow_grad2d=float("inf"))  # prune only
-        strategy.step_post_backward(self.params[i], self.optimizers[i], self.strategy_states[i], self.step_count, meta)
+    def _densify_record(self) -> dict[str, float]:
+        """The grad2d the coming refine acts on (accumulated up to the previous step), pooled over particles."""
+        grads = [g for g in map(densify.mean_grad2d, self.strategy_states) if g is not None]
+        return densify.grad2d_record(grads, self.cfg.densify.grow_grad2d)
 
     def _lora_score(self, x_t: Tensor, t: Tensor, cameras: Cameras) -> Tensor:
+        """The particles' score as noise; under guidance the unconditional branch keeps the text, drops the camera."""
         assert self.score_net is not None
         c2w = cameras.c2w.to(x_t.device)
         plain = self.text["plain"]
@@ -285,13 +327,15 @@ class Trainer:
         s = self.cfg.score_net.guidance_scale
         if s == 1.0:
             return eps_c
-        uncond = TextEmbeddings(plain.uncond, plain.uncond)
+        # threestudio: the LoRA is trained with the camera dropped, never the text, so its unconditional
+        # branch is the same text with a zero camera.
         with self.score_net.active(torch.zeros_like(c2w)):
-            eps_u = self.prior.predict_noise(x_t, t, uncond, guidance_scale=1.0)
+            eps_u = self.prior.predict_noise(x_t, t, plain, guidance_scale=1.0)
         return eps_u + s * (eps_c - eps_u)
 
-    def _reference_score(self, cameras: Cameras, backgrounds: Tensor, noise: Tensor, t: Tensor) -> Tensor:
-        """The prior's score of each retrieved asset's render from the same camera and noise (ReDream)."""
+    @torch.no_grad()
+    def _reference_images(self, cameras: Cameras, backgrounds: Tensor) -> Tensor:
+        """Each retrieved asset rendered from its particle's cameras [B, 3, H, W] (ReDream's regulariser)."""
         assert self.references is not None
         v = self.cfg.views_per_particle
         imgs = []
@@ -300,32 +344,51 @@ class Trainer:
             colors, _, _ = render_gaussians(ref, cameras[sl].to(self.device), backgrounds=backgrounds[sl].to(self.device),
                                             backend=self.cfg.backend)
             imgs.append(colors.permute(0, 3, 1, 2).clamp(0, 1))
-        x0_ref = self.prior.encode_images(torch.cat(imgs).to(self.prior.device, self.prior.dtype)).float()
+        return torch.cat(imgs)
+
+    def _reference_score(self, images: Tensor, noise: Tensor, t: Tensor, text: TextEmbeddings) -> Tensor:
+        """The prior's score of the retrieved assets' renders under the same noise and timestep (DDS-like)."""
+        x0_ref = self.prior.encode_images(images.to(self.prior.device, self.prior.dtype)).float()
         x_t_ref = self.prior.add_noise(x0_ref, noise, t)
-        return self.prior.predict_noise(x_t_ref, t, self.text_for(cameras), guidance_scale=self.cfg.guidance_scale)
+        return self.prior.predict_noise(x_t_ref, t, text, guidance_scale=self.guidance_scale)
+
+    def _lora_output(self, x_t: Tensor, t: Tensor) -> Tensor:
+        """The LoRA model's raw UNet output (noise or v, the prior's own parameterisation) on the plain prompt."""
+        prior = self.prior
+        hidden = self.text["plain"].expand(x_t.shape[0]).to(prior.device, prior.dtype).cond
+        return prior.unet_forward(x_t.to(prior.device, prior.dtype), t.to(prior.device), hidden, None)
 
     def _train_lora(self, x0: Tensor, cameras: Cameras) -> float:
-        """Denoising loss of the LoRA score model on the detached renders (fresh t, camera dropout)."""
+        """Denoising loss of the LoRA score model on the detached renders (fresh t, camera dropout).
+
+        The target is the prior's own parameterisation (noise, or v for v-prediction priors), so the
+        LoRA's output means what ``predict_noise`` takes it to mean.
+        """
         assert self.score_net is not None and self.score_opt is not None
+        prior, params = self.prior, self.score_net.parameters_to_train()
+        b = x0.shape[0]
         losses = []
         for _ in range(self.cfg.score_net.steps_per_particle_step):
-            b = x0.shape[0]
-            t = torch.randint(0, self.prior.num_train_timesteps, (b,), generator=self.generator).to(x0.device)
+            t = torch.randint(0, prior.num_train_timesteps, (b,), generator=self.generator).to(x0.device)
             noise = torch.randn(x0.shape, generator=self.generator).to(x0)
-            x_t = self.prior.add_noise(x0, noise, t)
-            c2w = cameras.c2w.to(x0.device)
-            keep = (torch.rand(b, generator=self.generator) >= self.cfg.score_net.camera_dropout).to(c2w)
-            c2w = c2w * keep[:, None, None]
-            with self.score_net.active(c2w):
-                pred = self.prior.predict_noise(x_t, t, self.text["plain"], guidance_scale=1.0)
-            loss = F.mse_loss(pred.float(), noise.float())
+            keep = (torch.rand(b, generator=self.generator) >= self.cfg.score_net.camera_dropout).to(x0)
+            c2w = cameras.c2w.to(x0) * keep[:, None, None]
+            x_t = prior.add_noise(x0, noise, t)
+            target = denoising_target(x0, noise, t, prior.alphas_cumprod, prior.prediction_type)
             self.score_opt.zero_grad(set_to_none=True)
-            loss.backward()
-            params = self.score_net.parameters_to_train()
-            if all(p.grad is None or bool(torch.isfinite(p.grad).all()) for p in params):
+            parts = []
+            for sl in chunks(b, self.cfg.max_batch):
+                with self.score_net.active(c2w[sl]):
+                    pred = self._lora_output(x_t[sl], t[sl])
+                # the batch mean, one chunk at a time
+                loss = F.mse_loss(pred.float(), target[sl].float(), reduction="sum") / target.numel()
+                loss.backward()
+                parts.append(loss.detach())
+            loss = torch.stack(parts).sum()
+            if all_finite([loss, *(p.grad for p in params)]):
                 self.score_opt.step()
-            losses.append(loss.item())
-        return float(np.mean(losses))
+            losses.append(loss)
+        return float(torch.stack(losses).mean())
 
     # -- state (checkpoints) ----------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -345,10 +408,18 @@ class Trainer:
                 "torch": torch.get_rng_state(),
                 "numpy": np.random.get_state(),
                 "python": random.getstate(),
+                # the VAE's latent sampling and gsplat draw from the CUDA generators
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None,
             },
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a ``state_dict``, every tensor onto the device it trains on (checkpoints load on the CPU).
+
+        Particles, gsplat's strategy state and colour fields go to ``self.device``, the score net to the
+        prior's; ``Optimizer.load_state_dict`` moves the Adam moments to their parameter's device itself (and
+        keeps ``step`` on the CPU, where non-capturable Adam wants it). RNG states stay CPU tensors.
+        """
         if len(state["params"]) != self.num_particles:
             raise ValueError(
                 f"checkpoint has {len(state['params'])} particles, this run {self.num_particles}; "
@@ -357,26 +428,26 @@ class Trainer:
         self.step_count = int(state["step"])
         self.lr_scale = float(state["lr_scale"])
         self.params = [
-            torch.nn.ParameterDict({k: torch.nn.Parameter(v.to(self.device)) for k, v in p.items()})
-            for p in state["params"]
+            torch.nn.ParameterDict({k: torch.nn.Parameter(v) for k, v in p.items()})
+            for p in to_device(state["params"], self.device)
         ]
         self.optimizers = [make_optimizers(p, self.cfg, self.lr_scale) for p in self.params]
         for opts, saved in zip(self.optimizers, state["optimizers"], strict=True):
             for k, opt in opts.items():
                 opt.load_state_dict(saved[k])
-        self.strategy_states = state["strategy_states"]
+        self.strategy_states = to_device(state["strategy_states"], self.device)
         fields = state.get("colour_fields", [])
         if len(fields) != len(self.colour_fields):
             raise ValueError("checkpoint and config disagree on --distill.colour.enabled; resume with the run's config")
         for f, saved in zip(self.colour_fields, fields, strict=True):
-            f.load_state_dict(saved)
+            f.load_state_dict(to_device(saved, self.device))
         self.colour_opts = [torch.optim.Adam(f.param_groups(), eps=1e-15) for f in self.colour_fields]
         for opt, saved in zip(self.colour_opts, state.get("colour_opts", []), strict=False):  # older checkpoints: none
             opt.load_state_dict(saved)
         if self.score_net is not None:
             if state["score_net"] is None:
                 raise ValueError("checkpoint was made with --loss sds; resume it with the same loss")
-            self.score_net.load_trainable_state_dict(state["score_net"])
+            self.score_net.load_trainable_state_dict(to_device(state["score_net"], self.prior.device))
             assert self.score_opt is not None
             self.score_opt.load_state_dict(state["score_opt"])
         rng = state["rng"]
@@ -384,6 +455,9 @@ class Trainer:
         torch.set_rng_state(rng["torch"])
         np.random.set_state(rng["numpy"])
         random.setstate(rng["python"])
+        if rng.get("cuda") is not None and torch.cuda.is_available():
+            for index, cuda_state in enumerate(rng["cuda"][: torch.cuda.device_count()]):
+                torch.cuda.set_rng_state(cuda_state, index)
 
     def lower_learning_rate(self) -> None:
         """After repeated non-finite steps: scale every particle learning rate down."""
