@@ -64,9 +64,13 @@ def grad2d_record(grads: list[Tensor], threshold: float) -> dict[str, float]:
 
 def post_backward(
     strategy: Any, cfg: DensifyConfig, params: torch.nn.ParameterDict, optimizers: dict[str, torch.optim.Optimizer],
-    state: dict[str, Any], step: int, meta: dict[str, Any],
+    state: dict[str, Any], step: int, meta: dict[str, Any], seed: int = 0,
 ) -> None:
     """gsplat's refine (no growth past ``max_gaussians``), then our opacity reset on ``reset_every``.
+
+    gsplat draws its split offsets from torch's global RNG, which a fresh process seeds at random:
+    the refine runs under ``seed`` (drawn from the trainer's own generator) in a forked RNG, so two
+    runs, and a run and its resume, split alike, and nobody else's random stream moves.
 
     gsplat 1.5.3 never resets opacities: its test ``step % reset_every == 0 & step > 0`` parses as
     ``step % reset_every == (0 & step) > 0``, always false. ``reset_opa`` only lowers opacities above
@@ -74,7 +78,12 @@ def post_backward(
     """
     if len(params["means"]) >= cfg.max_gaussians:
         strategy = dataclasses.replace(strategy, grow_grad2d=float("inf"))  # prune only
-    strategy.step_post_backward(params, optimizers, state, step, meta)
+    cuda = params["means"].is_cuda
+    with torch.random.fork_rng(devices=[params["means"].device] if cuda else []):
+        torch.default_generator.manual_seed(seed)
+        if cuda:
+            torch.cuda.manual_seed(seed)
+        strategy.step_post_backward(params, optimizers, state, step, meta)
     if is_reset_step(cfg, step):
         from gsplat.strategy.ops import reset_opa
 

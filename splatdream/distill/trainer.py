@@ -260,8 +260,9 @@ class Trainer:
                 if self.colour_opts:
                     self.colour_opts[i].step()
                 if self.strategy is not None:
+                    seed = int(torch.randint(0, 2**62, (1,), generator=self.generator))
                     densify.post_backward(self.strategy, cfg.densify, self.params[i], self.optimizers[i],
-                                          self.strategy_states[i], step, metas[i])
+                                          self.strategy_states[i], step, metas[i], seed)
         lora_loss = self._train_lora(x0, cameras) if (ok and self.score_net is not None) else float("nan")
         self.step_count += 1
         return StepResult(
