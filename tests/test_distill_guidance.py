@@ -7,7 +7,6 @@ import torch
 
 from splatdream.distill.guidance import (
     all_finite,
-    denoising_target,
     sample_timesteps,
     sds_grad,
     surrogate_loss,
@@ -15,7 +14,7 @@ from splatdream.distill.guidance import (
     vsd_grad,
 )
 from splatdream.distill.schedule import ExpDecay, Ramp, Steps
-from splatdream.priors.base import sd_alphas_cumprod
+from splatdream.priors.base import denoising_target, sd_alphas_cumprod
 
 
 def test_surrogate_loss_gradient_is_grad_over_batch() -> None:

@@ -20,7 +20,7 @@ from torch import Tensor
 from splatdream.adaptation.config import ADAPTER_NAME, AdaptConfig
 from splatdream.adaptation.lora import ViewTokens, add_lora, remove_adapter, save_adapter, text_shape
 from splatdream.adaptation.multiview import Views, grid_cameras, render_views
-from splatdream.priors.base import Prior, TextEmbeddings
+from splatdream.priors.base import Prior, TextEmbeddings, denoising_target
 from splatdream.priors.views import view_words, with_view
 from splatdream.scene import Gaussians
 
@@ -104,16 +104,6 @@ def training_captions(prompt: str, asset_captions: Sequence[str] | None, cfg: Ad
     return list(asset_captions)
 
 
-def denoising_target(prior: Prior, x0: Tensor, noise: Tensor, t: Tensor) -> Tensor:
-    """What the UNet should output: the noise, or v for v-prediction priors."""
-    if prior.prediction_type == "epsilon":
-        return noise
-    from splatdream.priors.base import alpha_sigma
-
-    a, s = alpha_sigma(prior.alphas_cumprod, t, x0.ndim)
-    return a * noise - s * x0
-
-
 def _encode_unique(prior: Prior, prompts: list[str]) -> tuple[TextEmbeddings, list[str], Tensor]:
     unique = list(dict.fromkeys(prompts))
     emb = prior.encode_prompts(unique)
@@ -182,7 +172,8 @@ def adapt_prior(
             if tokens is not None:
                 text = tokens.add_offsets(text, [unique[i] for i in prompt_index[idx].tolist()])
             out = prior.unet_forward(x_t.to(prior.dtype), t, text.cond.to(prior.dtype), None).float()
-            loss = torch.nn.functional.mse_loss(out, denoising_target(prior, x0, noise, t))
+            loss = torch.nn.functional.mse_loss(
+                out, denoising_target(x0, noise, t, prior.alphas_cumprod, prior.prediction_type))
             optim.zero_grad(set_to_none=True)
             loss.backward()
             optim.step()

@@ -12,8 +12,6 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from splatdream.priors.base import PredictionType, alpha_sigma
-
 LossKind = Literal["vsd", "sds"]
 
 
@@ -40,20 +38,6 @@ def surrogate_loss(x0: Tensor, grad: Tensor, batch: int | None = None) -> Tensor
     """
     target = (x0.float() - grad).detach()
     return 0.5 * (x0.float() - target).square().sum() / (batch or x0.shape[0])
-
-
-def denoising_target(
-    x0: Tensor, noise: Tensor, t: Tensor, alphas_cumprod: Tensor, prediction_type: PredictionType
-) -> Tensor:
-    """What a UNet of ``prediction_type`` should output for x_t = alpha_t x0 + sigma_t noise: noise, or v.
-
-    v = alpha_t noise - sigma_t x0 (Salimans & Ho), the target threestudio's VSD trains the LoRA on for
-    v-prediction priors.
-    """
-    if prediction_type == "epsilon":
-        return noise
-    a, s = alpha_sigma(alphas_cumprod, t, x0.ndim)
-    return a * noise.float() - s * x0.float()
 
 
 def all_finite(tensors: Iterable[Tensor | None]) -> bool:

@@ -27,7 +27,6 @@ from splatdream.distill.colour_field import ColourField
 from splatdream.distill.config import DistillConfig
 from splatdream.distill.guidance import (
     all_finite,
-    denoising_target,
     sample_timesteps,
     sds_grad,
     surrogate_loss,
@@ -35,7 +34,7 @@ from splatdream.distill.guidance import (
     vsd_grad,
 )
 from splatdream.distill.score_net import CameraLoRA
-from splatdream.priors.base import Prior, TextEmbeddings
+from splatdream.priors.base import Prior, TextEmbeddings, denoising_target
 from splatdream.priors.views import VIEW_WORDS, view_words, with_view
 from splatdream.render import render_gaussians
 from splatdream.scene import Cameras, Gaussians, sample_orbit

@@ -58,6 +58,20 @@ def alpha_sigma(alphas_cumprod: Tensor, t: Tensor, ndim: int = 4) -> tuple[Tenso
     return abar.sqrt().reshape(shape), (1 - abar).sqrt().reshape(shape)
 
 
+def denoising_target(
+    x0: Tensor, noise: Tensor, t: Tensor, alphas_cumprod: Tensor, prediction_type: PredictionType
+) -> Tensor:
+    """What a UNet of ``prediction_type`` should output for x_t = alpha_t x0 + sigma_t noise: noise, or v.
+
+    v = alpha_t noise - sigma_t x0 (Salimans & Ho), the target threestudio's VSD trains the LoRA on for
+    v-prediction priors.
+    """
+    if prediction_type == "epsilon":
+        return noise
+    a, s = alpha_sigma(alphas_cumprod, t, x0.ndim)
+    return a * noise.float() - s * x0.float()
+
+
 def v_to_eps(v: Tensor, x_t: Tensor, t: Tensor, alphas_cumprod: Tensor) -> Tensor:
     """v-prediction -> noise: eps = sigma_t x_t + alpha_t v."""
     a, s = alpha_sigma(alphas_cumprod, t, v.ndim)
