@@ -36,7 +36,7 @@ from splatdream.retrieval.ingest import (
     progress_bar,
     scan_directory,
 )
-from splatdream.retrieval.query import ParsedPrompt, parse_prompt, words_of
+from splatdream.retrieval.query import CATEGORY_SYNONYMS, ParsedPrompt, parse_prompt, words_of
 from splatdream.retrieval.store import ANN_SEARCH, Catalogue
 
 log = logging.getLogger(__name__)
@@ -436,15 +436,18 @@ def is_weak(parsed: ParsedPrompt, row: dict[str, Any], object_score: float, thre
     """Is this hit probably not the prompt's object?
 
     Weak when its object score is under the floor, or when the prompt names its object, the asset's
-    caption, category and tags never use a word of that name, and its object score is under the bar
-    (a close synonym, 'couch' for a sofa, scores above the bar).
+    caption, category, tags and the category's synonyms (``CATEGORY_SYNONYMS``) never use a word of
+    that name, and its object score is under the bar (a close synonym, 'couch' for a sofa, scores
+    above the bar; a rarer one, 'settee', needs the table).
     """
     floor, bar = threshold
     if object_score < floor:
         return True
     if not parsed.head_words or object_score >= bar:
         return False
-    vocabulary = words_of(" ".join([row["caption"] or "", row["category"] or "", *(row["tags"] or ())]))
+    category = row["category"] or ""
+    vocabulary = words_of(" ".join([row["caption"] or "", category, *(row["tags"] or ())]))
+    vocabulary |= CATEGORY_SYNONYMS.get(category, frozenset())
     return not any(w in vocabulary for w in parsed.head_words if len(w) > 2)
 
 
