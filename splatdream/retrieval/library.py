@@ -11,10 +11,12 @@ image tower (CLIP). With the offline text embedder stage 1 is the whole search.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import re
 import shutil
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -147,13 +149,7 @@ class AssetLibrary:
         dest = user_library_dir()
         if not _is_library(dest):
             log.warning("copying the starter library to %s; your changes go there", dest)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_name(dest.name + ".tmp-copy")
-            shutil.rmtree(tmp, ignore_errors=True)
-            shutil.copytree(self.root, tmp)
-            if dest.exists():  # a directory that is not a library (e.g. empty): replace it
-                shutil.rmtree(dest)
-            os.replace(tmp, dest)
+            copy_library(self.root, dest)
         self.root, self.read_only = dest, False
         self.catalogue = Catalogue(dest)
 
@@ -377,6 +373,34 @@ class AssetLibrary:
                 )
             )
         return out
+
+
+def copy_library(src: Path, dest: Path) -> None:
+    """Copy the library at ``src`` to ``dest`` so that a whole copy appears there or nothing does.
+
+    Two processes may copy at once (two runs' first writes): each copies into its own temporary
+    folder beside ``dest`` and renames it into place. The rename replaces an empty folder but never a
+    full one, so the loser's fails on the winner's copy, which it then uses; its own is thrown away.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.copy-", dir=dest.parent))
+    try:
+        shutil.copytree(src, tmp / dest.name)
+        with contextlib.suppress(OSError):  # an empty folder (Windows' rename will not replace one)
+            dest.rmdir()
+        try:
+            os.rename(tmp / dest.name, dest)
+        except OSError as exc:
+            if _is_library(dest):  # another process's copy won
+                return
+            if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                raise UserError(
+                    f"{dest} holds files but is no asset library; move them away, or set SPLATDREAM_LIBRARY "
+                    "to another folder for your copy of the starter library"
+                ) from None
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def rank_by_object(
