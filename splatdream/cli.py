@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _dispatch(argv)
     except KeyboardInterrupt as exc:
-        print(f"splatdream: {exc or 'interrupted'}", file=sys.stderr)
+        print(f"splatdream: {str(exc) or 'interrupted'}", file=sys.stderr)  # KeyboardInterrupt() is truthy, its text ''
         return 130
     except SystemExit as exc:
         if isinstance(exc.code, str):  # raise SystemExit("error: ...") from a stage: the message is the fix

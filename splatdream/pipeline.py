@@ -20,11 +20,11 @@ from splatdream.config import RunConfig, parse_run_config
 from splatdream.configio import dump_yaml, load_yaml
 from splatdream.device import resolve_device
 from splatdream.distill.config import DistillConfig
-from splatdream.distill.loop import CHECKPOINT, StepObserver, train
+from splatdream.distill.loop import CHECKPOINT, Interrupted, StepObserver, train
 from splatdream.distill.trainer import StepResult, Trainer, load_checkpoint
 from splatdream.errors import UserError
 from splatdream.export.ply import read_ply, write_ply
-from splatdream.rundir import check_resume_overrides, claim_run_dir, slugify, unused
+from splatdream.rundir import check_resume_overrides, claim_run_dir, interrupted, slugify, unused
 from splatdream.scene import Gaussians
 
 log = logging.getLogger("splatdream")
@@ -176,8 +176,14 @@ def load_init(run_dir: Path, n: int) -> list[Gaussians]:
 def run(cfg: RunConfig, console: Any) -> Path:
     """Run (or resume) the whole pipeline; returns the run directory."""
     run_dir = Path(cfg.resume) if cfg.resume is not None else Path(cfg.out or default_run_dir(cfg.prompt))
-    with claim_run_dir(run_dir, resuming=cfg.resume is not None):
-        return _run(cfg, run_dir, console)
+    resuming = cfg.resume is not None
+    with claim_run_dir(run_dir, resuming=resuming):
+        try:
+            return _run(cfg, run_dir, console)
+        except Interrupted:  # during distillation: the checkpoint is written and the message says so
+            raise
+        except KeyboardInterrupt:
+            raise interrupted(run_dir, resuming=resuming) from None
 
 
 def _run(cfg: RunConfig, run_dir: Path, console: Any) -> Path:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -70,6 +71,27 @@ def claim_run_dir(run_dir: Path, *, resuming: bool) -> Iterator[Path]:
         yield run_dir
     finally:
         lock.release()
+
+
+def interrupted(run_dir: Path, *, resuming: bool) -> KeyboardInterrupt:
+    """The Ctrl-C to raise for an interrupt before distillation, having left ``run_dir`` reusable.
+
+    Once config.yaml is written the run can be resumed (every stage before distillation reruns when
+    its outputs are missing). Before that nothing is worth keeping: what the run wrote is removed
+    (``claim_run_dir`` made sure the folder held nothing else), the lock file stays (see ``LOCK``),
+    and the same ``--out`` is taken again as an empty folder.
+    """
+    if resuming or (run_dir / "config.yaml").exists():
+        return KeyboardInterrupt(f"interrupted before distillation; continue with splatdream --resume {run_dir}")
+    for path in run_dir.iterdir():
+        if path.name == LOCK:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return KeyboardInterrupt(f"interrupted before the run started; nothing was kept in {run_dir}: "
+                             "run the same command again")
 
 
 RESUME_MAY_CHANGE = ("resume", "device", "viewer")

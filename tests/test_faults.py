@@ -32,7 +32,7 @@ from splatdream.configio import dump_yaml
 from splatdream.errors import CheckpointError
 from splatdream.export.ply import read_ply, write_ply
 from splatdream.lockfile import FileLock
-from splatdream.rundir import LOCK, claim_run_dir, slugify
+from splatdream.rundir import LOCK, claim_run_dir, interrupted, slugify
 from splatdream.scene import Gaussians
 from tests.test_pipeline_e2e import small_config
 
@@ -553,3 +553,41 @@ def test_ctrl_c_leaves_a_resumable_run_and_frees_the_viewer_port(tmp_path, rando
     done = subprocess.run([sys.executable, "-m", "splatdream", "--resume", str(tmp_path / "run"), "--no-viewer"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0 and "resumed at step" in done.stdout, done.stdout + done.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", ["load_prior", "retrieve", "init"])
+def test_ctrl_c_before_distillation_is_one_line_and_the_out_is_reusable(stage, tmp_path, random_tiny_prior) -> None:
+    out = tmp_path / "run"
+    cfg = config_file(tmp_path, random_tiny_prior, out, num_particles=1, distill={"steps": 2},
+                      init={"method": "retrieved", "gaussians_per_particle": 200},
+                      retrieval={"k": 1, "embedder": "text"})
+    env = dict(os.environ, PYTHONUNBUFFERED="1", SPLATDREAM_LIBRARY=str(tmp_path / "user-library"))
+    proc = subprocess.run([sys.executable, "-m", "tests.support.interrupt", stage, "--config", str(cfg)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 130, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    if stage == "load_prior":  # before config.yaml: nothing kept, the same command works again
+        assert "run the same command again" in proc.stderr, proc.stderr
+        assert [p.name for p in out.iterdir()] == [LOCK]
+        again = ["--config", str(cfg)]
+    else:
+        assert f"splatdream --resume {out}" in proc.stderr, proc.stderr
+        again = ["--resume", str(out), "--no-viewer"]
+    done = subprocess.run([sys.executable, "-m", "splatdream", *again], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (out / "particle_0.ply").exists(), sorted(p.name for p in out.iterdir())
+
+
+def test_interrupt_before_config_removes_what_the_run_wrote_and_keeps_a_resumable_run(tmp_path) -> None:
+    out = tmp_path / "run"
+    with claim_run_dir(out, resuming=False):
+        (out / "retrieved.json").write_text("[]")
+        (out / "adapter").mkdir()
+        assert "run the same command again" in str(interrupted(out, resuming=False))
+        assert [p.name for p in out.iterdir()] == [LOCK]
+        (out / "config.yaml").write_text("prompt: a chair\n")
+        (out / "retrieved.json").write_text("[]")
+        assert f"splatdream --resume {out}" in str(interrupted(out, resuming=False))
+        assert sorted(p.name for p in out.iterdir()) == sorted([LOCK, "config.yaml", "retrieved.json"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from pathlib import Path
 from typing import ClassVar
@@ -250,6 +251,66 @@ def test_default_library_is_copied_on_write(tmp_path: Path, asset_dir: Path, mon
     assert lib.root == tmp_path / "user" and len(lib) == 3
     assert sorted(p.relative_to(shipped) for p in shipped.rglob("*")) == before  # shipped untouched
     assert len(AssetLibrary.open()) == 3  # later opens prefer the user's copy
+
+
+def test_two_first_writes_at_once_share_one_whole_copy(tmp_path: Path, asset_dir: Path, monkeypatch) -> None:
+    import shutil
+
+    import splatdream.retrieval.library as library_mod
+
+    shipped = tmp_path / "shipped"
+    AssetLibrary.open(shipped).add([ingest_mod.scan_directory(asset_dir)[0]], embedders=[WordHashEmbedder()])
+    monkeypatch.setattr(library_mod, "SHIPPED_LIBRARY", shipped)
+    user = tmp_path / "cache" / "library"
+    monkeypatch.setenv("SPLATDREAM_LIBRARY", str(user))
+    both_copied = threading.Barrier(2, timeout=60)
+    real_copytree = shutil.copytree
+
+    def copytree(src, dst, *args, **kwargs):  # type: ignore[no-untyped-def]
+        out = real_copytree(src, dst, *args, **kwargs)
+        both_copied.wait()  # neither moves its copy into place before the other has copied: the race, every time
+        return out
+
+    monkeypatch.setattr(library_mod.shutil, "copytree", copytree)
+    libs = [AssetLibrary.open(), AssetLibrary.open()]
+    errors: list[BaseException] = []
+
+    def first_write(lib: AssetLibrary) -> None:
+        try:
+            lib._writable()
+        except BaseException as exc:  # reported below, with the thread's result
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first_write, args=(lib,)) for lib in libs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    assert all(lib.root == user and not lib.read_only for lib in libs)
+    assert sorted(p.name for p in user.parent.iterdir()) == ["library"]  # no temporary copy left beside it
+    libs[0].add(asset_dir, embedders=[WordHashEmbedder()])
+    assert len(AssetLibrary.open()) == 3
+
+
+def test_a_folder_of_other_files_is_not_replaced_by_the_copy(tmp_path: Path, asset_dir: Path, monkeypatch) -> None:
+    import splatdream.retrieval.library as library_mod
+    from splatdream.errors import UserError
+
+    shipped = tmp_path / "shipped"
+    AssetLibrary.open(shipped).add([ingest_mod.scan_directory(asset_dir)[0]], embedders=[WordHashEmbedder()])
+    monkeypatch.setattr(library_mod, "SHIPPED_LIBRARY", shipped)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    monkeypatch.setenv("SPLATDREAM_LIBRARY", str(tmp_path / "mine"))
+    with pytest.raises(UserError, match="SPLATDREAM_LIBRARY"):
+        AssetLibrary.open()._writable()
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("SPLATDREAM_LIBRARY", str(tmp_path / "empty"))
+    lib = AssetLibrary.open()
+    lib._writable()
+    assert lib.root == tmp_path / "empty" and len(lib) == 1
 
 
 def test_minilm_embedder_is_offline_and_normalised() -> None:

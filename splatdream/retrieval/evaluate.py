@@ -56,3 +56,26 @@ def evaluate(
             misses.append((prompt, expected, got))
     n = max(1, len(queries))
     return QualityReport(len(queries), top1 / n, topk / n, k, prec / n, misses)
+
+
+@dataclass
+class WeakReport:
+    """How the weak-match flag does: false alarms on correct hits, and real misses it lets through."""
+
+    false_alarms: list[str]
+    """Prompts of a labelled set whose top hit is the expected category and yet flagged weak."""
+    unflagged: list[str]
+    """Prompts naming objects the library lacks whose top hit is not flagged weak."""
+    any_flagged: int
+    """How many of the absent-object prompts have at least one weak hit (the run then warns)."""
+
+
+def weak_report(
+    lib: AssetLibrary, queries: list[tuple[str, str]], absent: list[str], embedder: Embedder, k: int = 3,
+) -> WeakReport:
+    """Search ``queries`` (prompt, category) and ``absent`` prompts once each and score the weak flag."""
+    results = lib.search_many([p for p, _ in queries] + absent, k, embedder=embedder)
+    known, missing = results[: len(queries)], results[len(queries):]
+    false_alarms = [p for (p, c), r in zip(queries, known, strict=True) if r[0].category == c and r[0].weak]
+    unflagged = [p for p, r in zip(absent, missing, strict=True) if not r[0].weak]
+    return WeakReport(false_alarms, unflagged, sum(any(h.weak for h in r) for r in missing))

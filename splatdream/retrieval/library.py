@@ -11,10 +11,12 @@ image tower (CLIP). With the offline text embedder stage 1 is the whole search.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import re
 import shutil
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -36,7 +38,7 @@ from splatdream.retrieval.ingest import (
     progress_bar,
     scan_directory,
 )
-from splatdream.retrieval.query import ParsedPrompt, parse_prompt, words_of
+from splatdream.retrieval.query import CATEGORY_SYNONYMS, ParsedPrompt, parse_prompt, words_of
 from splatdream.retrieval.store import ANN_SEARCH, Catalogue
 
 log = logging.getLogger(__name__)
@@ -147,13 +149,7 @@ class AssetLibrary:
         dest = user_library_dir()
         if not _is_library(dest):
             log.warning("copying the starter library to %s; your changes go there", dest)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_name(dest.name + ".tmp-copy")
-            shutil.rmtree(tmp, ignore_errors=True)
-            shutil.copytree(self.root, tmp)
-            if dest.exists():  # a directory that is not a library (e.g. empty): replace it
-                shutil.rmtree(dest)
-            os.replace(tmp, dest)
+            copy_library(self.root, dest)
         self.root, self.read_only = dest, False
         self.catalogue = Catalogue(dest)
 
@@ -379,6 +375,34 @@ class AssetLibrary:
         return out
 
 
+def copy_library(src: Path, dest: Path) -> None:
+    """Copy the library at ``src`` to ``dest`` so that a whole copy appears there or nothing does.
+
+    Two processes may copy at once (two runs' first writes): each copies into its own temporary
+    folder beside ``dest`` and renames it into place. The rename replaces an empty folder but never a
+    full one, so the loser's fails on the winner's copy, which it then uses; its own is thrown away.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.copy-", dir=dest.parent))
+    try:
+        shutil.copytree(src, tmp / dest.name)
+        with contextlib.suppress(OSError):  # an empty folder (Windows' rename will not replace one)
+            dest.rmdir()
+        try:
+            os.rename(tmp / dest.name, dest)
+        except OSError as exc:
+            if _is_library(dest):  # another process's copy won
+                return
+            if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                raise UserError(
+                    f"{dest} holds files but is no asset library; move them away, or set SPLATDREAM_LIBRARY "
+                    "to another folder for your copy of the starter library"
+                ) from None
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def rank_by_object(
     head: np.ndarray,  # [D] the head noun phrase's embedding (vs category names)
     obj: np.ndarray,  # [D] the prompt-without-attributes embedding (vs captions or renders)
@@ -436,15 +460,18 @@ def is_weak(parsed: ParsedPrompt, row: dict[str, Any], object_score: float, thre
     """Is this hit probably not the prompt's object?
 
     Weak when its object score is under the floor, or when the prompt names its object, the asset's
-    caption, category and tags never use a word of that name, and its object score is under the bar
-    (a close synonym, 'couch' for a sofa, scores above the bar).
+    caption, category, tags and the category's synonyms (``CATEGORY_SYNONYMS``) never use a word of
+    that name, and its object score is under the bar (a close synonym, 'couch' for a sofa, scores
+    above the bar; a rarer one, 'settee', needs the table).
     """
     floor, bar = threshold
     if object_score < floor:
         return True
     if not parsed.head_words or object_score >= bar:
         return False
-    vocabulary = words_of(" ".join([row["caption"] or "", row["category"] or "", *(row["tags"] or ())]))
+    category = row["category"] or ""
+    vocabulary = words_of(" ".join([row["caption"] or "", category, *(row["tags"] or ())]))
+    vocabulary |= CATEGORY_SYNONYMS.get(category, frozenset())
     return not any(w in vocabulary for w in parsed.head_words if len(w) > 2)
 
 
