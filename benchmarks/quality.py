@@ -38,7 +38,7 @@ VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "no-adapt": ("no LoRA adaptation of the prior (front alignment kept)", ("--adapt.no-enabled",)),
     "sds": ("SDS instead of VSD (same CFG)", ("--distill.loss", "sds")),
     "reg-on": ("ReDream's retrieval regulariser every 3rd step", ("--distill.retrieval-reg-every", "3")),
-    "reg-off": ("retrieval regulariser off", ("--distill.retrieval-reg-every", "0")),
+    "reg-off": ("retrieval regulariser off (cpu-tiny's default since the ablation)", ("--distill.retrieval-reg-every", "0")),
 }
 """name -> (description, overrides of cpu-tiny); field names from splatdream/config.py and distill/config.py."""
 
@@ -201,10 +201,55 @@ def contact_sheet(run_dirs: list[Path], out: Path, views: int = 3, size: int = 1
     print(f"wrote {out}")
 
 
+def _eval_is_fresh(run_dir: Path) -> bool:
+    """eval.json exists and is newer than every particle file (so it scored these particles)."""
+    ev = run_dir / "eval.json"
+    plys = list(run_dir.glob("particle_*.ply"))
+    return ev.exists() and bool(plys) and all(ev.stat().st_mtime >= p.stat().st_mtime for p in plys)
+
+
+def variant_sheet(runs: Path, variants: list[str], prompts: list[Prompt], out: Path, particle: int = 0,
+                  views: int = 2, size: int = 128) -> None:
+    """One row per variant (the retrieved init first), one column block per prompt: the ablation by eye."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from splatdream.atomic import atomic_write
+    from splatdream.evaluate.rundir import find_run
+    from splatdream.evaluate.views import RING_ELEVATION_DEG, render_views
+    from splatdream.export.ply import read_ply
+    from splatdream.scene import orbit_ring
+
+    cams = orbit_ring(views, size, size, RING_ELEVATION_DEG, start_azimuth_deg=-30.0)
+    label_w, head_h, gap = 110, 18, 6
+    rows = [("init (retrieved)", "default", True)] + [(v, v, False) for v in variants]
+    block_w = views * size
+    sheet = Image.new("RGB", (label_w + len(prompts) * (block_w + gap), head_h + len(rows) * size), "white")
+    draw = ImageDraw.Draw(sheet)
+    for j, prompt in enumerate(prompts):
+        draw.text((label_w + j * (block_w + gap) + 4, 3), prompt.text, fill="black")
+    for i, (label, variant, init) in enumerate(rows):
+        y = head_h + i * size
+        draw.text((4, y + size // 2 - 6), label, fill="black")
+        for j, prompt in enumerate(prompts):
+            files = find_run(runs / variant / slug(prompt.text))
+            g = read_ply((files.inits if init else files.particles)[particle])
+            imgs = (render_views(g, cams, views).on(1.0).numpy() * 255).round().astype(np.uint8)
+            sheet.paste(Image.fromarray(np.concatenate(list(imgs), 1)), (label_w + j * (block_w + gap), y))
+    with atomic_write(out) as tmp:
+        sheet.save(tmp, format="PNG")
+    print(f"wrote {out}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", type=Path, default=SUITE)
     parser.add_argument("--limit", type=int, default=None, help="only the suite's first N prompts")
+    parser.add_argument("--reuse-evals", action="store_true",
+                        help="read a run's eval.json when it is newer than its particles instead of scoring again "
+                             "(only valid when the eval settings have not changed)")
+    parser.add_argument("--variant-sheet", type=Path, default=ROOT / "docs" / "quality" / "ablation.png",
+                        help="where the per-variant picture goes (when more than one variant runs)")
     parser.add_argument("--prompts", nargs="+", default=None, help="only these prompts (exact suite text)")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--num-particles", type=int, default=4)
@@ -219,7 +264,7 @@ def main() -> None:
 
     import torch
 
-    from splatdream.evaluate import EvalConfig, Scorers, evaluate_run
+    from splatdream.evaluate import EvalConfig, Scorers, evaluate_run, read_eval
 
     torch.set_num_threads(args.threads)
     suite = load_suite(args.suite)
@@ -238,7 +283,8 @@ def main() -> None:
             run_dir = args.runs / variant / slug(prompt.text)
             print(f"[{variant}] {prompt.text} -> {run_dir}", flush=True)
             walls.append(run_pipeline(prompt.text, variant, run_dir, args.num_particles, args.steps, args.threads))
-            evals.append(evaluate_run(run_dir, cfg, scorers=scorers))
+            evals.append(read_eval(run_dir) if args.reuse_evals and _eval_is_fresh(run_dir)
+                         else evaluate_run(run_dir, cfg, scorers=scorers))
         results[variant] = (evals, walls)
 
     first = results.get("default", next(iter(results.values())))[0]
@@ -265,6 +311,8 @@ def main() -> None:
     ]
     write_report(args.out, "Quality: distillation against its own initialisation", intro,
                  markdown_table(HEADER, rows, ALIGN) + per_prompt, footer="\n".join(f"- {m}" for m in skipped))
+    if len(args.variants) > 1:
+        variant_sheet(args.runs, args.variants, suite[:4], args.variant_sheet)
     sheet_variant = "default" if "default" in results else args.variants[0]
     contact_sheet([e.run_dir for e in results[sheet_variant][0][:4]], args.sheet)
 
