@@ -22,7 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench_util import markdown_table, write_report
@@ -283,7 +283,7 @@ def main() -> None:
             run_dir = args.runs / variant / slug(prompt.text)
             print(f"[{variant}] {prompt.text} -> {run_dir}", flush=True)
             walls.append(run_pipeline(prompt.text, variant, run_dir, args.num_particles, args.steps, args.threads))
-            evals.append(read_eval(run_dir) if args.reuse_evals and _eval_is_fresh(run_dir)
+            evals.append(replace(read_eval(run_dir), run_dir=run_dir) if args.reuse_evals and _eval_is_fresh(run_dir)
                          else evaluate_run(run_dir, cfg, scorers=scorers))
         results[variant] = (evals, walls)
 
