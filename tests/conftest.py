@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
 import torch
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _ctrl_c_not_ignored():
+    """Give the tests the terminal's Ctrl-C, however pytest was started.
+
+    A shell without job control starts ``cmd &`` with SIGINT ignored, and every subprocess inherits that
+    (Python then installs no KeyboardInterrupt handler): the Ctrl-C tests would test nohup, not splatdream.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture(scope="session")
