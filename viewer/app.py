@@ -34,7 +34,8 @@ class ViewArgs:
     """Open Gaussian splats in the browser viewer."""
 
     path: tyro.conf.Positional[Path]
-    """An INRIA-layout .ply, or a run directory with particle_<i>.ply files."""
+    """An INRIA-layout .ply, a .glb holding KHR_gaussian_splatting splats, or a run directory with
+    particle_<i>.ply files."""
     host: str = "127.0.0.1"
     """Address to bind; 0.0.0.0 makes it reachable from other machines."""
     port: int = 8080
@@ -64,8 +65,8 @@ def _numbered(directory: Path, pattern: re.Pattern[str]) -> list[Path]:
 def find_run_files(path: Path) -> RunFiles:
     """What to show for ``path``: the .ply itself, or a run directory's particles, inits and metrics."""
     if path.is_file():
-        if path.suffix.lower() != ".ply":
-            raise ValueError(f"{path} is not a .ply file; pass a .ply or a run directory")
+        if path.suffix.lower() not in (".ply", ".glb"):
+            raise ValueError(f"{path} is not a .ply or .glb file; pass a .ply, a splat .glb or a run directory")
         return RunFiles([path], [], None)
     if not path.is_dir():
         raise FileNotFoundError(f"no such file or directory: {path}")
@@ -101,11 +102,11 @@ class StaticViewer:
     """A viewer over files on disk; ``close`` stops the server and frees the port."""
 
     def __init__(self, path: Path, host: str = "127.0.0.1", port: int = 8080) -> None:
-        from splatdream.export.ply import read_ply
+        from splatdream.export.scene_file import read_scene
 
         files = find_run_files(path)
-        particles = [read_ply(p, allow_empty=False) for p in files.particles]
-        initial = [read_ply(p) for p in files.initial[: len(particles)]]
+        particles = [read_scene(p, allow_empty=False) for p in files.particles]
+        initial = [read_scene(p) for p in files.initial[: len(particles)]]
         self.server, self.url = start_server(host, port)
         try:
             history = MetricHistory()

@@ -13,11 +13,13 @@ from typing import Literal, get_args
 import tyro
 
 from splatdream.export.formats import EmptySceneError, write_compressed_ply, write_splat, write_spz
+from splatdream.export.gltf_splats import GltfSplatsError, write_gltf_splats
 from splatdream.export.mesh import MeshExtractionError, MeshOptions, write_glb
-from splatdream.export.ply import NonFiniteGaussiansError, PlyFormatError, read_ply
+from splatdream.export.ply import NonFiniteGaussiansError, PlyFormatError
+from splatdream.export.scene_file import read_scene
 from splatdream.scene import Gaussians
 
-ExportFormat = Literal["splat", "ply-compressed", "spz", "glb"]
+ExportFormat = Literal["splat", "ply-compressed", "spz", "glb", "gltf-splats"]
 """Formats ``splatdream export`` and a run's ``--output.formats`` write."""
 
 SUFFIXES: dict[str, str] = {
@@ -25,13 +27,15 @@ SUFFIXES: dict[str, str] = {
     "ply-compressed": ".compressed.ply",  # the suffix SuperSplat and splat-transform recognise
     "spz": ".spz",
     "glb": ".glb",
+    "gltf-splats": ".splats.glb",  # the splats themselves (KHR_gaussian_splatting), beside the mesh .glb
 }
 
 
 def _writer(fmt: str, mesh: MeshOptions) -> Callable[[Path, Gaussians], object]:
     if fmt == "glb":
         return lambda path, g: write_glb(path, g, mesh)
-    return {"splat": write_splat, "ply-compressed": write_compressed_ply, "spz": write_spz}[fmt]
+    return {"splat": write_splat, "ply-compressed": write_compressed_ply, "spz": write_spz,
+            "gltf-splats": write_gltf_splats}[fmt]
 
 
 def default_path(source: Path, fmt: str) -> Path:
@@ -76,13 +80,15 @@ def scene_files(path: Path) -> list[Path]:
 
 @dataclass(frozen=True)
 class ExportConfig:
-    """Write a Gaussian .ply (or every particle of a run directory) as .splat, compressed .ply, .spz or .glb."""
+    """Write a Gaussian .ply or splat .glb (or every particle of a run directory) as .splat, compressed .ply, .spz or .glb."""
 
     path: tyro.conf.Positional[Path]
-    """A .ply of Gaussian splats (INRIA layout), or a run directory holding particle_<i>.ply."""
+    """A .ply of Gaussian splats (INRIA layout), a .glb holding KHR_gaussian_splatting splats, or a run
+    directory holding particle_<i>.ply."""
     format: tuple[ExportFormat, ...]
     """One or more of: splat (32 B/Gaussian, web viewers), ply-compressed (SuperSplat/PlayCanvas),
-    spz (Niantic), glb (mesh extracted from the splats, for engines)."""
+    spz (Niantic), glb (mesh extracted from the splats, for engines), gltf-splats (the splats in a .glb,
+    Khronos KHR_gaussian_splatting)."""
     out: Path | None = None
     """Output file (one input and one format), or output directory; default: beside each input."""
     mesh: MeshOptions = MeshOptions()
@@ -116,10 +122,10 @@ def main(argv: list[str] | None = None) -> int:
         files = scene_files(cfg.path)
         for src, fmt, dst in _targets(cfg, files):
             start = time.perf_counter()
-            export_scene(read_ply(src), fmt, dst, cfg.mesh)
+            export_scene(read_scene(src), fmt, dst, cfg.mesh)
             size = dst.stat().st_size
             print(f"{src} -> {dst}  ({fmt}, {size / 2**20:.2f} MiB, {time.perf_counter() - start:.1f} s)")
-    except (PlyFormatError, FileNotFoundError, EmptySceneError, NonFiniteGaussiansError, MeshExtractionError,
+    except (PlyFormatError, GltfSplatsError, FileNotFoundError, EmptySceneError, NonFiniteGaussiansError, MeshExtractionError,
             ImportError, ValueError) as exc:
         print(f"splatdream export: error: {exc}", file=sys.stderr)
         return 2

@@ -11,16 +11,18 @@ from typing import Any
 import torch
 import tyro
 
-from splatdream.export.ply import PlyFormatError, nonfinite_rows, read_ply
+from splatdream.export.gltf_splats import GltfSplatsError
+from splatdream.export.ply import PlyFormatError, nonfinite_rows
+from splatdream.export.scene_file import read_scene
 from splatdream.scene import Gaussians
 
 
 @dataclass(frozen=True)
 class InfoConfig:
-    """Print count, SH degree, bounds and opacity/scale statistics of a Gaussian .ply."""
+    """Print count, SH degree, bounds and opacity/scale statistics of a Gaussian .ply or splat .glb."""
 
     path: tyro.conf.Positional[Path]
-    """The .ply file (INRIA 3D Gaussian Splatting layout)."""
+    """The .ply file (INRIA 3D Gaussian Splatting layout) or .glb (KHR_gaussian_splatting)."""
     json: bool = False
     """Print a JSON object instead of a table (for scripts)."""
 
@@ -104,8 +106,8 @@ def format_summary(summary: dict[str, Any], title: str = "") -> str:
 def main(argv: list[str] | None = None) -> int:
     cfg = tyro.cli(InfoConfig, args=argv, prog="splatdream info")
     try:
-        summary = summarize(read_ply(cfg.path, nonfinite="keep"))
-    except (PlyFormatError, FileNotFoundError) as exc:
+        summary = summarize(read_scene(cfg.path, nonfinite="keep"))
+    except (PlyFormatError, GltfSplatsError, FileNotFoundError) as exc:
         print(f"splatdream info: error: {exc}", file=sys.stderr)
         return 2
     if cfg.json:

@@ -20,7 +20,9 @@ import tyro
 
 from splatdream.atomic import atomic_write
 from splatdream.device import resolve_device
-from splatdream.export.ply import PlyFormatError, read_ply
+from splatdream.export.gltf_splats import GltfSplatsError
+from splatdream.export.ply import PlyFormatError
+from splatdream.export.scene_file import read_scene
 from splatdream.render import Backend, render_gaussians
 from splatdream.scene import Gaussians, orbit_ring
 
@@ -32,7 +34,7 @@ class TurntableConfig:
     """Render an orbit video of a Gaussian .ply (mp4 or gif, chosen by the --out extension)."""
 
     scene: tyro.conf.Positional[Path]
-    """The .ply file to render (INRIA 3D Gaussian Splatting layout)."""
+    """The .ply file to render (INRIA 3D Gaussian Splatting layout), or a .glb holding KHR_gaussian_splatting splats."""
     out: Path = Path("outputs/turntable.mp4")
     """Output video; .mp4 (H.264) or .gif. Written atomically."""
     frames: int = 120
@@ -179,8 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     if cfg.out.suffix.lower() == ".mp4" and cfg.size % 2:
         return _fail(f"--size must be even for .mp4 (H.264), got {cfg.size}")
     try:
-        gaussians = read_ply(cfg.scene, allow_empty=False)
-    except (PlyFormatError, FileNotFoundError) as exc:
+        gaussians = read_scene(cfg.scene, allow_empty=False)
+    except (PlyFormatError, GltfSplatsError, FileNotFoundError) as exc:
         return _fail(str(exc))
     device = resolve_device(cfg.device)
     radius = cfg.radius if cfg.radius is not None else fit_radius(gaussians, cfg.fov)
