@@ -37,7 +37,7 @@ class OutputConfig:
     turntable_fps: int = 24
     """Turntable frame rate."""
     formats: tuple[ExportFormat, ...] = ()
-    """Also write each particle as: splat, ply-compressed, spz, glb (see splatdream export)."""
+    """Also write each particle as: splat, ply-compressed, spz, glb, gltf-splats (see splatdream export)."""
 
 
 @dataclass(frozen=True)
