@@ -32,7 +32,7 @@ from splatdream.export.scene_file import read_scene
 from splatdream.export.turntable import render_turntable
 from splatdream.scene import SH_C0, Gaussians
 from splatdream.starter.sample import SAMPLE_PLY
-from tests.support.node_tools import playcanvas_load_splats, read_playcanvas_ply, validate_gltf
+from tests.support.node_tools import playcanvas_load_splats, read_playcanvas_ply, splat_transform, validate_gltf
 from tests.test_export_formats import make_scene, match_rows
 
 F32_STEP_BELOW_ONE = 2.0**-24  # spacing of float32 values in [0.5, 1): the opacity's quantum
@@ -274,3 +274,40 @@ def test_playcanvas_loads_the_same_splats(tmp_path, sh_degree):
     idx = match_rows(g, back, 1e-9)
     assert sorted(idx.tolist()) == list(range(len(g)))
     assert_lossless(back, g[idx])
+
+
+def test_we_read_splat_transforms_gltf_splats(tmp_path):
+    """An independent writer: splat-transform's .glb, read by our reader, holds our scene.
+
+    splat-transform takes any .ply to be in the y-down frame of COLMAP-trained scenes and turns it
+    180 degrees about Z into glTF's y-up frame, SH bands included; so its splats are ours rotated,
+    which checks our reading of the rotation order and of every SH coefficient's place.
+    """
+    g = make_scene(n=300, sh_degree=3, seed=3)
+    write_ply(tmp_path / "scene.ply", g)
+    splat_transform(tmp_path / "scene.ply", tmp_path / "theirs.glb")
+    back = read_scene(tmp_path / "theirs.glb")
+    assert len(back) == len(g) and back.sh_degree == 3
+
+    turn = torch.tensor([-1.0, -1.0, 1.0])  # 180 degrees about Z
+    idx = match_rows(g, Gaussians(back.means * turn, back.quats, back.log_scales, back.logit_opacities, back.sh), 1e-7)
+    ref = g[idx]
+    torch.testing.assert_close(back.means, ref.means * turn, rtol=0, atol=1e-7)
+    torch.testing.assert_close(rotation_matrix(back.quats), torch.diag(turn.double()) @ rotation_matrix(ref.quats),
+                               rtol=0, atol=1e-6)
+    torch.testing.assert_close(back.log_scales, ref.log_scales, rtol=2**-23, atol=2**-23)
+    torch.testing.assert_close(back.opacities.double(), ref.opacities.double(), rtol=0, atol=2 * F32_STEP_BELOW_ONE)
+    # A real SH basis function of order m is odd under (x, y) -> (-x, -y) exactly when m is odd.
+    m = torch.tensor([m for degree in range(4) for m in range(-degree, degree + 1)])
+    parity = torch.where(m % 2 == 0, 1.0, -1.0)
+    assert torch.equal(back.sh, ref.sh * parity[None, :, None])
+
+
+def rotation_matrix(quats: torch.Tensor) -> torch.Tensor:
+    """[N, 3, 3] rotation of wxyz quaternions (normalised first), in float64."""
+    w, x, y, z = torch.nn.functional.normalize(quats.double(), dim=-1).unbind(-1)
+    return torch.stack([
+        1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
+        2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
+        2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
+    ], dim=-1).reshape(-1, 3, 3)
