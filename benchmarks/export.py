@@ -1,11 +1,13 @@
 """Export formats: size per Gaussian, fidelity of the re-read splats, and the .glb mesh's cost.
 
     python benchmarks/export.py [--threads 2] [--size 256] [--out benchmarks/results/export.md]
+                                [--formats splat ply-compressed spz gltf-splats] [--no-mesh]
 
 Scenes: a default-run (cpu-tiny) particle -- 6,000 Gaussians initialised from the starter armchair,
 SH degree 0 -- and the shipped sample scene (7,200 Gaussians, SH band 1 in use). Each lossy file is
 decoded by a third-party reader (PlayCanvas's splat-transform, from tests/node, when node is
-installed; else our own readers, and compressed .ply is skipped) and rendered against the original
+installed; else our own readers, and compressed .ply is skipped; the KHR_gaussian_splatting .glb by the
+PlayCanvas engine's glTF loader, tests/node/read_gltf_splats.mjs) and rendered against the original
 from the same 8 views; PSNR over the whole image on a white background. The mesh row renders the
 .glb against the splats: silhouette IoU and mean colour error inside both silhouettes.
 """
@@ -16,6 +18,7 @@ import argparse
 import platform
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,6 +28,8 @@ from bench_util import markdown_table, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 SPLAT_TRANSFORM = ROOT / "tests" / "node" / "node_modules" / ".bin" / "splat-transform"
+PLAYCANVAS_READER = ROOT / "tests" / "node" / "read_gltf_splats.mjs"
+SPLAT_FORMATS = ("splat", "ply-compressed", "spz", "gltf-splats")
 VIEWS = 8
 
 
@@ -66,7 +71,19 @@ def _decode(path: Path, fmt: str, tmp: Path):
     from splatdream.export import read_ply
     from splatdream.export.formats import read_splat, read_spz
 
-    if shutil.which("node") and SPLAT_TRANSFORM.exists():
+    node = shutil.which("node")
+    if fmt == "gltf-splats":
+        if not (node and (ROOT / "tests" / "node" / "node_modules" / "playcanvas").exists()):
+            from splatdream.export.gltf_splats import read_gltf_splats
+
+            return read_gltf_splats(path), "ours"
+        sys.path.insert(0, str(ROOT))  # tests.support: the reader of what the node script writes
+        from tests.support.node_tools import read_playcanvas_ply
+
+        out = tmp / "decoded-gltf.ply"
+        subprocess.run([node, str(PLAYCANVAS_READER), str(path), str(out)], check=True, capture_output=True)
+        return read_playcanvas_ply(out), "PlayCanvas engine"
+    if node and SPLAT_TRANSFORM.exists():
         out = tmp / f"decoded-{fmt}.ply"
         subprocess.run([str(SPLAT_TRANSFORM), "-q", "-w", str(path), str(out)], check=True, capture_output=True)
         return read_ply(out), "splat-transform"
@@ -82,6 +99,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--size", type=int, default=256, help="render side in pixels for the PSNR/IoU views")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "export.md")
+    parser.add_argument("--formats", nargs="+", choices=SPLAT_FORMATS, default=list(SPLAT_FORMATS))
+    parser.add_argument("--no-mesh", action="store_true", help="skip the mesh (.glb) rows, the slow part")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -104,7 +123,7 @@ def main() -> None:
             size = (tmp / "scene.ply").stat().st_size
             splat_rows.append((label, "INRIA .ply (reference)", f"{size / n:.1f}", f"{size / 2**10:.0f}",
                                f"{seconds:.2f}", "lossless", "-"))
-            for fmt in ("splat", "ply-compressed", "spz"):
+            for fmt in args.formats:
                 path = tmp / f"scene{SUFFIXES[fmt]}"
                 start = time.perf_counter()
                 export_scene(g, fmt, path)
@@ -115,6 +134,8 @@ def main() -> None:
                 splat_rows.append((label, fmt, f"{size / n:.1f}", f"{size / 2**10:.0f}", f"{seconds:.2f}", quality,
                                    decoder))
 
+            if args.no_mesh:
+                continue
             path = tmp / "scene.glb"
             start = time.perf_counter()
             export_scene(g, "glb", path)
@@ -132,12 +153,15 @@ def main() -> None:
         ["scene", "format", "bytes / Gaussian", "KiB", "write s", f"PSNR dB ({VIEWS} views)", "decoded by"],
         splat_rows, ["---", "---", "---:", "---:", "---:", "---:", "---"],
     )
-    table += ["", "Mesh (.glb, default options: 128 voxels on the longest side, at most 60,000 faces):", ""]
-    table += markdown_table(
-        ["scene", "faces", "vertices", "MiB", "extraction + write s", "min silhouette IoU", "colour MAE inside"],
-        mesh_rows, ["---", "---:", "---:", "---:", "---:", "---:", "---:"],
-    )
-    intro = (f"`python benchmarks/export.py --threads {args.threads} --size {args.size}` on {platform.processor() or platform.machine()}, "
+    if not args.no_mesh:
+        table += ["", "Mesh (.glb, default options: 128 voxels on the longest side, at most 60,000 faces):", ""]
+        table += markdown_table(
+            ["scene", "faces", "vertices", "MiB", "extraction + write s", "min silhouette IoU", "colour MAE inside"],
+            mesh_rows, ["---", "---:", "---:", "---:", "---:", "---:", "---:"],
+        )
+    flags = (" --formats " + " ".join(args.formats) if args.formats != list(SPLAT_FORMATS) else "") + (
+        " --no-mesh" if args.no_mesh else "")
+    intro = (f"`python benchmarks/export.py --threads {args.threads} --size {args.size}{flags}` on {platform.processor() or platform.machine()}, "
              f"torch {torch.__version__}, {args.threads} threads. PSNR: renders of the re-read splats against the "
              f"original, {args.size} px, {VIEWS} views (azimuth every 45 deg, elevation 30/-10 deg), white background.")
     write_report(args.out, "Export formats", intro, table)
