@@ -74,7 +74,7 @@ def _decode(path: Path, fmt: str, tmp: Path):
     node = shutil.which("node")
     if fmt == "gltf-splats":
         if not (node and (ROOT / "tests" / "node" / "node_modules" / "playcanvas").exists()):
-            from splatdream.export.gltf_splats import read_gltf_splats
+            from splatdream.export.gltf_splats_reader import read_gltf_splats
 
             return read_gltf_splats(path), "ours"
         sys.path.insert(0, str(ROOT))  # tests.support: the reader of what the node script writes

@@ -18,21 +18,20 @@ from splatdream.cli import main as cli_main
 from splatdream.config import OutputConfig, RunConfig
 from splatdream.export.convert import export_scene
 from splatdream.export.formats import EmptySceneError
-from splatdream.export.gltf_splats import (
-    EXTENSION,
-    GltfSplatsError,
-    gltf_splats_bytes,
-    read_gltf_splats,
-    sh_attribute,
-    write_gltf_splats,
-)
+from splatdream.export.gltf_splats import gltf_splats_bytes, write_gltf_splats
+from splatdream.export.gltf_splats_reader import EXTENSION, GltfSplatsError, read_gltf_splats, sh_attribute
 from splatdream.export.info import highest_nonzero_band
 from splatdream.export.ply import NonFiniteGaussiansError, read_ply, write_ply
 from splatdream.export.scene_file import read_scene
 from splatdream.export.turntable import render_turntable
 from splatdream.scene import SH_C0, Gaussians
 from splatdream.starter.sample import SAMPLE_PLY
-from tests.support.node_tools import playcanvas_load_splats, read_playcanvas_ply, splat_transform, validate_gltf
+from tests.support.node_tools import (
+    playcanvas_load_splats,
+    read_playcanvas_ply,
+    splat_transform,
+    validate_gltf,
+)
 from tests.test_export_formats import make_scene, match_rows
 
 F32_STEP_BELOW_ONE = 2.0**-24  # spacing of float32 values in [0.5, 1): the opacity's quantum

@@ -13,7 +13,8 @@ from typing import Literal, get_args
 import tyro
 
 from splatdream.export.formats import EmptySceneError, write_compressed_ply, write_splat, write_spz
-from splatdream.export.gltf_splats import GltfSplatsError, write_gltf_splats
+from splatdream.export.gltf_splats import write_gltf_splats
+from splatdream.export.gltf_splats_reader import GltfSplatsError
 from splatdream.export.mesh import MeshExtractionError, MeshOptions, write_glb
 from splatdream.export.ply import NonFiniteGaussiansError, PlyFormatError
 from splatdream.export.scene_file import read_scene

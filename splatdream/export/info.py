@@ -11,7 +11,7 @@ from typing import Any
 import torch
 import tyro
 
-from splatdream.export.gltf_splats import GltfSplatsError
+from splatdream.export.gltf_splats_reader import GltfSplatsError
 from splatdream.export.ply import PlyFormatError, nonfinite_rows
 from splatdream.export.scene_file import read_scene
 from splatdream.scene import Gaussians
