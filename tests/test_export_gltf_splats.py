@@ -195,16 +195,65 @@ def test_a_glb_without_splats_nan_and_empty_scenes_are_one_line_errors(tmp_path,
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary left
 
 
+def build_glb(doc: dict, binary: bytes) -> bytes:
+    """A .glb of ``doc`` and ``binary``, assembled by hand (the container layout of the glTF spec)."""
+    text = json.dumps(doc).encode()
+    text += b" " * (-len(text) % 4)
+    binary += b"\0" * (-len(binary) % 4)
+    data = b"glTF" + struct.pack("<II", 2, 28 + len(text) + len(binary))
+    return data + struct.pack("<II", len(text), 0x4E4F534A) + text + struct.pack("<II", len(binary), 0x004E4942) + binary
+
+
+def test_reader_takes_normalised_integers_and_interleaved_views(tmp_path):
+    """What other writers may use: short-normalised rotation, byte-normalised opacity, one interleaved view."""
+    g = make_scene(n=50, sh_degree=1, seed=5)
+    doc, binary = glb_parts(gltf_splats_bytes(g))
+    attrs = doc["meshes"][0]["primitives"][0]["attributes"]
+    quats = np.round(g.unit_quats.numpy()[:, [1, 2, 3, 0]] * 32767).astype("<i2")
+    opacity = np.round(g.opacities.numpy() * 255).astype("u1")
+    interleaved = np.concatenate([g.means.numpy(), g.scales.numpy()], axis=1).astype("<f4")  # stride 24
+    extra = [(quats.tobytes(), 0), (opacity.tobytes(), 0), (interleaved.tobytes(), 24)]
+    for raw, stride in extra:
+        view = {"buffer": 0, "byteOffset": len(binary), "byteLength": len(raw)}
+        if stride:
+            view["byteStride"] = stride
+        doc["bufferViews"].append(view)
+        binary += raw + b"\0" * (-len(raw) % 4)
+    views = len(doc["bufferViews"])
+    new = [
+        ("rot", {"bufferView": views - 3, "componentType": 5122, "normalized": True, "count": 50, "type": "VEC4"}),
+        ("opa", {"bufferView": views - 2, "componentType": 5121, "normalized": True, "count": 50, "type": "SCALAR"}),
+        ("pos", {"bufferView": views - 1, "componentType": 5126, "count": 50, "type": "VEC3",
+                 "min": g.means.min(0).values.tolist(), "max": g.means.max(0).values.tolist()}),
+        ("scale", {"bufferView": views - 1, "byteOffset": 12, "componentType": 5126, "count": 50, "type": "VEC3"}),
+    ]
+    index = {}
+    for key, acc in new:
+        index[key] = len(doc["accessors"])
+        doc["accessors"].append(acc)
+    attrs.update({f"{EXTENSION}:ROTATION": index["rot"], f"{EXTENSION}:OPACITY": index["opa"],
+                  "POSITION": index["pos"], f"{EXTENSION}:SCALE": index["scale"]})
+    path = tmp_path / "mixed.glb"
+    path.write_bytes(build_glb(doc, binary))
+
+    back = read_gltf_splats(path)
+    assert torch.equal(back.means, g.means) and torch.equal(back.sh, g.sh)
+    torch.testing.assert_close(back.log_scales, g.log_scales, rtol=2**-23, atol=2**-23)
+    assert (back.quats - g.unit_quats).abs().max() <= 0.5 / 32767 + 1e-7
+    assert (back.opacities - g.opacities).abs().max() <= 0.5 / 255 + 1e-6
+
+    doc["accessors"][index["opa"]]["normalized"] = False  # raw bytes 0..255 are no opacities
+    path.write_bytes(build_glb(doc, binary))
+    with pytest.raises(GltfSplatsError, match=r"opacities outside \[0, 1\]"):
+        read_gltf_splats(path)
+
+
 def test_reader_rejects_what_the_spec_forbids(tmp_path):
     def rewrite(edit) -> Path:
         doc, binary = glb_parts(gltf_splats_bytes(make_scene(n=10, sh_degree=1)))
         edit(doc)
-        text = json.dumps(doc).encode()
-        text += b" " * (-len(text) % 4)
-        data = b"glTF" + struct.pack("<II", 2, 28 + len(text) + len(binary))
-        data += struct.pack("<II", len(text), 0x4E4F534A) + text + struct.pack("<II", len(binary), 0x004E4942) + binary
         path = tmp_path / "edited.glb"
-        path.write_bytes(data)
+        path.write_bytes(build_glb(doc, binary))
         return path
 
     def attrs(doc):
