@@ -136,8 +136,12 @@ def _splat_primitives(doc: dict[str, Any], path: Path) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     identity = np.eye(4)
     stack = [(int(i), identity) for i in roots]
+    seen: set[int] = set()
     while stack:
         i, parent = stack.pop()
+        if i in seen:  # a node graph must be a forest; don't loop on a malformed one
+            raise GltfSplatsError(f"{path}: node {i} is reached twice; the node hierarchy is not a tree")
+        seen.add(i)
         node = nodes[i]
         local = _node_matrix(node)
         world = parent @ local
@@ -166,14 +170,26 @@ def read_gltf_splats(path: str | os.PathLike[str]) -> Gaussians:
     if not path.is_file():
         raise FileNotFoundError(f"no such .glb file: {path}")
     doc, binary = _parse_glb(path)
-    prims = _splat_primitives(doc, path)
+    try:
+        prims = _splat_primitives(doc, path)
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        if isinstance(exc, GltfSplatsError):
+            raise
+        raise GltfSplatsError(f"{path}: its glTF JSON is malformed ({type(exc).__name__}: {exc}) in the scene, "
+                              "nodes or meshes; re-export it from the program that made it") from exc
     if not prims:
         kind = "a mesh" if doc.get("meshes") else "no meshes"
         raise GltfSplatsError(
             f"{path} holds no Gaussian splats (no primitive with the {EXTENSION} extension; it has {kind}). "
             "Pass a .glb written by splatdream export --format gltf-splats or another splat tool"
         )
-    parts = [_read_primitive(doc, binary, p, path) for p in prims]
+    try:
+        parts = [_read_primitive(doc, binary, p, path) for p in prims]
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        if isinstance(exc, GltfSplatsError):
+            raise
+        raise GltfSplatsError(f"{path}: its splat primitive is malformed ({type(exc).__name__}: {exc}); "
+                              "re-export it from the program that made it") from exc
     degree = min(g.sh_degree for g in parts)
     return Gaussians.cat([g.with_sh_degree(degree) for g in parts])
 
