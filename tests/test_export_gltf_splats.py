@@ -359,3 +359,53 @@ def rotation_matrix(quats: torch.Tensor) -> torch.Tensor:
         2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
         2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
     ], dim=-1).reshape(-1, 3, 3)
+
+
+# -- fuzz: a mutated .glb reads or raises GltfSplatsError, without a large allocation ----------------
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_BASE_GLB = gltf_splats_bytes(make_scene(n=16, sh_degree=1))
+
+
+@st.composite
+def mutated_glbs(draw: st.DrawFn) -> bytes:
+    doc, binary = glb_parts(_BASE_GLB)
+    kind = draw(st.sampled_from(["truncate", "flip-bytes", "edit-json", "huge-count"]))
+    if kind == "truncate":
+        return _BASE_GLB[: draw(st.integers(0, len(_BASE_GLB) - 1))]
+    if kind == "flip-bytes":
+        data = bytearray(_BASE_GLB)
+        for _ in range(draw(st.integers(1, 8))):
+            data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
+        return bytes(data)
+    if kind == "huge-count":
+        acc = doc["accessors"][draw(st.integers(0, len(doc["accessors"]) - 1))]
+        acc["count"] = draw(st.sampled_from([2**31 - 1, 2**40, 10**15, -1]))
+        return build_glb(doc, binary)
+    section = draw(st.sampled_from(["accessors", "bufferViews", "nodes", "meshes", "scenes"]))
+    item = draw(st.integers(0, len(doc[section]) - 1))
+    target = doc[section][item]
+    key = draw(st.sampled_from(sorted(target)))
+    target[key] = draw(st.sampled_from([None, -1, 10**9, "x", [], {}, 0, 1.5, [0, 0, 0, 0]]))
+    return build_glb(doc, binary)
+
+
+@settings(max_examples=80, deadline=2000, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=mutated_glbs())
+def test_mutated_glb_reads_or_raises_our_error(data: bytes, tmp_path_factory) -> None:
+    import tracemalloc
+
+    path = tmp_path_factory.mktemp("glb") / "m.glb"
+    path.write_bytes(data)
+    tracemalloc.start()
+    try:
+        read_gltf_splats(path)
+    except GltfSplatsError as exc:
+        assert "\n" not in str(exc)
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    assert peak <= 64 * len(data) + (8 << 20)
