@@ -39,6 +39,7 @@ import numpy as np
 import torch
 
 from splatdream.atomic import atomic_write
+from splatdream.export.formats import check_exportable
 from splatdream.export.gltf_splats_reader import (
     CHUNK_BIN,
     CHUNK_JSON,
@@ -52,10 +53,10 @@ from splatdream.export.gltf_splats_reader import (
     UBYTE,
     sh_attribute,
 )
+from splatdream.export.ply import NonFiniteGaussiansError
 from splatdream.scene import SH_C0, Gaussians
 
 
-# -- writing -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Attribute:
     semantic: str
@@ -71,14 +72,11 @@ def _srgb_to_linear(c: np.ndarray) -> np.ndarray:
 
 def splat_attributes(gaussians: Gaussians) -> list[_Attribute]:
     """The primitive's attributes, in file order, for exportable ``gaussians`` (float32 CPU, finite)."""
-    from splatdream.export.formats import check_exportable
-    from splatdream.export.ply import NonFiniteGaussiansError
-
     g = check_exportable(gaussians)
-    g64 = g.to(dtype=torch.float64)
+    g64 = g.to(dtype=torch.float64)  # activate in float64, round to float32 once
     quats = g64.unit_quats.numpy()
-    scales = np.exp(g64.log_scales.numpy()).astype(np.float32)
-    opacities = (1 / (1 + np.exp(-g64.logit_opacities.numpy()))).astype(np.float32)
+    scales = g64.scales.numpy().astype(np.float32)
+    opacities = g64.opacities.numpy().astype(np.float32)
     if not np.isfinite(scales).all():
         raise NonFiniteGaussiansError(
             "some scales overflow float32 when activated (log-scale > 88); nothing was written. "
