@@ -161,6 +161,17 @@ def test_info_view_and_turntable_open_a_splat_glb(tmp_path, capsys):
         assert viewer.scene.num_particles == 1
 
 
+def test_export_converts_a_splat_glb_and_never_overwrites_its_input(tmp_path, capsys):
+    g = make_scene(n=100, sh_degree=1)
+    glb = export_scene(g, "gltf-splats", tmp_path / "scene.splats.glb")
+    before = glb.read_bytes()
+    assert cli_main(["export", str(glb), "--format", "splat", "gltf-splats"]) == 2
+    assert "would overwrite its input" in capsys.readouterr().err
+    assert glb.read_bytes() == before and not (tmp_path / "scene.splat").exists()  # checked before any write
+    assert cli_main(["export", str(glb), "--format", "splat"]) == 0
+    assert (tmp_path / "scene.splat").stat().st_size == 32 * len(g)
+
+
 def test_a_glb_without_splats_nan_and_empty_scenes_are_one_line_errors(tmp_path, capsys):
     trimesh.creation.box().export(tmp_path / "box.glb")
     for argv in (["info", str(tmp_path / "box.glb")], ["export", str(tmp_path / "box.glb"), "--format", "splat"],

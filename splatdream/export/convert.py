@@ -41,7 +41,12 @@ def _writer(fmt: str, mesh: MeshOptions) -> Callable[[Path, Gaussians], object]:
 
 def default_path(source: Path, fmt: str) -> Path:
     """``particle_0.ply`` -> ``particle_0.splat`` / ``.compressed.ply`` / ``.spz`` / ``.glb`` beside it."""
-    return source.with_name(source.name.removesuffix(".ply") + SUFFIXES[fmt])
+    name = source.name
+    for suffix in (".splats.glb", ".glb"):  # a splat .glb as input: scene.splats.glb -> scene.spz
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return source.with_name(name.removesuffix(".ply") + SUFFIXES[fmt])
 
 
 def export_scene(gaussians: Gaussians, fmt: str, out: str | os.PathLike[str], mesh: MeshOptions = MeshOptions()) -> Path:
@@ -112,6 +117,8 @@ def _targets(cfg: ExportConfig, files: list[Path]) -> list[tuple[Path, str, Path
                 dst = cfg.out
             else:
                 dst = cfg.out / default_path(src, fmt).name
+            if dst.resolve() == src.resolve():
+                raise ValueError(f"{dst} would overwrite its input {src}; pass --out with another file name")
             jobs.append((src, fmt, dst))
     return jobs
 
