@@ -116,6 +116,21 @@ def test_layout_follows_the_spec():
     assert abs(int(color[1, 3]) - 0.9 * 255) <= 0.5
 
 
+def test_a_reader_without_the_extension_sees_a_coloured_point_cloud(tmp_path):
+    """trimesh knows nothing of KHR_gaussian_splatting: it must still open the file, as the spec's fallback."""
+    g = make_scene(n=200, sh_degree=1)
+    path = export_scene(g, "gltf-splats", tmp_path / "s.splats.glb")
+    scene = trimesh.load(path)
+    (cloud,) = scene.geometry.values()
+    assert isinstance(cloud, trimesh.PointCloud)
+    np.testing.assert_array_equal(cloud.vertices, g.means.double().numpy())
+    linear = np.asarray(cloud.colors)[:, :3] / 255
+    srgb = np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
+    dark = g.rgb.clamp(0, 1).numpy() < 0.1  # 8-bit linear is coarse in the darks
+    assert np.abs(srgb - g.rgb.clamp(0, 1).numpy())[~dark].max() < 0.02
+    assert np.abs(np.asarray(cloud.colors)[:, 3] / 255 - g.opacities.numpy()).max() <= 0.5 / 255 + 1e-6
+
+
 @pytest.mark.parametrize("sh_degree", [0, 1, 3])
 def test_ply_glb_ply_round_trip_is_lossless(tmp_path, sh_degree):
     g = make_scene(n=500, sh_degree=sh_degree, seed=sh_degree)
