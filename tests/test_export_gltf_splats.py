@@ -274,6 +274,28 @@ def test_reader_takes_normalised_integers_and_interleaved_views(tmp_path):
         read_gltf_splats(path)
 
 
+def test_nan_rows_in_a_glb_are_dropped_with_a_warning_as_in_a_ply(tmp_path, caplog, capsys):
+    g = make_scene(n=40, sh_degree=0)
+    doc, binary = glb_parts(gltf_splats_bytes(g))
+    view = doc["bufferViews"][doc["accessors"][doc["meshes"][0]["primitives"][0]["attributes"]["POSITION"]]["bufferView"]]
+    data = bytearray(binary)
+    for row in (2, 5, 7):  # x of three Gaussians becomes NaN
+        data[view["byteOffset"] + 12 * row : view["byteOffset"] + 12 * row + 4] = np.float32("nan").tobytes()
+    path = tmp_path / "nan.glb"
+    path.write_bytes(build_glb(doc, bytes(data)))
+    with caplog.at_level("WARNING"):
+        back = read_scene(path)
+    assert len(back) == 37 and "dropped 3 of 40 Gaussians" in caplog.text
+    assert cli_main(["info", str(path)]) == 0
+    assert "(3 with NaN/inf!)" in capsys.readouterr().out
+
+    for row in range(40):
+        data[view["byteOffset"] + 12 * row : view["byteOffset"] + 12 * row + 4] = np.float32("nan").tobytes()
+    path.write_bytes(build_glb(doc, bytes(data)))
+    assert cli_main(["turntable", str(path), "--out", str(tmp_path / "t.gif")]) == 2
+    assert "all 40 Gaussians hold NaN/inf values" in capsys.readouterr().err
+
+
 def test_reader_rejects_what_the_spec_forbids(tmp_path):
     def rewrite(edit) -> Path:
         doc, binary = glb_parts(gltf_splats_bytes(make_scene(n=10, sh_degree=1)))
