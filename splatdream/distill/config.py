@@ -129,6 +129,10 @@ class DistillConfig:
     """Learning-rate factor applied on each such restore."""
     backend: Literal["auto", "torch", "gsplat"] = "auto"
     """Rasteriser backend (auto: gsplat on CUDA, torch elsewhere)."""
+    packed: bool = False
+    """The rasteriser's meta layout, passed to both the render and densification (gsplat's own default is
+    packed=True, which its DefaultStrategy must then be told). Same images either way; packed saves GPU memory
+    when many Gaussians are out of view."""
     seed: int = 0
     """Seed of every random choice (cameras, timesteps, noise, backgrounds)."""
     log_every: int = 1

@@ -64,7 +64,7 @@ def grad2d_record(grads: list[Tensor], threshold: float) -> dict[str, float]:
 
 def post_backward(
     strategy: Any, cfg: DensifyConfig, params: torch.nn.ParameterDict, optimizers: dict[str, torch.optim.Optimizer],
-    state: dict[str, Any], step: int, meta: dict[str, Any], seed: int = 0,
+    state: dict[str, Any], step: int, meta: dict[str, Any], seed: int = 0, *, packed: bool,
 ) -> None:
     """gsplat's refine (no growth past ``max_gaussians``), then our opacity reset on ``reset_every``.
 
@@ -75,7 +75,16 @@ def post_backward(
     gsplat 1.5.3 never resets opacities: its test ``step % reset_every == 0 & step > 0`` parses as
     ``step % reset_every == (0 & step) > 0``, always false. ``reset_opa`` only lowers opacities above
     2 ``prune_opa`` and zeroes their Adam moments, so running it a second time (a fixed gsplat) changes nothing.
+
+    ``packed`` must be what the render was called with: gsplat reads a packed meta (``radii`` [nnz, 2]) as
+    unpacked ([C, N, 2]) with an IndexError, and the other way round with wrong Gaussian ids. A mismatch is
+    refused here, before gsplat can misread it.
     """
+    if packed != (meta.get("gaussian_ids") is not None):
+        raise ValueError(
+            f"densify called with packed={packed} on a {'packed' if not packed else 'unpacked'} rasteriser meta; "
+            "render and densify must use the same distill.packed"
+        )
     if len(params["means"]) >= cfg.max_gaussians:
         strategy = dataclasses.replace(strategy, grow_grad2d=float("inf"))  # prune only
     cuda = params["means"].is_cuda
@@ -83,7 +92,7 @@ def post_backward(
         torch.default_generator.manual_seed(seed)
         if cuda:
             torch.cuda.manual_seed(seed)
-        strategy.step_post_backward(params, optimizers, state, step, meta)
+        strategy.step_post_backward(params, optimizers, state, step, meta, packed=packed)
     if is_reset_step(cfg, step):
         from gsplat.strategy.ops import reset_opa
 

@@ -223,7 +223,7 @@ class Trainer:
         """Particle ``index`` from ``cameras`` -> images [B, 3, H, W] in [0, 1] and the rasteriser's meta."""
         g = self.particle(index)
         colors, _, meta = render_gaussians(g, cameras.to(self.device), backgrounds=backgrounds.to(self.device),
-                                           backend=self.cfg.backend)
+                                           backend=self.cfg.backend, packed=self.cfg.packed)
         return colors.permute(0, 3, 1, 2).clamp(0, 1), meta
 
     def step(self) -> StepResult:
@@ -261,7 +261,7 @@ class Trainer:
                 if self.strategy is not None:
                     seed = int(torch.randint(0, 2**62, (1,), generator=self.generator))
                     densify.post_backward(self.strategy, cfg.densify, self.params[i], self.optimizers[i],
-                                          self.strategy_states[i], step, metas[i], seed)
+                                          self.strategy_states[i], step, metas[i], seed, packed=cfg.packed)
         lora_loss = self._train_lora(x0, cameras) if (ok and self.score_net is not None) else float("nan")
         self.step_count += 1
         return StepResult(
@@ -342,7 +342,7 @@ class Trainer:
         for i, ref in enumerate(self.references):
             sl = slice(i * v, (i + 1) * v)
             colors, _, _ = render_gaussians(ref, cameras[sl].to(self.device), backgrounds=backgrounds[sl].to(self.device),
-                                            backend=self.cfg.backend)
+                                            backend=self.cfg.backend, packed=self.cfg.packed)
             imgs.append(colors.permute(0, 3, 1, 2).clamp(0, 1))
         return torch.cat(imgs)
 
