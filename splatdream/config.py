@@ -8,6 +8,7 @@ present, else ``cpu-tiny``.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from splatdream.priors.config import PriorConfig
 from splatdream.retrieval.config import RetrievalConfig
 from splatdream.scene import OrbitRanges
 from viewer.config import ViewerConfig
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -167,18 +170,28 @@ PRESETS: dict[str, tuple[str, RunConfig]] = {
 
 
 def auto_preset() -> str:
-    """redream-sd21 when a CUDA GPU and local Stable Diffusion weights exist, else cpu-tiny."""
+    """redream-sd21 when a CUDA GPU and local Stable Diffusion weights exist, else cpu-tiny.
+
+    The default weights are found under either id (the live mirror or the withdrawn original, whichever
+    the cache holds); the choice and the id found are logged.
+    """
     import torch
 
     if not torch.cuda.is_available():
         return "cpu-tiny"
-    from huggingface_hub import try_to_load_from_cache
+    from splatdream.priors.sd import default_repos, find_cached
 
-    repo = PRESETS["redream-sd21"][1].prior.path or "stabilityai/stable-diffusion-2-1-base"
-    if Path(repo).is_dir():
+    path = PRESETS["redream-sd21"][1].prior.path
+    if path is not None and Path(path).is_dir():
+        log.info("auto preset: redream-sd21 (CUDA, weights in %s)", path)
         return "redream-sd21"
-    cached = try_to_load_from_cache(repo, "model_index.json")
-    return "redream-sd21" if isinstance(cached, str) else "cpu-tiny"
+    found = find_cached(default_repos() if path is None else (path,))
+    if found is None:
+        log.info("auto preset: cpu-tiny (CUDA found, but no Stable Diffusion weights %s in the Hugging Face cache)",
+                 " or ".join(default_repos()))
+        return "cpu-tiny"
+    log.info("auto preset: redream-sd21 (CUDA, weights %s in the Hugging Face cache)", found)
+    return "redream-sd21"
 
 
 def _pop_option(argv: list[str], name: str) -> tuple[str | None, list[str]]:
