@@ -26,7 +26,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests.support: the tiny SD folder and the kill -9 helper
-from bench_util import markdown_table, write_report  # noqa: E402
+from bench_util import SMOKE, markdown_table, write_report  # noqa: E402
 
 PROMPT = "a wooden chair"
 
@@ -160,7 +160,7 @@ def main() -> None:
     parser.add_argument("--kill-steps", type=int, default=40, help="distillation steps of the kill -9 run (64 px)")
     parser.add_argument("--dtype", default="auto", choices=("auto", "float16", "bfloat16", "float32"),
                         help="the prior's dtype (auto: float16 on CUDA)")
-    parser.add_argument("--cpu-smoke", action="store_true", help="toy sizes on the CPU with a tiny random SD folder")
+    parser.add_argument("--cpu-smoke", action="store_true", default=SMOKE, help="toy sizes on the CPU with a tiny random SD folder")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--worker", nargs=2, type=Path, metavar=("CONFIG", "STATS"), help=argparse.SUPPRESS)
     args = parser.parse_args()

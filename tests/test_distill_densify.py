@@ -70,9 +70,37 @@ def test_preset_threshold_grows_a_few_percent_of_a_vsd_gradient(table) -> None:
     """gsplat's photometric 2e-4 grows nearly every Gaussian under the VSD surrogate; redream-sd21's 1-5%."""
     from splatdream.config import PRESETS
 
-    d = PRESETS["redream-sd21"][1].distill.densify
+    d = replace(PRESETS["redream-sd21"][1].distill.densify, grow_quantile=None)  # the fixed threshold
     assert 0.01 <= grown_at_a_refine(d, table) <= 0.05
     assert grown_at_a_refine(replace(d, grow_grad2d=2e-4), table) > 0.95
+
+
+@pytest.mark.parametrize("gain", [1e-3, 1.0, 1e3])
+def test_quantile_growth_is_scale_free(gain: float) -> None:
+    """Issue 24, finding 7: redream-sd21 grows its top 3% at each refine whatever the gradients' scale (real SD
+    weights will not give the random weights' 1.5); the fixed threshold grows 0% or ~all of the same Gaussians."""
+    from splatdream.config import PRESETS
+
+    d = PRESETS["redream-sd21"][1].distill.densify
+    assert d.grow_quantile == 0.03
+    table = [(q, v * gain) for q, v in MEASURED_SD]
+    assert grown_at_a_refine(d, table) == pytest.approx(0.03, abs=0.002)
+    fixed = grown_at_a_refine(replace(d, grow_quantile=None), table)
+    assert (fixed < 0.001) if gain < 1 else (fixed > 0.5) if gain > 1 else (0.01 <= fixed <= 0.05)
+
+
+@pytest.mark.parametrize("quantile", [None, 0.5])
+def test_growth_stops_at_the_cap(quantile: float | None) -> None:
+    d = DensifyConfig(refine_start=0, refine_every=1, grow_grad2d=2e-4, grow_quantile=quantile, max_gaussians=4050)
+    assert grown_at_a_refine(d, MEASURED_SD) * 4000 == pytest.approx(50, abs=1)
+
+
+def test_opacity_reset_is_a_switch_off_for_redream_sd21() -> None:
+    from splatdream.config import PRESETS
+
+    d = DensifyConfig(refine_start=0, refine_every=2, reset_every=2, refine_stop=100)
+    assert densify.is_reset_step(d, 2) and not densify.is_reset_step(replace(d, opacity_reset=False), 2)
+    assert not PRESETS["redream-sd21"][1].distill.densify.opacity_reset
 
 
 @pytest.mark.parametrize("packed", [False, True])
@@ -91,6 +119,8 @@ def test_refines_write_grad2d_percentiles_to_metrics(tiny_prior_factory, tmp_pat
     for r in refines:
         assert 0 < r["grad2d_p50"] <= r["grad2d_p90"] <= r["grad2d_p95"] <= r["grad2d_p99"]
         assert r["grow_frac"] == 0.0
+        # what the refine did: nothing grew above the threshold it used, only pruning
+        assert r["grow_threshold"] == 1e9 and r["gaussians_after"] <= r["gaussians_before"]
 
 
 @pytest.mark.parametrize("packed", [False, True])
