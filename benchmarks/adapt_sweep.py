@@ -36,11 +36,9 @@ def _assets():  # -> (chairs, chair captions, [(caption, Gaussians)] of other ob
 
 
 def measure(overrides: dict, retrieved, captions, others):  # -> AdaptationEffect
-    from splatdream.adaptation.evaluate import adaptation_effect
+    from splatdream.adaptation.evaluate import EvalProbes, adaptation_effect
     from splatdream.config import PRESETS
     from splatdream.priors.tiny_prior import TinyPrior
-
-    from splatdream.adaptation.evaluate import EvalProbes
 
     kw = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
     if SMOKE:  # two steps, two views, one probe: the code path, not a measurement

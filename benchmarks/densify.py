@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import torch
+from bench_util import smoke
 
 
 def small_random_sd(image_size: int):  # -> StableDiffusionPrior

@@ -18,9 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import trimesh
-from PIL import Image
-
 from bench_util import results_path, smoke
+from PIL import Image
 
 from splatdream.init import mesh_to_gaussians
 
