@@ -181,6 +181,6 @@ def test_densify_refuses_a_meta_of_the_other_layout(packed: bool) -> None:
     strategy = densify.make_strategy(DensifyConfig())
     _, _, meta = render_gaussians(Gaussians.from_param_dict(params), orbit_ring(1, 16, 16), backend="torch",
                                   packed=not packed)
-    with pytest.raises(ValueError, match="distill.packed"):
+    with pytest.raises(ValueError, match=r"distill\.packed"):
         densify.post_backward(strategy, DensifyConfig(), params, opts, strategy.initialize_state(), 0, meta,
                               packed=packed)
