@@ -71,7 +71,7 @@ def run_pipeline(prompt: str, variant: str, out: Path, particles: int, steps: in
     if steps is not None:
         cmd += ["--distill.steps", str(steps)]
     if SMOKE:  # the code path only: no adaptation, few Gaussians
-        cmd += ["--adapt.enabled", "False", "--init.gaussians-per-particle", "300"]
+        cmd += ["--adapt.no-enabled", "--init.gaussians-per-particle", "300"]
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), PYTHONPATH=str(ROOT))
     t0 = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, check=False)

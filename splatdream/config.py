@@ -14,7 +14,7 @@ from pathlib import Path
 
 import tyro
 
-from splatdream.adaptation.config import TINY_PRIOR_ADAPT, AdaptConfig
+from splatdream.adaptation.config import TINY_PRIOR_ADAPT, AdaptConfig, AlignConfig
 from splatdream.configio import load_yaml
 from splatdream.distill.config import ColourFieldConfig, DensifyConfig, DistillConfig, LearningRates
 from splatdream.distill.schedule import ExpDecay, Steps
@@ -100,7 +100,11 @@ def sd21_preset(steps: int, *, t_drop: int, densify: DensifyConfig, checkpoint_e
     return RunConfig(
         prior=PriorConfig(kind="sd"),
         init=InitConfig(gaussians_per_particle=50_000),
-        adapt=AdaptConfig(steps=500, resolution=512),
+        # Issue 24, finding 8: the front alignment renders at the prior's own size (64 px renders were upsampled
+        # into SD's 512 px and judged blurred), and the renders are captioned with each asset's library caption,
+        # as cpu-tiny's adaptation measured best (the prompt's colour or material words bind to how the
+        # retrieved assets look; docs/gpu_path.md).
+        adapt=AdaptConfig(steps=500, resolution=512, captions="asset", alignment=AlignConfig(resolution=512)),
         distill=DistillConfig(
             loss="vsd",
             steps=steps,

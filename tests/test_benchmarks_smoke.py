@@ -50,7 +50,7 @@ def test_benchmark_smoke(script: str, tmp_path: Path) -> None:
     assert done.returncode == 0, f"{script} failed in smoke mode:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     if report is not None:
         text = (tmp_path / report).read_text()
-        assert text.startswith("# ") and "|" in text
+        assert "| ---" in text or "|---" in text  # a Markdown table
     else:
         assert done.stdout.strip()
     # the measured results are never overwritten by a smoke run

@@ -130,10 +130,28 @@ def sd21_random_models(
 
 
 def open_clip_tokenize(prompts: Sequence[str]) -> Tensor:
-    """OpenCLIP's bundled BPE (the tokenizer SD 2.x uses) -> [B, 77] ids; needs no download."""
-    import open_clip
+    """OpenCLIP's bundled BPE (the tokenizer SD 2.x uses) -> [B, 77] ids; needs no download.
 
+    Only ``sd21-random`` (random weights, timing only) uses it. Without open_clip installed (the GPU check's
+    machine: it would pull timm and torchvision), words are hashed to ids in the same [B, 77] layout: the
+    same cost, and with random weights the ids mean nothing either way.
+    """
+    try:
+        import open_clip
+    except ImportError:
+        return hashed_tokenize(prompts)
     return open_clip.tokenize(list(prompts))
+
+
+def hashed_tokenize(prompts: Sequence[str], length: int = 77, vocab: int = 49408) -> Tensor:
+    """[B, length] ids: start token, one stable hash per word, end token, zero padding (CLIP's layout)."""
+    import zlib
+
+    ids = torch.zeros(len(prompts), length, dtype=torch.long)
+    for row, prompt in enumerate(prompts):
+        words = [2 + zlib.crc32(w.encode()) % (vocab - 3) for w in prompt.lower().split()][: length - 2]
+        ids[row, : len(words) + 2] = torch.tensor([vocab - 2, *words, vocab - 1])
+    return ids
 
 
 class StableDiffusionPrior(Prior):
