@@ -19,9 +19,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
-from bench_util import markdown_table, write_report
+from bench_util import markdown_table, smoke, write_report
 
-CPU_GAUSSIANS = 6000
+CPU_GAUSSIANS = smoke(6000, 500)
 """Gaussians per asset, as the cpu-tiny preset initialises them."""
 
 
@@ -76,6 +76,8 @@ def tiny_rows(threads: int, n_assets: int) -> list[tuple[str, ...]]:
         prior = TinyPrior(build_tiny_unet(), TinyArch())
         label = "TinyPrior (UNTRAINED: no shipped weights yet; same cost)"
     cfg = replace(PRESETS["cpu-tiny"][1].adapt, progress=False)
+    cfg = smoke(cfg, replace(cfg, steps=2, alignment=replace(cfg.alignment, n_yaws=2, timesteps=cfg.alignment.timesteps[:1],
+                                                             noises_per_timestep=1)))
     return _stage_rows(prior, label, f"CPU, {threads} thread(s)", cfg, _assets(n_assets, CPU_GAUSSIANS), "a chair")
 
 
@@ -100,7 +102,7 @@ def sd_rows(n_assets: int) -> list[tuple[str, ...]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--assets", type=int, default=3)
+    parser.add_argument("--assets", type=int, default=smoke(3, 1))
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "adapt.md")
     args = parser.parse_args()
     rows = tiny_rows(args.threads, args.assets) + sd_rows(args.assets)

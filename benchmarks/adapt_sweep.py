@@ -19,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
+from bench_util import SMOKE, smoke
 
 
 def _assets():  # -> (chairs, chair captions, [(caption, Gaussians)] of other objects)
@@ -27,26 +28,32 @@ def _assets():  # -> (chairs, chair captions, [(caption, Gaussians)] of other ob
     from splatdream.starter.build import load_manifest
 
     manifest = load_manifest()
-    chairs = [e for e in manifest if e.category == "chair"][:3]
-    others = [next(e for e in manifest if e.category == c) for c in ("car", "mug", "tree", "dog")]
-    gauss = [mesh_to_gaussians(load_mesh(e.path), 6000, seed=i) for i, e in enumerate(chairs + others)]
-    return gauss[:3], [e.caption for e in chairs], list(zip([e.caption for e in others], gauss[3:], strict=True))
+    n = smoke(3, 1)
+    chairs = [e for e in manifest if e.category == "chair"][:n]
+    others = [next(e for e in manifest if e.category == c) for c in smoke(("car", "mug", "tree", "dog"), ("mug",))]
+    gauss = [mesh_to_gaussians(load_mesh(e.path), smoke(6000, 500), seed=i) for i, e in enumerate(chairs + others)]
+    return gauss[:n], [e.caption for e in chairs], list(zip([e.caption for e in others], gauss[n:], strict=True))
 
 
 def measure(overrides: dict, retrieved, captions, others):  # -> AdaptationEffect
-    from splatdream.adaptation.evaluate import adaptation_effect
+    from splatdream.adaptation.evaluate import EvalProbes, adaptation_effect
     from splatdream.config import PRESETS
     from splatdream.priors.tiny_prior import TinyPrior
 
     kw = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
+    if SMOKE:  # two steps, two views, one probe: the code path, not a measurement
+        kw = {"steps": 2, "azimuths_deg": (0.0, 180.0), "elevations_deg": (15.0,)} | kw
     cfg = replace(PRESETS["cpu-tiny"][1].adapt, progress=False, **kw)
+    probes = smoke(EvalProbes(timesteps=(100, 200, 300, 400, 500, 600), noises_per_timestep=4),
+                   EvalProbes(timesteps=(500,), noises_per_timestep=1))
     with tempfile.TemporaryDirectory() as tmp:
-        return adaptation_effect(TinyPrior.load(), retrieved, captions, others, "a chair", cfg, Path(tmp) / "adapter")
+        return adaptation_effect(TinyPrior.load(), retrieved, captions, others, "a chair", cfg, Path(tmp) / "adapter",
+                                 view_probes=probes)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("variants", help="JSON list of AdaptConfig override dicts; {} is the cpu-tiny default")
+    parser.add_argument("variants", nargs="?" if SMOKE else None, default="[{}]", help="JSON list of AdaptConfig override dicts; {} is the cpu-tiny default")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

@@ -1,9 +1,37 @@
-"""Helpers the benchmark scripts share: Markdown tables written next to the scripts, peak RSS on Linux."""
+"""Helpers the benchmark scripts share: Markdown tables written next to the scripts, peak RSS on Linux,
+and the smoke mode.
+
+``BENCH_SMOKE=1``: every script runs its whole code path on the CPU at toy sizes in seconds (CI runs each
+one this way, tests/test_benchmarks_smoke.py), and whatever it would write under benchmarks/results/ goes to
+``$BENCH_SMOKE_OUT`` (default: a temporary folder) instead, so a smoke run never overwrites measured results.
+"""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+SMOKE = os.environ.get("BENCH_SMOKE", "") == "1"
+"""Smoke mode: toy sizes, CPU only, results written aside (see the module docstring)."""
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def smoke(full: T, small: T) -> T:
+    """``small`` in smoke mode, else ``full``."""
+    return small if SMOKE else full
+
+
+def results_path(path: Path) -> Path:
+    """Where a report meant for ``path`` is written: ``path`` itself, or in smoke mode a scratch folder."""
+    if not SMOKE:
+        return path
+    out = Path(os.environ.get("BENCH_SMOKE_OUT") or tempfile.mkdtemp(prefix="bench-smoke-"))
+    out.mkdir(parents=True, exist_ok=True)
+    return out / Path(path).name
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]], align: Sequence[str] | None = None) -> list[str]:
@@ -15,6 +43,7 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]], alig
 def write_report(path: Path, title: str, intro: str, table: list[str], footer: str = "") -> str:
     """Write ``# title``, the intro paragraph, the table and an optional footer to ``path``; print it too."""
     text = "\n".join([f"# {title}", "", intro, "", *table]) + "\n" + (f"\n{footer}\n" if footer else "")
+    path = results_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     print(text)

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import torch
+from bench_util import smoke
 
 
 def small_random_sd(image_size: int):  # -> StableDiffusionPrior
@@ -61,11 +62,11 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--prior", choices=("sd-random-small", "tiny"), default="sd-random-small")
-    ap.add_argument("--steps", type=int, default=7)
-    ap.add_argument("--refine-every", type=int, default=3)
-    ap.add_argument("--resolution", type=int, default=512)
-    ap.add_argument("--particles", type=int, default=4)
-    ap.add_argument("--gaussians", type=int, default=20_000)
+    ap.add_argument("--steps", type=int, default=smoke(7, 2))
+    ap.add_argument("--refine-every", type=int, default=smoke(3, 1))
+    ap.add_argument("--resolution", type=int, default=smoke(512, 64))
+    ap.add_argument("--particles", type=int, default=smoke(4, 1))
+    ap.add_argument("--gaussians", type=int, default=smoke(20_000, 500))
     ap.add_argument("--scale", type=float, default=0.01, help="Gaussian size (50k on a unit object: ~0.008)")
     ap.add_argument("--grow-grad2d", type=float, default=2e-4, help="threshold grow_frac is reported against")
     ap.add_argument("--threads", type=int, default=2)

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 import torch
-from bench_util import markdown_table, write_report
+from bench_util import SMOKE, markdown_table, smoke, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 SPLAT_TRANSFORM = ROOT / "tests" / "node" / "node_modules" / ".bin" / "splat-transform"
@@ -40,7 +40,9 @@ def _scenes():
     from splatdream.starter.build import STARTER_DIR
     from splatdream.starter.sample import SAMPLE_PLY
 
-    particle = mesh_to_gaussians(load_mesh(STARTER_DIR / "meshes" / "armchair_green_velvet.glb"), 6000)
+    particle = mesh_to_gaussians(load_mesh(STARTER_DIR / "meshes" / "armchair_green_velvet.glb"), smoke(6000, 500))
+    if SMOKE:  # one small scene: the code path, not a measurement
+        return [("cpu-tiny particle (armchair, 500, SH 0; smoke)", particle)]
     return [("cpu-tiny particle (armchair, 6,000, SH 0)", particle), ("sample scene (7,200, SH 1)", read_ply(SAMPLE_PLY))]
 
 
@@ -97,7 +99,7 @@ def _decode(path: Path, fmt: str, tmp: Path):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--size", type=int, default=256, help="render side in pixels for the PSNR/IoU views")
+    parser.add_argument("--size", type=int, default=smoke(256, 32), help="render side in pixels for the PSNR/IoU views")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "export.md")
     parser.add_argument("--formats", nargs="+", choices=SPLAT_FORMATS, default=list(SPLAT_FORMATS))
     parser.add_argument("--no-mesh", action="store_true", help="skip the mesh (.glb) rows, the slow part")

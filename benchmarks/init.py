@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import trimesh
+from bench_util import results_path, smoke
 from PIL import Image
 
 from splatdream.init import mesh_to_gaussians
@@ -38,12 +39,12 @@ def textured_sphere(target_faces: int = 50_000, texture: int = 512) -> trimesh.T
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--gaussians", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=smoke(5, 1))
+    parser.add_argument("--gaussians", type=int, default=smoke(100_000, 2000))
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "init.md")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    mesh = textured_sphere()
+    mesh = textured_sphere(smoke(50_000, 2000), smoke(512, 64))
     mesh_to_gaussians(mesh, 1000)  # warm-up (imports, allocator)
     times = []
     for r in range(args.repeats):
@@ -65,8 +66,9 @@ def main() -> None:
             f"{platform.processor() or platform.machine()}, torch {torch.__version__}, shared machine.\n")
     text = "# mesh_to_gaussians speed\n\n" + "\n".join(rows) + "\n" + note
     print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
+    out = results_path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
 
 
 if __name__ == "__main__":

@@ -14,10 +14,10 @@ import time
 from pathlib import Path
 
 import torch
-from bench_util import markdown_table, write_report
+from bench_util import markdown_table, smoke, write_report
 
 
-def _rate(fn, batch: int, min_seconds: float = 3.0, warmup: int = 2) -> tuple[float, float]:
+def _rate(fn, batch: int, min_seconds: float = smoke(3.0, 0.0), warmup: int = smoke(2, 1)) -> tuple[float, float]:
     """(images per second, ms per call) of ``fn`` run for at least ``min_seconds``."""
     for _ in range(warmup):
         fn()

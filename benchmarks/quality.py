@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bench_util import markdown_table, write_report
+from bench_util import SMOKE, markdown_table, results_path, smoke, write_report
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = Path(__file__).parent / "prompts" / "suite.csv"
@@ -70,6 +70,8 @@ def run_pipeline(prompt: str, variant: str, out: Path, particles: int, steps: in
         cmd += ["--out", str(out)]
     if steps is not None:
         cmd += ["--distill.steps", str(steps)]
+    if SMOKE:  # the code path only: no adaptation, few Gaussians
+        cmd += ["--adapt.no-enabled", "--init.gaussians-per-particle", "300"]
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), PYTHONPATH=str(ROOT))
     t0 = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, check=False)
@@ -244,22 +246,22 @@ def variant_sheet(runs: Path, variants: list[str], prompts: list[Prompt], out: P
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", type=Path, default=SUITE)
-    parser.add_argument("--limit", type=int, default=None, help="only the suite's first N prompts")
+    parser.add_argument("--limit", type=int, default=smoke(None, 1), help="only the suite's first N prompts")
     parser.add_argument("--reuse-evals", action="store_true",
                         help="read a run's eval.json when it is newer than its particles instead of scoring again "
                              "(only valid when the eval settings have not changed)")
     parser.add_argument("--variant-sheet", type=Path, default=ROOT / "docs" / "quality" / "ablation.png",
                         help="where the per-variant picture goes (when more than one variant runs)")
     parser.add_argument("--prompts", nargs="+", default=None, help="only these prompts (exact suite text)")
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
-    parser.add_argument("--num-particles", type=int, default=4)
-    parser.add_argument("--steps", type=int, default=None, help="override the distillation steps (quick checks)")
+    parser.add_argument("--variants", nargs="+", default=smoke(list(VARIANTS), ["default"]), choices=list(VARIANTS))
+    parser.add_argument("--num-particles", type=int, default=smoke(4, 1))
+    parser.add_argument("--steps", type=int, default=smoke(None, 2), help="override the distillation steps (quick checks)")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--runs", type=Path, default=ROOT / "outputs" / "quality", help="where the runs go")
-    parser.add_argument("--eval-views", type=int, default=24)
-    parser.add_argument("--eval-size", type=int, default=128)
+    parser.add_argument("--runs", type=Path, default=smoke(ROOT / "outputs" / "quality", results_path(Path("quality-runs"))), help="where the runs go")
+    parser.add_argument("--eval-views", type=int, default=smoke(24, 4))
+    parser.add_argument("--eval-size", type=int, default=smoke(128, 32))
     parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("--sheet", type=Path, default=SHEET)
+    parser.add_argument("--sheet", type=Path, default=smoke(SHEET, results_path(SHEET)))
     args = parser.parse_args()
 
     import torch

@@ -32,7 +32,7 @@ _spec = importlib.util.spec_from_file_location("bench_util", HERE / "bench_util.
 assert _spec is not None and _spec.loader is not None
 bench_util = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench_util)
-markdown_table, write_report = bench_util.markdown_table, bench_util.write_report
+markdown_table, write_report, smoke = bench_util.markdown_table, bench_util.write_report, bench_util.smoke
 
 PROMPTS = ["a red chair", "a blue mug", "a green lamp", "a yellow table", "a grey vase", "a white teapot"]
 
@@ -70,7 +70,7 @@ def bench_ingest(tmp: Path, n: int, cpus: int) -> dict[str, float]:
 def tiny_config(tmp: Path) -> Path:
     from tests.support.tiny_runs import write_tiny_run_config
 
-    return write_tiny_run_config(tmp, steps=24, checkpoint_every=8)
+    return write_tiny_run_config(tmp, steps=smoke(24, 2), checkpoint_every=smoke(8, 1))
 
 
 def bench_batch(tmp: Path, n: int, cpus: int) -> dict[str, float]:
@@ -99,8 +99,8 @@ def bench_batch(tmp: Path, n: int, cpus: int) -> dict[str, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--meshes", type=int, default=48)
-    ap.add_argument("--prompts", type=int, default=3)
+    ap.add_argument("--meshes", type=int, default=smoke(48, 4))
+    ap.add_argument("--prompts", type=int, default=smoke(3, 1))
     ap.add_argument("--cpus", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "ray.md")
     args = ap.parse_args()

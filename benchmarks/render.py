@@ -23,19 +23,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from bench_util import reset_peak_rss, rss_kb
+from bench_util import reset_peak_rss, results_path, rss_kb, smoke
 from torch import Tensor
 
 RESULTS = Path(__file__).resolve().parent / "results" / "render.md"
-CONFIGS = [(10_000, 64), (20_000, 128), (50_000, 256)]
+CONFIGS = smoke([(10_000, 64), (20_000, 128), (50_000, 256)], [(300, 16)])
 DENSE_BYTES_PER_ENTRY = 60  # bytes per [C, P, N] entry at the peak, measured at (10k, 64², 1 camera)
 
 
 @dataclass(frozen=True)
 class Config:
-    cameras: tuple[int, ...] = (1, 4)
+    cameras: tuple[int, ...] = smoke((1, 4), (1,))
     """Camera counts to run every (Gaussians, resolution) configuration with."""
-    repeats: int = 3
+    repeats: int = smoke(3, 1)
     """Timed runs per configuration (after one warm-up); the median is reported."""
     threads: int = 0
     """torch intra-op threads; 0 keeps torch's default (the number of cores)."""
@@ -163,10 +163,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     text = header + "\n".join(lines) + "\n"
     print("\n" + text)
-    cfg.output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cfg.output.with_suffix(".tmp")
+    output = results_path(cfg.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_suffix(".tmp")
     tmp.write_text(text)
-    tmp.replace(cfg.output)
+    tmp.replace(output)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ import pyarrow as pa
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks.bench_util import markdown_table  # noqa: E402
+from benchmarks.bench_util import markdown_table, results_path, smoke  # noqa: E402
 from splatdream.atomic import atomic_write  # noqa: E402
 from splatdream.retrieval.store import ann_index_config, ivf_partitions  # noqa: E402
 
@@ -261,14 +261,15 @@ def merge_sections(old: str, new: dict[str, str], header: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--parts", nargs="+", default=["ann", "prompts", "ingest"], choices=["ann", "prompts", "ingest"])
-    ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    ap.add_argument("--indexes", nargs="+", default=list(SWEEPS), choices=list(SWEEPS))
-    ap.add_argument("--queries", type=int, default=100)
-    ap.add_argument("--prompts", type=int, default=1000, help="prompts for the prompts/s part")
-    ap.add_argument("--ingest", type=int, default=30, help="meshes for the ingest throughput part")
+    ap.add_argument("--sizes", type=int, nargs="+", default=smoke([100_000, 1_000_000], [3000]))
+    ap.add_argument("--indexes", nargs="+", default=smoke(list(SWEEPS), list(SWEEPS)[:1]), choices=list(SWEEPS))
+    ap.add_argument("--queries", type=int, default=smoke(100, 5))
+    ap.add_argument("--prompts", type=int, default=smoke(1000, 20), help="prompts for the prompts/s part")
+    ap.add_argument("--ingest", type=int, default=smoke(30, 3), help="meshes for the ingest throughput part")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results" / "retrieval.md")
     ap.add_argument("--workdir", type=Path, default=None, help="scratch directory (default: a temp dir)")
     args = ap.parse_args(argv)
+    args.out = results_path(args.out)
     rng = np.random.default_rng(0)
     centres = rng.standard_normal((256, DIM), dtype=np.float32)
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import torch
 import tyro
+from bench_util import results_path, smoke
 
 from splatdream.scene import Gaussians, OrbitRanges, sample_orbit
 from viewer import LiveViewer, ViewerConfig
@@ -37,12 +38,12 @@ from tests.support.demo_scenes import demo_particles  # noqa: E402
 
 @dataclass(frozen=True)
 class Args:
-    steps: int = 30
+    steps: int = smoke(30, 2)
     """Training steps per configuration per round."""
-    rounds: int = 3
+    rounds: int = smoke(3, 1)
     """Rounds; configurations run interleaved within each."""
-    particles: int = 4
-    gaussians: int = 20_000
+    particles: int = smoke(4, 1)
+    gaussians: int = smoke(20_000, 500)
     """Gaussians per particle."""
     anchors: int = 32
     """Size of the fake render (sets the work per step)."""
@@ -181,8 +182,9 @@ def main(args: Args) -> None:
     ]
     text = "\n".join(lines) + "\n"
     print(text)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
+    out = results_path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
 
 
 if __name__ == "__main__":

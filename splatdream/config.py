@@ -8,12 +8,13 @@ present, else ``cpu-tiny``.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import tyro
 
-from splatdream.adaptation.config import TINY_PRIOR_ADAPT, AdaptConfig
+from splatdream.adaptation.config import TINY_PRIOR_ADAPT, AdaptConfig, AlignConfig
 from splatdream.configio import load_yaml
 from splatdream.distill.config import ColourFieldConfig, DensifyConfig, DistillConfig, LearningRates
 from splatdream.distill.schedule import ExpDecay, Steps
@@ -24,6 +25,8 @@ from splatdream.priors.config import PriorConfig
 from splatdream.retrieval.config import RetrievalConfig
 from splatdream.scene import OrbitRanges
 from viewer.config import ViewerConfig
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,11 @@ def sd21_preset(steps: int, *, t_drop: int, densify: DensifyConfig, checkpoint_e
     return RunConfig(
         prior=PriorConfig(kind="sd"),
         init=InitConfig(gaussians_per_particle=50_000),
-        adapt=AdaptConfig(steps=500, resolution=512),
+        # Issue 24, finding 8: the front alignment renders at the prior's own size (64 px renders were upsampled
+        # into SD's 512 px and judged blurred), and the renders are captioned with each asset's library caption,
+        # as cpu-tiny's adaptation measured best (the prompt's colour or material words bind to how the
+        # retrieved assets look; docs/gpu_path.md).
+        adapt=AdaptConfig(steps=500, resolution=512, captions="asset", alignment=AlignConfig(resolution=512)),
         distill=DistillConfig(
             loss="vsd",
             steps=steps,
@@ -107,7 +114,9 @@ def sd21_preset(steps: int, *, t_drop: int, densify: DensifyConfig, checkpoint_e
             cameras=OrbitRanges(elevation_deg=(-10.0, 45.0), radius=(2.5, 3.2), fov_y_deg=(40.0, 70.0)),
             lr=LearningRates(means=ExpDecay(1e-3, 1e-5, steps)),
             densify=densify,
-            score_net=ScoreNetConfig(rank=16, lr=1e-4),
+            # threestudio's VSD LoRA (rank 4, scale 1, N(0, 1/r^2) init, AdamW 1e-4, betas (0.9, 0.99), eps 1e-15);
+            # issue 24: the earlier rank 16 / alpha 4 / kaiming init moved its output ~15-30x less per step
+            score_net=ScoreNetConfig(rank=4, alpha=4.0, init="gaussian", lr=1e-4),
             retrieval_reg_every=3,
             max_batch=4,
             checkpoint_every=checkpoint_every,
@@ -141,7 +150,8 @@ PRESETS: dict[str, tuple[str, RunConfig]] = {
                                  sh0=0.0, shN=0.0),
                 colour=ColourFieldConfig(enabled=True, grid_size=6, lr_affine=1e-2, lr_grid=1e-2),
                 densify=DensifyConfig(enabled=False),
-                score_net=ScoreNetConfig(rank=4, lr=1e-3),
+                # peft's init and torch's AdamW defaults, as this preset was tuned with (outputs unchanged)
+                score_net=ScoreNetConfig(rank=4, lr=1e-3, init="kaiming", betas=(0.9, 0.999), eps=1e-8),
                 retrieval_reg_every=0,
                 checkpoint_every=40,
             ),
@@ -150,9 +160,12 @@ PRESETS: dict[str, tuple[str, RunConfig]] = {
     "redream-sd21": (
         f"The paper's method on one GPU in <= 15 minutes (estimated, H100-class): SD 2.1 base, VSD, 3 retrieved "
         f"assets, 4 particles, 512px throughout, {SD21_STEPS} steps, CFG 7.5 (100 with --distill.loss sds)",
+        # Issue 24: no opacity reset (it landed with the t_max drop, and the refines after it pruned fading
+        # particles; GaussianDreamer never resets), and scale-free growth: the top 3% by grad2d at each refine
+        # (the 1-5% the fixed threshold was tuned to on random weights, whatever real weights' scale).
         sd21_preset(SD21_STEPS, t_drop=400, densify=DensifyConfig(
             refine_start=100, refine_every=100, refine_stop=800, reset_every=400, grow_grad2d=SD21_GROW_GRAD2D,
-            max_gaussians=300_000),
+            grow_quantile=0.03, opacity_reset=False, max_gaussians=300_000),
             checkpoint_every=200),
     ),
     "redream-sd21-long": (
@@ -167,18 +180,28 @@ PRESETS: dict[str, tuple[str, RunConfig]] = {
 
 
 def auto_preset() -> str:
-    """redream-sd21 when a CUDA GPU and local Stable Diffusion weights exist, else cpu-tiny."""
+    """redream-sd21 when a CUDA GPU and local Stable Diffusion weights exist, else cpu-tiny.
+
+    The default weights are found under either id (the live mirror or the withdrawn original, whichever
+    the cache holds); the choice and the id found are logged.
+    """
     import torch
 
     if not torch.cuda.is_available():
         return "cpu-tiny"
-    from huggingface_hub import try_to_load_from_cache
+    from splatdream.priors.sd import default_repos, find_cached
 
-    repo = PRESETS["redream-sd21"][1].prior.path or "stabilityai/stable-diffusion-2-1-base"
-    if Path(repo).is_dir():
+    path = PRESETS["redream-sd21"][1].prior.path
+    if path is not None and Path(path).is_dir():
+        log.info("auto preset: redream-sd21 (CUDA, weights in %s)", path)
         return "redream-sd21"
-    cached = try_to_load_from_cache(repo, "model_index.json")
-    return "redream-sd21" if isinstance(cached, str) else "cpu-tiny"
+    found = find_cached(default_repos() if path is None else (path,))
+    if found is None:
+        log.info("auto preset: cpu-tiny (CUDA found, but no Stable Diffusion weights %s in the Hugging Face cache)",
+                 " or ".join(default_repos()))
+        return "cpu-tiny"
+    log.info("auto preset: redream-sd21 (CUDA, weights %s in the Hugging Face cache)", found)
+    return "redream-sd21"
 
 
 def _pop_option(argv: list[str], name: str) -> tuple[str | None, list[str]]:

@@ -61,7 +61,7 @@ def grown_at_a_refine(d: DensifyConfig, table: list[tuple[float, float]], n: int
     meta = {"means2d": means2d, "radii": torch.zeros(1, n, 2), "gaussian_ids": None, "width": 512, "height": 512,
             "n_cameras": 1}
     step = next(s for s in range(1, d.refine_stop) if densify.is_refine_step(d, s))
-    densify.post_backward(strategy, d, params, opts, state, step, meta)
+    densify.post_backward(strategy, d, params, opts, state, step, meta, packed=False)
     return (len(params["means"]) - n) / n
 
 
@@ -70,18 +70,47 @@ def test_preset_threshold_grows_a_few_percent_of_a_vsd_gradient(table) -> None:
     """gsplat's photometric 2e-4 grows nearly every Gaussian under the VSD surrogate; redream-sd21's 1-5%."""
     from splatdream.config import PRESETS
 
-    d = PRESETS["redream-sd21"][1].distill.densify
+    d = replace(PRESETS["redream-sd21"][1].distill.densify, grow_quantile=None)  # the fixed threshold
     assert 0.01 <= grown_at_a_refine(d, table) <= 0.05
     assert grown_at_a_refine(replace(d, grow_grad2d=2e-4), table) > 0.95
 
 
-def test_refines_write_grad2d_percentiles_to_metrics(tiny_prior_factory, tmp_path) -> None:
+@pytest.mark.parametrize("gain", [1e-3, 1.0, 1e3])
+def test_quantile_growth_is_scale_free(gain: float) -> None:
+    """Issue 24, finding 7: redream-sd21 grows its top 3% at each refine whatever the gradients' scale (real SD
+    weights will not give the random weights' 1.5); the fixed threshold grows 0% or ~all of the same Gaussians."""
+    from splatdream.config import PRESETS
+
+    d = PRESETS["redream-sd21"][1].distill.densify
+    assert d.grow_quantile == 0.03
+    table = [(q, v * gain) for q, v in MEASURED_SD]
+    assert grown_at_a_refine(d, table) == pytest.approx(0.03, abs=0.002)
+    fixed = grown_at_a_refine(replace(d, grow_quantile=None), table)
+    assert (fixed < 0.001) if gain < 1 else (fixed > 0.5) if gain > 1 else (0.01 <= fixed <= 0.05)
+
+
+@pytest.mark.parametrize("quantile", [None, 0.5])
+def test_growth_stops_at_the_cap(quantile: float | None) -> None:
+    d = DensifyConfig(refine_start=0, refine_every=1, grow_grad2d=2e-4, grow_quantile=quantile, max_gaussians=4050)
+    assert grown_at_a_refine(d, MEASURED_SD) * 4000 == pytest.approx(50, abs=1)
+
+
+def test_opacity_reset_is_a_switch_off_for_redream_sd21() -> None:
+    from splatdream.config import PRESETS
+
+    d = DensifyConfig(refine_start=0, refine_every=2, reset_every=2, refine_stop=100)
+    assert densify.is_reset_step(d, 2) and not densify.is_reset_step(replace(d, opacity_reset=False), 2)
+    assert not PRESETS["redream-sd21"][1].distill.densify.opacity_reset
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_refines_write_grad2d_percentiles_to_metrics(tiny_prior_factory, tmp_path, packed: bool) -> None:
     import json
 
     from splatdream.distill.loop import train
 
     d = DensifyConfig(refine_start=0, refine_every=3, grow_grad2d=1e9)
-    tr = Trainer(replace(CFG, steps=7, log_every=100, densify=d), tiny_prior_factory(), "a blue chair",
+    tr = Trainer(replace(CFG, steps=7, log_every=100, densify=d, packed=packed), tiny_prior_factory(), "a blue chair",
                  [ball(seed=i) for i in range(2)])
     train(tr, tmp_path)
     records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
@@ -90,9 +119,12 @@ def test_refines_write_grad2d_percentiles_to_metrics(tiny_prior_factory, tmp_pat
     for r in refines:
         assert 0 < r["grad2d_p50"] <= r["grad2d_p90"] <= r["grad2d_p95"] <= r["grad2d_p99"]
         assert r["grow_frac"] == 0.0
+        # what the refine did: nothing grew above the threshold it used, only pruning
+        assert r["grow_threshold"] == 1e9 and r["gaussians_after"] <= r["gaussians_before"]
 
 
-def test_opacity_reset_then_size_pruning(tiny_prior_factory) -> None:
+@pytest.mark.parametrize("packed", [False, True])
+def test_opacity_reset_then_size_pruning(tiny_prior_factory, packed: bool) -> None:
     """gsplat 1.5.3's own reset never fires (operator precedence); ours does, and size pruning follows it."""
     d = DensifyConfig(refine_start=0, refine_every=2, reset_every=2, refine_stop=100, grow_grad2d=float("inf"),
                       prune_opa=0.01, prune_scale3d=0.1)
@@ -102,7 +134,7 @@ def test_opacity_reset_then_size_pruning(tiny_prior_factory) -> None:
                                        zip(big.to_param_dict(False), zip(big.to_param_dict(False).values(),
                                                                          small.to_param_dict(False).values(),
                                                                          strict=True), strict=True)})
-    tr = Trainer(replace(CFG, densify=d), tiny_prior_factory(), "a cup", [start])
+    tr = Trainer(replace(CFG, densify=d, packed=packed), tiny_prior_factory(), "a cup", [start])
     for _ in range(3):
         tr.step()  # steps 0, 1, 2: the reset runs after step 2
     opacity = torch.sigmoid(tr.params[0]["opacities"].detach())
@@ -112,3 +144,43 @@ def test_opacity_reset_then_size_pruning(tiny_prior_factory) -> None:
         tr.step()  # step 4 refines after the reset: too-big Gaussians go
     scales = tr.params[0]["scales"].detach().exp().amax(-1)
     assert len(scales) <= 350 and scales.max() <= d.prune_scale3d
+
+
+def packed_render(g: Gaussians) -> dict:
+    from splatdream.render import render_gaussians
+    from splatdream.scene import orbit_ring
+
+    img, _, meta = render_gaussians(g, orbit_ring(2, 24, 24), backend="torch", packed=True)
+    meta["means2d"].retain_grad()
+    img.square().mean().backward()
+    return meta
+
+
+def test_packed_meta_with_gsplats_default_packed_false_is_the_cuda_crash() -> None:
+    """Issue 24, finding 1, reproduced on the CPU: a packed meta (gsplat's CUDA default) read by DefaultStrategy
+    with its default packed=False raises IndexError at the first step, the crash the old trainer hit on CUDA."""
+    params = ball().to_param_dict()
+    opts = {k: torch.optim.Adam([p], lr=1e-3) for k, p in params.items()}
+    strategy = densify.make_strategy(DensifyConfig())
+    state = strategy.initialize_state(scene_scale=1.0)
+    meta = packed_render(Gaussians.from_param_dict(params))
+    assert meta["radii"].ndim == 2 and meta["gaussian_ids"] is not None  # [nnz, 2]
+    with pytest.raises(IndexError):
+        strategy.step_post_backward(params, opts, state, 0, meta)  # what the old densify.post_backward did
+    densify.post_backward(strategy, DensifyConfig(), params, opts, state, 0, meta, packed=True)
+    assert state["count"].sum() == len(meta["gaussian_ids"]) > 0
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_densify_refuses_a_meta_of_the_other_layout(packed: bool) -> None:
+    from splatdream.render import render_gaussians
+    from splatdream.scene import orbit_ring
+
+    params = ball().to_param_dict()
+    opts = {k: torch.optim.Adam([p], lr=1e-3) for k, p in params.items()}
+    strategy = densify.make_strategy(DensifyConfig())
+    _, _, meta = render_gaussians(Gaussians.from_param_dict(params), orbit_ring(1, 16, 16), backend="torch",
+                                  packed=not packed)
+    with pytest.raises(ValueError, match=r"distill\.packed"):
+        densify.post_backward(strategy, DensifyConfig(), params, opts, strategy.initialize_state(), 0, meta,
+                              packed=packed)

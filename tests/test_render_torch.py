@@ -196,10 +196,38 @@ def test_means2d_grad_and_empty_views() -> None:
     assert (alpha == 0).all() and torch.equal(img[0], s2["backgrounds"][0].expand(H, W, 3))
 
 
-def test_packed_raises_and_float32_runs() -> None:
+def test_packed_meta_is_gsplats_layout_with_the_same_images_and_gradients() -> None:
+    """packed=True: gsplat 1.5.3's packed meta ([nnz, ...] rows of visible (camera, Gaussian) pairs, camera-major,
+    with batch/camera/gaussian ids), the same images, and a means2d.grad equal to the unpacked one's visible rows."""
+    s = make_scene(80, seed=6, sh_degree=1)
+    out = {}
+    for packed in (False, True):
+        t = {k: v.clone().requires_grad_(k == "means") for k, v in s.items()}
+        img, alpha, meta = ours(t, 1, "RGB", True, packed=packed)
+        meta["means2d"].retain_grad()
+        w = torch.linspace(-1, 1, img.numel(), dtype=img.dtype).reshape(img.shape)
+        (img * w).sum().backward()
+        out[packed] = (img.detach(), alpha.detach(), meta, t["means"].grad)
+    (img_u, alpha_u, meta_u, gm_u), (img_p, alpha_p, meta_p, gm_p) = out[False], out[True]
+    assert torch.equal(img_u, img_p) and torch.equal(alpha_u, alpha_p)
+    torch.testing.assert_close(gm_p, gm_u, rtol=1e-12, atol=1e-14)
+    visible = (meta_u["radii"] > 0).all(-1)  # [C, N]
+    cam, gid = torch.nonzero(visible, as_tuple=True)
+    nnz = len(cam)
+    assert 0 < nnz < visible.numel()  # some pairs culled, so packing really drops rows
+    assert torch.equal(meta_p["camera_ids"], cam) and torch.equal(meta_p["gaussian_ids"], gid)
+    assert torch.equal(meta_p["batch_ids"], torch.zeros_like(cam))
+    assert meta_p["radii"].shape == (nnz, 2) and meta_p["radii"].dtype == torch.int32
+    assert meta_p["means2d"].shape == (nnz, 2) and meta_p["conics"].shape == (nnz, 3)
+    assert meta_p["depths"].shape == (nnz,) and meta_p["opacities"].shape == (nnz,)
+    for key in ("radii", "means2d", "depths", "conics", "opacities"):
+        assert torch.equal(meta_p[key].detach(), meta_u[key].detach()[visible]), key
+    assert torch.equal(meta_p["means2d"].grad, meta_u["means2d"].grad[visible])
+    assert meta_u["gaussian_ids"] is None and meta_u["camera_ids"] is None
+
+
+def test_float32_runs() -> None:
     s = make_scene(40, seed=5, dtype=torch.float32)
-    with pytest.raises(NotImplementedError, match="packed=False"):
-        ours(s, None, "RGB", True, packed=True)
     img, _, _ = ours(s, None, "RGB", True)
     assert img.dtype == torch.float32 and torch.isfinite(img).all()
     ref_img, _, _ = reference_render({k: v.double() for k, v in s.items()}, None, "RGB", True)

@@ -21,6 +21,7 @@ from splatdream.adaptation.config import ADAPTER_NAME, AdaptConfig
 from splatdream.adaptation.lora import ViewTokens, add_lora, remove_adapter, save_adapter, text_shape
 from splatdream.adaptation.multiview import Views, grid_cameras, render_views
 from splatdream.priors.base import Prior, TextEmbeddings, denoising_target
+from splatdream.priors.half import loss_scale, scaled_backward, unscale_grads
 from splatdream.priors.views import view_words, with_view
 from splatdream.scene import Gaussians
 
@@ -175,8 +176,12 @@ def adapt_prior(
             loss = torch.nn.functional.mse_loss(
                 out, denoising_target(x0, noise, t, prior.alphas_cumprod, prior.prediction_type))
             optim.zero_grad(set_to_none=True)
-            loss.backward()
-            optim.step()
+            scaled_backward(loss, prior.dtype)  # float16 UNet: keep the gradients out of the subnormals
+            trained = [p for group in groups for p in group["params"]]
+            unscale_grads(trained, prior.dtype)
+            half = loss_scale(prior.dtype) != 1.0
+            if not half or bool(torch.stack([p.grad.isfinite().all() for p in trained if p.grad is not None]).all()):
+                optim.step()  # a float16 step whose scaled gradients overflowed is skipped
             losses.append(float(loss.detach()))
             advance(losses[-1])
     prior.unet.eval()

@@ -74,6 +74,13 @@ class DensifyConfig:
     """Mean image-plane gradient above which a Gaussian is duplicated or split. Default measured on the shipped
     TinyPrior (128 px renders, VSD, CFG 7.5, 4 particles): p50 0.002-0.006, p95 0.03-0.08, p99 0.06-0.15 over
     three refines, so 0.1 grows at most a few percent; gsplat's 2e-4 grew 77-93%."""
+    grow_quantile: float | None = None
+    """Scale-free growth: at each refine grow the top this fraction (e.g. 0.03) of the Gaussians seen since the
+    last refine, ranked by mean grad2d, whatever the gradients' scale (still never past ``max_gaussians``).
+    None: grow above the fixed ``grow_grad2d``. Each refine logs the threshold it used and what it did."""
+    opacity_reset: bool = True
+    """Reset opacities to 2x ``prune_opa`` every ``reset_every`` steps (3DGS). GaussianDreamer's SDS runs never
+    reset; a reset that lands with a t_max drop lets the refines after it prune fading particles."""
     prune_opa: float = 0.01
     """Opacity below which Gaussians are removed (an opacity reset sets opacities to 2x this)."""
     prune_scale3d: float = 0.1
@@ -129,6 +136,10 @@ class DistillConfig:
     """Learning-rate factor applied on each such restore."""
     backend: Literal["auto", "torch", "gsplat"] = "auto"
     """Rasteriser backend (auto: gsplat on CUDA, torch elsewhere)."""
+    packed: bool = False
+    """The rasteriser's meta layout, passed to both the render and densification (gsplat's own default is
+    packed=True, which its DefaultStrategy must then be told). Same images either way; packed saves GPU memory
+    when many Gaussians are out of view."""
     seed: int = 0
     """Seed of every random choice (cameras, timesteps, noise, backgrounds)."""
     log_every: int = 1

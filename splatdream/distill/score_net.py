@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
@@ -28,17 +28,41 @@ class ScoreNetConfig:
     """The LoRA score model of the particles' distribution (VSD)."""
 
     rank: int = 4
-    """LoRA rank on the UNet attention projections."""
+    """LoRA rank on the UNet attention projections (ProlificDreamer / threestudio: 4)."""
     alpha: float = 4.0
-    """LoRA alpha (scale = alpha / rank)."""
+    """LoRA alpha (scale = alpha / rank; threestudio's diffusers LoRA layers have scale 1)."""
+    init: Literal["gaussian", "kaiming"] = "gaussian"
+    """The LoRA A matrices' init (B starts at zero either way): 'gaussian' N(0, 1/rank^2) as diffusers' LoRA layers
+    that threestudio's VSD uses; 'kaiming' is peft's default (kaiming-uniform, ~10x smaller on SD's 320-1280-wide
+    projections), so the LoRA's output moves that much less per step at the same learning rate."""
     lr: float = 1e-4
     """AdamW learning rate of the LoRA and camera embedding (ProlificDreamer: 1e-4)."""
+    betas: tuple[float, float] = (0.9, 0.99)
+    """AdamW betas (threestudio's prolificdreamer.yaml)."""
+    eps: float = 1e-15
+    """AdamW epsilon (threestudio's prolificdreamer.yaml)."""
+    weight_decay: float = 0.01
+    """AdamW weight decay (torch's default, which threestudio leaves unset)."""
     camera_dropout: float = 0.1
     """Probability of zeroing the camera in LoRA training, so the LoRA model supports guidance."""
     guidance_scale: float = 1.0
     """CFG scale of the LoRA model's prediction (ProlificDreamer: 1.0)."""
     steps_per_particle_step: int = 1
     """LoRA training steps per particle update."""
+
+
+def lora_config(cfg: ScoreNetConfig) -> Any:
+    """peft's LoraConfig for the score net on the UNet's attention projections."""
+    from peft import LoraConfig
+
+    return LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha,  # type: ignore[arg-type]  (peft annotates alpha as int)
+                      init_lora_weights="gaussian" if cfg.init == "gaussian" else True,
+                      target_modules=list(LORA_TARGETS))
+
+
+def score_optimizer(params: list[nn.Parameter], cfg: ScoreNetConfig) -> torch.optim.Optimizer:
+    """AdamW with the configured (threestudio's) settings."""
+    return torch.optim.AdamW(params, lr=cfg.lr, betas=cfg.betas, eps=cfg.eps, weight_decay=cfg.weight_decay)
 
 
 class CameraEmbedding(nn.Module):
@@ -60,18 +84,11 @@ class CameraLoRA(nn.Module):
 
     def __init__(self, unet: Any, cfg: ScoreNetConfig) -> None:
         super().__init__()
-        from peft import LoraConfig
-
         self.cfg = cfg
         self._unet = [unet]  # a list, so the frozen UNet is not registered as a submodule (or saved)
         if ADAPTER_NAME in getattr(unet, "peft_config", {}):
             raise ValueError(f"the UNet already carries a {ADAPTER_NAME!r} adapter")
-        unet.add_adapter(
-            # peft annotates lora_alpha as int; any number works (scaling = alpha / r)
-            LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, init_lora_weights=True,  # type: ignore[arg-type]
-                       target_modules=list(LORA_TARGETS)),
-            adapter_name=ADAPTER_NAME,
-        )
+        unet.add_adapter(lora_config(cfg), adapter_name=ADAPTER_NAME)
         dim = unet.time_embedding.linear_2.out_features
         p = next(unet.parameters())
         self.camera = CameraEmbedding(dim).to(device=p.device)

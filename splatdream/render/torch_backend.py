@@ -5,8 +5,12 @@ Runs anywhere torch runs (CPU in CI, no CUDA build): EWA projection (``projectio
 rounding; ``meta`` carries what gsplat's densification strategies read (``means2d`` with usable
 ``.grad``, ``radii``, ``width``, ``height``, ``n_cameras``, ``gaussian_ids``).
 
-Only ``packed=False`` is implemented: ``packed=True`` raises, since packing only saves GPU memory
-in gsplat and our compositor is already sparse.
+``packed`` picks gsplat's meta layout, as ``gsplat.rasterization`` does: unpacked, the per-camera
+tensors are ``[C, N, ...]`` (culled entries have radii 0); packed, they hold only the visible
+(camera, Gaussian) pairs, ``[nnz, ...]``, with ``batch_ids``/``camera_ids``/``gaussian_ids`` [nnz] saying
+which. The images are the same either way. Packing saves no memory here (our compositor is already
+sparse); it exists so that code reading the meta (gsplat's densification) is tested on the CPU against
+the layout gsplat's own default (``packed=True``) produces on CUDA.
 """
 
 from __future__ import annotations
@@ -76,10 +80,6 @@ def rasterization_torch(
     accumulated z-depth sum(w_i z_i); "ED" divides it by the alpha. ``max_pairs`` bounds how many
     pixel-Gaussian pairs are processed at once (memory, not results).
     """
-    if packed:
-        raise NotImplementedError(
-            "the torch backend renders unpacked only; call with packed=False (outputs are identical)"
-        )
     _check_shapes(means, quats, scales, opacities, colors, viewmats, Ks, sh_degree, render_mode)
     n_cams, n = viewmats.shape[0], means.shape[0]
 
@@ -106,8 +106,17 @@ def rasterization_torch(
         if backgrounds is not None:
             backgrounds = backgrounds.new_zeros(n_cams, 1)
 
+    means2d = proj.means2d
+    if packed:
+        # gsplat's packed layout: one row per visible (camera, Gaussian) pair, camera-major. The packed
+        # means2d is what the compositor reads (scattered back into [C, N, 2]; culled entries are never
+        # read), so its .grad is the image-plane gradient, as gsplat's packed means2d's is.
+        visible = (proj.radii > 0).all(dim=-1)  # [C, N]
+        camera_ids, gaussian_ids = torch.nonzero(visible, as_tuple=True)
+        means2d_packed = proj.means2d[camera_ids, gaussian_ids]  # [nnz, 2]
+        means2d = proj.means2d.new_zeros(proj.means2d.shape).index_put((camera_ids, gaussian_ids), means2d_packed)
     render, alphas = composite(
-        proj.means2d, proj.conics, opacities_c, feats, proj.radii, proj.depths, width, height,
+        means2d, proj.conics, opacities_c, feats, proj.radii, proj.depths, width, height,
         backgrounds=backgrounds, max_pairs=max_pairs,
     )
     if render_mode in ("ED", "RGB+ED"):
@@ -130,4 +139,15 @@ def rasterization_torch(
         "n_batches": 1,
         "n_cameras": n_cams,
     }
+    if packed:
+        meta |= {
+            "batch_ids": torch.zeros_like(camera_ids),
+            "camera_ids": camera_ids,
+            "gaussian_ids": gaussian_ids,
+            "radii": proj.radii[visible],  # [nnz, 2]
+            "means2d": means2d_packed,
+            "depths": proj.depths[visible],
+            "conics": proj.conics[visible],
+            "opacities": opacities_c[visible],
+        }
     return render, alphas, meta
