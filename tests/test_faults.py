@@ -325,6 +325,51 @@ def _resume_dir(tmp_path: Path, prior: Path, checkpoint: str | None) -> Path:
     return run_dir
 
 
+class _TouchOnUnpickle:
+    """Unpickling this calls ``open(marker, "w")``: the harmless stand-in for a pickle that runs code."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return open, (str(self.marker), "w")
+
+
+def test_a_checkpoint_that_would_run_code_runs_nothing(tmp_path, capsys, random_tiny_prior) -> None:
+    import pickle
+
+    run_dir = _resume_dir(tmp_path, random_tiny_prior, None)
+    marker = tmp_path / "pwned"
+    state = {"params": [{}] * 2, "step": 4, "optimizers": [], "rng": {}, "lr_scale": 1.0,
+             "payload": _TouchOnUnpickle(marker)}
+    torch.save(state, run_dir / "checkpoint.pt")
+    # The file is live: Python's own unpickler (weights_only=False) would run the payload.
+    probe = tmp_path / "probe"
+    pickle.loads(pickle.dumps(_TouchOnUnpickle(probe)))
+    assert probe.exists()
+    err = refused(["--resume", str(run_dir)], capsys, "could run code")
+    assert not marker.exists()
+    assert f"delete {run_dir / 'checkpoint.pt'}" in err
+
+
+@pytest.mark.parametrize("command", ["export", "resume-training"])
+def test_a_tiny_prior_checkpoint_that_would_run_code_runs_nothing(command, tmp_path) -> None:
+    from splatdream.priors.tiny.export import export_tiny
+    from splatdream.priors.tiny.train import TrainTinyConfig, train
+
+    marker = tmp_path / "pwned"
+    run = tmp_path / "tiny"
+    run.mkdir()
+    torch.save({"unet": {}, "ema": {}, "opt": {}, "gen": torch.zeros(1), "step": 1, "arch": _TouchOnUnpickle(marker)},
+               run / "checkpoint.pt")
+    with pytest.raises(CheckpointError, match="could run code"):
+        if command == "export":
+            export_tiny(run, tmp_path / "out", measure_quality=False)
+        else:
+            train(TrainTinyConfig(out=run, steps=2, resume=True))
+    assert not marker.exists()
+
+
 CHECKPOINT_CASES = {
     "truncated": "cannot read checkpoint",
     "empty": "cannot read checkpoint",
@@ -385,7 +430,7 @@ def _partial_then_enospc(obj: object, f: object, *args: object, **kwargs: object
 
 @pytest.mark.parametrize("what", ["ply-export", "checkpoint", "format-export"])
 def test_disk_full_keeps_the_previous_file(what, tmp_path, monkeypatch) -> None:
-    from splatdream.distill import trainer as trainer_mod
+    from splatdream.distill import checkpoint as checkpoint_mod
 
     target = tmp_path / {"checkpoint": "checkpoint.pt", "ply-export": "scene.ply", "format-export": "scene.splat"}[what]
     target.write_bytes(b"the previous, intact file")
@@ -394,9 +439,9 @@ def test_disk_full_keeps_the_previous_file(what, tmp_path, monkeypatch) -> None:
             monkeypatch.setattr(PlyData, "write", _partial_then_enospc)
             write_ply(target, scene())
         elif what == "checkpoint":
-            monkeypatch.setattr(trainer_mod.torch, "save", _partial_then_enospc)
-            fake = type("T", (), {"state_dict": lambda self: {}})()
-            trainer_mod.save_checkpoint(fake, target)  # type: ignore[arg-type]
+            monkeypatch.setattr(checkpoint_mod.torch, "save", _partial_then_enospc)
+            monkeypatch.setattr(checkpoint_mod, "trainer_state", lambda trainer: {})
+            checkpoint_mod.save_checkpoint(None, target)  # type: ignore[arg-type]
         else:
             from splatdream.export.convert import export_scene
 
@@ -508,8 +553,9 @@ def test_binding_all_interfaces_warns(capsys) -> None:
 
 # -- signals --------------------------------------------------------------------------------------------------------
 def test_ctrl_c_during_distillation_checkpoints_then_stops(tmp_path, tiny_prior_factory) -> None:
+    from splatdream.distill.checkpoint import load_checkpoint
     from splatdream.distill.loop import Interrupted, train
-    from splatdream.distill.trainer import Trainer, load_checkpoint
+    from splatdream.distill.trainer import Trainer
     from tests.test_distill_trainer import CFG, particles
 
     cfg = replace(CFG, steps=6, checkpoint_every=100)
