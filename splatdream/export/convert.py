@@ -15,6 +15,7 @@ import tyro
 from splatdream.export.formats import EmptySceneError, write_compressed_ply, write_splat, write_spz
 from splatdream.export.mesh import MeshExtractionError, MeshOptions, write_glb
 from splatdream.export.ply import NonFiniteGaussiansError, PlyFormatError, read_ply
+from splatdream.numbers import checked
 from splatdream.scene import Gaussians
 
 ExportFormat = Literal["splat", "ply-compressed", "spz", "glb"]
@@ -110,7 +111,7 @@ def _targets(cfg: ExportConfig, files: list[Path]) -> list[tuple[Path, str, Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    cfg = tyro.cli(ExportConfig, args=argv, prog="splatdream export")
+    cfg = checked(tyro.cli(ExportConfig, args=argv, prog="splatdream export"))
     try:
         check_formats(cfg.format)
         files = scene_files(cfg.path)

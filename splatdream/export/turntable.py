@@ -21,6 +21,7 @@ import tyro
 from splatdream.atomic import atomic_write
 from splatdream.device import resolve_device
 from splatdream.export.ply import PlyFormatError, read_ply
+from splatdream.numbers import checked
 from splatdream.render import Backend, render_gaussians
 from splatdream.scene import Gaussians, orbit_ring
 
@@ -171,7 +172,7 @@ def _fail(message: str, code: int = 2) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    cfg = tyro.cli(TurntableConfig, args=argv, prog="splatdream turntable")
+    cfg = checked(tyro.cli(TurntableConfig, args=argv, prog="splatdream turntable"))
     if cfg.out.suffix.lower() not in VIDEO_SUFFIXES:
         return _fail(f"--out must end in .mp4 or .gif, got {cfg.out}")
     if cfg.frames < 1 or cfg.size < 2 or cfg.batch < 1 or cfg.fps < 1:
