@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from plyfile import PlyData
+from plyfile import PlyData, PlyElement
 
 from splatdream.cli import main as cli_main
 from splatdream.cli import user_message
@@ -89,6 +89,17 @@ def _bad_ply(kind: str, folder: Path) -> Path:
         ply = _plydata(path)
         ply["vertex"].data["x"] = np.nan
         ply.write(str(path))
+    elif kind == "huge-scales":  # finite, but exp(80) = 5.5e34: covariances overflow (was a LinAlgError)
+        write_ply(path, scene())
+        ply = _plydata(path)
+        ply["vertex"].data["scale_0"] = 80.0
+        ply.write(str(path))
+    elif kind == "uchar":  # a log-scale of -4 stored as uchar reads as 252 (was 2.8e+109, then a traceback)
+        rows = _plydata_rows(scene())
+        typed = np.empty(len(rows), dtype=[(n, "u1" if n.startswith("scale") else "<f4") for n in rows.dtype.names])
+        for name in rows.dtype.names:
+            typed[name] = np.clip(rows[name], 0, 255) if name.startswith("scale") else rows[name]
+        PlyData([PlyElement.describe(typed, "vertex")]).write(str(path))
     elif kind == "gzip":
         write_ply(folder / "plain.ply", scene())
         path.write_bytes(gzip.compress((folder / "plain.ply").read_bytes()))
@@ -109,6 +120,8 @@ PLY_CASES = {
     "no-gaussians": "holds no Gaussians",
     "all-nan": "NaN/inf",
     "gzip": "gzip-compressed",
+    "huge-scales": "log-scales beyond +-20",
+    "uchar": "not float",
     "text": "not a readable .ply",
     "mesh": "lacks the Gaussian properties",
 }
@@ -130,13 +143,53 @@ def _ply_argv(command: str, path: Path, tmp_path: Path, prior: Path) -> list[str
 def test_bad_ply_is_one_clear_line(kind, command, tmp_path, capsys, random_tiny_prior) -> None:
     path = _bad_ply(kind, tmp_path)
     argv = _ply_argv(command, path, tmp_path, random_tiny_prior)
-    if command == "info" and kind in ("no-gaussians", "all-nan"):  # info reports, it does not refuse
+    if command == "info" and kind in ("no-gaussians", "all-nan", "huge-scales"):  # info reports, it does not refuse
         assert cli_main(argv) == 0
         out = capsys.readouterr().out
-        assert ("with NaN/inf" in out) if kind == "all-nan" else ("gaussians        0" in out)
+        assert ("with NaN/inf" in out) if kind == "all-nan" else ("gaussians        0" in out) if kind == "no-gaussians" \
+            else "gaussians" in out
         return
     refused(argv, capsys, PLY_CASES[kind])
     assert not (tmp_path / "t.mp4").exists()
+
+
+def _plydata_rows(g: Gaussians) -> np.ndarray:
+    from splatdream.export.ply import _to_rows
+
+    return _to_rows(g)
+
+
+@pytest.mark.parametrize("kind", ["huge-scales", "uchar"])
+def test_export_and_eval_refuse_unusable_ply_the_same_way(kind, tmp_path, capsys) -> None:
+    path = _bad_ply(kind, tmp_path)
+    refused(["export", str(path), "--format", "glb"], capsys, PLY_CASES[kind])
+    assert not path.with_suffix(".glb").exists()
+
+
+def test_implausible_rows_are_dropped_with_a_warning_by_every_reader(tmp_path, caplog) -> None:
+    """Finite but unusable rows (huge log-scales, positions of 3e38, all-zero quaternions) go, with one warning."""
+    path = tmp_path / "some-bad.ply"
+    write_ply(path, scene(n=40))
+    ply = _plydata(path)
+    v = ply["vertex"].data
+    v["scale_1"][[2, 5]] = 80.0
+    v["x"][9] = 3e38
+    for q in ("rot_0", "rot_1", "rot_2", "rot_3"):
+        v[q][13] = 0.0
+    ply.write(str(path))
+    with caplog.at_level(logging.WARNING, logger="splatdream.export.ply"):
+        g = read_ply(path)
+    assert len(g) == 36
+    assert "dropped 4 of 40 Gaussians" in caplog.text
+    assert "2 with log-scales beyond" in caplog.text and "1 with positions beyond" in caplog.text
+    assert "1 with all-zero quaternions" in caplog.text
+    assert len(read_ply(path, nonfinite="keep")) == 40  # info sees the file as it is
+    keep = torch.ones(40, dtype=torch.bool)
+    keep[[2, 5, 9, 13]] = False
+    torch.testing.assert_close(g.means, read_ply(path, nonfinite="keep").means[keep])
+    # the turntable of that file renders the 36 good Gaussians (it used to end in a LinAlgError)
+    assert cli_main(["turntable", str(path), "--out", str(tmp_path / "t.gif"), "--frames", "2", "--size", "16"]) == 0
+    assert (tmp_path / "t.gif").stat().st_size > 0
 
 
 def test_nan_rows_are_dropped_with_a_warning_naming_the_count(tmp_path, caplog) -> None:
