@@ -21,6 +21,7 @@ from splatdream.distill.schedule import ExpDecay, Steps
 from splatdream.distill.score_net import ScoreNetConfig
 from splatdream.export.convert import ExportFormat
 from splatdream.init.config import InitConfig
+from splatdream.numbers import checked
 from splatdream.priors.config import PriorConfig
 from splatdream.retrieval.config import RetrievalConfig
 from splatdream.scene import OrbitRanges
@@ -254,7 +255,7 @@ def parse_run_config(argv: list[str]) -> RunConfig:
         raise SystemExit(f"error: --num-particles must be at least 1, got {cfg.num_particles}")
     if no_viewer:
         cfg = replace(cfg, viewer=replace(cfg.viewer, enabled=False))
-    return replace(cfg, prompt=cfg.prompt.strip())
+    return checked(replace(cfg, prompt=cfg.prompt.strip()))
 
 
 def preset_yaml(name: str) -> str:

@@ -19,9 +19,10 @@ from splatdream.atomic import atomic_write
 from splatdream.config import RunConfig, parse_run_config
 from splatdream.configio import dump_yaml, load_yaml
 from splatdream.device import resolve_device
+from splatdream.distill.checkpoint import load_checkpoint
 from splatdream.distill.config import DistillConfig
 from splatdream.distill.loop import CHECKPOINT, Interrupted, StepObserver, train
-from splatdream.distill.trainer import StepResult, Trainer, load_checkpoint
+from splatdream.distill.trainer import StepResult, Trainer
 from splatdream.errors import UserError
 from splatdream.export.ply import read_ply, write_ply
 from splatdream.rundir import check_resume_overrides, claim_run_dir, interrupted, slugify, unused

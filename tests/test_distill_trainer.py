@@ -8,12 +8,13 @@ from dataclasses import replace
 import pytest
 import torch
 
+from splatdream.distill.checkpoint import load_checkpoint, restore_trainer, save_checkpoint, trainer_state
 from splatdream.distill.colour_field import ColourField
 from splatdream.distill.config import ColourFieldConfig, DensifyConfig, DistillConfig, LearningRates
 from splatdream.distill.loop import train
 from splatdream.distill.schedule import ExpDecay
 from splatdream.distill.score_net import CameraLoRA, ScoreNetConfig
-from splatdream.distill.trainer import Trainer, load_checkpoint, save_checkpoint
+from splatdream.distill.trainer import Trainer
 from splatdream.scene import Gaussians
 
 CFG = DistillConfig(
@@ -207,10 +208,10 @@ def test_restore_puts_every_tensor_on_the_trainer_device(tiny_prior_factory) -> 
     tr = Trainer(cfg, tiny_prior_factory(), "a red mug", particles())
     for _ in range(2):
         tr.step()
-    state = tr.state_dict()
+    state = trainer_state(tr)
     assert state["strategy_states"][0]["grad2d"].device.type == "cpu"
     target = Trainer(cfg, tiny_prior_factory(), "a red mug", particles(), device="meta")
-    target.load_state_dict(state)
+    restore_trainer(target, state)
     on_device = [*tensors_in(target.strategy_states), *tensors_in([dict(p) for p in target.params]),
                  *tensors_in([f.state_dict() for f in target.colour_fields])]
     for opts in target.optimizers:
@@ -227,7 +228,7 @@ def test_restore_puts_every_tensor_on_the_trainer_device(tiny_prior_factory) -> 
 
 def test_checkpoint_carries_the_cuda_rng_when_cuda_is_initialised(tiny_prior_factory, monkeypatch) -> None:
     tr = Trainer(replace(CFG, densify=DensifyConfig(enabled=False)), tiny_prior_factory(), "a cup", particles(1))
-    assert tr.state_dict()["rng"]["cuda"] is None or torch.cuda.is_initialized()
+    assert trainer_state(tr)["rng"]["cuda"] is None or torch.cuda.is_initialized()
     saved = [torch.arange(8, dtype=torch.uint8)]
     restored = []
     monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
@@ -235,9 +236,9 @@ def test_checkpoint_carries_the_cuda_rng_when_cuda_is_initialised(tiny_prior_fac
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     monkeypatch.setattr(torch.cuda, "get_rng_state_all", lambda: saved)
     monkeypatch.setattr(torch.cuda, "set_rng_state", lambda state, index: restored.append((state, index)))
-    state = tr.state_dict()
+    state = trainer_state(tr)
     assert state["rng"]["cuda"] is saved
-    tr.load_state_dict(state)
+    restore_trainer(tr, state)
     assert len(restored) == 1 and torch.equal(restored[0][0], saved[0]) and restored[0][1] == 0
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from plyfile import PlyData
+from plyfile import PlyData, PlyElement
 
 from splatdream.cli import main as cli_main
 from splatdream.cli import user_message
@@ -89,6 +89,17 @@ def _bad_ply(kind: str, folder: Path) -> Path:
         ply = _plydata(path)
         ply["vertex"].data["x"] = np.nan
         ply.write(str(path))
+    elif kind == "huge-scales":  # finite, but exp(80) = 5.5e34: covariances overflow (was a LinAlgError)
+        write_ply(path, scene())
+        ply = _plydata(path)
+        ply["vertex"].data["scale_0"] = 80.0
+        ply.write(str(path))
+    elif kind == "uchar":  # a log-scale of -4 stored as uchar reads as 252 (was 2.8e+109, then a traceback)
+        rows = _plydata_rows(scene())
+        typed = np.empty(len(rows), dtype=[(n, "u1" if n.startswith("scale") else "<f4") for n in rows.dtype.names])
+        for name in rows.dtype.names:
+            typed[name] = np.clip(rows[name], 0, 255) if name.startswith("scale") else rows[name]
+        PlyData([PlyElement.describe(typed, "vertex")]).write(str(path))
     elif kind == "gzip":
         write_ply(folder / "plain.ply", scene())
         path.write_bytes(gzip.compress((folder / "plain.ply").read_bytes()))
@@ -109,6 +120,8 @@ PLY_CASES = {
     "no-gaussians": "holds no Gaussians",
     "all-nan": "NaN/inf",
     "gzip": "gzip-compressed",
+    "huge-scales": "log-scales beyond +-20",
+    "uchar": "not float",
     "text": "not a readable .ply",
     "mesh": "lacks the Gaussian properties",
 }
@@ -130,13 +143,53 @@ def _ply_argv(command: str, path: Path, tmp_path: Path, prior: Path) -> list[str
 def test_bad_ply_is_one_clear_line(kind, command, tmp_path, capsys, random_tiny_prior) -> None:
     path = _bad_ply(kind, tmp_path)
     argv = _ply_argv(command, path, tmp_path, random_tiny_prior)
-    if command == "info" and kind in ("no-gaussians", "all-nan"):  # info reports, it does not refuse
+    if command == "info" and kind in ("no-gaussians", "all-nan", "huge-scales"):  # info reports, it does not refuse
         assert cli_main(argv) == 0
         out = capsys.readouterr().out
-        assert ("with NaN/inf" in out) if kind == "all-nan" else ("gaussians        0" in out)
+        assert ("with NaN/inf" in out) if kind == "all-nan" else ("gaussians        0" in out) if kind == "no-gaussians" \
+            else "gaussians" in out
         return
     refused(argv, capsys, PLY_CASES[kind])
     assert not (tmp_path / "t.mp4").exists()
+
+
+def _plydata_rows(g: Gaussians) -> np.ndarray:
+    from splatdream.export.ply import _to_rows
+
+    return _to_rows(g)
+
+
+@pytest.mark.parametrize("kind", ["huge-scales", "uchar"])
+def test_export_and_eval_refuse_unusable_ply_the_same_way(kind, tmp_path, capsys) -> None:
+    path = _bad_ply(kind, tmp_path)
+    refused(["export", str(path), "--format", "glb"], capsys, PLY_CASES[kind])
+    assert not path.with_suffix(".glb").exists()
+
+
+def test_implausible_rows_are_dropped_with_a_warning_by_every_reader(tmp_path, caplog) -> None:
+    """Finite but unusable rows (huge log-scales, positions of 3e38, all-zero quaternions) go, with one warning."""
+    path = tmp_path / "some-bad.ply"
+    write_ply(path, scene(n=40))
+    ply = _plydata(path)
+    v = ply["vertex"].data
+    v["scale_1"][[2, 5]] = 80.0
+    v["x"][9] = 3e38
+    for q in ("rot_0", "rot_1", "rot_2", "rot_3"):
+        v[q][13] = 0.0
+    ply.write(str(path))
+    with caplog.at_level(logging.WARNING, logger="splatdream.export.ply"):
+        g = read_ply(path)
+    assert len(g) == 36
+    assert "dropped 4 of 40 Gaussians" in caplog.text
+    assert "2 with log-scales beyond" in caplog.text and "1 with positions beyond" in caplog.text
+    assert "1 with all-zero quaternions" in caplog.text
+    assert len(read_ply(path, nonfinite="keep")) == 40  # info sees the file as it is
+    keep = torch.ones(40, dtype=torch.bool)
+    keep[[2, 5, 9, 13]] = False
+    torch.testing.assert_close(g.means, read_ply(path, nonfinite="keep").means[keep])
+    # the turntable of that file renders the 36 good Gaussians (it used to end in a LinAlgError)
+    assert cli_main(["turntable", str(path), "--out", str(tmp_path / "t.gif"), "--frames", "2", "--size", "16"]) == 0
+    assert (tmp_path / "t.gif").stat().st_size > 0
 
 
 def test_nan_rows_are_dropped_with_a_warning_naming_the_count(tmp_path, caplog) -> None:
@@ -325,6 +378,51 @@ def _resume_dir(tmp_path: Path, prior: Path, checkpoint: str | None) -> Path:
     return run_dir
 
 
+class _TouchOnUnpickle:
+    """Unpickling this calls ``open(marker, "w")``: the harmless stand-in for a pickle that runs code."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return open, (str(self.marker), "w")
+
+
+def test_a_checkpoint_that_would_run_code_runs_nothing(tmp_path, capsys, random_tiny_prior) -> None:
+    import pickle
+
+    run_dir = _resume_dir(tmp_path, random_tiny_prior, None)
+    marker = tmp_path / "pwned"
+    state = {"params": [{}] * 2, "step": 4, "optimizers": [], "rng": {}, "lr_scale": 1.0,
+             "payload": _TouchOnUnpickle(marker)}
+    torch.save(state, run_dir / "checkpoint.pt")
+    # The file is live: Python's own unpickler (weights_only=False) would run the payload.
+    probe = tmp_path / "probe"
+    pickle.loads(pickle.dumps(_TouchOnUnpickle(probe)))
+    assert probe.exists()
+    err = refused(["--resume", str(run_dir)], capsys, "could run code")
+    assert not marker.exists()
+    assert f"delete {run_dir / 'checkpoint.pt'}" in err
+
+
+@pytest.mark.parametrize("command", ["export", "resume-training"])
+def test_a_tiny_prior_checkpoint_that_would_run_code_runs_nothing(command, tmp_path) -> None:
+    from splatdream.priors.tiny.export import export_tiny
+    from splatdream.priors.tiny.train import TrainTinyConfig, train
+
+    marker = tmp_path / "pwned"
+    run = tmp_path / "tiny"
+    run.mkdir()
+    torch.save({"unet": {}, "ema": {}, "opt": {}, "gen": torch.zeros(1), "step": 1, "arch": _TouchOnUnpickle(marker)},
+               run / "checkpoint.pt")
+    with pytest.raises(CheckpointError, match="could run code"):
+        if command == "export":
+            export_tiny(run, tmp_path / "out", measure_quality=False)
+        else:
+            train(TrainTinyConfig(out=run, steps=2, resume=True))
+    assert not marker.exists()
+
+
 CHECKPOINT_CASES = {
     "truncated": "cannot read checkpoint",
     "empty": "cannot read checkpoint",
@@ -385,7 +483,7 @@ def _partial_then_enospc(obj: object, f: object, *args: object, **kwargs: object
 
 @pytest.mark.parametrize("what", ["ply-export", "checkpoint", "format-export"])
 def test_disk_full_keeps_the_previous_file(what, tmp_path, monkeypatch) -> None:
-    from splatdream.distill import trainer as trainer_mod
+    from splatdream.distill import checkpoint as checkpoint_mod
 
     target = tmp_path / {"checkpoint": "checkpoint.pt", "ply-export": "scene.ply", "format-export": "scene.splat"}[what]
     target.write_bytes(b"the previous, intact file")
@@ -394,9 +492,9 @@ def test_disk_full_keeps_the_previous_file(what, tmp_path, monkeypatch) -> None:
             monkeypatch.setattr(PlyData, "write", _partial_then_enospc)
             write_ply(target, scene())
         elif what == "checkpoint":
-            monkeypatch.setattr(trainer_mod.torch, "save", _partial_then_enospc)
-            fake = type("T", (), {"state_dict": lambda self: {}})()
-            trainer_mod.save_checkpoint(fake, target)  # type: ignore[arg-type]
+            monkeypatch.setattr(checkpoint_mod.torch, "save", _partial_then_enospc)
+            monkeypatch.setattr(checkpoint_mod, "trainer_state", lambda trainer: {})
+            checkpoint_mod.save_checkpoint(None, target)  # type: ignore[arg-type]
         else:
             from splatdream.export.convert import export_scene
 
@@ -508,8 +606,9 @@ def test_binding_all_interfaces_warns(capsys) -> None:
 
 # -- signals --------------------------------------------------------------------------------------------------------
 def test_ctrl_c_during_distillation_checkpoints_then_stops(tmp_path, tiny_prior_factory) -> None:
+    from splatdream.distill.checkpoint import load_checkpoint
     from splatdream.distill.loop import Interrupted, train
-    from splatdream.distill.trainer import Trainer, load_checkpoint
+    from splatdream.distill.trainer import Trainer
     from tests.test_distill_trainer import CFG, particles
 
     cfg = replace(CFG, steps=6, checkpoint_every=100)

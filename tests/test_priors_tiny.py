@@ -68,7 +68,7 @@ def test_train_resume_export_round_trip(tmp_path: Path) -> None:
     from dataclasses import replace
 
     train(replace(cfg, steps=4, resume=True))
-    state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=False)
+    state = torch.load(run / "checkpoint.pt", map_location="cpu", weights_only=True)
     assert state["step"] == 4
     assert (run / "loss.csv").read_text().count("\n") == 5  # header + 4 steps
     out = export_tiny(run, tmp_path / "exported", measure_quality=False, samples_per_colour=1)

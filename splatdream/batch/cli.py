@@ -15,6 +15,7 @@ from typing import Annotated
 import tyro
 
 from splatdream.evaluate.config import EvalConfig
+from splatdream.numbers import checked
 
 RESERVED = ("--prompt", "--out", "--resume")
 
@@ -71,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     cmd, overrides = tyro.cli(BatchCommand, args=argv, prog="splatdream batch", return_unknown_args=True)
+    checked(cmd)
     overrides = [a for a in overrides if a != "--no-viewer"]  # batch runs never open the viewer
     console = Console()
     try:

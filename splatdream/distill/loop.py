@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from splatdream.atomic import atomic_write
-from splatdream.distill.trainer import StepResult, Trainer, load_checkpoint, save_checkpoint
+from splatdream.distill.checkpoint import load_checkpoint, save_checkpoint
+from splatdream.distill.trainer import StepResult, Trainer
 
 log = logging.getLogger(__name__)
 

@@ -12,12 +12,9 @@ so a resumed run repeats an uninterrupted one.
 from __future__ import annotations
 
 import logging
-import random
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -99,17 +96,6 @@ def chunks(n: int, size: int) -> list[slice]:
     return [slice(i, min(i + size, n)) for i in range(0, n, size)]
 
 
-def to_device(obj: Any, device: torch.device) -> Any:
-    """``obj`` with every tensor in it (nested dicts, lists, tuples) moved to ``device``."""
-    if isinstance(obj, Tensor):
-        return obj.to(device)
-    if isinstance(obj, dict):
-        return {k: to_device(v, device) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return type(obj)(to_device(v, device) for v in obj)
-    return obj
-
-
 def make_optimizers(params: torch.nn.ParameterDict, cfg: DistillConfig, lr_scale: float) -> dict[str, torch.optim.Optimizer]:
     """One Adam per parameter, the layout gsplat's strategies edit in place."""
     lrs = base_lrs(cfg)
@@ -120,7 +106,10 @@ def make_optimizers(params: torch.nn.ParameterDict, cfg: DistillConfig, lr_scale
 
 
 class Trainer:
-    """Holds the trained state (particles, optimisers, LoRA score model, RNG) and runs steps."""
+    """Holds the trained state (particles, optimisers, LoRA score model, RNG) and runs steps.
+
+    Its checkpoints (what is saved, how a resume restores it) live in ``distill/checkpoint.py``.
+    """
 
     def __init__(
         self,
@@ -400,103 +389,9 @@ class Trainer:
             losses.append(loss)
         return float(torch.stack(losses).mean())
 
-    # -- state (checkpoints) ----------------------------------------------------------------------
-    def state_dict(self) -> dict[str, Any]:
-        """Everything trained and every RNG -- never the frozen prior."""
-        return {
-            "step": self.step_count,
-            "lr_scale": self.lr_scale,
-            "params": [{k: v.detach().clone() for k, v in p.items()} for p in self.params],
-            "optimizers": [{k: o.state_dict() for k, o in opts.items()} for opts in self.optimizers],
-            "strategy_states": self.strategy_states,
-            "colour_fields": [{k: v.detach().clone() for k, v in f.state_dict().items()} for f in self.colour_fields],
-            "colour_opts": [o.state_dict() for o in self.colour_opts],
-            "score_net": None if self.score_net is None else self.score_net.trainable_state_dict(),
-            "score_opt": None if self.score_opt is None else self.score_opt.state_dict(),
-            "rng": {
-                "generator": self.generator.get_state(),
-                "torch": torch.get_rng_state(),
-                "numpy": np.random.get_state(),
-                "python": random.getstate(),
-                # the VAE's latent sampling and gsplat draw from the CUDA generators
-                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None,
-            },
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore a ``state_dict``, every tensor onto the device it trains on (checkpoints load on the CPU).
-
-        Particles, gsplat's strategy state and colour fields go to ``self.device``, the score net to the
-        prior's; ``Optimizer.load_state_dict`` moves the Adam moments to their parameter's device itself (and
-        keeps ``step`` on the CPU, where non-capturable Adam wants it). RNG states stay CPU tensors.
-        """
-        if len(state["params"]) != self.num_particles:
-            raise ValueError(
-                f"checkpoint has {len(state['params'])} particles, this run {self.num_particles}; "
-                "resume with the same --num-particles"
-            )
-        self.step_count = int(state["step"])
-        self.lr_scale = float(state["lr_scale"])
-        self.params = [
-            torch.nn.ParameterDict({k: torch.nn.Parameter(v) for k, v in p.items()})
-            for p in to_device(state["params"], self.device)
-        ]
-        self.optimizers = [make_optimizers(p, self.cfg, self.lr_scale) for p in self.params]
-        for opts, saved in zip(self.optimizers, state["optimizers"], strict=True):
-            for k, opt in opts.items():
-                opt.load_state_dict(saved[k])
-        self.strategy_states = to_device(state["strategy_states"], self.device)
-        fields = state.get("colour_fields", [])
-        if len(fields) != len(self.colour_fields):
-            raise ValueError("checkpoint and config disagree on --distill.colour.enabled; resume with the run's config")
-        for f, saved in zip(self.colour_fields, fields, strict=True):
-            f.load_state_dict(to_device(saved, self.device))
-        self.colour_opts = [torch.optim.Adam(f.param_groups(), eps=1e-15) for f in self.colour_fields]
-        for opt, saved in zip(self.colour_opts, state.get("colour_opts", []), strict=False):  # older checkpoints: none
-            opt.load_state_dict(saved)
-        if self.score_net is not None:
-            if state["score_net"] is None:
-                raise ValueError("checkpoint was made with --loss sds; resume it with the same loss")
-            self.score_net.load_trainable_state_dict(to_device(state["score_net"], self.prior.device))
-            assert self.score_opt is not None
-            self.score_opt.load_state_dict(state["score_opt"])
-        rng = state["rng"]
-        self.generator.set_state(rng["generator"])
-        torch.set_rng_state(rng["torch"])
-        np.random.set_state(rng["numpy"])
-        random.setstate(rng["python"])
-        if rng.get("cuda") is not None and torch.cuda.is_available():
-            for index, cuda_state in enumerate(rng["cuda"][: torch.cuda.device_count()]):
-                torch.cuda.set_rng_state(cuda_state, index)
-
     def lower_learning_rate(self) -> None:
         """After repeated non-finite steps: scale every particle learning rate down."""
         self.lr_scale *= self.cfg.lr_backoff
         for opt in self._particle_optimizers():
             for group in opt.param_groups:
                 group["lr"] *= self.cfg.lr_backoff
-
-
-def save_checkpoint(trainer: Trainer, path: Path) -> None:
-    """Atomic: a crash mid-write leaves the previous checkpoint intact."""
-    from splatdream.atomic import atomic_write
-
-    with atomic_write(path) as tmp:
-        torch.save(trainer.state_dict(), tmp)
-
-
-def load_checkpoint(trainer: Trainer, path: Path) -> None:
-    """Restore ``trainer`` from ``path``; a ``CheckpointError`` (one line, with the fix) for any unusable file."""
-    from splatdream.errors import CheckpointError, one_line
-
-    fix = f"delete {path} to restart the distillation from the run's initial particles"
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # truncated, empty, not a torch file: same advice, no chained traceback
-        raise CheckpointError(f"cannot read checkpoint {path} ({type(exc).__name__}: {one_line(exc, 120)}); {fix}") from None
-    if not isinstance(state, dict) or not {"params", "step", "optimizers", "rng"} <= state.keys():
-        raise CheckpointError(f"{path} is not a splatdream checkpoint (it holds {type(state).__name__}); {fix}")
-    try:
-        trainer.load_state_dict(state)
-    except (ValueError, KeyError, RuntimeError, TypeError) as exc:
-        raise CheckpointError(f"{path} does not fit this run ({one_line(exc, 200)}); {fix}") from None

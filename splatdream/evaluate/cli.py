@@ -14,6 +14,7 @@ import tyro
 from splatdream.evaluate.config import EvalConfig
 from splatdream.evaluate.record import EVAL_JSON, EVAL_PNG, RunEval
 from splatdream.evaluate.rundir import RunDirError
+from splatdream.numbers import checked
 
 COLUMNS: tuple[tuple[str, str, str], ...] = (
     # (header, metric key, format); ratios and fractions are result against init
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     from splatdream.evaluate.run import evaluate_run
     from splatdream.evaluate.scorers import Scorers
 
-    cmd = tyro.cli(EvalCommand, args=argv, prog="splatdream eval")
+    cmd = checked(tyro.cli(EvalCommand, args=argv, prog="splatdream eval"))
     if not cmd.run_dirs:
         raise SystemExit("splatdream eval: give at least one run directory")
     scorers = Scorers(cmd.eval)

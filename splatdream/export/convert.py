@@ -18,6 +18,7 @@ from splatdream.export.gltf_splats_reader import GltfSplatsError
 from splatdream.export.mesh import MeshExtractionError, MeshOptions, write_glb
 from splatdream.export.ply import NonFiniteGaussiansError, PlyFormatError
 from splatdream.export.scene_file import read_scene
+from splatdream.numbers import checked
 from splatdream.scene import Gaussians
 
 ExportFormat = Literal["splat", "ply-compressed", "spz", "glb", "gltf-splats"]
@@ -124,7 +125,7 @@ def _targets(cfg: ExportConfig, files: list[Path]) -> list[tuple[Path, str, Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    cfg = tyro.cli(ExportConfig, args=argv, prog="splatdream export")
+    cfg = checked(tyro.cli(ExportConfig, args=argv, prog="splatdream export"))
     try:
         check_formats(cfg.format)
         files = scene_files(cfg.path)

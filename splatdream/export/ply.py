@@ -76,6 +76,24 @@ def nonfinite_rows(gaussians: Gaussians) -> dict[str, torch.Tensor]:
     return {name: mask for name, mask in bad.items() if bool(mask.any())}
 
 
+#: One sanity bound for every reader (init, turntable, export, eval, view, info). A log-scale of 20 is a
+#: Gaussian 500,000 km across; past it covariances overflow float32 (a log-scale of 80 is 5.5e34 and ends
+#: in a LinAlgError). Positions past 1e7 scene units render nothing anywhere and break the camera fit.
+MAX_ABS_LOG_SCALE = 20.0
+MAX_ABS_POSITION = 1e7
+
+
+def implausible_rows(gaussians: Gaussians) -> dict[str, torch.Tensor]:
+    """Per-Gaussian masks [N] of finite but unusable rows, by reason (only the reasons that occur)."""
+    g = gaussians
+    checks = {
+        f"log-scales beyond +-{MAX_ABS_LOG_SCALE:g}": (g.log_scales.abs() > MAX_ABS_LOG_SCALE).any(dim=-1),
+        f"positions beyond +-{MAX_ABS_POSITION:g}": (g.means.abs() > MAX_ABS_POSITION).any(dim=-1),
+        "all-zero quaternions": (g.quats == 0).all(dim=-1),
+    }
+    return {reason: mask for reason, mask in checks.items() if bool(mask.any())}
+
+
 def _to_rows(gaussians: Gaussians) -> np.ndarray:
     """Gaussians -> structured float32 array [N] with the 62 INRIA properties in file order."""
     g = gaussians.detach().to("cpu").with_sh_degree(WRITE_SH_DEGREE)
@@ -206,6 +224,16 @@ def read_ply(
                                  "Re-export the scene from the program that made it")
         log.warning("%s: dropped %d of %d Gaussians holding NaN/inf values", path, n_bad, len(gaussians))
         gaussians = gaussians[finite]
+    implausible = implausible_rows(gaussians) if nonfinite == "drop" else {}
+    if implausible:
+        keep = ~torch.stack(list(implausible.values())).any(dim=0)
+        n_bad = len(gaussians) - int(keep.sum())
+        detail = ", ".join(f"{int(m.sum()):,} with {reason}" for reason, m in implausible.items())
+        if n_bad == len(gaussians):
+            raise PlyFormatError(f"{path}: all {n_bad:,} Gaussians are unusable ({detail}); nothing to render. "
+                                 "Re-export the scene from the program that made it")
+        log.warning("%s: dropped %d of %d Gaussians (%s)", path, n_bad, len(gaussians), detail)
+        gaussians = gaussians[keep]
     if not allow_empty and len(gaussians) == 0:
         raise PlyFormatError(f"{path} holds no Gaussians (its vertex element is empty); pass a non-empty scene")
     return gaussians
@@ -247,6 +275,15 @@ def _read_rows(path: Path) -> Gaussians:
             f"{path} has {len(rest_ids)} f_rest properties (indices {rest_ids[:3]}...{rest_ids[-3:]}); "
             "expected f_rest_0..f_rest_{M-1} with M = 0, 9, 24 or 45 (SH degree 0, 1, 2 or 3)"
         )
+    used = [*REQUIRED_PROPERTIES, *(f"f_rest_{i}" for i in rest_ids)]
+    not_float = [name for name in used if np.dtype(props[name].val_dtype).kind != "f"]
+    if not_float:
+        kinds = sorted({np.dtype(props[n].val_dtype).name for n in not_float})
+        raise PlyFormatError(
+            f"{path}: Gaussian properties {', '.join(not_float[:4])}{' ...' if len(not_float) > 4 else ''} are "
+            f"{'/'.join(kinds)}, not float (a log-scale of -4 stored as uchar reads as 252); "
+            "re-export the scene with float properties"
+        )
     data = vertex.data
 
     def column(*cols: str) -> torch.Tensor:
@@ -271,10 +308,13 @@ def _read_rows(path: Path) -> Gaussians:
 
 
 __all__ = [
+    "MAX_ABS_LOG_SCALE",
+    "MAX_ABS_POSITION",
     "REQUIRED_PROPERTIES",
     "NonFiniteGaussiansError",
     "PlyFormatError",
     "check_ply_size",
+    "implausible_rows",
     "nonfinite_rows",
     "ply_property_names",
     "read_ply",

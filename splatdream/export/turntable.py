@@ -23,6 +23,7 @@ from splatdream.device import resolve_device
 from splatdream.export.gltf_splats_reader import GltfSplatsError
 from splatdream.export.ply import PlyFormatError
 from splatdream.export.scene_file import read_scene
+from splatdream.numbers import checked
 from splatdream.render import Backend, render_gaussians
 from splatdream.scene import Gaussians, orbit_ring
 
@@ -173,7 +174,7 @@ def _fail(message: str, code: int = 2) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    cfg = tyro.cli(TurntableConfig, args=argv, prog="splatdream turntable")
+    cfg = checked(tyro.cli(TurntableConfig, args=argv, prog="splatdream turntable"))
     if cfg.out.suffix.lower() not in VIDEO_SUFFIXES:
         return _fail(f"--out must end in .mp4 or .gif, got {cfg.out}")
     if cfg.frames < 1 or cfg.size < 2 or cfg.batch < 1 or cfg.fps < 1:

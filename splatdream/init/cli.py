@@ -11,6 +11,7 @@ import tyro
 
 from splatdream.init.config import InitConfig
 from splatdream.init.particles import contact_sheet, initialise
+from splatdream.numbers import checked
 
 if TYPE_CHECKING:
     import trimesh
@@ -79,7 +80,7 @@ def run(cmd: InitCommand) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    cmd = tyro.cli(InitCommand, args=argv, prog="splatdream init")
+    cmd = checked(tyro.cli(InitCommand, args=argv, prog="splatdream init"))
     for path in run(cmd):
         print(path)
     return 0

@@ -21,7 +21,7 @@ from torch import Tensor
 
 from splatdream.atomic import atomic_write
 from splatdream.priors.tiny.data import RenderedSet, render_assets, starter_assets, synthetic_assets
-from splatdream.priors.tiny.train import CHECKPOINT
+from splatdream.priors.tiny.train import CHECKPOINT, load_checkpoint
 from splatdream.priors.tiny_prior import (
     META_FILE,
     SHIPPED_DIR,
@@ -107,7 +107,7 @@ def export_tiny(run_dir: str | Path, out_dir: str | Path | None = None, measure_
     ckpt_path = run_dir / CHECKPOINT
     if not ckpt_path.is_file():
         raise FileNotFoundError(f"no {CHECKPOINT} in {run_dir}; train first: splatdream prior train-tiny --out {run_dir}")
-    state = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+    state = load_checkpoint(ckpt_path)
     arch: TinyArch = state["arch"]
     unet = build_tiny_unet(arch)
     unet.load_state_dict(state["ema"])

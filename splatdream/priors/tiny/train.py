@@ -11,22 +11,26 @@ from __future__ import annotations
 
 import copy
 import csv
+import json
 import math
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from splatdream.atomic import atomic_write
+from splatdream.errors import CheckpointError, one_line
 from splatdream.priors.base import add_noise, sd_alphas_cumprod
 from splatdream.priors.text import MiniLMTokenEncoder
 from splatdream.priors.tiny.data import RenderedSet, render_assets, synthetic_assets
-from splatdream.priors.tiny_prior import TinyArch, TinyPrior, build_tiny_unet
+from splatdream.priors.tiny_prior import TinyArch, TinyPrior, arch_from_json, arch_to_json, build_tiny_unet
 from splatdream.priors.views import ViewPromptConfig, with_view
+from splatdream.safeload import load_tensors
 
 CHECKPOINT = "checkpoint.pt"
 SAMPLE_PROMPTS = (
@@ -123,8 +127,22 @@ def ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> No
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
+    """Atomic, and plain data only (the arch as a JSON string), so ``load_checkpoint`` reads it without unpickling."""
     with atomic_write(path) as tmp:
         torch.save(state, tmp)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """A training checkpoint, read with ``weights_only=True``; its ``arch`` back as a ``TinyArch``."""
+    fix = f"delete {path} (or pass another --out) to train from scratch"
+    state = load_tensors(path, fix)
+    if not isinstance(state, dict) or not {"unet", "ema", "opt", "gen", "step", "arch"} <= state.keys():
+        raise CheckpointError(f"{path} is not a TinyPrior training checkpoint; {fix}")
+    try:
+        state["arch"] = arch_from_json(json.loads(state["arch"]))
+    except (TypeError, ValueError, KeyError) as exc:
+        raise CheckpointError(f"{path} holds no readable arch ({one_line(exc, 120)}); {fix}") from None
+    return state
 
 
 def write_samples(ema: torch.nn.Module, cfg: TrainTinyConfig, step: int, encoder: MiniLMTokenEncoder) -> Path:
@@ -142,6 +160,10 @@ def train(cfg: TrainTinyConfig) -> Path:
     """Run (or resume) training; returns the checkpoint path."""
     torch.set_num_threads(cfg.threads)
     cfg.out.mkdir(parents=True, exist_ok=True)
+    ckpt = cfg.out / CHECKPOINT
+    if ckpt.is_file() and not cfg.resume:
+        raise FileExistsError(f"{ckpt} exists; pass --resume to continue it or choose another --out")
+    state = load_checkpoint(ckpt) if ckpt.is_file() else None  # before any work: a bad file is refused at once
     data = RenderedSet.concat([RenderedSet.load(p) for p in find_data(cfg)])
     encoder = MiniLMTokenEncoder(cfg.arch.max_text_tokens)
     bank = CaptionBank(data, cfg.view, encoder)
@@ -154,17 +176,13 @@ def train(cfg: TrainTinyConfig) -> Path:
     opt = torch.optim.AdamW(unet.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     gen = torch.Generator().manual_seed(cfg.seed)
     step, wall = 0, 0.0
-    ckpt = cfg.out / CHECKPOINT
-    if cfg.resume and ckpt.is_file():
-        state = torch.load(ckpt, map_location="cpu", weights_only=False)
+    if state is not None:
         unet.load_state_dict(state["unet"])
         ema.load_state_dict(state["ema"])
         opt.load_state_dict(state["opt"])
         gen.set_state(state["gen"])
         step, wall = int(state["step"]), float(state.get("wall_s", 0.0))
         print(f"resumed from {ckpt} at step {step}", flush=True)
-    elif ckpt.is_file():
-        raise FileExistsError(f"{ckpt} exists; pass --resume to continue it or choose another --out")
     alphas = sd_alphas_cumprod()
     n_params = sum(p.numel() for p in unet.parameters())
     print(f"UNet {n_params / 1e6:.2f}M parameters; training to step {cfg.steps}", flush=True)
@@ -210,7 +228,7 @@ def train(cfg: TrainTinyConfig) -> Path:
             if step % cfg.checkpoint_every == 0 or step == cfg.steps:
                 save_checkpoint(ckpt, {
                     "unet": unet.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
-                    "gen": gen.get_state(), "step": step, "wall_s": wall, "arch": cfg.arch,
+                    "gen": gen.get_state(), "step": step, "wall_s": wall, "arch": json.dumps(arch_to_json(cfg.arch)),
                     "data": [str(p) for p in find_data(cfg)], "n_renders": len(data),
                 })
             if step % cfg.sample_every == 0 or step == cfg.steps:
