@@ -549,6 +549,35 @@ def test_disk_full_keeps_the_previous_file(what, tmp_path, monkeypatch) -> None:
     assert "disk is full" in (user_message(exc.value) or "")
 
 
+def test_disk_full_while_saving_the_adapter_leaves_the_previous_one(tmp_path, monkeypatch, capsys) -> None:
+    import safetensors.torch
+
+    from splatdream.adaptation.lora import CONFIG_FILE, WEIGHTS_FILE, adapter_complete, add_lora, save_adapter
+    from tests.test_adapt_lora import tiny_prior
+
+    unet = tiny_prior().unet
+    add_lora(unet, rank=2, alpha=2.0)
+    folder = tmp_path / "adapter"
+    save_adapter(unet, folder)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert adapter_complete(folder)
+
+    def half_then_full(tensors: object, filename: str, *args: object, **kwargs: object) -> None:
+        Path(filename).write_bytes(b"half a file")
+        raise safetensors.SafetensorError("Error while serializing: No space left on device (os error 28)")
+
+    monkeypatch.setattr(safetensors.torch, "save_file", half_then_full)
+    with pytest.raises(Exception) as exc:
+        save_adapter(unet, folder)
+    message = user_message(exc.value) or ""
+    assert message.count("\n") == 0 and "disk is full" in message and str(folder) in message and "MB" in message
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # the previous adapter, untouched
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adapter"]  # no staging folder left behind
+    # and a folder left half-written by an older version counts as no adapter at all
+    (folder / CONFIG_FILE).unlink()
+    assert not adapter_complete(folder) and (folder / WEIGHTS_FILE).exists()
+
+
 # -- asset library ----------------------------------------------------------------------------------------------
 def _mesh_file(kind: str, folder: Path) -> Path:
     import trimesh
