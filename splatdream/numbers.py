@@ -49,7 +49,7 @@ def _scalars(value: Any) -> list[Any]:
     return list(value) if isinstance(value, tuple | list) else [value]
 
 
-def problems(cfg: Any, prefix: str = "") -> list[str]:
+def problems(cfg: Any, prefix: str = "", omit: tuple[str, ...] = ()) -> list[str]:
     """What is wrong with the numbers of dataclass ``cfg``, one phrase per bad option (empty if all is well)."""
     found: list[str] = []
     for f in dataclasses.fields(cfg):
@@ -57,13 +57,13 @@ def problems(cfg: Any, prefix: str = "") -> list[str]:
         path = f"{prefix}{f.name}"
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             # a schedule's values carry the schedule's name (distill.t_max.values -> t_max)
-            found += problems(value, f"{path}.")
+            found += problems(value, f"{path}.", omit)
             continue
         leaf = path.split(".")[-2] if f.name in ("values", "start", "end") and "." in path else f.name
         for x in _scalars(value):
             if isinstance(x, bool) or not isinstance(x, int | float):
                 continue
-            flag = option(path)
+            flag = option(next((path.removeprefix(p) for p in omit if path.startswith(p)), path))
             if isinstance(x, float) and not math.isfinite(x):
                 found.append(f"{flag} must be a finite number, got {x}")
             elif isinstance(x, int) and leaf in AT_LEAST_ONE and x < 1:
@@ -86,9 +86,12 @@ def problems(cfg: Any, prefix: str = "") -> list[str]:
     return found
 
 
-def checked(cfg: T) -> T:
-    """``cfg`` if every number in it is sane, else ``SystemExit`` with one line naming each bad option."""
-    bad = problems(cfg)
+def checked(cfg: T, omit: tuple[str, ...] = ()) -> T:
+    """``cfg`` if every number in it is sane, else ``SystemExit`` with one line naming each bad option.
+
+    ``omit``: dotted prefixes the command line leaves out (``eval.`` for ``splatdream eval --size``).
+    """
+    bad = problems(cfg, omit=omit)
     if bad:
         raise SystemExit("error: " + "; ".join(bad[:4]) + (f" (and {len(bad) - 4} more)" if len(bad) > 4 else ""))
     return cfg

@@ -199,9 +199,10 @@ def _run(cfg: RunConfig, run_dir: Path, console: Any) -> Path:
         particles = load_init(run_dir, cfg.num_particles)
         if cfg.adapt.enabled and cfg.init.method == "retrieved":
             from splatdream.adaptation import apply_adapter
+            from splatdream.adaptation.lora import adapter_complete
 
-            if not (run_dir / "adapter").exists():
-                pipe.say("  adapter missing from the run; adapting again")
+            if not adapter_complete(run_dir / "adapter"):  # a crash or a full disk mid-save: none, or partial
+                pipe.say("  adapter missing or incomplete in the run; adapting again")
                 recorded = json.loads((run_dir / "retrieved.json").read_text())
                 captions = [h["caption"] for h in recorded if not h.get("weak")] or [h["caption"] for h in recorded]
                 pipe.adapt(prior, *adaptation_assets(particles, captions))

@@ -259,6 +259,49 @@ def test_num_particles_below_one_is_refused(n, capsys) -> None:
     refused(["--preset", "cpu-tiny", "--num-particles", n], capsys, "--num-particles must be at least 1")
 
 
+BAD_NUMBERS = {
+    "steps": (["--distill.steps", "-5"], "--distill.steps must be at least 0, got -5"),
+    "frames": (["--output.turntable-frames", "-3"], "--output.turntable-frames must be at least 0"),
+    "guidance-nan": (["--distill.guidance-scale", "nan"], "--distill.guidance-scale must be a finite number"),
+    "guidance-inf": (["--distill.guidance-scale", "inf"], "--distill.guidance-scale must be a finite number"),
+    "turntable-size": (["--output.turntable-size", "-64"], "--output.turntable-size must be at least 1"),
+    "adapt-resolution": (["--adapt.resolution", "-8"], "--adapt.resolution must be at least 1"),
+    "render-resolution": (["--distill.resolution.values", "-32"], "--distill.resolution.values must be at least 1"),
+    "t-max": (["--distill.t-max.values", "1.5"], "--distill.t-max.values must lie in [0, 1]"),
+    "fov": (["--adapt.fov-y-deg", "190"], "--adapt.fov-y-deg must lie between 0 and 180"),
+    "port": (["--viewer.port", "70000"], "--viewer.port must be a port number"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_NUMBERS))
+def test_bad_numbers_are_refused_before_any_work(case, tmp_path, capsys) -> None:
+    argv, fragment = BAD_NUMBERS[case]
+    out = tmp_path / "run"
+    refused(["--preset", "cpu-tiny", "--prompt", "a chair", "--out", str(out), *argv], capsys, fragment)
+    assert not out.exists()  # refused at parse time: no folder, no prior loaded
+
+
+@pytest.mark.parametrize(("argv", "fragment"), [
+    (["turntable", "x.ply", "--out", "t.mp4", "--elevation", "nan"], "--elevation must be a finite number"),
+    (["export", "x.ply", "--format", "glb", "--mesh.resolution", "-4"], "--mesh.resolution must be at least 1"),
+    (["eval", "run", "--size", "-1"], "--size must be at least 1"),
+    (["init", "--prompt", "a chair", "--out", "o", "--random-radius", "-1"], "--random-radius must be above 0"),
+], ids=["turntable", "export", "eval", "init"])
+def test_bad_numbers_of_subcommands_are_refused(argv, fragment, capsys) -> None:
+    refused(argv, capsys, fragment)
+
+
+def test_yaml_bomb_in_a_valid_key_is_refused_quickly_and_briefly(tmp_path, capsys) -> None:
+    lines = ["distill:", "  steps:", "  - &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+    lines += [f"  - &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]  # 10^9 values expanded
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("\n".join(lines) + "\n")
+    assert bomb.stat().st_size < 1200
+    t0 = time.monotonic()
+    err = refused(["--config", str(bomb), "--prompt", "a chair"], capsys, "expands to more than")
+    assert time.monotonic() - t0 < 20 and len(err) < 400
+
+
 def test_k_larger_than_the_library_is_refused(tmp_path, capsys, random_tiny_prior) -> None:
     cfg = config_file(tmp_path, random_tiny_prior, tmp_path / "run")
     refused(["--config", str(cfg), "--init.method", "retrieved", "--retrieval.embedder", "text",
@@ -504,6 +547,35 @@ def test_disk_full_keeps_the_previous_file(what, tmp_path, monkeypatch) -> None:
     assert target.read_bytes() == b"the previous, intact file"
     assert [p.name for p in tmp_path.iterdir()] == [target.name]  # no temporary left behind
     assert "disk is full" in (user_message(exc.value) or "")
+
+
+def test_disk_full_while_saving_the_adapter_leaves_the_previous_one(tmp_path, monkeypatch, capsys) -> None:
+    import safetensors.torch
+
+    from splatdream.adaptation.lora import CONFIG_FILE, WEIGHTS_FILE, adapter_complete, add_lora, save_adapter
+    from tests.test_adapt_lora import tiny_prior
+
+    unet = tiny_prior().unet
+    add_lora(unet, rank=2, alpha=2.0)
+    folder = tmp_path / "adapter"
+    save_adapter(unet, folder)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert adapter_complete(folder)
+
+    def half_then_full(tensors: object, filename: str, *args: object, **kwargs: object) -> None:
+        Path(filename).write_bytes(b"half a file")
+        raise safetensors.SafetensorError("Error while serializing: No space left on device (os error 28)")
+
+    monkeypatch.setattr(safetensors.torch, "save_file", half_then_full)
+    with pytest.raises(Exception) as exc:
+        save_adapter(unet, folder)
+    message = user_message(exc.value) or ""
+    assert message.count("\n") == 0 and "disk is full" in message and str(folder) in message and "MB" in message
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # the previous adapter, untouched
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adapter"]  # no staging folder left behind
+    # and a folder left half-written by an older version counts as no adapter at all
+    (folder / CONFIG_FILE).unlink()
+    assert not adapter_complete(folder) and (folder / WEIGHTS_FILE).exists()
 
 
 # -- asset library ----------------------------------------------------------------------------------------------

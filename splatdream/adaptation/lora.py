@@ -126,26 +126,78 @@ def install_view_tokens(prior: Prior, tokens: ViewTokens) -> None:
 
 def save_adapter(unet: Any, folder: Path, tokens: ViewTokens | None = None,
                  adapter_name: str = ADAPTER_NAME) -> Path:
-    """Write the adapter (and view tokens) into ``folder`` in peft's layout; returns ``folder``."""
+    """Write the adapter (and view tokens) into ``folder`` in peft's layout; returns ``folder``.
+
+    Atomic as a folder: everything is written into a hidden sibling and renamed into place, so a crash
+    or a full disk leaves the previous adapter (or none), never a half-written one that ``--resume``
+    would trust. A full disk is one line naming the folder and the space the adapter needs.
+    """
+    import errno
+    import shutil
+    import tempfile
+
     from peft.utils import get_peft_model_state_dict
     from safetensors.torch import save_file
 
-    from splatdream.atomic import atomic_write
+    from splatdream.errors import UserError
 
     if adapter_name not in getattr(unet, "peft_config", {}):
         raise ValueError(f"the UNet has no {adapter_name!r} adapter to save")
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
     state = get_peft_model_state_dict(unet, adapter_name=adapter_name)
     state = {k: v.detach().float().cpu().contiguous() for k, v in state.items()}
-    with atomic_write(folder / WEIGHTS_FILE) as tmp:
-        save_file(state, str(tmp), metadata={"format": "pt"})
+    needed = sum(v.numel() * v.element_size() for v in state.values())
+    if tokens is not None:
+        needed += sum(p.numel() * 4 for p in tokens.offsets.values())
     config = unet.peft_config[adapter_name].to_dict()
     config = {k: sorted(v) if isinstance(v, set) else v for k, v in config.items()}
-    with atomic_write(folder / CONFIG_FILE) as tmp:
-        Path(tmp).write_text(json.dumps(config, indent=2, sort_keys=True, default=str))
-    if tokens is not None:
-        tokens.save(folder)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
+    try:
+        save_file(state, str(staging / WEIGHTS_FILE), metadata={"format": "pt"})
+        (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True, default=str))
+        if tokens is not None:
+            tokens.save(staging)
+        _replace_folder(staging, folder)
+    except BaseException as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        free = shutil.disk_usage(folder.parent).free
+        full = (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or "No space left" in str(exc)
+        if isinstance(exc, Exception) and (full or free < needed):
+            raise UserError(
+                f"the disk is full: saving the adapter to {folder} needs about {needed / 1e6:.1f} MB and "
+                f"{free / 1e6:.1f} MB are free; free some space and run again (or --resume the run)"
+            ) from None
+        raise
     return folder
+
+
+def _replace_folder(staging: Path, folder: Path) -> None:
+    """Rename ``staging`` to ``folder``, replacing a previous ``folder`` (kept until the new one is in place)."""
+    import os
+    import shutil
+    import time
+
+    ours = {WEIGHTS_FILE, CONFIG_FILE, TOKENS_FILE, TOKENS_META, "adapt.json"}
+    if folder.is_dir() and any(p.name not in ours for p in folder.iterdir()):
+        # a folder that holds other things too (an --out given as the adapter folder): never move those;
+        # replace our files one by one, the config (which marks a complete adapter) last
+        for name in sorted(p.name for p in staging.iterdir()):
+            if name != CONFIG_FILE:
+                os.replace(staging / name, folder / name)
+        os.replace(staging / CONFIG_FILE, folder / CONFIG_FILE)
+        staging.rmdir()
+    elif folder.exists():
+        trash = folder.with_name(f".{folder.name}.old-{time.time_ns()}")
+        folder.rename(trash)
+        staging.rename(folder)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        staging.rename(folder)
+
+
+def adapter_complete(folder: Path) -> bool:
+    """Whether ``folder`` holds a whole saved adapter (weights and config), as ``save_adapter`` leaves it."""
+    return (folder / WEIGHTS_FILE).is_file() and (folder / CONFIG_FILE).is_file()
 
 
 def load_adapter(unet: Any, folder: str | Path, adapter_name: str = ADAPTER_NAME) -> None:
@@ -155,7 +207,7 @@ def load_adapter(unet: Any, folder: str | Path, adapter_name: str = ADAPTER_NAME
     from safetensors.torch import load_file
 
     folder = Path(folder)
-    if not (folder / WEIGHTS_FILE).is_file() or not (folder / CONFIG_FILE).is_file():
+    if not adapter_complete(folder):
         raise FileNotFoundError(
             f"no adapter in {folder} (expected {WEIGHTS_FILE} and {CONFIG_FILE}); run "
             "'splatdream adapt --prompt ... --out DIR' and pass DIR/adapter, or disable adaptation"

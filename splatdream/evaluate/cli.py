@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     from splatdream.evaluate.run import evaluate_run
     from splatdream.evaluate.scorers import Scorers
 
-    cmd = checked(tyro.cli(EvalCommand, args=argv, prog="splatdream eval"))
+    cmd = checked(tyro.cli(EvalCommand, args=argv, prog="splatdream eval"), omit=("eval.",))
     if not cmd.run_dirs:
         raise SystemExit("splatdream eval: give at least one run directory")
     scorers = Scorers(cmd.eval)

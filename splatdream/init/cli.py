@@ -80,7 +80,7 @@ def run(cmd: InitCommand) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    cmd = checked(tyro.cli(InitCommand, args=argv, prog="splatdream init"))
+    cmd = checked(tyro.cli(InitCommand, args=argv, prog="splatdream init"), omit=("init.",))
     for path in run(cmd):
         print(path)
     return 0
