@@ -123,12 +123,33 @@ class Pipeline:
         apply_adapter(prior, result.adapter_dir, fuse=True)
         self.say(f"  adapter saved to {result.adapter_dir}")
 
-    def export(self, trainer: Trainer) -> None:
+    def guard(self, trainer: Trainer, inits: list[Gaussians]) -> list[Gaussians]:
+        """The particles to write: as distilled, or walked back toward their inits where the guard says so.
+
+        What it did goes to the console and, as one ``guard`` record, to metrics.jsonl.
+        """
+        particles = trainer.particles()
+        gc = trainer.cfg.guard
+        if not gc.enabled:
+            return particles
+        from splatdream.distill.guard import guard_particles
+
+        particles, records = guard_particles([g.to(p.means.device) for g, p in zip(inits, particles, strict=True)],
+                                             particles, self.cfg.prompt, gc)
+        for r in records:
+            state = (f"kept {r.alpha:.0%} of its colour change ({r.reason})" if r.acted
+                     else (r.reason or "within bounds"))
+            self.say(f"  guard: particle {r.particle} {state}")
+        with (self.run_dir / "metrics.jsonl").open("a") as f:
+            f.write(json.dumps({"step": trainer.step_count, "guard": [r.as_record() for r in records]}) + "\n")
+        return particles
+
+    def export(self, trainer: Trainer, particles: list[Gaussians] | None = None) -> None:
         from splatdream.export.convert import export_formats
         from splatdream.export.turntable import render_turntable, write_video
 
         oc = self.cfg.output
-        for i, g in enumerate(trainer.particles()):
+        for i, g in enumerate(particles if particles is not None else trainer.particles()):
             if not g.is_finite():
                 raise RuntimeError(f"particle {i} has non-finite parameters; not writing it (see metrics.jsonl)")
             write_ply(self.run_dir / f"particle_{i}.ply", g)
@@ -167,6 +188,17 @@ def regulariser_references(cfg: RunConfig, init: list[Gaussians]) -> tuple[Disti
     log.warning("retrieval regulariser off (distill.retrieval_reg_every=%d ignored): --init.method %s starts from "
                 "no retrieved asset to regularise toward", cfg.distill.retrieval_reg_every, cfg.init.method)
     return replace(cfg.distill, retrieval_reg_every=0), None
+
+
+def particle_captions(run_dir: Path, n: int) -> list[str] | None:
+    """Each particle's retrieved-asset caption (particle i is asset i mod k of the kept hits), from retrieved.json;
+    None when the run retrieved nothing."""
+    path = run_dir / "retrieved.json"
+    if not path.exists():
+        return None
+    recorded = json.loads(path.read_text())
+    captions = [h["caption"] for h in recorded if not h.get("weak")] or [h["caption"] for h in recorded]
+    return [captions[i % len(captions)] for i in range(n)] if captions else None
 
 
 def load_init(run_dir: Path, n: int) -> list[Gaussians]:
@@ -217,12 +249,14 @@ def _run(cfg: RunConfig, run_dir: Path, console: Any) -> Path:
             pipe.adapt(prior, *adaptation_assets(particles, [h.caption for h in hits]))
     refs = [p.clone() for p in particles]
     distill_cfg, references = regulariser_references(cfg, refs)
-    trainer = Trainer(distill_cfg, prior, cfg.prompt, particles, references=references, device=pipe.device)
+    ref_captions = particle_captions(run_dir, cfg.num_particles) if references is not None else None
+    trainer = Trainer(distill_cfg, prior, cfg.prompt, particles, references=references, device=pipe.device,
+                      reference_captions=ref_captions)
     if resuming and (run_dir / CHECKPOINT).exists():
         load_checkpoint(trainer, run_dir / CHECKPOINT)
         pipe.say(f"resumed at step {trainer.step_count}")
     distil(pipe, trainer, refs)
-    pipe.export(trainer)
+    pipe.export(trainer, pipe.guard(trainer, refs))
     return run_dir
 
 
