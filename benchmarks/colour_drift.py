@@ -3,7 +3,7 @@
     python benchmarks/colour_drift.py RUN_DIR --variants default grid0 cfg2 ... [--particles 0 1] [--steps 120]
                                       [--prompt "a chair"] [--out DIR]
 
-Reuses the run's init particles, its config and its adapter (so retrieval, alignment and adaptation
+Reuses the run's init particles, its prior and its adapter (so retrieval, alignment and adaptation
 are not repeated), distils each variant from the same seed, and scores each particle against its init
 on the same views as ``splatdream eval`` (fewer of them): Delta E to the prompt's colour word, the mean
 colour's shift from the init, the patch measure and speckle. Writes ``OUT/<variant>.png`` (init row
@@ -25,7 +25,7 @@ import torch
 from PIL import Image
 
 from splatdream.adaptation import apply_adapter
-from splatdream.config import RunConfig
+from splatdream.config import PRESETS, RunConfig
 from splatdream.configio import load_yaml
 from splatdream.distill.config import DistillConfig
 from splatdream.distill.schedule import Steps
@@ -45,25 +45,30 @@ def _set(cfg: Any, path: str, value: Any) -> Any:
     return dataclasses.replace(cfg, **{head: _set(getattr(cfg, head), rest, value)})
 
 
+BEFORE: dict[str, Any] = {"retrieval_reg_every": 0, "reference_text": "prompt", "guard.enabled": False}
+"""cpu-tiny before issue 26: VSD with its LoRA particle score, no reference, no guard."""
+
 VARIANTS: dict[str, dict[str, Any]] = {
-    "default": {},
-    "grid0": {"colour.grid_size": 0},
-    "grid2": {"colour.grid_size": 2},
-    "cfg1": {"guidance_scale": 1.0},
-    "cfg2": {"guidance_scale": 2.0},
-    "cfg7.5": {"guidance_scale": 7.5},
-    "bg-white": {"background": "white"},
-    "bg-grey": {"background": "black"},
-    "sds": {"loss": "sds"},
-    "lora-lr1e-4": {"score_net.lr": 1e-4},
-    "tmax0.3": {"t_max": Steps((0.3,))},
-    "tmax0.98": {"t_max": Steps((0.98,))},
-    "tmin0.2": {"t_min": 0.2},
-    "reg-prompt": {"retrieval_reg_every": 1, "reference_text": "prompt"},
-    "dds-caption": {"retrieval_reg_every": 1, "reference_text": "caption"},
-    "dds-caption-grid0": {"retrieval_reg_every": 1, "reference_text": "caption", "colour.grid_size": 0},
+    "default": BEFORE,
+    "grid0": BEFORE | {"colour.grid_size": 0},
+    "grid2": BEFORE | {"colour.grid_size": 2},
+    "cfg1": BEFORE | {"guidance_scale": 1.0},
+    "cfg2": BEFORE | {"guidance_scale": 2.0},
+    "cfg7.5": BEFORE | {"guidance_scale": 7.5},
+    "bg-white": BEFORE | {"background": "white"},
+    "bg-black": BEFORE | {"background": "black"},
+    "sds": BEFORE | {"loss": "sds"},
+    "lora-lr1e-4": BEFORE | {"score_net.lr": 1e-4},
+    "tmax0.3": BEFORE | {"t_max": Steps((0.3,))},
+    "tmax0.98": BEFORE | {"t_max": Steps((0.98,))},
+    "tmin0.2": BEFORE | {"t_min": 0.2},
+    "reg-prompt": BEFORE | {"retrieval_reg_every": 1, "reference_text": "prompt"},
+    "dds-caption": BEFORE | {"retrieval_reg_every": 1, "reference_text": "caption"},
+    "dds-caption-grid0": BEFORE | {"retrieval_reg_every": 1, "reference_text": "caption", "colour.grid_size": 0},
+    "new-default": {},
 }
-"""name -> DistillConfig fields changed from the run's own (dotted paths)."""
+"""name -> DistillConfig fields changed from cpu-tiny's (dotted paths); all but 'new-default' start from BEFORE.
+The guard acts only in the pipeline's export, so it is not part of these numbers."""
 
 
 def _row(images: torch.Tensor) -> np.ndarray:
@@ -99,7 +104,7 @@ def main() -> None:
     print("| variant | particle | dE init | dE | mean shift | patches | speckle x | s |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name in args.variants:
-        dcfg: DistillConfig = cfg.distill
+        dcfg: DistillConfig = PRESETS["cpu-tiny"][1].distill
         for key, value in VARIANTS[name].items():
             dcfg = _set(dcfg, key, value)
         if args.steps is not None:

@@ -6,11 +6,13 @@ missing prior weights, k larger than the library) runs before the first stage st
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import logging
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -43,9 +45,25 @@ class Pipeline:
         self.run_dir = run_dir
         self.console = console
         self.device = resolve_device(cfg.device)
+        self.started = time.perf_counter()
+        self.seconds: dict[str, float] = {}
 
     def say(self, text: str) -> None:
         self.console.print(text)
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time the body as stage ``name`` (summed when it runs more than once); ``times`` prints them."""
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
+
+    def times(self) -> str:
+        """'retrieve 1.2 s, init 8.0 s, ...': each stage's wall time and the total, for the end of a run."""
+        parts = [f"{name} {secs:.1f} s" for name, secs in self.seconds.items()]
+        return ", ".join(parts) + f"; total {time.perf_counter() - self.started:.1f} s"
 
     # -- stages ------------------------------------------------------------------------------------
     def load_prior(self) -> Any:
@@ -221,7 +239,8 @@ def run(cfg: RunConfig, console: Any) -> Path:
 def _run(cfg: RunConfig, run_dir: Path, console: Any) -> Path:
     resuming = cfg.resume is not None
     pipe = Pipeline(cfg, run_dir, console)
-    prior = pipe.load_prior()
+    with pipe.stage("load prior"):
+        prior = pipe.load_prior()
     if not resuming:
         with atomic_write(run_dir / "config.yaml") as tmp:
             tmp.write_text(dump_yaml(cfg))
@@ -240,13 +259,16 @@ def _run(cfg: RunConfig, run_dir: Path, console: Any) -> Path:
                 apply_adapter(prior, run_dir / "adapter", fuse=True)
     else:
         pipe.say(f"[bold]retrieve[/]: '{cfg.prompt}'")
-        hits, meshes = pipe.retrieve() if cfg.init.method == "retrieved" else ([], [])
+        with pipe.stage("retrieve"):
+            hits, meshes = pipe.retrieve() if cfg.init.method == "retrieved" else ([], [])
         pipe.say("[bold]init[/]")
-        particles = pipe.init(prior, hits, meshes)
-        save_init(run_dir, particles)
+        with pipe.stage("align and init"):
+            particles = pipe.init(prior, hits, meshes)
+            save_init(run_dir, particles)
         if cfg.init.method == "retrieved":
             pipe.say("[bold]adapt[/]")
-            pipe.adapt(prior, *adaptation_assets(particles, [h.caption for h in hits]))
+            with pipe.stage("adapt"):
+                pipe.adapt(prior, *adaptation_assets(particles, [h.caption for h in hits]))
     refs = [p.clone() for p in particles]
     distill_cfg, references = regulariser_references(cfg, refs)
     ref_captions = particle_captions(run_dir, cfg.num_particles) if references is not None else None
@@ -255,8 +277,13 @@ def _run(cfg: RunConfig, run_dir: Path, console: Any) -> Path:
     if resuming and (run_dir / CHECKPOINT).exists():
         load_checkpoint(trainer, run_dir / CHECKPOINT)
         pipe.say(f"resumed at step {trainer.step_count}")
-    distil(pipe, trainer, refs)
-    pipe.export(trainer, pipe.guard(trainer, refs))
+    with pipe.stage("distil"):
+        distil(pipe, trainer, refs)
+    with pipe.stage("guard"):
+        final = pipe.guard(trainer, refs)
+    with pipe.stage("export"):
+        pipe.export(trainer, final)
+    pipe.say(f"[bold]times[/]: {pipe.times()}")
     return run_dir
 
 

@@ -28,7 +28,7 @@ narrower than the parts of an object (a seat, a leg)."""
 
 def _gaussian_kernel(sigma: float) -> Tensor:
     radius = max(1, math.ceil(3 * sigma))
-    x = torch.arange(-radius, radius + 1, dtype=torch.float64)
+    x = torch.arange(-radius, radius + 1, dtype=torch.float32)
     k = torch.exp(-0.5 * (x / sigma) ** 2)
     return k / k.sum()
 
@@ -48,8 +48,8 @@ def blurred_colour(views: Views, sigma: float) -> tuple[Tensor, Tensor]:
     Premultiplied colour and alpha are blurred separately and divided (normalised convolution), so the
     black background never bleeds into the object's colour at its outline.
     """
-    pre = views.premult.permute(0, 3, 1, 2).double()
-    alpha = views.alpha[:, None].double()
+    pre = views.premult.permute(0, 3, 1, 2).float()
+    alpha = views.alpha[:, None].float()
     pre_b, alpha_b = _blur(pre, sigma), _blur(alpha, sigma)
     rgb = (pre_b / alpha_b.clamp_min(1e-6)).clamp(0, 1)
     return rgb.permute(0, 2, 3, 1), alpha_b[:, 0]

@@ -77,8 +77,10 @@ def evaluate_run(run_dir: str | Path, cfg: EvalConfig = EvalConfig(), *, scorers
             objects = distractors or ("",)
             contrast = (*objects, *attributes)
             kw = dict(contrast=contrast, views=cfg.fidelity_views, seed=cfg.seed)
-            m0 = classifier_margins(prior, inits, files.prompt, **kw)  # type: ignore[arg-type]
-            m1 = classifier_margins(prior, results, files.prompt, **kw)  # type: ignore[arg-type]
+            # one call for inits and results: the captions are embedded once (each particle restarts the
+            # probes' generator, so the numbers are those of two calls)
+            margins = classifier_margins(prior, [*inits, *results], files.prompt, **kw)  # type: ignore[arg-type]
+            m0, m1 = margins[: len(inits)], margins[len(inits):]
             particles = [_with_classifier(p, a, b, len(objects)) for p, a, b in zip(particles, m0, m1, strict=True)]
     else:
         skipped["classifier"] = "diffusion-classifier score skipped: turned off (--no-classifier)"
