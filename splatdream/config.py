@@ -146,7 +146,7 @@ PRESETS: dict[str, tuple[str, RunConfig]] = {
                 resolution=Steps((32.0,)),
                 lr=LearningRates(means=ExpDecay(0.0, 0.0, CPU_TINY_STEPS), scales=0.0, quats=0.0, opacities=0.0,
                                  sh0=0.0, shN=0.0),
-                colour=ColourFieldConfig(enabled=True, grid_size=6, lr_affine=1e-2, lr_grid=1e-2),
+                colour=ColourFieldConfig(enabled=True, grid_size=0, lr_affine=1e-2, lr_grid=1e-2),
                 densify=DensifyConfig(enabled=False),
                 score_net=ScoreNetConfig(rank=4, lr=1e-3),
                 retrieval_reg_every=1,

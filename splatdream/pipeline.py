@@ -148,8 +148,8 @@ class Pipeline:
         """
         particles = trainer.particles()
         gc = trainer.cfg.guard
-        if not gc.enabled:
-            return particles
+        if not gc.enabled or self.cfg.init.method != "retrieved":
+            return particles  # a random ball or a given .ply is no asset whose colours must be kept
         from splatdream.distill.guard import guard_particles
 
         particles, records = guard_particles([g.to(p.means.device) for g, p in zip(inits, particles, strict=True)],

@@ -87,7 +87,8 @@ class GuardConfig:
     """Bounds a particle must meet against its init at the end of distillation (off: results as distilled)."""
 
     enabled: bool = False
-    """Check every particle after the last step and walk its colours back toward the init's where needed."""
+    """Check every particle after the last step and walk its colours back toward the init's where needed
+    (runs that start from retrieved assets only: a random ball or a given .ply is not an asset to keep)."""
     max_patches: float = 3.0
     """Largest patch measure (Delta E; eval's bound is 4, this leaves a margin for eval's finer views)."""
     match_below: float = 15.0
