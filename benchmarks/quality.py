@@ -90,7 +90,7 @@ def _mean(xs: list[float]) -> float:
     return sum(xs) / len(xs) if xs else math.nan
 
 
-def _share(flags: list[bool]) -> float:
+def _share(flags: list[bool]) -> float:  # NaN for an empty list
     return sum(flags) / len(flags) if flags else math.nan
 
 
@@ -99,7 +99,8 @@ def _f(v: float, spec: str) -> str:
 
 
 HEADER = ("variant", "particles", "speckle x (median)", "holes", "floaters", "clean (holes, floaters <= 1%)",
-          "gaussians x", "dE to colour word", "nearer the colour than init", "classifier", "classifier better than init",
+          "gaussians x", "patches dE (median)", "patches <= 4", "dE to colour word", "nearer the colour than init",
+          "already matching (init dE <= 15) kept within +1", "no colour word: mean shift dE <= 5", "classifier", "classifier better than init",
           "object part better", "colour part better", "CLIP", "A-LPIPS", "wall s / run")
 ALIGN = ("---",) + ("---:",) * (len(HEADER) - 1)
 
@@ -116,7 +117,10 @@ def summary_row(name: str, evals: list, walls: list[float]) -> list[str]:  # eva
         name, str(len(ps)), _f(_median([r["speckle_ratio"] for r in flat]), ".2f"),
         _f(_mean([r["holes"] for r in flat]), ".2%"), _f(_mean([r["floaters"] for r in flat]), ".2%"),
         _f(_share(clean), ".0%"), _f(_mean([r["count_ratio"] for r in flat]), ".2f"),
+        _f(_median([r["patches"] for r in flat]), ".1f"), _f(_share([r["patches"] <= 4 for r in flat]), ".0%"),
         _f(_mean([c.delta_e for c in col]), ".1f"), _f(_share(nearer), ".0%"),
+        _f(_share([c.delta_e <= c.delta_e_init + 1 for c in col if c.delta_e_init <= 15]), ".0%"),
+        _f(_share([p.mean_shift <= 5 for p in ps if p.colour is None and p.mean_shift is not None]), ".0%"),
         _f(_mean([a for a, _ in cls]), "+.4f"), _f(_share([a < b for a, b in cls]), ".0%"),
         _f(_better(flat, "classifier_object"), ".0%"), _f(_better(flat, "classifier_attribute"), ".0%"),
         _f(_mean([r["clip"] for r in flat]), ".1f"), _f(_mean([r["alpips"] for r in flat]), ".3f"),
@@ -130,7 +134,8 @@ def _better(flat: list[dict[str, float]], key: str) -> float:
     return _share([a < b for a, b in pairs])
 
 
-PROMPT_HEADER = ("prompt", "kind", "speckle x (median)", "holes, floaters <= 1%", "dE init -> result",
+PROMPT_HEADER = ("prompt", "kind", "speckle x (median)", "holes, floaters <= 1%", "patches dE (max)",
+                 "mean shift dE (max)", "dE init -> result",
                  "classifier better", "object part better", "colour part better")
 
 
@@ -149,7 +154,8 @@ def prompt_rows(evals: list, suite: list[Prompt]) -> list[list[str]]:  # evals: 
         de = (f"{_mean([r['delta_e_init'] for r in flat]):.0f} -> {_mean([r['delta_e'] for r in flat]):.0f}"
               if e.colour_word else "-")
         rows.append([prompt.text, prompt.kind, _f(_median([r["speckle_ratio"] for r in flat]), ".2f"),
-                     f"{clean}/{n}", de, count("classifier"), count("classifier_object"),
+                     f"{clean}/{n}", _f(max(r["patches"] for r in flat), ".1f"),
+                     _f(max(r["mean_shift"] for r in flat), ".1f"), de, count("classifier"), count("classifier_object"),
                      count("classifier_attribute")])
     return rows
 
@@ -160,8 +166,8 @@ def init_row(evals: list) -> list[str]:
     flat = [p.flat() for p in ps]
     col = [p.colour for p in ps if p.colour is not None]
     return [
-        "initialisation (retrieved)", str(len(ps)), "1.00", "0.00%", "0.00%", "100%", "1.00",
-        _f(_mean([c.delta_e_init for c in col]), ".1f"), "-",
+        "initialisation (retrieved)", str(len(ps)), "1.00", "0.00%", "0.00%", "100%", "1.00", "0.0", "100%",
+        _f(_mean([c.delta_e_init for c in col]), ".1f"), "-", "-", "-",
         _f(_mean([r["classifier_init"] for r in flat]), "+.4f"), "-", "-", "-",
         _f(_mean([r["clip_init"] for r in flat]), ".1f"), _f(_mean([r["alpips_init"] for r in flat]), ".3f"), "-",
     ]
@@ -309,7 +315,7 @@ def main() -> None:
     per_variant = "default" if "default" in results else args.variants[0]
     per_prompt = [
         "", f"Per prompt (`{per_variant}`; counts are particles better than their init):", "",
-        *markdown_table(PROMPT_HEADER, prompt_rows(results[per_variant][0], suite), ("---", "---", *("---:",) * 6)),
+        *markdown_table(PROMPT_HEADER, prompt_rows(results[per_variant][0], suite), ("---", "---", *("---:",) * (len(PROMPT_HEADER) - 2))),
     ]
     write_report(args.out, "Quality: distillation against its own initialisation", intro,
                  markdown_table(HEADER, rows, ALIGN) + per_prompt, footer="\n".join(f"- {m}" for m in skipped))

@@ -16,7 +16,13 @@ import tyro
 
 from splatdream.adaptation.config import TINY_PRIOR_ADAPT, AdaptConfig, AlignConfig
 from splatdream.configio import load_yaml
-from splatdream.distill.config import ColourFieldConfig, DensifyConfig, DistillConfig, LearningRates
+from splatdream.distill.config import (
+    ColourFieldConfig,
+    DensifyConfig,
+    DistillConfig,
+    GuardConfig,
+    LearningRates,
+)
 from splatdream.distill.schedule import ExpDecay, Steps
 from splatdream.distill.score_net import ScoreNetConfig
 from splatdream.export.convert import ExportFormat
@@ -137,10 +143,11 @@ PRESETS: dict[str, tuple[str, RunConfig]] = {
             # assets into speckle, holes and floaters (speckle x1.3-3, count x3). The 32 px TinyPrior cannot
             # see one Gaussian, so the distillation keeps the retrieved geometry and recolours it through a
             # smooth field (an affine colour transform per particle + a 6^3 offset grid), at the prior's own
-            # resolution, with CFG 5. ReDream's retrieval regulariser is off here: it exists to hold the geometry
-            # near the retrieved asset, which is frozen anyway, so all it did was pull the colours back toward the
-            # asset's (ablation, docs/quality.md: mean dE to the colour word 24.5 with it, 15.2 without, the
-            # diffusion-classifier score -0.0019 vs -0.0027, equally clean). redream-sd21 keeps it.
+            # resolution, with CFG 5. Issue 26: the score alone recoloured everything toward the prior's own
+            # likes (olive wood, pink-grey cars for a colour-less prompt) and its noise painted blotches through
+            # the grid; so each step scores the render against the retrieved asset's render under the asset's own
+            # caption (a Delta Denoising Score, docs/quality.md): only what the prompt asks beyond what the asset
+            # already is moves it. The guard walks back any particle still worse than its init at the end.
             distill=DistillConfig(
                 loss="vsd",
                 steps=CPU_TINY_STEPS,
@@ -149,11 +156,13 @@ PRESETS: dict[str, tuple[str, RunConfig]] = {
                 resolution=Steps((32.0,)),
                 lr=LearningRates(means=ExpDecay(0.0, 0.0, CPU_TINY_STEPS), scales=0.0, quats=0.0, opacities=0.0,
                                  sh0=0.0, shN=0.0),
-                colour=ColourFieldConfig(enabled=True, grid_size=6, lr_affine=1e-2, lr_grid=1e-2),
+                colour=ColourFieldConfig(enabled=True, grid_size=0, lr_affine=1e-2, lr_grid=1e-2),
                 densify=DensifyConfig(enabled=False),
                 # peft's init and torch's AdamW defaults, as this preset was tuned with (outputs unchanged)
                 score_net=ScoreNetConfig(rank=4, lr=1e-3, init="kaiming", betas=(0.9, 0.999), eps=1e-8),
-                retrieval_reg_every=0,
+                retrieval_reg_every=1,
+                reference_text="caption",
+                guard=GuardConfig(enabled=True),
                 checkpoint_every=40,
             ),
         ),

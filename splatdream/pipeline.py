@@ -6,11 +6,13 @@ missing prior weights, k larger than the library) runs before the first stage st
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import logging
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -44,9 +46,25 @@ class Pipeline:
         self.run_dir = run_dir
         self.console = console
         self.device = resolve_device(cfg.device)
+        self.started = time.perf_counter()
+        self.seconds: dict[str, float] = {}
 
     def say(self, text: str) -> None:
         self.console.print(text)
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time the body as stage ``name`` (summed when it runs more than once); ``times`` prints them."""
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
+
+    def times(self) -> str:
+        """'retrieve 1.2 s, init 8.0 s, ...': each stage's wall time and the total, for the end of a run."""
+        parts = [f"{name} {secs:.1f} s" for name, secs in self.seconds.items()]
+        return ", ".join(parts) + f"; total {time.perf_counter() - self.started:.1f} s"
 
     # -- stages ------------------------------------------------------------------------------------
     def load_prior(self) -> Any:
@@ -124,12 +142,33 @@ class Pipeline:
         apply_adapter(prior, result.adapter_dir, fuse=True)
         self.say(f"  adapter saved to {result.adapter_dir}")
 
-    def export(self, trainer: Trainer) -> None:
+    def guard(self, trainer: Trainer, inits: list[Gaussians]) -> list[Gaussians]:
+        """The particles to write: as distilled, or walked back toward their inits where the guard says so.
+
+        What it did goes to the console and, as one ``guard`` record, to metrics.jsonl.
+        """
+        particles = trainer.particles()
+        gc = trainer.cfg.guard
+        if not gc.enabled or self.cfg.init.method != "retrieved":
+            return particles  # a random ball or a given .ply is no asset whose colours must be kept
+        from splatdream.distill.guard import guard_particles
+
+        particles, records = guard_particles([g.to(p.means.device) for g, p in zip(inits, particles, strict=True)],
+                                             particles, self.cfg.prompt, gc)
+        for r in records:
+            state = (f"kept {r.alpha:.0%} of its colour change ({r.reason})" if r.acted
+                     else (r.reason or "within bounds"))
+            self.say(f"  guard: particle {r.particle} {state}")
+        with (self.run_dir / "metrics.jsonl").open("a") as f:
+            f.write(json.dumps({"step": trainer.step_count, "guard": [r.as_record() for r in records]}) + "\n")
+        return particles
+
+    def export(self, trainer: Trainer, particles: list[Gaussians] | None = None) -> None:
         from splatdream.export.convert import export_formats
         from splatdream.export.turntable import render_turntable, write_video
 
         oc = self.cfg.output
-        for i, g in enumerate(trainer.particles()):
+        for i, g in enumerate(particles if particles is not None else trainer.particles()):
             if not g.is_finite():
                 raise RuntimeError(f"particle {i} has non-finite parameters; not writing it (see metrics.jsonl)")
             write_ply(self.run_dir / f"particle_{i}.ply", g)
@@ -170,6 +209,17 @@ def regulariser_references(cfg: RunConfig, init: list[Gaussians]) -> tuple[Disti
     return replace(cfg.distill, retrieval_reg_every=0), None
 
 
+def particle_captions(run_dir: Path, n: int) -> list[str] | None:
+    """Each particle's retrieved-asset caption (particle i is asset i mod k of the kept hits), from retrieved.json;
+    None when the run retrieved nothing."""
+    path = run_dir / "retrieved.json"
+    if not path.exists():
+        return None
+    recorded = json.loads(path.read_text())
+    captions = [h["caption"] for h in recorded if not h.get("weak")] or [h["caption"] for h in recorded]
+    return [captions[i % len(captions)] for i in range(n)] if captions else None
+
+
 def load_init(run_dir: Path, n: int) -> list[Gaussians]:
     return [read_ply(run_dir / f"init_particle_{i}.ply").with_sh_degree(0) for i in range(n)]
 
@@ -190,7 +240,8 @@ def run(cfg: RunConfig, console: Any) -> Path:
 def _run(cfg: RunConfig, run_dir: Path, console: Any) -> Path:
     resuming = cfg.resume is not None
     pipe = Pipeline(cfg, run_dir, console)
-    prior = pipe.load_prior()
+    with pipe.stage("load prior"):
+        prior = pipe.load_prior()
     if not resuming:
         with atomic_write(run_dir / "config.yaml") as tmp:
             tmp.write_text(dump_yaml(cfg))
@@ -210,21 +261,31 @@ def _run(cfg: RunConfig, run_dir: Path, console: Any) -> Path:
                 apply_adapter(prior, run_dir / "adapter", fuse=True)
     else:
         pipe.say(f"[bold]retrieve[/]: '{cfg.prompt}'")
-        hits, meshes = pipe.retrieve() if cfg.init.method == "retrieved" else ([], [])
+        with pipe.stage("retrieve"):
+            hits, meshes = pipe.retrieve() if cfg.init.method == "retrieved" else ([], [])
         pipe.say("[bold]init[/]")
-        particles = pipe.init(prior, hits, meshes)
-        save_init(run_dir, particles)
+        with pipe.stage("align and init"):
+            particles = pipe.init(prior, hits, meshes)
+            save_init(run_dir, particles)
         if cfg.init.method == "retrieved":
             pipe.say("[bold]adapt[/]")
-            pipe.adapt(prior, *adaptation_assets(particles, [h.caption for h in hits]))
+            with pipe.stage("adapt"):
+                pipe.adapt(prior, *adaptation_assets(particles, [h.caption for h in hits]))
     refs = [p.clone() for p in particles]
     distill_cfg, references = regulariser_references(cfg, refs)
-    trainer = Trainer(distill_cfg, prior, cfg.prompt, particles, references=references, device=pipe.device)
+    ref_captions = particle_captions(run_dir, cfg.num_particles) if references is not None else None
+    trainer = Trainer(distill_cfg, prior, cfg.prompt, particles, references=references, device=pipe.device,
+                      reference_captions=ref_captions)
     if resuming and (run_dir / CHECKPOINT).exists():
         load_checkpoint(trainer, run_dir / CHECKPOINT)
         pipe.say(f"resumed at step {trainer.step_count}")
-    distil(pipe, trainer, refs)
-    pipe.export(trainer)
+    with pipe.stage("distil"):
+        distil(pipe, trainer, refs)
+    with pipe.stage("guard"):
+        final = pipe.guard(trainer, refs)
+    with pipe.stage("export"):
+        pipe.export(trainer, final)
+    pipe.say(f"[bold]times[/]: {pipe.times()}")
     return run_dir
 
 

@@ -69,5 +69,7 @@ def test_sd21_presets_render_full_size_and_decay_over_their_own_steps() -> None:
 def test_cpu_tiny_keeps_its_measured_settings() -> None:
     d = PRESETS["cpu-tiny"][1].distill
     assert d.prior_guidance() == 5.0 and d.steps == 120 and d.resolution(0) == 32
-    assert not d.densify.enabled and d.retrieval_reg_every == 0
+    assert not d.densify.enabled
+    # issue 26: every step is scored against the asset's render under its own caption; the guard is on
+    assert d.retrieval_reg_every == 1 and d.reference_text == "caption" and d.guard.enabled
     assert d.max_batch >= 4  # its 4 particles run in one chunk, as before

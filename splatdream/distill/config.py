@@ -90,6 +90,29 @@ class DensifyConfig:
 
 
 @dataclass(frozen=True)
+class GuardConfig:
+    """Bounds a particle must meet against its init at the end of distillation (off: results as distilled)."""
+
+    enabled: bool = False
+    """Check every particle after the last step and walk its colours back toward the init's where needed
+    (runs that start from retrieved assets only: a random ball or a given .ply is not an asset to keep)."""
+    max_patches: float = 3.0
+    """Largest patch measure (Delta E; eval's bound is 4, this leaves a margin for eval's finer views)."""
+    match_below: float = 15.0
+    """A particle whose init is within this Delta E of the prompt's colour word already matches it ..."""
+    keep_within: float = 0.5
+    """... and may end at most this much farther from the word (eval's bound is +1)."""
+    max_shift: float = 4.0
+    """Prompts naming no colour or material: largest Delta E between the init's and the result's mean colour."""
+    steps: int = 8
+    """Points tried on the line from result (a = 1) to init (a = 0): a = 1, 1 - 1/steps, ..., 0."""
+    views: int = 12
+    """Ring views the guard renders (plus views // 4 from above)."""
+    size: int = 64
+    """Their side in pixels."""
+
+
+@dataclass(frozen=True)
 class DistillConfig:
     """Variational score distillation (ProlificDreamer) over the particles; SDS as a switch."""
 
@@ -128,6 +151,14 @@ class DistillConfig:
     """The particles' LoRA score model (VSD only)."""
     retrieval_reg_every: int = 0
     """ReDream's regulariser: every this many steps use eps(render) - eps(retrieved asset's render); 0 = off, paper: 3."""
+    reference_text: Literal["prompt", "caption"] = "prompt"
+    """What the retrieved asset's render is scored with on regulariser steps. 'prompt' (ReDream): the run's prompt,
+    which pulls the particle back toward the asset. 'caption': the asset's own caption from retrieval (a Delta
+    Denoising Score), so the gradient is what the prompt asks beyond what the asset already is -- the prior's own
+    colour bias and the score's noise cancel between the two (docs/quality.md). With it every step
+    (``retrieval_reg_every=1``) the particle score is never used, so VSD's LoRA is not trained."""
+    guard: GuardConfig = GuardConfig()
+    """Per-particle guard at the end: no particle leaves worse than its init (splatdream/distill/guard.py)."""
     checkpoint_every: int = 100
     """Steps between checkpoints (written atomically)."""
     max_bad_steps: int = 5

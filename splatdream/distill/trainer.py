@@ -119,11 +119,17 @@ class Trainer:
         particles: list[Gaussians],
         references: list[Gaussians] | None = None,
         device: torch.device | str = "cpu",
+        reference_captions: list[str] | None = None,
     ) -> None:
         if not particles:
             raise ValueError("distillation needs at least one particle")
         if cfg.retrieval_reg_every > 0 and (references is None or len(references) != len(particles)):
             raise ValueError("retrieval_reg_every > 0 needs one retrieved-asset reference per particle")
+        if cfg.retrieval_reg_every > 0 and cfg.reference_text == "caption" and (
+                reference_captions is None or len(reference_captions) != len(particles)):
+            raise ValueError("distill.reference_text 'caption' needs one retrieved-asset caption per particle")
+        self.reference_captions = list(reference_captions) if cfg.reference_text == "caption" and reference_captions \
+            else None
         self.cfg = cfg
         self.prior = prior
         self.prompt = prompt
@@ -151,7 +157,7 @@ class Trainer:
                 self.strategy_states.append({})
         self.score_net: CameraLoRA | None = None
         self.score_opt: torch.optim.Optimizer | None = None
-        if cfg.loss == "vsd":
+        if cfg.loss == "vsd" and not self.reference_every_step:
             prior.unet.requires_grad_(False)
             # peft's LoRA A matrices and the camera MLP draw from the global RNG: seed it here, so two
             # runs with the same seed (and a run and its resume) start from the same score net.
@@ -162,18 +168,33 @@ class Trainer:
         self.text = self._encode_prompts()
 
     # -- set-up ---------------------------------------------------------------------------------
-    def _encode_prompts(self) -> dict[str, TextEmbeddings]:
-        """The plain prompt (for the LoRA) and one per view word (for the prior), encoded once."""
+    @property
+    def reference_every_step(self) -> bool:
+        """Every step scores the retrieved assets' renders, so VSD's particle score (the LoRA) is never used."""
+        return self.cfg.retrieval_reg_every == 1 and self.references is not None
+
+    def _encode_prompts(self) -> dict[str | tuple[int, str], TextEmbeddings]:
+        """The plain prompt (for the LoRA) and one per view word (for the prior), encoded once; with
+        ``reference_text='caption'`` also each asset caption per view word (keys ``(particle, word)``)."""
         vp = self.cfg.view_prompts
-        texts = {"plain": self.prompt} | {w: with_view(self.prompt, w, vp) for w in VIEW_WORDS}
+        texts: dict[str | tuple[int, str], str] = {"plain": self.prompt}
+        texts.update({w: with_view(self.prompt, w, vp) for w in VIEW_WORDS})
+        for i, caption in enumerate(self.reference_captions or []):
+            texts.update({(i, w): with_view(caption, w, vp) for w in VIEW_WORDS})
         with torch.no_grad():
             emb = self.prior.encode_prompts(list(texts.values()), negative_prompt=self.cfg.negative_prompt)
         return {key: emb[i] for i, key in enumerate(texts)}
 
-    def text_for(self, cameras: Cameras) -> TextEmbeddings:
+    def text_for(self, cameras: Cameras, reference: bool = False) -> TextEmbeddings:
+        """The prompt per camera (its view word); with ``reference`` and asset captions, the caption of the
+        particle each camera belongs to (cameras come ``views_per_particle`` per particle, in order)."""
         assert cameras.azimuth_deg is not None and cameras.elevation_deg is not None  # orbit cameras
         words = view_words(cameras.azimuth_deg, cameras.elevation_deg, self.cfg.view_prompts)
-        cond = torch.cat([self.text[w].cond for w in words])
+        if reference and self.reference_captions is not None:
+            v = self.cfg.views_per_particle
+            cond = torch.cat([self.text[(j // v, w)].cond for j, w in enumerate(words)])
+        else:
+            cond = torch.cat([self.text[w].cond for w in words])
         return TextEmbeddings(cond, self.text["plain"].uncond)
 
     # -- the loop ---------------------------------------------------------------------------------
@@ -277,6 +298,7 @@ class Trainer:
         cfg, prior = self.cfg, self.prior
         b = images.shape[0]
         text = self.text_for(cameras)
+        ref_text = self.text_for(cameras, reference=True) if refs is not None else text
         leaf = images.detach().requires_grad_(images.requires_grad)
         noise: Tensor | None = None
         losses, grads, x0s = [], [], []
@@ -289,7 +311,7 @@ class Trainer:
             with torch.no_grad():
                 eps_prior = prior.predict_noise(x_t, t[sl], text[sl], guidance_scale=self.guidance_scale)
                 if refs is not None:
-                    grad = vsd_grad(eps_prior, self._reference_score(refs[sl], noise[sl], t[sl], text[sl]), weight)
+                    grad = vsd_grad(eps_prior, self._reference_score(refs[sl], noise[sl], t[sl], ref_text[sl]), weight)
                 elif cfg.loss == "vsd":
                     grad = vsd_grad(eps_prior, self._lora_score(x_t, t[sl], cameras[sl]), weight)
                 else:

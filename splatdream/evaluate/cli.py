@@ -22,6 +22,8 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("holes", "holes", ".1%"),
     ("floaters", "floaters", ".1%"),
     ("gaussians x", "count_ratio", ".2f"),
+    ("patches dE", "patches", ".1f"),
+    ("mean shift dE", "mean_shift", ".1f"),
     ("dE init", "delta_e_init", ".1f"),
     ("dE", "delta_e", ".1f"),
     ("classifier init", "classifier_init", "+.4f"),

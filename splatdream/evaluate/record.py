@@ -39,6 +39,11 @@ class ParticleEval:
     alpips_init: float | None = None
     alpips: float | None = None
     """A-LPIPS between neighbouring ring views (lower is better); None when skipped."""
+    patches: float | None = None
+    """Colour patches the init does not have: RMS CIELAB residual (Delta E) of the blurred result after the best
+    global affine map from the init's colours (``patches.patch_residual``); about 0 for a global recolour, lower is better."""
+    mean_shift: float | None = None
+    """Delta E between the init's and the result's mean object colour (how far the whole object was recoloured)."""
 
     def flat(self) -> dict[str, float]:
         """One level of metric name -> value (NaN where not measured), for tables and means."""
@@ -46,6 +51,8 @@ class ParticleEval:
         c = self.colour
         out["delta_e_init"] = c.delta_e_init if c else math.nan
         out["delta_e"] = c.delta_e if c else math.nan
+        out["patches"] = math.nan if self.patches is None else float(self.patches)
+        out["mean_shift"] = math.nan if self.mean_shift is None else float(self.mean_shift)
         for name in ("classifier", "classifier_object", "classifier_attribute", "clip", "alpips"):
             for key in (f"{name}_init", name):
                 v = getattr(self, key)

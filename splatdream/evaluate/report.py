@@ -27,6 +27,8 @@ def particle_lines(p: ParticleEval) -> tuple[str, str]:
              f"floaters {_fmt(c.floaters, '.1%')}  gaussians {c.gaussians_init}->{c.gaussians} "
              f"(x{_fmt(c.count_ratio, '.2f')})")
     parts = []
+    if p.patches is not None:
+        parts.append(f"patches {_fmt(p.patches, '.1f')}  shift {_fmt(p.mean_shift, '.0f')}")
     if p.colour is not None:
         parts.append(f"dE({p.colour.word}) {_fmt(p.colour.delta_e_init, '.0f')}->{_fmt(p.colour.delta_e, '.0f')}")
     if p.classifier is not None:

@@ -14,6 +14,7 @@ from splatdream.evaluate.cleanliness import cleanliness
 from splatdream.evaluate.colour import colour_score, target_word
 from splatdream.evaluate.config import EvalConfig
 from splatdream.evaluate.fidelity import attribute_distractors, classifier_margins, distractor_captions
+from splatdream.evaluate.patches import mean_colour_shift, patch_residual
 from splatdream.evaluate.record import EVAL_JSON, EVAL_PNG, ParticleEval, RunEval
 from splatdream.evaluate.report import contact_sheet
 from splatdream.evaluate.rundir import find_run
@@ -54,7 +55,8 @@ def evaluate_run(run_dir: str | Path, cfg: EvalConfig = EvalConfig(), *, scorers
         v0 = render_views(g0, cams, cfg.views, scorers.device)
         v1 = render_views(g1, cams, cfg.views, scorers.device)
         p = ParticleEval(index=i, cleanliness=cleanliness(v0, v1, len(g0), len(g1), margin),
-                         colour=colour_score(files.prompt, v0, v1))
+                         colour=colour_score(files.prompt, v0, v1), patches=patch_residual(v0, v1),
+                         mean_shift=mean_colour_shift(v0, v1))
         if not isinstance(clip, str):
             p = replace(p, clip_init=clip.score(_ring_subset(v0, cfg.fidelity_views), files.prompt),
                         clip=clip.score(_ring_subset(v1, cfg.fidelity_views), files.prompt))
@@ -75,8 +77,10 @@ def evaluate_run(run_dir: str | Path, cfg: EvalConfig = EvalConfig(), *, scorers
             objects = distractors or ("",)
             contrast = (*objects, *attributes)
             kw = dict(contrast=contrast, views=cfg.fidelity_views, seed=cfg.seed)
-            m0 = classifier_margins(prior, inits, files.prompt, **kw)  # type: ignore[arg-type]
-            m1 = classifier_margins(prior, results, files.prompt, **kw)  # type: ignore[arg-type]
+            # one call for inits and results: the captions are embedded once (each particle restarts the
+            # probes' generator, so the numbers are those of two calls)
+            margins = classifier_margins(prior, [*inits, *results], files.prompt, **kw)  # type: ignore[arg-type]
+            m0, m1 = margins[: len(inits)], margins[len(inits):]
             particles = [_with_classifier(p, a, b, len(objects)) for p, a, b in zip(particles, m0, m1, strict=True)]
     else:
         skipped["classifier"] = "diffusion-classifier score skipped: turned off (--no-classifier)"
@@ -126,4 +130,5 @@ def evaluate_particles(init: Gaussians, result: Gaussians, cfg: EvalConfig = Eva
     v0, v1 = render_views(init, cams, cfg.views), render_views(result, cams, cfg.views)
     margin = cfg.floater_margin or max(1, cfg.size // 32)
     return ParticleEval(index=0, cleanliness=cleanliness(v0, v1, len(init), len(result), margin),
-                        colour=colour_score(prompt, v0, v1) if prompt else None)
+                        colour=colour_score(prompt, v0, v1) if prompt else None, patches=patch_residual(v0, v1),
+                        mean_shift=mean_colour_shift(v0, v1))

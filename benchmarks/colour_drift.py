@@ -1,0 +1,134 @@
+"""Where does cpu-tiny's colour drift come from? One change at a time, on the particles of a finished run.
+
+    python benchmarks/colour_drift.py RUN_DIR --variants default grid0 cfg2 ... [--particles 0 1] [--steps 120]
+                                      [--prompt "a chair"] [--out DIR]
+
+Reuses the run's init particles, its prior and its adapter (so retrieval, alignment and adaptation
+are not repeated), distils each variant from the same seed, and scores each particle against its init
+on the same views as ``splatdream eval`` (fewer of them): Delta E to the prompt's colour word, the mean
+colour's shift from the init, the patch measure and speckle. Writes ``OUT/<variant>.png`` (init row
+above result row per particle) and prints one Markdown table. ``--prompt`` distils the same particles
+under another prompt (a colour-less one, say).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from splatdream.adaptation import apply_adapter
+from splatdream.config import PRESETS, RunConfig
+from splatdream.configio import load_yaml
+from splatdream.distill.config import DistillConfig
+from splatdream.distill.schedule import Steps
+from splatdream.distill.trainer import Trainer
+from splatdream.evaluate.cleanliness import high_frequency_energy
+from splatdream.evaluate.colour import delta_e, mean_colour, target_word
+from splatdream.evaluate.patches import mean_colour_shift, patch_residual
+from splatdream.evaluate.views import eval_cameras, render_views
+from splatdream.pipeline import load_init, particle_captions
+from splatdream.priors.loader import load_prior
+
+
+def _set(cfg: Any, path: str, value: Any) -> Any:
+    head, _, rest = path.partition(".")
+    if not rest:
+        return dataclasses.replace(cfg, **{head: value})
+    return dataclasses.replace(cfg, **{head: _set(getattr(cfg, head), rest, value)})
+
+
+BEFORE: dict[str, Any] = {"retrieval_reg_every": 0, "reference_text": "prompt", "guard.enabled": False}
+"""cpu-tiny before issue 26: VSD with its LoRA particle score, no reference, no guard."""
+
+VARIANTS: dict[str, dict[str, Any]] = {
+    "default": BEFORE,
+    "grid0": BEFORE | {"colour.grid_size": 0},
+    "grid2": BEFORE | {"colour.grid_size": 2},
+    "cfg1": BEFORE | {"guidance_scale": 1.0},
+    "cfg2": BEFORE | {"guidance_scale": 2.0},
+    "cfg7.5": BEFORE | {"guidance_scale": 7.5},
+    "bg-white": BEFORE | {"background": "white"},
+    "bg-black": BEFORE | {"background": "black"},
+    "sds": BEFORE | {"loss": "sds"},
+    "lora-lr1e-4": BEFORE | {"score_net.lr": 1e-4},
+    "tmax0.3": BEFORE | {"t_max": Steps((0.3,))},
+    "tmax0.98": BEFORE | {"t_max": Steps((0.98,))},
+    "tmin0.2": BEFORE | {"t_min": 0.2},
+    "reg-prompt": BEFORE | {"retrieval_reg_every": 1, "reference_text": "prompt"},
+    "dds-caption": BEFORE | {"retrieval_reg_every": 1, "reference_text": "caption"},
+    "dds-caption-grid0": BEFORE | {"retrieval_reg_every": 1, "reference_text": "caption", "colour.grid_size": 0},
+    "new-default": {},
+}
+"""name -> DistillConfig fields changed from cpu-tiny's (dotted paths); all but 'new-default' start from BEFORE.
+The guard acts only in the pipeline's export, so it is not part of these numbers."""
+
+
+def _row(images: torch.Tensor) -> np.ndarray:
+    return np.concatenate(list((images.clamp(0, 1).numpy() * 255).round().astype(np.uint8)), axis=1)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run_dir", type=Path)
+    ap.add_argument("--variants", nargs="+", default=["default"])
+    ap.add_argument("--particles", type=int, nargs="+", default=None)
+    ap.add_argument("--steps", type=int, default=None)
+    ap.add_argument("--prompt", default=None)
+    ap.add_argument("--no-adapter", action="store_true", help="distil with the prior as shipped (no LoRA adaptation)")
+    ap.add_argument("--views", type=int, default=12)
+    ap.add_argument("--size", type=int, default=96)
+    ap.add_argument("--out", type=Path, default=Path("/tmp/colour_drift"))
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    cfg = load_yaml(RunConfig, args.run_dir / "config.yaml")
+    prompt = args.prompt or cfg.prompt
+    word = target_word(prompt)
+    idx = args.particles if args.particles is not None else list(range(cfg.num_particles))
+    inits = load_init(args.run_dir, cfg.num_particles)
+    inits = [inits[i] for i in idx]
+    prior0 = load_prior(cfg.prior, "cpu")
+    if not args.no_adapter and (args.run_dir / "adapter").exists():
+        apply_adapter(prior0, args.run_dir / "adapter", fuse=True)
+    cams = eval_cameras(args.views, args.size, (40.0,))
+    v0s = [render_views(g, cams, args.views) for g in inits]
+    args.out.mkdir(parents=True, exist_ok=True)
+    print(f"prompt '{prompt}', particles {idx}, colour word {word.word if word else None}")
+    print("| variant | particle | dE init | dE | mean shift | patches | speckle x | s |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name in args.variants:
+        dcfg: DistillConfig = PRESETS["cpu-tiny"][1].distill
+        for key, value in VARIANTS[name].items():
+            dcfg = _set(dcfg, key, value)
+        if args.steps is not None:
+            dcfg = dataclasses.replace(dcfg, steps=args.steps)
+        prior = copy.deepcopy(prior0)
+        captions = particle_captions(args.run_dir, cfg.num_particles) or []
+        trainer = Trainer(dcfg, prior, prompt, [g.clone() for g in inits], references=[g.clone() for g in inits],
+                          reference_captions=[captions[i] for i in idx] if captions else None)
+        t0 = time.perf_counter()
+        while trainer.step_count < dcfg.steps:
+            trainer.step()
+        secs = time.perf_counter() - t0
+        rows = []
+        for k, (g, v0) in enumerate(zip(trainer.particles(), v0s, strict=True)):
+            v1 = render_views(g, cams, args.views)
+            de0 = delta_e(mean_colour(v0), word) if word else float("nan")
+            de1 = delta_e(mean_colour(v1), word) if word else float("nan")
+            sp = max(high_frequency_energy(v1), 0.01) / max(high_frequency_energy(v0), 0.01)
+            print(f"| {name} | {idx[k]} | {de0:.1f} | {de1:.1f} | {mean_colour_shift(v0, v1):.1f} | "
+                  f"{patch_residual(v0, v1):.1f} | {sp:.2f} | {secs:.0f} |", flush=True)
+            pick = torch.linspace(0, args.views, 5)[:-1].long()
+            rows += [_row(v0.on(1.0)[pick]), _row(v1.on(1.0)[pick])]
+        Image.fromarray(np.concatenate(rows, axis=0)).save(args.out / f"{name}.png")
+
+
+if __name__ == "__main__":
+    main()

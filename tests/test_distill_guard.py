@@ -1,0 +1,78 @@
+"""The per-particle guard: a result within its bounds is kept as is; one that breaks a bound is walked back."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import torch
+
+from splatdream.distill.config import GuardConfig
+from splatdream.distill.guard import guard_particles
+from splatdream.evaluate.colour import delta_e, mean_colour, target_word
+from splatdream.evaluate.patches import mean_colour_shift, patch_residual
+from splatdream.evaluate.views import eval_cameras, render_views
+from splatdream.scene import Gaussians, rgb_to_sh
+from tests.support.evaluate_scenes import box_scene
+
+CFG = GuardConfig(enabled=True, views=8, size=48)
+
+
+def _with_rgb(g: Gaussians, rgb: torch.Tensor) -> Gaussians:
+    sh = g.sh.clone()
+    sh[:, 0] = rgb_to_sh(rgb.clamp(0, 1))
+    return replace(g, sh=sh)
+
+
+@pytest.fixture(scope="module")
+def wood():
+    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    g = box_scene(n=1500)
+    s = ((g.means[:, 0] + 0.45) / 0.9).clamp(0, 1)[:, None]
+    return _with_rgb(g, (1 - s) * torch.tensor([0.62, 0.42, 0.24]) + s * torch.tensor([0.5, 0.32, 0.18]))
+
+
+def _views(g: Gaussians):
+    return render_views(g, eval_cameras(CFG.views, CFG.size, (45.0,)), CFG.views)
+
+
+def test_a_result_within_bounds_is_kept(wood) -> None:
+    slightly_darker = _with_rgb(wood, wood.rgb * 0.995)
+    (kept,), (rec,) = guard_particles([wood], [slightly_darker], "a wooden chair", CFG)
+    assert rec.alpha == 1.0 and not rec.acted and rec.reason == ""
+    torch.testing.assert_close(kept.sh, slightly_darker.sh)
+
+
+def test_painted_blotch_is_walked_back_under_the_patch_bound(wood) -> None:
+    inside = ((wood.means - torch.tensor([0.3, 0.3, 0.2])).norm(dim=-1) < 0.3)[:, None].float()
+    blotched = _with_rgb(wood, wood.rgb + inside * torch.tensor([-0.3, 0.25, -0.1]))
+    v0 = _views(wood)
+    assert patch_residual(v0, _views(blotched)) > CFG.max_patches
+    (kept,), (rec,) = guard_particles([wood], [blotched], "a wooden chair", CFG)
+    assert rec.acted and 0.0 < rec.alpha < 1.0 and "patches" in rec.reason
+    assert patch_residual(v0, _views(kept)) <= CFG.max_patches
+
+
+def test_matching_particle_may_not_drift_from_its_word(wood) -> None:
+    olive = _with_rgb(wood, wood.rgb * 0.6 + torch.tensor([0.15, 0.2, 0.0]))
+    word = target_word("a wooden rocking chair")
+    assert word is not None
+    v0 = _views(wood)
+    de0 = delta_e(mean_colour(v0), word)
+    assert de0 <= CFG.match_below and delta_e(mean_colour(_views(olive)), word) > de0 + 1
+    (kept,), (rec,) = guard_particles([wood], [olive], "a wooden rocking chair", CFG)
+    assert rec.acted and "matched already" in rec.reason
+    assert delta_e(mean_colour(_views(kept)), word) <= de0 + CFG.keep_within
+
+
+def test_colourless_prompt_keeps_the_mean_colour(wood) -> None:
+    pink = _with_rgb(wood, wood.rgb * 0.5 + torch.tensor([0.4, 0.2, 0.3]))
+    (kept,), (rec,) = guard_particles([wood], [pink], "a chair", CFG)
+    assert rec.acted and "no colour word" in rec.reason and rec.delta_e is None
+    assert mean_colour_shift(_views(wood), _views(kept)) <= CFG.max_shift
+
+
+def test_moved_geometry_is_left_alone_and_said_so(wood) -> None:
+    moved = replace(wood, means=wood.means + 0.01)
+    (kept,), (rec,) = guard_particles([wood], [moved], "a chair", CFG)
+    assert kept is moved and not rec.acted and "geometry changed" in rec.reason
