@@ -37,6 +37,8 @@ SHAPES: dict[str, set[str]] = {}
 def record_shapes(name: str, fn: Any) -> Any:
     """Wrap ``fn`` so the shapes of its tensor arguments and result are recorded under ``name``."""
     def shape(x: Any) -> str:
+        if isinstance(x, tuple | list) and x and isinstance(x[0], torch.Tensor):
+            return shape(x[0])
         return "x".join(map(str, x.shape)) if isinstance(x, torch.Tensor) else type(x).__name__
 
     def wrapper(*args: Any, **kw: Any) -> Any:
@@ -63,6 +65,7 @@ def main() -> None:
     from splatdream.configio import merge
     from splatdream.pipeline import Pipeline, run
     from splatdream.priors.base import Prior
+    from splatdream.priors.sd import StableDiffusionPrior
 
     stages: dict[str, tuple[float, float]] = {}  # name -> (seconds, peak RSS in GB at its end)
 
@@ -79,8 +82,9 @@ def main() -> None:
     Pipeline.retrieve = starter_retrieve  # type: ignore[method-assign]
     for name in ("load_prior", "retrieve", "align", "adapt", "export"):
         setattr(Pipeline, name, timed(name, getattr(Pipeline, name)))
-    for name in ("encode_images", "unet_forward", "decode"):
-        setattr(Prior, name, record_shapes(name, getattr(Prior, name)))
+    setattr(Prior, "unet_forward", record_shapes("unet_forward", Prior.unet_forward))  # noqa: B010
+    for name in ("encode_images", "encode_prompts"):
+        setattr(StableDiffusionPrior, name, record_shapes(name, getattr(StableDiffusionPrior, name)))
     from splatdream.distill import trainer as trainer_mod
 
     trainer_mod.Trainer.step = timed("distillation", trainer_mod.Trainer.step)  # type: ignore[method-assign]

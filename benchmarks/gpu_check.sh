@@ -2,7 +2,7 @@
 # The redream-sd21 check on one CUDA GPU, with no network and no real weights, sized for the GPU machine
 # (one H200, Python 3.12 with torch 2.11+cu130, transformers 5, huggingface-hub 1.x, peft, accelerate; each
 # command <= 10 minutes; <= 64 MiB of files travel with it):
-#   0. install benchmarks/gpu_wheels.txt (13 MiB of pure-Python wheels from benchmarks/wheels, --no-index)
+#   0. install benchmarks/gpu_wheels.txt (13.5 MiB of pinned wheels from benchmarks/wheels, --no-index)
 #      into .gpu_check/site, which goes first on PYTHONPATH;
 #   1. --compile-gsplat: gsplat's CUDA extension for this GPU only (sm_90 on an H200; MAX_JOBS = all cores),
 #      into .gpu_check/torch_extensions, kept for the next command on the same machine. Run it as its own

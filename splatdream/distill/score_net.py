@@ -55,7 +55,7 @@ def lora_config(cfg: ScoreNetConfig) -> Any:
     """peft's LoraConfig for the score net on the UNet's attention projections."""
     from peft import LoraConfig
 
-    # peft annotates lora_alpha as int; a float scale is what threestudio's rank-4, scale-1 LoRA needs.
+    # peft annotates lora_alpha as int; any number works (scaling = alpha / r)
     return LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha,  # type: ignore[arg-type]
                       init_lora_weights="gaussian" if cfg.init == "gaussian" else True,
                       target_modules=list(LORA_TARGETS))
