@@ -578,6 +578,66 @@ def test_disk_full_while_saving_the_adapter_leaves_the_previous_one(tmp_path, mo
     assert not adapter_complete(folder) and (folder / WEIGHTS_FILE).exists()
 
 
+def _strict_records(path: Path) -> list[dict]:
+    def refuse(name: str) -> None:
+        raise AssertionError(f"bare {name} in {path}: not strict JSON")
+
+    return [json.loads(line, parse_constant=refuse) for line in path.read_text().splitlines()]
+
+
+def test_a_run_whose_steps_all_fail_stops_with_an_error(tmp_path, tiny_prior_factory) -> None:
+    from splatdream.distill.loop import NumericalFailure, train
+    from splatdream.distill.trainer import Trainer
+    from tests.test_distill_trainer import CFG, particles
+
+    prior = tiny_prior_factory()
+    real = prior.predict_noise
+    prior.predict_noise = lambda *a, **k: real(*a, **k) * float("nan")  # type: ignore[method-assign]
+    cfg = replace(CFG, steps=40, max_bad_steps=2, checkpoint_every=100)
+    with pytest.raises(NumericalFailure) as exc:
+        train(Trainer(cfg, prior, "a chair", particles(1)), tmp_path)
+    message = user_message(exc.value) or ""
+    assert "4 steps in a row were skipped" in message and "\n" not in message
+    records = _strict_records(tmp_path / "metrics.jsonl")  # NaN losses are written as null
+    assert len(records) == 4 and all(r["skipped"] and r["loss"] is None for r in records)
+
+
+def test_a_short_run_ending_in_skipped_steps_is_not_done(tmp_path, tiny_prior_factory) -> None:
+    from splatdream.distill.loop import NumericalFailure, train
+    from splatdream.distill.trainer import Trainer
+    from tests.test_distill_trainer import CFG, particles
+
+    prior = tiny_prior_factory()
+    real = prior.predict_noise
+    prior.predict_noise = lambda *a, **k: real(*a, **k) * float("nan")  # type: ignore[method-assign]
+    with pytest.raises(NumericalFailure, match="the last 3 steps were all skipped"):
+        train(Trainer(replace(CFG, steps=3, max_bad_steps=3), prior, "a chair", particles(1)), tmp_path)
+
+
+@pytest.mark.parametrize("how", ["deleted", "replaced"])
+def test_run_folder_deleted_or_replaced_mid_run_stops_the_run(how, tmp_path, tiny_prior_factory) -> None:
+    import shutil
+
+    from splatdream.distill.loop import train
+    from splatdream.distill.trainer import Trainer
+    from splatdream.errors import RunDirError
+    from tests.test_distill_trainer import CFG, particles
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+
+    def pull_the_folder(tr: Trainer, result: object) -> None:
+        if tr.step_count == 1:
+            shutil.rmtree(run_dir)
+            if how == "replaced":
+                run_dir.mkdir()
+
+    cfg = replace(CFG, steps=6, checkpoint_every=2)
+    with pytest.raises(RunDirError, match=how):
+        train(Trainer(cfg, tiny_prior_factory(), "a chair", particles(1)), run_dir, observers=[pull_the_folder])
+    assert not run_dir.exists() if how == "deleted" else list(run_dir.iterdir()) == []  # nothing re-created
+
+
 # -- asset library ----------------------------------------------------------------------------------------------
 def _mesh_file(kind: str, folder: Path) -> Path:
     import trimesh
