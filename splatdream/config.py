@@ -138,7 +138,7 @@ PRESETS: dict[str, tuple[str, RunConfig]] = {
         RunConfig(
             prior=PriorConfig(kind="tiny"),
             init=InitConfig(gaussians_per_particle=6000),
-            adapt=TINY_PRIOR_ADAPT,
+            adapt=replace(TINY_PRIOR_ADAPT, enabled=False),  # issue 26: the caption reference needs no adapter
             # Issue 13: free per-Gaussian colours, moving geometry and densification turned clean retrieved
             # assets into speckle, holes and floaters (speckle x1.3-3, count x3). The 32 px TinyPrior cannot
             # see one Gaussian, so the distillation keeps the retrieved geometry and recolours it through a

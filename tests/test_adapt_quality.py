@@ -77,7 +77,7 @@ def test_default_adaptation_fits_the_assets_and_keeps_the_prior(tmp_path: Path) 
     prior = _prior()
     chairs = _starter(("chair",), n_per=3, full_captions=True)
     others = _starter(("car", "mug", "tree", "dog"))
-    cfg = replace(PRESETS["cpu-tiny"][1].adapt, progress=False)  # the default adaptation, as `splatdream` runs it
+    cfg = replace(PRESETS["cpu-tiny"][1].adapt, enabled=True, progress=False)  # cpu-tiny's adaptation, switched on
     # Every other in-between azimuth: half the evaluation cost, still all around the asset.
     effect = adaptation_effect(prior, [g for _, g in chairs], [c for c, _ in chairs], others, "a chair", cfg,
                                tmp_path / "adapter", azimuth_stride=2, view_probes=VIEW_PROBES)

@@ -117,8 +117,9 @@ def test_blue_chair_end_to_end(chair_library, tmp_path) -> None:
         "num_particles": 2,
         "retrieval": {"library": str(chair_library), "k": 2, "embedder": "text"},
         "init": {"gaussians_per_particle": 3000},
-        # The default adapter (cpu-tiny's), so the test sees whether it keeps the prompt's colour.
-        "adapt": {"alignment": {"timesteps": [200, 500], "noises_per_timestep": 1}},
+        # cpu-tiny's adapter, switched on (the preset runs without it since issue 26), so the pipeline's
+        # adaptation path runs end to end and the test sees whether it keeps the prompt's colour.
+        "adapt": {"enabled": True, "alignment": {"timesteps": [200, 500], "noises_per_timestep": 1}},
         "distill": {"steps": 160, "checkpoint_every": 80},
         "viewer": {"enabled": False},
         "output": {"turntable_frames": 6, "turntable_size": 64},
