@@ -38,6 +38,7 @@ def test_every_benchmark_script_has_a_smoke_run() -> None:
     assert scripts == set(SCRIPTS), "add the new script to SCRIPTS (and give it a BENCH_SMOKE=1 mode)"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", sorted(SCRIPTS))
 def test_benchmark_smoke(script: str, tmp_path: Path) -> None:
     args, report = SCRIPTS[script]
