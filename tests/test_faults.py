@@ -153,6 +153,29 @@ def test_bad_ply_is_one_clear_line(kind, command, tmp_path, capsys, random_tiny_
     assert not (tmp_path / "t.mp4").exists()
 
 
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+def test_a_folder_or_fifo_named_ply_is_named_for_what_it_is(kind, tmp_path, capsys) -> None:
+    path = tmp_path / "scene.ply"
+    if kind == "folder":
+        path.mkdir()
+    else:
+        os.mkfifo(path)
+    fragment = "is a folder" if kind == "folder" else "not a regular file"
+    refused(["turntable", str(path), "--out", str(tmp_path / "t.gif"), "--frames", "1", "--size", "16"], capsys,
+            fragment)
+    refused(["info", str(path)], capsys, fragment)
+
+
+def test_a_valid_ply_with_a_long_header_reads(tmp_path) -> None:
+    path = tmp_path / "commented.ply"
+    write_ply(path, scene(n=5))
+    data = path.read_bytes()
+    comments = b"".join(b"comment exported by some tool, line %d\n" % i for i in range(3000))  # ~110 KB of header
+    path.write_bytes(data.replace(b"format binary_little_endian 1.0\n", b"format binary_little_endian 1.0\n" + comments))
+    assert path.stat().st_size - len(data) > 1 << 16  # the header alone is over the old 64 KiB limit
+    torch.testing.assert_close(read_ply(path).means, scene(n=5).means)
+
+
 def _plydata_rows(g: Gaussians) -> np.ndarray:
     from splatdream.export.ply import _to_rows
 
