@@ -325,6 +325,21 @@ def test_yaml_bomb_in_a_valid_key_is_refused_quickly_and_briefly(tmp_path, capsy
     assert time.monotonic() - t0 < 20 and len(err) < 400
 
 
+def test_particle_counts_past_the_machines_memory_need_force(tmp_path, capsys, monkeypatch) -> None:
+    from splatdream import budget
+    from splatdream.config import parse_run_config
+
+    monkeypatch.setattr(budget, "free_bytes", lambda device: (8 << 30, "RAM"))  # an 8 GiB machine
+    argv = ["--preset", "cpu-tiny", "--prompt", "a chair", "--out", str(tmp_path / "run"), "--num-particles", "2000"]
+    # 2000 x 6000 Gaussians x 944 B = 10.55 GiB of training state
+    err = refused(argv, capsys, "2000 particles need about 10.6 GiB")
+    assert "--force" in err and not (tmp_path / "run").exists()
+    cfg = parse_run_config([*argv, "--force"])
+    assert cfg.num_particles == 2000 and "takes about 500x as long" in capsys.readouterr().err
+    assert parse_run_config([*argv[:-2], "--num-particles", "4"]).num_particles == 4  # the presets' count: silent
+    assert capsys.readouterr().err == ""
+
+
 def test_k_larger_than_the_library_is_refused(tmp_path, capsys, random_tiny_prior) -> None:
     cfg = config_file(tmp_path, random_tiny_prior, tmp_path / "run")
     refused(["--config", str(cfg), "--init.method", "retrieved", "--retrieval.embedder", "text",
