@@ -9,12 +9,14 @@ present, else ``cpu-tiny``.
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import tyro
 
 from splatdream.adaptation.config import TINY_PRIOR_ADAPT, AdaptConfig, AlignConfig
+from splatdream.budget import check_budget
 from splatdream.configio import load_yaml
 from splatdream.distill.config import (
     ColourFieldConfig,
@@ -236,7 +238,8 @@ def _pop_option(argv: list[str], name: str) -> tuple[str | None, list[str]]:
 def parse_run_config(argv: list[str]) -> RunConfig:
     """Preset or YAML defaults, then command-line overrides (tyro)."""
     no_viewer = "--no-viewer" in argv
-    argv = [a for a in argv if a != "--no-viewer"]
+    force = "--force" in argv  # past the memory estimate (splatdream/budget.py); not a setting of the run
+    argv = [a for a in argv if a not in ("--no-viewer", "--force")]
     preset, argv = _pop_option(argv, "--preset")
     config_file, argv = _pop_option(argv, "--config")
     if preset is not None and config_file is not None:
@@ -264,7 +267,11 @@ def parse_run_config(argv: list[str]) -> RunConfig:
         raise SystemExit(f"error: --num-particles must be at least 1, got {cfg.num_particles}")
     if no_viewer:
         cfg = replace(cfg, viewer=replace(cfg.viewer, enabled=False))
-    return checked(replace(cfg, prompt=cfg.prompt.strip()))
+    cfg = checked(replace(cfg, prompt=cfg.prompt.strip()))
+    warning = check_budget(cfg, force)
+    if warning:
+        print(warning, file=sys.stderr)
+    return cfg
 
 
 def preset_yaml(name: str) -> str:

@@ -153,6 +153,29 @@ def test_bad_ply_is_one_clear_line(kind, command, tmp_path, capsys, random_tiny_
     assert not (tmp_path / "t.mp4").exists()
 
 
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+def test_a_folder_or_fifo_named_ply_is_named_for_what_it_is(kind, tmp_path, capsys) -> None:
+    path = tmp_path / "scene.ply"
+    if kind == "folder":
+        path.mkdir()
+    else:
+        os.mkfifo(path)
+    fragment = "is a folder" if kind == "folder" else "not a regular file"
+    refused(["turntable", str(path), "--out", str(tmp_path / "t.gif"), "--frames", "1", "--size", "16"], capsys,
+            fragment)
+    refused(["info", str(path)], capsys, fragment)
+
+
+def test_a_valid_ply_with_a_long_header_reads(tmp_path) -> None:
+    path = tmp_path / "commented.ply"
+    write_ply(path, scene(n=5))
+    data = path.read_bytes()
+    comments = b"".join(b"comment exported by some tool, line %d\n" % i for i in range(3000))  # ~110 KB of header
+    path.write_bytes(data.replace(b"format binary_little_endian 1.0\n", b"format binary_little_endian 1.0\n" + comments))
+    assert path.stat().st_size - len(data) > 1 << 16  # the header alone is over the old 64 KiB limit
+    torch.testing.assert_close(read_ply(path).means, scene(n=5).means)
+
+
 def _plydata_rows(g: Gaussians) -> np.ndarray:
     from splatdream.export.ply import _to_rows
 
@@ -300,6 +323,21 @@ def test_yaml_bomb_in_a_valid_key_is_refused_quickly_and_briefly(tmp_path, capsy
     t0 = time.monotonic()
     err = refused(["--config", str(bomb), "--prompt", "a chair"], capsys, "expands to more than")
     assert time.monotonic() - t0 < 20 and len(err) < 400
+
+
+def test_particle_counts_past_the_machines_memory_need_force(tmp_path, capsys, monkeypatch) -> None:
+    from splatdream import budget
+    from splatdream.config import parse_run_config
+
+    monkeypatch.setattr(budget, "free_bytes", lambda device: (8 << 30, "RAM"))  # an 8 GiB machine
+    argv = ["--preset", "cpu-tiny", "--prompt", "a chair", "--out", str(tmp_path / "run"), "--num-particles", "2000"]
+    # 2000 x 6000 Gaussians x 944 B = 10.55 GiB of training state
+    err = refused(argv, capsys, "2000 particles need about 10.6 GiB")
+    assert "--force" in err and not (tmp_path / "run").exists()
+    cfg = parse_run_config([*argv, "--force"])
+    assert cfg.num_particles == 2000 and "takes about 500x as long" in capsys.readouterr().err
+    assert parse_run_config([*argv[:-2], "--num-particles", "4"]).num_particles == 4  # the presets' count: silent
+    assert capsys.readouterr().err == ""
 
 
 def test_k_larger_than_the_library_is_refused(tmp_path, capsys, random_tiny_prior) -> None:

@@ -188,3 +188,122 @@ def test_mutated_meshes_load_or_raise_mesh_error(case: tuple[str, bytes], tmp_pa
         return mesh
 
     _read_bounded(path, ingest_geometry, MeshError)
+
+
+# -- configs, checkpoints and the numbers of the command line ------------------------------------------------------
+# Each ends in success or one line (``SystemExit`` with a message, or an error ``user_message`` turns into one
+# line); never a traceback or a hang. Budgets are fixed so the three run in well under a minute together.
+CONFIG_FUZZ = settings(max_examples=40, deadline=None, derandomize=True, database=None,
+                       suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+def _one_line_refusal(exc: BaseException) -> str:
+    from splatdream.cli import user_message
+
+    if isinstance(exc, SystemExit):
+        text = exc.code if isinstance(exc.code, str) else "tyro: usage error"  # tyro prints its own box, exit 2
+    else:
+        text = user_message(exc)
+    assert text is not None, f"{type(exc).__name__} would be a traceback: {exc}"
+    assert len(text.splitlines()) <= 2 and len(text) < 1000, text
+    return text
+
+
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=True),
+                     st.text(max_size=8), st.sampled_from(["nan", "inf", "-1", "1e999", "~", "[1", "*x"]))
+_KEYS = st.sampled_from(["distill", "steps", "guidance_scale", "output", "turntable_size", "prompt", "num_particles",
+                         "t_max", "values", "milestones", "adapt", "resolution", "viewer", "port", "bogus", "init"])
+
+
+def _config_trees() -> st.SearchStrategy:
+    return st.recursive(_SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                          st.dictionaries(_KEYS, inner, max_size=4)), max_leaves=20)
+
+
+@CONFIG_FUZZ
+@given(tree=st.dictionaries(_KEYS, _config_trees(), max_size=5), share=st.booleans())
+def test_any_yaml_config_parses_or_is_one_line(tree: dict, share: bool, tmp_path_factory) -> None:
+    import yaml
+
+    from splatdream.config import parse_run_config
+
+    if share and tree:  # the same object twice: safe_dump writes an anchor and an alias
+        key = next(iter(tree))
+        tree = {**tree, "distill": {"steps": tree[key], "t_max": tree[key]}}
+    path = tmp_path_factory.mktemp("cfg") / "c.yaml"
+    path.write_text(yaml.safe_dump(tree))
+    try:
+        parse_run_config(["--config", str(path), "--prompt", "a chair"])
+    except (SystemExit, Exception) as exc:
+        _one_line_refusal(exc)
+
+
+def _numeric_options() -> list[tuple[str, type]]:
+    import dataclasses
+
+    from splatdream.config import PRESETS
+    from splatdream.numbers import option
+
+    found: list[tuple[str, type]] = []
+
+    def walk(cfg: object, prefix: str) -> None:
+        for f in dataclasses.fields(cfg):  # type: ignore[arg-type]
+            value = getattr(cfg, f.name)
+            if dataclasses.is_dataclass(value):
+                walk(value, f"{prefix}{f.name}.")
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                found.append((option(prefix + f.name), type(value)))
+
+    walk(PRESETS["cpu-tiny"][1], "")
+    return found
+
+
+NUMERIC_OPTIONS = _numeric_options()
+
+
+@CONFIG_FUZZ
+@given(which=st.sampled_from(NUMERIC_OPTIONS),
+       value=st.one_of(st.integers(-(2**40), 2**40), st.floats(allow_nan=True, allow_infinity=True),
+                       st.sampled_from(["nan", "-inf", "1e999", "-0", "0x10", "1_000"])))
+def test_every_numeric_option_parses_or_is_one_line(which: tuple[str, type], value: object) -> None:
+    from splatdream.config import parse_run_config
+    from splatdream.numbers import problems
+
+    flag, _ = which
+    try:
+        cfg = parse_run_config(["--preset", "cpu-tiny", "--prompt", "a chair", flag, str(value)])
+    except (SystemExit, Exception) as exc:
+        _one_line_refusal(exc)
+        return
+    assert problems(cfg) == []  # what parses is sane
+
+
+_CKPT_VALUES = st.recursive(
+    st.one_of(st.none(), st.integers(-5, 2**40), st.floats(), st.text(max_size=4),
+              st.builds(torch.zeros, st.integers(0, 5)), st.builds(lambda n: torch.ones(n, 3), st.integers(0, 4))),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)),
+    max_leaves=12,
+)
+
+
+@pytest.fixture(scope="module")
+def fuzz_trainer(tiny_prior_factory):  # type: ignore[no-untyped-def]
+    from splatdream.distill.trainer import Trainer
+    from tests.test_distill_trainer import CFG, particles
+
+    return Trainer(CFG, tiny_prior_factory(), "a chair", particles(2))  # one, reused: a failed restore is harmless
+
+
+@CONFIG_FUZZ
+@given(state=st.one_of(_CKPT_VALUES, st.fixed_dictionaries(
+    {"params": _CKPT_VALUES, "step": _CKPT_VALUES, "optimizers": _CKPT_VALUES, "rng": _CKPT_VALUES},
+    optional={"lr_scale": _CKPT_VALUES, "strategy_states": _CKPT_VALUES, "colour_fields": _CKPT_VALUES})))
+def test_any_checkpoint_contents_load_or_are_one_line(state: object, tmp_path_factory, fuzz_trainer) -> None:
+    from splatdream.distill.checkpoint import load_checkpoint
+    from splatdream.errors import CheckpointError
+
+    path = tmp_path_factory.mktemp("ckpt") / "checkpoint.pt"
+    torch.save(state, path)
+    with pytest.raises(CheckpointError) as exc:  # nothing random is a whole checkpoint of this run
+        load_checkpoint(fuzz_trainer, path)
+    _one_line_refusal(exc.value)

@@ -68,6 +68,8 @@ def find_run_files(path: Path) -> RunFiles:
         if path.suffix.lower() not in (".ply", ".glb"):
             raise ValueError(f"{path} is not a .ply or .glb file; pass a .ply, a splat .glb or a run directory")
         return RunFiles([path], [], None)
+    if path.exists() and not path.is_dir():  # a FIFO or device: reading it could block forever
+        raise ValueError(f"{path} is not a regular file (a pipe or device?); pass a .ply or a run directory")
     if not path.is_dir():
         raise FileNotFoundError(f"no such file or directory: {path}")
     initial = _numbered(path, _INITIAL)

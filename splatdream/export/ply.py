@@ -142,7 +142,7 @@ _SIZES = {name: size for size, names in {
     4: ("int", "uint", "float", "int32", "uint32", "float32"),
     8: ("double", "float64"),
 }.items() for name in names}
-_MAX_HEADER = 1 << 16
+_MAX_HEADER = 1 << 20  # a real header is a few hundred bytes; others' tools add comments
 
 
 def check_ply_size(path: Path) -> None:
@@ -164,7 +164,10 @@ def check_ply_size(path: Path) -> None:
         raise PlyFormatError(f"{path} is not a readable .ply file (it does not start with 'ply'); {_LAYOUT_HINT}")
     end = head.find(b"end_header")
     if end < 0:
-        raise PlyFormatError(f"{path}: no 'end_header' in the first {_MAX_HEADER} bytes -- truncated or not a .ply")
+        if size > len(head):  # plenty of file after: not truncated, the header is just longer than we read
+            raise PlyFormatError(f"{path}: no 'end_header' in the first {_MAX_HEADER >> 20} MiB; a header that long "
+                                 "(thousands of comment or property lines) is not supported, or the file is no .ply")
+        raise PlyFormatError(f"{path}: no 'end_header' before the file ends -- truncated, or not a .ply")
     body = size - (head.index(b"\n", end) + 1 if b"\n" in head[end:] else len(head))
     ascii_format, needed = False, 0
     count, row = 0, 0
@@ -212,6 +215,11 @@ def read_ply(
         allow_empty: False makes a file with no Gaussians an error (nothing to render or train).
     """
     path = Path(path)
+    if path.is_dir():
+        raise PlyFormatError(f"{path} is a folder, not a .ply file; pass the .ply inside it (or a run directory "
+                             "to the commands that take one)")
+    if path.exists() and not path.is_file():  # a FIFO or device: reading it could block forever
+        raise PlyFormatError(f"{path} is not a regular file (a pipe or device?); save the scene to a .ply file first")
     if not path.is_file():
         raise FileNotFoundError(f"no such .ply file: {path}")
     gaussians = _read_rows(path)
