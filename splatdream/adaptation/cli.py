@@ -15,6 +15,7 @@ from pathlib import Path
 from splatdream.adaptation.config import TINY_PRIOR_ADAPT, AdaptConfig
 from splatdream.priors.config import PriorConfig
 from splatdream.retrieval.config import RetrievalConfig
+from splatdream.rundir import RunDir
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def run(cfg: AdaptCliConfig) -> Path | None:
         _say("adaptation disabled (--adapt.enabled False): nothing else to do")
         return None
     before = _samples(prior, cfg.prompt, cfg) if cfg.samples_per_view > 0 else None
-    result = adapt_prior(prior, assets, cfg.prompt, cfg.adapt, cfg.out / "adapter",
+    result = adapt_prior(prior, assets, cfg.prompt, cfg.adapt, RunDir(cfg.out).adapter,
                          asset_captions=[h.caption for h in hits])
     _say(f"adapted in {result.seconds:.1f} s: loss {result.losses[0]:.4f} -> {result.losses[-1]:.4f}; "
          f"adapter in {result.adapter_dir}")

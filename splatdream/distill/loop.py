@@ -18,10 +18,9 @@ from typing import Any, Protocol
 
 from splatdream.atomic import atomic_write
 from splatdream.distill.trainer import StepResult, Trainer, load_checkpoint, save_checkpoint
+from splatdream.rundir import RunDir
 
 log = logging.getLogger(__name__)
-
-CHECKPOINT = "checkpoint.pt"
 
 
 class StepObserver(Protocol):
@@ -55,8 +54,8 @@ def train(
     checkpoint, now resumed) are dropped from metrics.jsonl before they are written again.
     """
     cfg = trainer.cfg
-    ckpt = run_dir / CHECKPOINT
-    metrics_path = run_dir / "metrics.jsonl"
+    ckpt = RunDir(run_dir).checkpoint
+    metrics_path = RunDir(run_dir).metrics
     truncate_metrics(metrics_path, trainer.step_count)
     bad_streak = 0
     restores = 0

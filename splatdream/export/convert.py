@@ -62,8 +62,9 @@ def check_formats(formats: tuple[str, ...]) -> None:
 def scene_files(path: Path) -> list[Path]:
     """The .ply to export: ``path`` itself, or a run directory's ``particle_<i>.ply``."""
     if path.is_dir():
-        files = sorted(path.glob("particle_*.ply"), key=lambda p: (len(p.name), p.name))
-        files = [p for p in files if p.stem.removeprefix("particle_").isdigit()]
+        from splatdream.rundir import RunDir
+
+        files = RunDir(path).particles()
         if not files:
             raise FileNotFoundError(
                 f"{path} has no particle_<i>.ply; pass a run directory a finished run wrote, or a .ply file"
