@@ -107,7 +107,7 @@ class Pipeline:
         # render on the run's device: 240 views at 512 px on the CPU rasteriser would dominate a GPU run
         probe = mesh_to_gaussians(mesh, 4000, seed=self.cfg.init.seed, name=hit.caption).to(self.device)
         _, yaw, _ = align_front(prior, probe, hit.caption, self.cfg.adapt.alignment, scorer=scorer,
-                                view_cfg=self.cfg.distill.view_prompts)
+                                view_cfg=prior.view_prompts)
         self.say(f"  aligned '{hit.caption}': front found at azimuth {yaw:.0f} deg")
         return rotate_mesh_yaw(mesh, -yaw)
 

@@ -62,9 +62,11 @@ def sd_config(prior: Path, clip: tuple[Path, Path], library: Path, out: Path, **
                   "elevations_deg": [0.0], "progress": False,
                   "alignment": {"scorer": "clip", "n_yaws": 4, "resolution": 32}},
         "distill": {"steps": 12, "resolution": {"values": [16.0], "milestones": []},
-                    "t_max": {"values": [0.98, 0.5], "milestones": [6]}, "checkpoint_every": 4,
-                    # grow_grad2d: the preset's threshold is set for 512 px; at 16 px nothing would grow
-                    "densify": {"refine_start": 4, "refine_every": 4, "refine_stop": 10, "grow_grad2d": 1e-5}},
+                    "t_max": {"values": [0.98, 0.5], "milestones": [0.5]}, "checkpoint_every": 4,
+                    # grow_grad2d: the preset's threshold is set for 512 px; at 16 px nothing would grow.
+                    # Refines at steps 4 and 8 (stop at 10 of 12), no opacity reset (its period is the run)
+                    "densify": {"refine_start": 4, "refine_every": 4, "refine_stop": 10 / 12, "reset_every": 1.0,
+                                "grow_grad2d": 1e-5}},
         "viewer": {"enabled": False},
         "output": {"turntable_frames": 2, "turntable_size": 16},
     })

@@ -52,7 +52,7 @@ def _samples(prior, prompt: str, cfg: AdaptCliConfig):  # -> Tensor [3 * n, 3, H
     from splatdream.priors.sample import ddim_sample
     from splatdream.priors.views import with_view
 
-    prompts = [with_view(prompt, w, cfg.adapt.view_prompts) for w in ("front", "side", "back")
+    prompts = [with_view(prompt, w, prior.view_prompts) for w in ("front", "side", "back")
                for _ in range(cfg.samples_per_view)]
     return ddim_sample(prior, prompts, steps=cfg.sample_steps, seed=cfg.seed)
 
@@ -88,7 +88,7 @@ def run(cfg: AdaptCliConfig) -> Path | None:
         aligned = []
         for hit, g in zip(hits, assets, strict=True):
             rotated, yaw, scores = align_front(prior, g, hit.caption, cfg.adapt.alignment, scorer=scorer,
-                                               view_cfg=cfg.adapt.view_prompts)
+                                               view_cfg=prior.view_prompts)
             _say(f"  '{hit.caption}': front found at azimuth {yaw:.0f} deg")
             record.append({"id": hit.id, "caption": hit.caption, "yaw_deg": yaw,
                            "scores": {str(k): v for k, v in scores.items()}})

@@ -19,26 +19,26 @@ from splatdream.distill.config import DensifyConfig
 PERCENTILES = (50, 90, 95, 99)
 
 
-def make_strategy(cfg: DensifyConfig) -> Any:
-    """gsplat's DefaultStrategy with our thresholds (None when densification is off)."""
+def make_strategy(cfg: DensifyConfig, steps: int) -> Any:
+    """gsplat's DefaultStrategy with our thresholds for a ``steps``-long run (None when densification is off)."""
     if not cfg.enabled:
         return None
     from gsplat.strategy import DefaultStrategy
 
     return DefaultStrategy(
         prune_opa=cfg.prune_opa, grow_grad2d=cfg.grow_grad2d, prune_scale3d=cfg.prune_scale3d,
-        refine_start_iter=cfg.refine_start, refine_stop_iter=cfg.refine_stop, refine_every=cfg.refine_every,
-        reset_every=cfg.reset_every,
+        refine_start_iter=cfg.refine_start, refine_stop_iter=cfg.stop_step(steps),
+        refine_every=cfg.refine_every, reset_every=cfg.reset_period(steps),
     )
 
 
-def is_refine_step(cfg: DensifyConfig, step: int) -> bool:
-    """Whether gsplat's DefaultStrategy grows and prunes after ``step`` (its own condition)."""
-    return cfg.enabled and cfg.refine_start < step < cfg.refine_stop and step % cfg.refine_every == 0
+def is_refine_step(cfg: DensifyConfig, step: int, steps: int) -> bool:
+    """Whether gsplat's DefaultStrategy grows and prunes after ``step`` of ``steps`` (its own condition)."""
+    return cfg.enabled and cfg.refine_start < step < cfg.stop_step(steps) and step % cfg.refine_every == 0
 
 
-def is_reset_step(cfg: DensifyConfig, step: int) -> bool:
-    return cfg.enabled and 0 < step < cfg.refine_stop and step % cfg.reset_every == 0
+def is_reset_step(cfg: DensifyConfig, step: int, steps: int) -> bool:
+    return cfg.enabled and 0 < step < cfg.stop_step(steps) and step % cfg.reset_period(steps) == 0
 
 
 def mean_grad2d(state: dict[str, Any]) -> Tensor | None:
@@ -64,7 +64,7 @@ def grad2d_record(grads: list[Tensor], threshold: float) -> dict[str, float]:
 
 def post_backward(
     strategy: Any, cfg: DensifyConfig, params: torch.nn.ParameterDict, optimizers: dict[str, torch.optim.Optimizer],
-    state: dict[str, Any], step: int, meta: dict[str, Any], seed: int = 0,
+    state: dict[str, Any], step: int, meta: dict[str, Any], seed: int = 0, *, steps: int,
 ) -> None:
     """gsplat's refine (no growth past ``max_gaussians``), then our opacity reset on ``reset_every``.
 
@@ -84,7 +84,7 @@ def post_backward(
         if cuda:
             torch.cuda.manual_seed(seed)
         strategy.step_post_backward(params, optimizers, state, step, meta)
-    if is_reset_step(cfg, step):
+    if is_reset_step(cfg, step, steps):
         from gsplat.strategy.ops import reset_opa
 
         reset_opa(params=params, optimizers=optimizers, state=state, value=cfg.prune_opa * 2.0)

@@ -29,7 +29,8 @@ from torch import Tensor
 
 from splatdream.evaluate.colour import COLOUR_WORDS, ColourWord, colour_words, srgb_to_lab, target_word
 from splatdream.priors.base import Prior, TextEmbeddings
-from splatdream.priors.views import ViewPromptConfig, view_prompts
+from splatdream.priors.config import ViewPromptConfig
+from splatdream.priors.views import view_prompts
 from splatdream.render import render_gaussians
 from splatdream.scene import Gaussians, orbit_ring
 
