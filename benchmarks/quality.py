@@ -172,7 +172,7 @@ def contact_sheet(run_dirs: list[Path], out: Path, views: int = 3, size: int = 1
 
     from splatdream.atomic import atomic_write
     from splatdream.evaluate.views import RING_ELEVATION_DEG, render_views
-    from splatdream.export.ply import read_ply
+    from splatdream.io.ply import read_ply
     from splatdream.rundir import RunDir
     from splatdream.scene import orbit_ring
 
@@ -216,7 +216,7 @@ def variant_sheet(runs: Path, variants: list[str], prompts: list[Prompt], out: P
 
     from splatdream.atomic import atomic_write
     from splatdream.evaluate.views import RING_ELEVATION_DEG, render_views
-    from splatdream.export.ply import read_ply
+    from splatdream.io.ply import read_ply
     from splatdream.rundir import RunDir
     from splatdream.scene import orbit_ring
 

@@ -23,7 +23,7 @@ from splatdream.distill.config import DistillConfig
 from splatdream.distill.loop import Interrupted, StepObserver, train
 from splatdream.distill.trainer import StepResult, Trainer, load_checkpoint
 from splatdream.errors import UserError
-from splatdream.export.ply import read_ply, write_ply
+from splatdream.io.ply import read_ply, write_ply
 from splatdream.rundir import RunDir, check_resume_overrides, claim_run_dir, interrupted, slugify, unused
 from splatdream.scene import Gaussians
 
@@ -58,7 +58,7 @@ class Pipeline:
 
     def retrieve(self) -> tuple[list[Any], list[Any]]:
         """Top-k assets and their normalised meshes; writes retrieved.png and retrieved.json."""
-        from splatdream.retrieval.embedders import load_embedder
+        from splatdream.models.embedders import load_embedder
         from splatdream.retrieval.library import AssetLibrary, weak_match_warning
         from splatdream.retrieval.thumbnails import contact_sheet
 

@@ -17,7 +17,7 @@ import torch
 
 from splatdream.config import PRESETS, RunConfig
 from splatdream.configio import dump_yaml, load_yaml, merge
-from splatdream.export.ply import read_ply
+from splatdream.io.ply import read_ply
 from tests.support.runs import kill_mid_distillation, launch
 from tests.support.tiny_sd import write_tiny_clip, write_tiny_sd
 
@@ -33,8 +33,8 @@ def tiny_clip(tmp_path_factory) -> tuple[Path, Path]:
 @pytest.fixture(scope="module")
 def clip_library(tmp_path_factory, tiny_clip) -> Path:
     """The starter library's chairs and stools, embedded with MiniLM and the tiny CLIP (so runs only read it)."""
+    from splatdream.models.embedders import load_embedder
     from splatdream.retrieval.config import ClipConfig
-    from splatdream.retrieval.embedders import load_embedder
     from splatdream.retrieval.ingest import IngestItem
     from splatdream.retrieval.library import AssetLibrary
     from splatdream.starter.build import load_manifest

@@ -95,7 +95,7 @@ class StaticViewer:
     """A viewer over files on disk; ``close`` stops the server and frees the port."""
 
     def __init__(self, path: Path, host: str = "127.0.0.1", port: int = 8080) -> None:
-        from splatdream.export.ply import read_ply
+        from splatdream.io.ply import read_ply
 
         files = find_run_files(path)
         particles = [read_ply(p, allow_empty=False) for p in files.particles]

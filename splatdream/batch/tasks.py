@@ -107,8 +107,8 @@ def write_thumbnails(job: PromptJob, cfg: Any) -> None:
     from PIL import Image
 
     from splatdream.atomic import atomic_write
-    from splatdream.export.ply import read_ply
     from splatdream.export.turntable import render_turntable
+    from splatdream.io.ply import read_ply
 
     for i in range(cfg.num_particles):
         g = read_ply(RunDir(job.run_dir).particle(i))

@@ -189,8 +189,8 @@ class ClipScorer:
 
     def __init__(self, model: str, pretrained: str, checkpoint: Path | None, device: str = "cpu") -> None:
         """Load open_clip weights from a checkpoint file or the local cache; raises ``ClipUnavailable``."""
+        from splatdream.models.embedders import ClipEmbedder, ClipWeightsUnavailable
         from splatdream.retrieval.config import ClipConfig
-        from splatdream.retrieval.embedders import ClipEmbedder, ClipWeightsUnavailable
 
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:

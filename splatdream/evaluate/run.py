@@ -18,7 +18,7 @@ from splatdream.evaluate.record import ParticleEval, RunEval
 from splatdream.evaluate.report import contact_sheet
 from splatdream.evaluate.scorers import Scorers
 from splatdream.evaluate.views import Views, eval_cameras, render_views
-from splatdream.export.ply import read_ply
+from splatdream.io.ply import read_ply
 from splatdream.rundir import RunDir
 from splatdream.scene import Gaussians
 

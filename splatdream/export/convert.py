@@ -14,7 +14,7 @@ import tyro
 
 from splatdream.export.formats import EmptySceneError, write_compressed_ply, write_splat, write_spz
 from splatdream.export.mesh import MeshExtractionError, MeshOptions, write_glb
-from splatdream.export.ply import NonFiniteGaussiansError, PlyFormatError, read_ply
+from splatdream.io.ply import NonFiniteGaussiansError, PlyFormatError, read_ply
 from splatdream.scene import Gaussians
 
 ExportFormat = Literal["splat", "ply-compressed", "spz", "glb"]

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 import tyro
 
-from splatdream.export.ply import PlyFormatError, nonfinite_rows, read_ply
+from splatdream.io.ply import PlyFormatError, nonfinite_rows, read_ply
 from splatdream.scene import Gaussians
 
 

@@ -20,7 +20,7 @@ import tyro
 
 from splatdream.atomic import atomic_write
 from splatdream.device import resolve_device
-from splatdream.export.ply import PlyFormatError, read_ply
+from splatdream.io.ply import PlyFormatError, read_ply
 from splatdream.render import Backend, render_gaussians
 from splatdream.scene import Gaussians, orbit_ring
 

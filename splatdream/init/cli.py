@@ -56,7 +56,7 @@ def retrieve_meshes(
 
 def run(cmd: InitCommand) -> list[Path]:
     from splatdream.atomic import atomic_write
-    from splatdream.export.ply import write_ply
+    from splatdream.io.ply import write_ply
     from splatdream.rundir import RunDir
 
     cfg = cmd.init

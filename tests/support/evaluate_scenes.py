@@ -10,8 +10,8 @@ import torch
 import trimesh
 
 from splatdream.configio import dump_yaml
-from splatdream.export.ply import write_ply
 from splatdream.init.from_mesh import mesh_to_gaussians
+from splatdream.io.ply import write_ply
 from splatdream.priors.config import PriorConfig
 from splatdream.rundir import RunDir
 from splatdream.scene import Gaussians, rgb_to_sh
