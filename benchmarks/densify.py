@@ -82,8 +82,8 @@ def main() -> None:
     base = PRESETS["redream-sd21"][1].distill
     cfg = replace(
         base, steps=args.steps, resolution=Steps((float(args.resolution),)), retrieval_reg_every=0,
-        densify=DensifyConfig(refine_start=0, refine_every=args.refine_every, refine_stop=10**9,
-                              reset_every=10**9, grow_grad2d=args.grow_grad2d),
+        densify=DensifyConfig(refine_start=0, refine_every=args.refine_every, refine_stop=1.0,
+                              reset_every=1.0, grow_grad2d=args.grow_grad2d),
     )
     particles = [Gaussians.random_ball(args.gaussians, radius=0.6, scale=args.scale, opacity=0.5,
                                        generator=torch.Generator().manual_seed(i)) for i in range(args.particles)]

@@ -34,8 +34,8 @@ VIEWS = 8
 
 
 def _scenes():
-    from splatdream.export import read_ply
     from splatdream.init.from_mesh import mesh_to_gaussians
+    from splatdream.io.ply import read_ply
     from splatdream.retrieval.meshes import load_mesh
     from splatdream.starter.build import STARTER_DIR
     from splatdream.starter.sample import SAMPLE_PLY
@@ -70,8 +70,8 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
 
 def _decode(path: Path, fmt: str, tmp: Path):
     """Decoded Gaussians and the name of the decoder, or (None, reason)."""
-    from splatdream.export import read_ply
     from splatdream.export.formats import read_splat, read_spz
+    from splatdream.io.ply import read_ply
 
     node = shutil.which("node")
     if fmt == "gltf-splats":
@@ -109,7 +109,7 @@ def main() -> None:
     import trimesh
 
     from splatdream.export.convert import SUFFIXES, export_scene
-    from splatdream.export.ply import write_ply
+    from splatdream.io.ply import write_ply
     from splatdream.render.mesh import render_mesh
 
     cams = _cameras(args.size)

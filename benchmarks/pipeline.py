@@ -96,7 +96,7 @@ def worker(preset: str, particles: int, steps: int, threads: int) -> dict:
     # is what a user's machine must hold; CUDA: peak allocated GPU memory during the timed steps.
     peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else rss_kb("VmHWM") / 1024
     return {"sec_per_step": statistics.median(times), "peak_mb": peak, "label": label,
-            "resolution": int(distill.resolution(0)), "gaussians": gaussians}
+            "resolution": int(distill.resolution(0, distill.steps)), "gaussians": gaussians}
 
 
 def run_worker(preset: str, particles: int, steps: int, threads: int) -> dict:

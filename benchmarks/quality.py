@@ -179,16 +179,16 @@ def contact_sheet(run_dirs: list[Path], out: Path, views: int = 3, size: int = 1
     from PIL import Image, ImageDraw
 
     from splatdream.atomic import atomic_write
-    from splatdream.evaluate.rundir import find_run
     from splatdream.evaluate.views import RING_ELEVATION_DEG, render_views
-    from splatdream.export.ply import read_ply
+    from splatdream.io.ply import read_ply
+    from splatdream.rundir import RunDir
     from splatdream.scene import orbit_ring
 
     cams = orbit_ring(views, size, size, RING_ELEVATION_DEG, start_azimuth_deg=-30.0)
     label_h, gap = 20, 8
     blocks = []
     for run_dir in run_dirs:
-        files = find_run(run_dir)
+        files = RunDir(run_dir).finished_run()
         rows = [render_views(read_ply(p), cams, views).on(1.0) for p in (files.inits[0], files.particles[0])]
         arr = np.concatenate([np.concatenate(list((r.numpy() * 255).round().astype(np.uint8)), 1) for r in rows], 0)
         block = Image.new("RGB", (arr.shape[1], arr.shape[0] + label_h), "white")
@@ -223,9 +223,9 @@ def variant_sheet(runs: Path, variants: list[str], prompts: list[Prompt], out: P
     from PIL import Image, ImageDraw
 
     from splatdream.atomic import atomic_write
-    from splatdream.evaluate.rundir import find_run
     from splatdream.evaluate.views import RING_ELEVATION_DEG, render_views
-    from splatdream.export.ply import read_ply
+    from splatdream.io.ply import read_ply
+    from splatdream.rundir import RunDir
     from splatdream.scene import orbit_ring
 
     cams = orbit_ring(views, size, size, RING_ELEVATION_DEG, start_azimuth_deg=-30.0)
@@ -240,7 +240,7 @@ def variant_sheet(runs: Path, variants: list[str], prompts: list[Prompt], out: P
         y = head_h + i * size
         draw.text((4, y + size // 2 - 6), label, fill="black")
         for j, prompt in enumerate(prompts):
-            files = find_run(runs / variant / slug(prompt.text))
+            files = RunDir(runs / variant / slug(prompt.text)).finished_run()
             g = read_ply((files.inits if init else files.particles)[particle])
             imgs = (render_views(g, cams, views).on(1.0).numpy() * 255).round().astype(np.uint8)
             sheet.paste(Image.fromarray(np.concatenate(list(imgs), 1)), (label_w + j * (block_w + gap), y))

@@ -40,7 +40,7 @@ PROMPTS = ["a red chair", "a blue mug", "a green lamp", "a yellow table", "a gre
 def bench_ingest(tmp: Path, n: int, cpus: int) -> dict[str, float]:
     import ray
 
-    from splatdream.retrieval.embedders import load_embedder
+    from splatdream.models.embedders import load_embedder
     from splatdream.retrieval.ingest import scan_directory
     from splatdream.retrieval.library import AssetLibrary
     from splatdream.retrieval.ray_ingest import EmbedderSpec, ingest_with_ray

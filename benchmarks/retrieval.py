@@ -184,7 +184,7 @@ def ann_section(rows: list[dict[str, Any]], n_queries: int) -> str:
 
 def prompts_section(n_prompts: int, workdir: Path) -> str:
     """Prompts/s of ``splatdream retrieve --prompts-file`` (whole command) and of search_many alone."""
-    from splatdream.retrieval.embedders import load_embedder
+    from splatdream.models.embedders import load_embedder
     from splatdream.retrieval.library import AssetLibrary
 
     objects = ["chair", "sports car", "teapot", "pickup truck", "oak tree", "electric guitar", "wizard hat",
@@ -218,7 +218,7 @@ def ingest_section(n: int, workdir: Path) -> str:
     """Assets/s through the real ingest path: load, normalise, thumbnail, MiniLM caption embedding, LanceDB."""
     import trimesh
 
-    from splatdream.retrieval.embedders import load_embedder
+    from splatdream.models.embedders import load_embedder
     from splatdream.retrieval.library import AssetLibrary
 
     src = workdir / "ingest_src"

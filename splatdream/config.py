@@ -99,11 +99,12 @@ downsampling) had grad2d p50 0.11 / p90 0.94 / p95 1.44 / p99 2.69 at its first 
 scale: each refine logs the percentiles to metrics.jsonl, retune from the first GPU run."""
 
 
-def sd21_preset(steps: int, *, t_drop: int, densify: DensifyConfig, checkpoint_every: int) -> RunConfig:
+def sd21_preset(steps: int, *, t_drop: float, densify: DensifyConfig, checkpoint_every: int) -> RunConfig:
     """SD 2.1 base, VSD over 4 particles from 3 retrieved assets, rendered at 512 px from the first step.
 
     No 64 px warm-up: that is a NeRF memory trick; Gaussian-splat peers (GaussianDreamer, threestudio-3dgs,
-    LucidDreamer) render at full size from the start. The means' learning rate decays over the run's steps.
+    LucidDreamer) render at full size from the start. The schedules are fractions of the run, so they follow
+    ``--distill.steps``: the means' learning rate decays over the whole run and t_max drops at ``t_drop`` of it.
     CFG is left unset: 7.5 for VSD, 100 when --distill.loss sds.
     """
     return RunConfig(
@@ -121,7 +122,7 @@ def sd21_preset(steps: int, *, t_drop: int, densify: DensifyConfig, checkpoint_e
             t_max=Steps((0.98, 0.5), (t_drop,)),
             resolution=Steps((512.0,)),
             cameras=OrbitRanges(elevation_deg=(-10.0, 45.0), radius=(2.5, 3.2), fov_y_deg=(40.0, 70.0)),
-            lr=LearningRates(means=ExpDecay(1e-3, 1e-5, steps)),
+            lr=LearningRates(means=ExpDecay(1e-3, 1e-5)),
             densify=densify,
             # threestudio's VSD LoRA (rank 4, scale 1, N(0, 1/r^2) init, AdamW 1e-4, betas (0.9, 0.99), eps 1e-15);
             # issue 24: the earlier rank 16 / alpha 4 / kaiming init moved its output ~15-30x less per step
@@ -156,7 +157,7 @@ PRESETS: dict[str, tuple[str, RunConfig]] = {
                 guidance_scale=5.0,
                 t_max=Steps((0.6,)),
                 resolution=Steps((32.0,)),
-                lr=LearningRates(means=ExpDecay(0.0, 0.0, CPU_TINY_STEPS), scales=0.0, quats=0.0, opacities=0.0,
+                lr=LearningRates(means=ExpDecay(0.0, 0.0), scales=0.0, quats=0.0, opacities=0.0,
                                  sh0=0.0, shN=0.0),
                 colour=ColourFieldConfig(enabled=True, grid_size=0, lr_affine=1e-2, lr_grid=1e-2),
                 densify=DensifyConfig(enabled=False),
@@ -175,16 +176,18 @@ PRESETS: dict[str, tuple[str, RunConfig]] = {
         # Issue 24: no opacity reset (it landed with the t_max drop, and the refines after it pruned fading
         # particles; GaussianDreamer never resets), and scale-free growth: the top 3% by grad2d at each refine
         # (the 1-5% the fixed threshold was tuned to on random weights, whatever real weights' scale).
-        sd21_preset(SD21_STEPS, t_drop=400, densify=DensifyConfig(
-            refine_start=100, refine_every=100, refine_stop=800, reset_every=400, grow_grad2d=SD21_GROW_GRAD2D,
+        # At 1200 steps: t_max drops at step 400, refinement stops at 800 (fractions of --distill.steps).
+        sd21_preset(SD21_STEPS, t_drop=1 / 3, densify=DensifyConfig(
+            refine_start=100, refine_every=100, refine_stop=2 / 3, reset_every=1 / 3, grow_grad2d=SD21_GROW_GRAD2D,
             grow_quantile=0.03, opacity_reset=False, max_gaussians=300_000),
             checkpoint_every=200),
     ),
     "redream-sd21-long": (
         "The paper's full schedule (ProlificDreamer's, as threestudio runs it): 20,000 VSD steps, t_max 0.98 -> 0.5 "
         "at step 5000, 512px throughout; hours on one GPU",
-        sd21_preset(20_000, t_drop=5000, densify=DensifyConfig(
-            refine_start=500, refine_every=300, refine_stop=15_000, reset_every=3000, grow_grad2d=SD21_GROW_GRAD2D,
+        # at 20,000 steps: t_max drops at step 5000, refinement stops at 15,000, opacities reset every 3000
+        sd21_preset(20_000, t_drop=0.25, densify=DensifyConfig(
+            refine_start=500, refine_every=300, refine_stop=0.75, reset_every=0.15, grow_grad2d=SD21_GROW_GRAD2D,
             max_gaussians=300_000),
             checkpoint_every=500),
     ),

@@ -23,11 +23,11 @@ from splatdream.configio import dump_yaml, load_yaml
 from splatdream.device import resolve_device
 from splatdream.distill.checkpoint import load_checkpoint
 from splatdream.distill.config import DistillConfig
-from splatdream.distill.loop import CHECKPOINT, Interrupted, StepObserver, train
+from splatdream.distill.loop import Interrupted, StepObserver, train
 from splatdream.distill.trainer import StepResult, Trainer
 from splatdream.errors import UserError
-from splatdream.export.ply import read_ply, write_ply
-from splatdream.rundir import check_resume_overrides, claim_run_dir, interrupted, slugify, unused
+from splatdream.io.ply import read_ply, write_ply
+from splatdream.rundir import RunDir, check_resume_overrides, claim_run_dir, interrupted, slugify, unused
 from splatdream.scene import Gaussians
 
 log = logging.getLogger("splatdream")
@@ -44,6 +44,7 @@ class Pipeline:
     def __init__(self, cfg: RunConfig, run_dir: Path, console: Any) -> None:
         self.cfg = cfg
         self.run_dir = run_dir
+        self.files = RunDir(run_dir)
         self.console = console
         self.device = resolve_device(cfg.device)
         self.started = time.perf_counter()
@@ -76,7 +77,7 @@ class Pipeline:
 
     def retrieve(self) -> tuple[list[Any], list[Any]]:
         """Top-k assets and their normalised meshes; writes retrieved.png and retrieved.json."""
-        from splatdream.retrieval.embedders import load_embedder
+        from splatdream.models.embedders import load_embedder
         from splatdream.retrieval.library import AssetLibrary, weak_match_warning
         from splatdream.retrieval.thumbnails import contact_sheet
 
@@ -93,9 +94,9 @@ class Pipeline:
                      "  no good asset: particles start from the closest ones (--init.method random starts from noise)")
         thumbs = lib.thumbnails([h.id for h in hits])
         sheet = contact_sheet([(self.cfg.prompt, [(thumbs.get(h.id), h.caption) for h in hits])])
-        with atomic_write(self.run_dir / "retrieved.png") as tmp:
+        with atomic_write(self.files.retrieved_png) as tmp:
             sheet.save(tmp)
-        with atomic_write(self.run_dir / "retrieved.json") as tmp:
+        with atomic_write(self.files.retrieved_json) as tmp:
             tmp.write_text(json.dumps([h.to_json() for h in hits], indent=2))
         # Weak hits are dropped when good ones remain. When every hit is weak the closest are kept: the
         # flag also fires on synonyms the captions never use ("settee", "lorry"), and distillation keeps
@@ -125,7 +126,7 @@ class Pipeline:
         # render on the run's device: 240 views at 512 px on the CPU rasteriser would dominate a GPU run
         probe = mesh_to_gaussians(mesh, 4000, seed=self.cfg.init.seed, name=hit.caption).to(self.device)
         _, yaw, _ = align_front(prior, probe, hit.caption, self.cfg.adapt.alignment, scorer=scorer,
-                                view_cfg=self.cfg.distill.view_prompts)
+                                view_cfg=prior.view_prompts)
         self.say(f"  aligned '{hit.caption}': front found at azimuth {yaw:.0f} deg")
         return rotate_mesh_yaw(mesh, -yaw)
 
@@ -136,7 +137,7 @@ class Pipeline:
         if not self.cfg.adapt.enabled or not assets:
             return
         assets = [a.to(self.device) for a in assets]
-        result = adapt_prior(prior, assets, self.cfg.prompt, self.cfg.adapt, self.run_dir / "adapter",
+        result = adapt_prior(prior, assets, self.cfg.prompt, self.cfg.adapt, self.files.adapter,
                              asset_captions=captions)
         assert result.adapter_dir is not None  # adaptation is enabled
         apply_adapter(prior, result.adapter_dir, fuse=True)
@@ -171,12 +172,12 @@ class Pipeline:
         for i, g in enumerate(particles if particles is not None else trainer.particles()):
             if not g.is_finite():
                 raise RuntimeError(f"particle {i} has non-finite parameters; not writing it (see metrics.jsonl)")
-            write_ply(self.run_dir / f"particle_{i}.ply", g)
-            export_formats(g, oc.formats, self.run_dir / f"particle_{i}.ply")
+            write_ply(self.files.particle(i), g)
+            export_formats(g, oc.formats, self.files.particle(i))
             if oc.turntable_frames > 0:
                 frames = render_turntable(g, oc.turntable_frames, oc.turntable_size, backend=self.cfg.distill.backend,
                                           progress=False)
-                write_video(self.run_dir / f"turntable_{i}.mp4", frames, fps=oc.turntable_fps)
+                write_video(self.files.turntable(i), frames, fps=oc.turntable_fps)
         self.say(f"[bold green]done[/]: {self.run_dir}")
 
 
@@ -191,9 +192,10 @@ def save_init(run_dir: Path, particles: list[Gaussians]) -> None:
     """The particles as they start: also the retrieved-asset references of ReDream's regulariser."""
     from splatdream.init.particles import contact_sheet
 
+    files = RunDir(run_dir)
     for i, p in enumerate(particles):
-        write_ply(run_dir / f"init_particle_{i}.ply", p)
-        contact_sheet(p, run_dir / f"init_particle_{i}.png")
+        write_ply(files.init_particle(i), p)
+        contact_sheet(p, files.init_sheet(i))
 
 
 def regulariser_references(cfg: RunConfig, init: list[Gaussians]) -> tuple[DistillConfig, list[Gaussians] | None]:
@@ -212,7 +214,7 @@ def regulariser_references(cfg: RunConfig, init: list[Gaussians]) -> tuple[Disti
 def particle_captions(run_dir: Path, n: int) -> list[str] | None:
     """Each particle's retrieved-asset caption (particle i is asset i mod k of the kept hits), from retrieved.json;
     None when the run retrieved nothing."""
-    path = run_dir / "retrieved.json"
+    path = RunDir(run_dir).retrieved_json
     if not path.exists():
         return None
     recorded = json.loads(path.read_text())
@@ -221,7 +223,7 @@ def particle_captions(run_dir: Path, n: int) -> list[str] | None:
 
 
 def load_init(run_dir: Path, n: int) -> list[Gaussians]:
-    return [read_ply(run_dir / f"init_particle_{i}.ply").with_sh_degree(0) for i in range(n)]
+    return [read_ply(RunDir(run_dir).init_particle(i)).with_sh_degree(0) for i in range(n)]
 
 
 def run(cfg: RunConfig, console: Any) -> Path:
@@ -240,25 +242,25 @@ def run(cfg: RunConfig, console: Any) -> Path:
 def _run(cfg: RunConfig, run_dir: Path, console: Any) -> Path:
     resuming = cfg.resume is not None
     pipe = Pipeline(cfg, run_dir, console)
+    files = pipe.files
     with pipe.stage("load prior"):
         prior = pipe.load_prior()
     if not resuming:
-        with atomic_write(run_dir / "config.yaml") as tmp:
+        with atomic_write(files.config) as tmp:
             tmp.write_text(dump_yaml(cfg))
-    has_init = all((run_dir / f"init_particle_{i}.ply").exists() for i in range(cfg.num_particles))
-    if resuming and has_init:
+    if resuming and files.has_inits(cfg.num_particles):
         particles = load_init(run_dir, cfg.num_particles)
         if cfg.adapt.enabled and cfg.init.method == "retrieved":
             from splatdream.adaptation import apply_adapter
             from splatdream.adaptation.lora import adapter_complete
 
-            if not adapter_complete(run_dir / "adapter"):  # a crash or a full disk mid-save: none, or partial
+            if not adapter_complete(files.adapter):  # a crash or a full disk mid-save: none, or partial
                 pipe.say("  adapter missing or incomplete in the run; adapting again")
-                recorded = json.loads((run_dir / "retrieved.json").read_text())
+                recorded = json.loads(files.retrieved_json.read_text())
                 captions = [h["caption"] for h in recorded if not h.get("weak")] or [h["caption"] for h in recorded]
                 pipe.adapt(prior, *adaptation_assets(particles, captions))
             else:
-                apply_adapter(prior, run_dir / "adapter", fuse=True)
+                apply_adapter(prior, files.adapter, fuse=True)
     else:
         pipe.say(f"[bold]retrieve[/]: '{cfg.prompt}'")
         with pipe.stage("retrieve"):
@@ -276,8 +278,8 @@ def _run(cfg: RunConfig, run_dir: Path, console: Any) -> Path:
     ref_captions = particle_captions(run_dir, cfg.num_particles) if references is not None else None
     trainer = Trainer(distill_cfg, prior, cfg.prompt, particles, references=references, device=pipe.device,
                       reference_captions=ref_captions)
-    if resuming and (run_dir / CHECKPOINT).exists():
-        load_checkpoint(trainer, run_dir / CHECKPOINT)
+    if resuming and files.checkpoint.exists():
+        load_checkpoint(trainer, files.checkpoint)
         pipe.say(f"resumed at step {trainer.step_count}")
     with pipe.stage("distil"):
         distil(pipe, trainer, refs)
@@ -347,7 +349,7 @@ def line_progress(pipe: Pipeline, total: int, lines: int = 20) -> StepObserver:
 def export_now(run_dir: Path, trainer: Trainer) -> None:
     for i, g in enumerate(trainer.particles()):
         if g.is_finite():
-            write_ply(run_dir / f"snapshot_particle_{i}.ply", g)
+            write_ply(RunDir(run_dir).snapshot(i), g)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -357,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     cfg = parse_run_config(argv)
     if cfg.resume is not None:
-        saved = Path(cfg.resume) / "config.yaml"
+        saved = RunDir(Path(cfg.resume)).config
         if not saved.exists():
             raise SystemExit(f"error: {cfg.resume} is not a run directory (no config.yaml); pass the folder a run wrote")
         saved_cfg = load_yaml(RunConfig, saved)

@@ -30,16 +30,27 @@ def test_grad2d_record_percentiles_and_grow_fraction() -> None:
 
 
 def test_refine_schedule_matches_gsplat() -> None:
-    d = DensifyConfig(refine_start=100, refine_every=100, refine_stop=800, reset_every=400)
-    assert [s for s in range(1000) if densify.is_refine_step(d, s)] == [200, 300, 400, 500, 600, 700]
-    assert [s for s in range(1000) if densify.is_reset_step(d, s)] == [400]
-    assert not densify.is_refine_step(DensifyConfig(enabled=False), 200)
+    d = DensifyConfig(refine_start=100, refine_every=100, refine_stop=0.8, reset_every=0.4)
+    assert [s for s in range(1000) if densify.is_refine_step(d, s, 1000)] == [200, 300, 400, 500, 600, 700]
+    assert [s for s in range(1000) if densify.is_reset_step(d, s, 1000)] == [400]
+    # half the run: the stop and the reset period halve, the refine period (an accumulation window) stays
+    assert [s for s in range(500) if densify.is_refine_step(d, s, 500)] == [200, 300]
+    assert [s for s in range(500) if densify.is_reset_step(d, s, 500)] == [200]
+    strategy = densify.make_strategy(d, 500)
+    assert (strategy.refine_stop_iter, strategy.reset_every) == (400, 200)
+    assert not densify.is_refine_step(DensifyConfig(enabled=False), 200, 1000)
+    with pytest.raises(ValueError, match="fractions of the run"):
+        DensifyConfig(refine_stop=800)
 
 
 # grad2d percentiles measured at the refines of a redream-sd21-shaped run (benchmarks/densify.py --prior
 # sd-random-small: 4 particles, 512 px, VSD, CFG 7.5; docs/gpu_path.md): (quantile, value) pairs.
 MEASURED_SD = [(0.0, 0.0), (0.5, 0.112), (0.9, 0.939), (0.95, 1.44), (0.99, 2.69), (1.0, 4.0)]
 MEASURED_SD_LATER = [(0.0, 0.0), (0.5, 0.065), (0.9, 0.637), (0.95, 1.06), (0.99, 2.49), (1.0, 4.0)]
+
+
+STEPS = 1200
+"""redream-sd21's run length, the preset ``grown_at_a_refine`` is asked about."""
 
 
 def grown_at_a_refine(d: DensifyConfig, table: list[tuple[float, float]], n: int = 4000) -> float:
@@ -52,7 +63,7 @@ def grown_at_a_refine(d: DensifyConfig, table: list[tuple[float, float]], n: int
     mean = torch.from_numpy(np.interp(torch.rand(n, generator=torch.Generator().manual_seed(0)).numpy(), q, v)).float()
     params = ball(n, scale=0.005).to_param_dict()
     opts = make_optimizers(params, DistillConfig(), 1.0)
-    strategy = densify.make_strategy(d)
+    strategy = densify.make_strategy(d, STEPS)
     state = strategy.initialize_state(scene_scale=1.0)
     count = torch.full((n,), 100.0)
     state.update(grad2d=mean * count, count=count)
@@ -60,8 +71,8 @@ def grown_at_a_refine(d: DensifyConfig, table: list[tuple[float, float]], n: int
     means2d.grad = torch.zeros(1, n, 2)
     meta = {"means2d": means2d, "radii": torch.zeros(1, n, 2), "gaussian_ids": None, "width": 512, "height": 512,
             "n_cameras": 1}
-    step = next(s for s in range(1, d.refine_stop) if densify.is_refine_step(d, s))
-    densify.post_backward(strategy, d, params, opts, state, step, meta, packed=False)
+    step = next(s for s in range(1, d.stop_step(STEPS)) if densify.is_refine_step(d, s, STEPS))
+    densify.post_backward(strategy, d, params, opts, state, step, meta, packed=False, steps=STEPS)
     return (len(params["means"]) - n) / n
 
 
@@ -109,7 +120,7 @@ def test_refines_write_grad2d_percentiles_to_metrics(tiny_prior_factory, tmp_pat
 
     from splatdream.distill.loop import train
 
-    d = DensifyConfig(refine_start=0, refine_every=3, grow_grad2d=1e9)
+    d = DensifyConfig(refine_start=0, refine_every=3, refine_stop=1.0, reset_every=1.0, grow_grad2d=1e9)
     tr = Trainer(replace(CFG, steps=7, log_every=100, densify=d, packed=packed), tiny_prior_factory(), "a blue chair",
                  [ball(seed=i) for i in range(2)])
     train(tr, tmp_path)
@@ -126,7 +137,7 @@ def test_refines_write_grad2d_percentiles_to_metrics(tiny_prior_factory, tmp_pat
 @pytest.mark.parametrize("packed", [False, True])
 def test_opacity_reset_then_size_pruning(tiny_prior_factory, packed: bool) -> None:
     """gsplat 1.5.3's own reset never fires (operator precedence); ours does, and size pruning follows it."""
-    d = DensifyConfig(refine_start=0, refine_every=2, reset_every=2, refine_stop=100, grow_grad2d=float("inf"),
+    d = DensifyConfig(refine_start=0, refine_every=2, reset_every=2 / CFG.steps, refine_stop=1.0, grow_grad2d=float("inf"),
                       prune_opa=0.01, prune_scale3d=0.1)
     big = ball(50, scale=0.3, opacity=0.9)
     small = ball(350, scale=0.03, opacity=0.9, seed=1)

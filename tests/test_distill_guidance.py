@@ -46,16 +46,20 @@ def test_sample_timesteps_range_and_seed() -> None:
 
 
 def test_schedules() -> None:
-    s = Steps((0.98, 0.5), (5000,))
-    assert s(0) == 0.98 and s(4999) == 0.98 and s(5000) == 0.5
+    s = Steps((0.98, 0.5), (0.25,))
+    assert s(0, 20_000) == 0.98 and s(4999, 20_000) == 0.98 and s(5000, 20_000) == 0.5
+    assert s(1199, 4800) == 0.98 and s(1200, 4800) == 0.5  # a shorter run drops at the same fraction
     r = Ramp(1.0, 0.0, 10, 20)
     assert r(0) == 1.0 and r(15) == pytest.approx(0.5) and r(25) == 0.0
     jump = Ramp(1.0, 0.0, 10, 10)
     assert jump(9) == 1.0 and jump(10) == 0.0
-    e = ExpDecay(1e-2, 1e-4, 100)
-    assert e(0) == pytest.approx(1e-2) and e(50) == pytest.approx(1e-3) and e(1000) == pytest.approx(1e-4)
+    e = ExpDecay(1e-2, 1e-4)
+    assert e(0, 100) == pytest.approx(1e-2) and e(50, 100) == pytest.approx(1e-3) and e(1000, 100) == pytest.approx(1e-4)
+    assert e(5, 10) == pytest.approx(1e-3) and ExpDecay(1e-2, 1e-4, over=0.5)(25, 100) == pytest.approx(1e-3)
     with pytest.raises(ValueError, match="milestones"):
         Steps((1.0, 2.0))
+    with pytest.raises(ValueError, match="fractions of the run"):
+        Steps((0.98, 0.5), (5000,))
 
 
 def test_surrogate_loss_of_a_chunk_divides_by_the_whole_batch() -> None:

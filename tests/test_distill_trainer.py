@@ -19,7 +19,7 @@ from splatdream.scene import Gaussians
 
 CFG = DistillConfig(
     steps=6, resolution=replace(DistillConfig().resolution, values=(24.0,)),
-    densify=DensifyConfig(refine_start=2, refine_every=2, grow_grad2d=1e-7, max_gaussians=900),
+    densify=DensifyConfig(refine_start=2, refine_every=2, refine_stop=1.0, reset_every=1.0, grow_grad2d=1e-7, max_gaussians=900),
     checkpoint_every=3,
 )
 
@@ -142,7 +142,7 @@ def test_retrieval_regulariser_needs_references(tiny_prior_factory) -> None:
 # -- smooth colour field and frozen geometry (issue 13) ---------------------------------------------
 COLOUR_CFG = replace(
     CFG, densify=DensifyConfig(enabled=False), colour=ColourFieldConfig(enabled=True, grid_size=4, lr_grid=5e-2),
-    lr=LearningRates(means=ExpDecay(0.0, 0.0, 1), scales=0.0, quats=0.0, opacities=0.0, sh0=0.0, shN=0.0),
+    lr=LearningRates(means=ExpDecay(0.0, 0.0), scales=0.0, quats=0.0, opacities=0.0, sh0=0.0, shN=0.0),
 )
 
 

@@ -65,10 +65,10 @@ def test_evaluate_run_writes_eval_json_and_png(run_dir: Path, scorers: Scorers) 
 def test_classifier_pairs_probes_per_particle(run_dir: Path, scorers: Scorers) -> None:
     """Identical particles get identical scores: init and result see the same noise, views and backgrounds."""
     from splatdream.evaluate.fidelity import classifier_scores
-    from splatdream.evaluate.rundir import find_run
-    from splatdream.export.ply import read_ply
+    from splatdream.io.ply import read_ply
+    from splatdream.rundir import RunDir
 
-    files = find_run(run_dir)
+    files = RunDir(run_dir).finished_run()
     prior = scorers.prior(files.prior)
     assert not isinstance(prior, str), prior
     g = read_ply(files.inits[0])

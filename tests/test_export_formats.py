@@ -22,7 +22,7 @@ from splatdream.export.formats import (
     read_spz,
     splat_rows,
 )
-from splatdream.export.ply import NonFiniteGaussiansError, write_ply
+from splatdream.io.ply import NonFiniteGaussiansError, write_ply
 from splatdream.scene import Gaussians
 
 

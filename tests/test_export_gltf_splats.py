@@ -21,9 +21,9 @@ from splatdream.export.formats import EmptySceneError
 from splatdream.export.gltf_splats import gltf_splats_bytes, write_gltf_splats
 from splatdream.export.gltf_splats_reader import EXTENSION, GltfSplatsError, read_gltf_splats, sh_attribute
 from splatdream.export.info import highest_nonzero_band
-from splatdream.export.ply import NonFiniteGaussiansError, read_ply, write_ply
 from splatdream.export.scene_file import read_scene
 from splatdream.export.turntable import render_turntable
+from splatdream.io.ply import NonFiniteGaussiansError, read_ply, write_ply
 from splatdream.scene import SH_C0, Gaussians
 from splatdream.starter.sample import SAMPLE_PLY
 from tests.support.node_tools import (

@@ -7,8 +7,8 @@ import json
 import torch
 
 from splatdream.cli import main as cli_main
-from splatdream.export import write_ply
 from splatdream.export.info import highest_nonzero_band, summarize
+from splatdream.io.ply import write_ply
 from splatdream.scene import Gaussians
 
 

@@ -10,8 +10,7 @@ import torch
 from plyfile import PlyData, PlyElement
 
 from splatdream.atomic import atomic_write
-from splatdream.export import NonFiniteGaussiansError, PlyFormatError, read_ply, write_ply
-from splatdream.export.ply import ply_property_names
+from splatdream.io.ply import NonFiniteGaussiansError, PlyFormatError, ply_property_names, read_ply, write_ply
 from splatdream.scene import Gaussians, num_sh_bases
 
 INRIA_ORDER = (

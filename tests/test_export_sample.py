@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from splatdream.export import read_ply
+from splatdream.io.ply import read_ply
 from splatdream.starter.sample import SAMPLE_PLY, main, make_sample_scene
 
 

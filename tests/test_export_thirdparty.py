@@ -12,7 +12,7 @@ import torch
 
 from splatdream.export.convert import SUFFIXES, export_scene
 from splatdream.export.formats import COMPRESSED_MIN_OPACITY
-from splatdream.export.ply import read_ply
+from splatdream.io.ply import read_ply
 from tests.support.node_tools import splat_transform
 from tests.test_export_formats import make_scene, match_rows
 

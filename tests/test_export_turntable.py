@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from splatdream.cli import main as cli_main
-from splatdream.export import read_ply
 from splatdream.export.turntable import fit_radius, render_turntable, write_video
+from splatdream.io.ply import read_ply
 from splatdream.scene import Gaussians
 from splatdream.starter.sample import SAMPLE_PLY
 

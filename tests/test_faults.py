@@ -30,7 +30,7 @@ from splatdream.cli import main as cli_main
 from splatdream.cli import user_message
 from splatdream.configio import dump_yaml
 from splatdream.errors import CheckpointError
-from splatdream.export.ply import read_ply, write_ply
+from splatdream.io.ply import read_ply, write_ply
 from splatdream.lockfile import FileLock
 from splatdream.rundir import LOCK, claim_run_dir, interrupted, slugify
 from splatdream.scene import Gaussians
@@ -177,7 +177,7 @@ def test_a_valid_ply_with_a_long_header_reads(tmp_path) -> None:
 
 
 def _plydata_rows(g: Gaussians) -> np.ndarray:
-    from splatdream.export.ply import _to_rows
+    from splatdream.io.ply import _to_rows
 
     return _to_rows(g)
 
@@ -200,7 +200,7 @@ def test_implausible_rows_are_dropped_with_a_warning_by_every_reader(tmp_path, c
     for q in ("rot_0", "rot_1", "rot_2", "rot_3"):
         v[q][13] = 0.0
     ply.write(str(path))
-    with caplog.at_level(logging.WARNING, logger="splatdream.export.ply"):
+    with caplog.at_level(logging.WARNING, logger="splatdream.io.ply"):
         g = read_ply(path)
     assert len(g) == 36
     assert "dropped 4 of 40 Gaussians" in caplog.text
@@ -221,7 +221,7 @@ def test_nan_rows_are_dropped_with_a_warning_naming_the_count(tmp_path, caplog) 
     ply = _plydata(path)
     ply["vertex"].data["opacity"][[3, 7, 11]] = np.inf
     ply.write(str(path))
-    with caplog.at_level(logging.WARNING, logger="splatdream.export.ply"):
+    with caplog.at_level(logging.WARNING, logger="splatdream.io.ply"):
         g = read_ply(path)
     assert len(g) == 37 and g.is_finite()
     assert "dropped 3 of 40 Gaussians holding NaN/inf" in caplog.text
@@ -269,7 +269,7 @@ def test_empty_prompt_is_refused(prompt, capsys) -> None:
 
 
 def test_prompt_without_a_matching_asset_still_retrieves_k(tmp_path) -> None:
-    from splatdream.retrieval.embedders import load_embedder
+    from splatdream.models.embedders import load_embedder
     from splatdream.retrieval.library import AssetLibrary
 
     hits = AssetLibrary.open().search("zxqv qqq glorp", 3, embedder=load_embedder("text"))
@@ -712,7 +712,7 @@ MESH_CASES = {
 
 @pytest.mark.parametrize("kind", list(MESH_CASES))
 def test_bad_mesh_is_skipped_and_reported_the_batch_goes_on(kind, tmp_path) -> None:
-    from splatdream.retrieval.embedders import load_embedder
+    from splatdream.models.embedders import load_embedder
     from splatdream.retrieval.library import AssetLibrary
 
     folder = tmp_path / "in"
@@ -738,7 +738,7 @@ def test_two_processes_adding_to_one_library_lose_and_duplicate_nothing(tmp_path
                 trimesh.creation.box(extents=(1 + k, 2 + i, 1))
             shape.export(folder / f"shape_{i}.obj")
     script = ("import sys; from splatdream.retrieval.library import AssetLibrary; "
-              "from splatdream.retrieval.embedders import load_embedder; "
+              "from splatdream.models.embedders import load_embedder; "
               "AssetLibrary.open(sys.argv[1]).add(sys.argv[2], embedders=[load_embedder('text')], progress=False)")
     lib = tmp_path / "lib"
     procs = [subprocess.Popen([sys.executable, "-c", script, str(lib), str(f)], cwd=ROOT,

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from plyfile import PlyData, PlyElement  # noqa: E402
 
-from splatdream.export.ply import REQUIRED_PROPERTIES, PlyFormatError, read_ply  # noqa: E402
+from splatdream.io.ply import REQUIRED_PROPERTIES, PlyFormatError, read_ply  # noqa: E402
 from splatdream.retrieval.meshes import MeshError, load_any, normalise  # noqa: E402
 
 FUZZ = settings(max_examples=60, deadline=2000, derandomize=True, database=None,

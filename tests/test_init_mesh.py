@@ -134,7 +134,7 @@ def test_particles_cycle_through_assets_and_perturbation_separates_them() -> Non
 
 
 def test_initialise_dispatches_and_reads_a_ply(tmp_path: Path) -> None:
-    from splatdream.export.ply import write_ply
+    from splatdream.io.ply import write_ply
 
     random = initialise(InitConfig(method="random", gaussians_per_particle=50), 2)
     assert [len(p) for p in random] == [50, 50]
@@ -159,8 +159,8 @@ def test_contact_sheet_shows_the_object(tmp_path: Path) -> None:
 
 
 def test_cli_random_writes_particles_and_sheets(tmp_path: Path) -> None:
-    from splatdream.export.ply import read_ply
     from splatdream.init.cli import main
+    from splatdream.io.ply import read_ply
 
     assert main(["--out", str(tmp_path), "--method", "random", "--num-particles", "2", "--gaussians-per-particle", "64",
                  "--sheet-size", "24", "--sheet-views", "2"]) == 0

@@ -16,7 +16,7 @@ from splatdream.evaluate import EvalConfig, evaluate_run
 from splatdream.evaluate.cleanliness import silhouette_iou
 from splatdream.evaluate.colour import mean_object_colour
 from splatdream.evaluate.fidelity import prior_score
-from splatdream.export.ply import read_ply
+from splatdream.io.ply import read_ply
 from splatdream.pipeline import main as run_main
 from splatdream.pipeline import run
 from tests.support.runs import kill_mid_distillation, launch
@@ -92,7 +92,7 @@ def blueness(rgb: torch.Tensor) -> float:
 @pytest.fixture(scope="module")
 def chair_library(tmp_path_factory) -> Path:
     """A library holding only the starter library's chairs that are not blue."""
-    from splatdream.retrieval.embedders import load_embedder
+    from splatdream.models.embedders import load_embedder
     from splatdream.retrieval.ingest import IngestItem
     from splatdream.retrieval.library import AssetLibrary
     from splatdream.starter.build import load_manifest

@@ -17,7 +17,7 @@ import torch
 
 from splatdream.config import PRESETS, RunConfig
 from splatdream.configio import dump_yaml, load_yaml, merge
-from splatdream.export.ply import read_ply
+from splatdream.io.ply import read_ply
 from tests.support.runs import kill_mid_distillation, launch
 from tests.support.tiny_sd import write_tiny_clip, write_tiny_sd
 
@@ -33,8 +33,8 @@ def tiny_clip(tmp_path_factory) -> tuple[Path, Path]:
 @pytest.fixture(scope="module")
 def clip_library(tmp_path_factory, tiny_clip) -> Path:
     """The starter library's chairs and stools, embedded with MiniLM and the tiny CLIP (so runs only read it)."""
+    from splatdream.models.embedders import load_embedder
     from splatdream.retrieval.config import ClipConfig
-    from splatdream.retrieval.embedders import load_embedder
     from splatdream.retrieval.ingest import IngestItem
     from splatdream.retrieval.library import AssetLibrary
     from splatdream.starter.build import load_manifest
@@ -62,9 +62,11 @@ def sd_config(prior: Path, clip: tuple[Path, Path], library: Path, out: Path, **
                   "elevations_deg": [0.0], "progress": False,
                   "alignment": {"scorer": "clip", "n_yaws": 4, "resolution": 32}},
         "distill": {"steps": 12, "resolution": {"values": [16.0], "milestones": []},
-                    "t_max": {"values": [0.98, 0.5], "milestones": [6]}, "checkpoint_every": 4,
-                    # grow_grad2d: the preset's threshold is set for 512 px; at 16 px nothing would grow
-                    "densify": {"refine_start": 4, "refine_every": 4, "refine_stop": 10, "grow_grad2d": 1e-5}},
+                    "t_max": {"values": [0.98, 0.5], "milestones": [0.5]}, "checkpoint_every": 4,
+                    # grow_grad2d: the preset's threshold is set for 512 px; at 16 px nothing would grow.
+                    # Refines at steps 4 and 8 (stop at 10 of 12), no opacity reset (its period is the run)
+                    "densify": {"refine_start": 4, "refine_every": 4, "refine_stop": 10 / 12, "reset_every": 1.0,
+                                "grow_grad2d": 1e-5}},
         "viewer": {"enabled": False},
         "output": {"turntable_frames": 2, "turntable_size": 16},
     })

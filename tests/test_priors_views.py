@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from splatdream.priors.views import ViewPromptConfig, view_prompts, view_words
+from splatdream.priors.config import ViewPromptConfig
+from splatdream.priors.views import view_prompts, view_words
 from splatdream.scene import orbit_position
 
 

@@ -26,7 +26,7 @@ PATCH_BOUND = 4.0
 @pytest.fixture(scope="module")
 def wooden_chair_library(tmp_path_factory) -> Path:
     """A library holding only the starter library's wooden chair."""
-    from splatdream.retrieval.embedders import load_embedder
+    from splatdream.models.embedders import load_embedder
     from splatdream.retrieval.ingest import IngestItem
     from splatdream.retrieval.library import AssetLibrary
     from splatdream.starter.build import load_manifest

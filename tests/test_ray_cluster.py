@@ -147,7 +147,7 @@ def _library_state(root: Path) -> tuple[list[dict], dict[str, tuple[np.ndarray, 
 def test_ray_ingestion_gives_the_serial_rows(ray_address, tmp_path) -> None:
     import ray
 
-    from splatdream.retrieval.embedders import load_embedder
+    from splatdream.models.embedders import load_embedder
     from splatdream.retrieval.ingest import scan_directory
     from splatdream.retrieval.library import AssetLibrary
     from splatdream.retrieval.ray_ingest import EmbedderSpec, ingest_with_ray

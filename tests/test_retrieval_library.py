@@ -12,15 +12,15 @@ import numpy as np
 import pytest
 import trimesh
 
-from splatdream.retrieval import ingest as ingest_mod
-from splatdream.retrieval import meshes
-from splatdream.retrieval.config import ClipConfig
-from splatdream.retrieval.embedders import (
+from splatdream.models.embedders import (
     ClipEmbedder,
     ClipWeightsUnavailable,
     load_embedder,
     resolve_clip_weights,
 )
+from splatdream.retrieval import ingest as ingest_mod
+from splatdream.retrieval import meshes
+from splatdream.retrieval.config import ClipConfig
 from splatdream.retrieval.library import AssetLibrary
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from splatdream.retrieval.embedders import load_embedder
+from splatdream.models.embedders import load_embedder
 from splatdream.retrieval.evaluate import evaluate, read_queries, weak_report
 from splatdream.retrieval.library import SHIPPED_LIBRARY, AssetLibrary, weak_match_warning
 from splatdream.retrieval.query import CATEGORY_SYNONYMS, parse_prompt

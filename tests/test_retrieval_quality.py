@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from splatdream.models.embedders import load_embedder
 from splatdream.retrieval import meshes
-from splatdream.retrieval.embedders import load_embedder
 from splatdream.retrieval.evaluate import evaluate, read_queries
 from splatdream.retrieval.library import SHIPPED_LIBRARY, AssetLibrary
 from splatdream.starter.build import load_manifest

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from splatdream.export.ply import write_ply
+from splatdream.io.ply import write_ply
 from tests.support.demo_scenes import demo_particle
 from viewer.app import StaticViewer, find_run_files, main, read_metrics, scalar_metrics
 

@@ -9,7 +9,6 @@ A run directory holds ``particle_<i>.ply`` (the result; an unfinished run has
 from __future__ import annotations
 
 import json
-import re
 import sys
 import time
 from dataclasses import dataclass
@@ -18,15 +17,12 @@ from typing import Any
 
 import tyro
 
+from splatdream.rundir import RunDir
 from viewer.metrics import MetricHistory, Status, scalar_metrics
 from viewer.panel import TrainingPanel
 from viewer.scene_view import SceneView
 from viewer.server import start_server, stop_server
 from viewer.splats import splat_buffer
-
-_PARTICLE = re.compile(r"^particle_(\d+)\.ply$")
-_SNAPSHOT = re.compile(r"^snapshot_particle_(\d+)\.ply$")  # "export now" during a run
-_INITIAL = re.compile(r"^init_particle_(\d+)\.ply$")
 
 
 @dataclass(frozen=True)
@@ -51,30 +47,28 @@ class ViewArgs:
 
 
 @dataclass(frozen=True)
-class RunFiles:
+class ViewFiles:
+    """What the viewer shows: result particles, the initial ones below them, and the metrics to plot."""
+
     particles: list[Path]
     initial: list[Path]
     metrics: Path | None
 
 
-def _numbered(directory: Path, pattern: re.Pattern[str]) -> list[Path]:
-    found = [(int(m.group(1)), p) for p in directory.iterdir() if (m := pattern.match(p.name))]
-    return [p for _, p in sorted(found)]
-
-
-def find_run_files(path: Path) -> RunFiles:
+def find_run_files(path: Path) -> ViewFiles:
     """What to show for ``path``: the .ply itself, or a run directory's particles, inits and metrics."""
     if path.is_file():
         if path.suffix.lower() not in (".ply", ".glb"):
             raise ValueError(f"{path} is not a .ply or .glb file; pass a .ply, a splat .glb or a run directory")
-        return RunFiles([path], [], None)
+        return ViewFiles([path], [], None)
     if path.exists() and not path.is_dir():  # a FIFO or device: reading it could block forever
         raise ValueError(f"{path} is not a regular file (a pipe or device?); pass a .ply or a run directory")
     if not path.is_dir():
         raise FileNotFoundError(f"no such file or directory: {path}")
-    initial = _numbered(path, _INITIAL)
+    run = RunDir(path)
+    initial = run.init_particles()
     # A finished run, else the last "export now" of an unfinished one, else its initialisation.
-    particles = _numbered(path, _PARTICLE) or _numbered(path, _SNAPSHOT) or initial
+    particles = run.particles() or run.snapshots() or initial
     if not particles:
         plys = sorted(path.glob("*.ply"))
         if not plys:
@@ -83,8 +77,8 @@ def find_run_files(path: Path) -> RunFiles:
                 "Pass a run directory or a single .ply"
             )
         particles = plys  # a folder of loose .ply files: show them side by side
-    metrics = path / "metrics.jsonl"
-    return RunFiles(particles, initial if particles is not initial else [], metrics if metrics.is_file() else None)
+    metrics = run.metrics
+    return ViewFiles(particles, initial if particles is not initial else [], metrics if metrics.is_file() else None)
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:

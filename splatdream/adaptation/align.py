@@ -17,7 +17,8 @@ from splatdream.adaptation.multiview import grid_cameras, render_views
 from splatdream.adaptation.rotate import rotate_gaussians_yaw, wrap_deg
 from splatdream.adaptation.scoring import ImageTextScorer, diffusion_view_scorer
 from splatdream.priors.base import Prior
-from splatdream.priors.views import ViewPromptConfig, view_words, with_view
+from splatdream.priors.config import ViewPromptConfig
+from splatdream.priors.views import view_words, with_view
 from splatdream.scene import Gaussians
 
 _BOUNDARY_JITTER_DEG = 1.0

@@ -15,6 +15,7 @@ from pathlib import Path
 from splatdream.adaptation.config import TINY_PRIOR_ADAPT, AdaptConfig
 from splatdream.priors.config import PriorConfig
 from splatdream.retrieval.config import RetrievalConfig
+from splatdream.rundir import RunDir
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def _samples(prior, prompt: str, cfg: AdaptCliConfig):  # -> Tensor [3 * n, 3, H
     from splatdream.priors.sample import ddim_sample
     from splatdream.priors.views import with_view
 
-    prompts = [with_view(prompt, w, cfg.adapt.view_prompts) for w in ("front", "side", "back")
+    prompts = [with_view(prompt, w, prior.view_prompts) for w in ("front", "side", "back")
                for _ in range(cfg.samples_per_view)]
     return ddim_sample(prior, prompts, steps=cfg.sample_steps, seed=cfg.seed)
 
@@ -87,7 +88,7 @@ def run(cfg: AdaptCliConfig) -> Path | None:
         aligned = []
         for hit, g in zip(hits, assets, strict=True):
             rotated, yaw, scores = align_front(prior, g, hit.caption, cfg.adapt.alignment, scorer=scorer,
-                                               view_cfg=cfg.adapt.view_prompts)
+                                               view_cfg=prior.view_prompts)
             _say(f"  '{hit.caption}': front found at azimuth {yaw:.0f} deg")
             record.append({"id": hit.id, "caption": hit.caption, "yaw_deg": yaw,
                            "scores": {str(k): v for k, v in scores.items()}})
@@ -103,7 +104,7 @@ def run(cfg: AdaptCliConfig) -> Path | None:
         _say("adaptation disabled (--adapt.enabled False): nothing else to do")
         return None
     before = _samples(prior, cfg.prompt, cfg) if cfg.samples_per_view > 0 else None
-    result = adapt_prior(prior, assets, cfg.prompt, cfg.adapt, cfg.out / "adapter",
+    result = adapt_prior(prior, assets, cfg.prompt, cfg.adapt, RunDir(cfg.out).adapter,
                          asset_captions=[h.caption for h in hits])
     _say(f"adapted in {result.seconds:.1f} s: loss {result.losses[0]:.4f} -> {result.losses[-1]:.4f}; "
          f"adapter in {result.adapter_dir}")

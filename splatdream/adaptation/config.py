@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from splatdream.priors.views import ViewPromptConfig
-
 ADAPTER_NAME = "redream"
 """peft adapter name of the adaptation LoRA (distillation's own LoRA is called 'vsd')."""
 LORA_TARGETS = ("to_q", "to_k", "to_v", "to_out.0")
@@ -90,8 +88,6 @@ class AdaptConfig:
     """Also learn an offset per view word added to the encoded text states (ReDream's Eq. 5)."""
     view_token_lr: float = 1e-3
     """AdamW learning rate of the view-word offsets."""
-    view_prompts: ViewPromptConfig = field(default_factory=ViewPromptConfig)
-    """View-word thresholds and wording; must match what the prior was trained with."""
     seed: int = 0
     """Seed of backgrounds, batches, timesteps and noises."""
     progress: bool = True

@@ -14,7 +14,8 @@ from splatdream.adaptation.config import AdaptConfig
 from splatdream.adaptation.scoring import denoising_errors, fixed_probes
 from splatdream.adaptation.train import CaptionedViews, adapt_prior, render_training_views, training_captions
 from splatdream.priors.base import Prior, TextEmbeddings
-from splatdream.priors.views import ViewPromptConfig, with_view
+from splatdream.priors.config import ViewPromptConfig
+from splatdream.priors.views import with_view
 from splatdream.scene import Gaussians
 
 EVAL_TIMESTEPS = (50, 150, 250, 350, 450, 550, 650, 750, 850, 950)
@@ -127,13 +128,13 @@ def adaptation_effect(
 
     az, el = heldout_grid(cfg.azimuths_deg, cfg.elevations_deg)
     az = az[::azimuth_stride]
-    heldout = render_training_views(retrieved, training_captions(prompt, captions, cfg), cfg, az, el)
-    other_views = CaptionedViews.cat([render_training_views([g], c, cfg, az, el) for c, g in others])
+    heldout = render_training_views(retrieved, training_captions(prompt, captions, cfg), cfg, az, el, prior.view_prompts)
+    other_views = CaptionedViews.cat([render_training_views([g], c, cfg, az, el, prior.view_prompts) for c, g in others])
     view_captions = list(captions) if cfg.captions == "asset" else prompt
 
     def measure() -> tuple[float, float, float]:
         return (denoising_loss(prior, heldout), denoising_loss(prior, other_views),
-                view_accuracy(prior, heldout, view_captions, probes=view_probes))
+                view_accuracy(prior, heldout, view_captions, view_cfg=prior.view_prompts, probes=view_probes))
 
     before = measure()
     result = adapt_prior(prior, list(retrieved), prompt, cfg, out_dir, asset_captions=captions)

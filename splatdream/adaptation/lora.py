@@ -25,7 +25,8 @@ from torch import Tensor, nn
 
 from splatdream.adaptation.config import ADAPTER_NAME, LORA_TARGETS
 from splatdream.priors.base import Prior, TextEmbeddings
-from splatdream.priors.views import VIEW_WORDS, ViewPromptConfig, with_view
+from splatdream.priors.config import ViewPromptConfig
+from splatdream.priors.views import VIEW_WORDS, with_view
 
 WEIGHTS_FILE = "adapter_model.safetensors"
 CONFIG_FILE = "adapter_config.json"

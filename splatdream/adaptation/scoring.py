@@ -74,7 +74,7 @@ def diffusion_view_scorer(
     return score
 
 
-def clip_scorer(embedder) -> ImageTextScorer:  # embedder: splatdream.retrieval.embedders.ClipEmbedder
+def clip_scorer(embedder) -> ImageTextScorer:  # embedder: splatdream.models.embedders.ClipEmbedder
     """Cosine similarity of CLIP image and text embeddings."""
 
     def score(images: Tensor, texts: list[str]) -> Tensor:
@@ -88,8 +88,8 @@ def clip_scorer(embedder) -> ImageTextScorer:  # embedder: splatdream.retrieval.
 
 def load_clip_scorer(clip_cfg=None, device: str = "cpu") -> ImageTextScorer | None:  # clip_cfg: ClipConfig
     """CLIP as a scorer when its weights are on this machine, else None (the caller falls back)."""
+    from splatdream.models.embedders import ClipWeightsUnavailable, load_embedder
     from splatdream.retrieval.config import ClipConfig
-    from splatdream.retrieval.embedders import ClipWeightsUnavailable, load_embedder
 
     try:
         # the retrieval's cached model when it is the same one: loaded once per process

@@ -21,6 +21,7 @@ from splatdream.adaptation.config import ADAPTER_NAME, AdaptConfig
 from splatdream.adaptation.lora import ViewTokens, add_lora, remove_adapter, save_adapter, text_shape
 from splatdream.adaptation.multiview import Views, grid_cameras, render_views
 from splatdream.priors.base import Prior, TextEmbeddings, denoising_target
+from splatdream.priors.config import ViewPromptConfig
 from splatdream.priors.half import loss_scale, scaled_backward, unscale_grads
 from splatdream.priors.views import view_words, with_view
 from splatdream.scene import Gaussians
@@ -72,8 +73,9 @@ def render_training_views(
     cfg: AdaptConfig,
     azimuths_deg: Sequence[float] | None = None,
     elevations_deg: Sequence[float] | None = None,
+    view_cfg: ViewPromptConfig = ViewPromptConfig(),
 ) -> CaptionedViews:
-    """Render every asset on the grid (``cfg``'s unless given) and caption each render.
+    """Render every asset on the grid (``cfg``'s unless given) and caption each render (``view_cfg``'s wording).
 
     ``captions`` is one caption for all assets, or one per asset; each render gets its view word.
     """
@@ -84,12 +86,12 @@ def render_training_views(
     el = cfg.elevations_deg if elevations_deg is None else elevations_deg
     cams = grid_cameras(az, el, cfg.radius, cfg.fov_y_deg, cfg.resolution)
     assert cams.azimuth_deg is not None and cams.elevation_deg is not None  # orbit cameras
-    words = view_words(cams.azimuth_deg, cams.elevation_deg, cfg.view_prompts)
+    words = view_words(cams.azimuth_deg, cams.elevation_deg, view_cfg)
     views = Views.cat([render_views(g, cams) for g in assets])
     all_words = words * len(assets)
     return CaptionedViews(
         views,
-        [with_view(c, w, cfg.view_prompts) for c in per_asset for w in words],
+        [with_view(c, w, view_cfg) for c in per_asset for w in words],
         all_words,
         torch.arange(len(assets)).repeat_interleave(len(cams)),
     )
@@ -135,7 +137,8 @@ def adapt_prior(
         raise ValueError("adaptation needs at least one retrieved asset; retrieve with k >= 1 or disable it")
     start = time.perf_counter()
     gen = torch.Generator().manual_seed(cfg.seed)
-    data = render_training_views(assets_gaussians, training_captions(prompt, asset_captions, cfg), cfg)
+    data = render_training_views(assets_gaussians, training_captions(prompt, asset_captions, cfg), cfg,
+                                 view_cfg=prior.view_prompts)
     emb, unique, prompt_index = _encode_unique(prior, data.prompts)
     emb = emb.to(prior.device, torch.float32)
 
@@ -145,7 +148,7 @@ def adapt_prior(
     groups: list[dict] = [{"params": params, "lr": cfg.lr}]
     tokens: ViewTokens | None = None
     if cfg.learn_view_tokens:
-        tokens = ViewTokens(*text_shape(prior), cfg.view_prompts).to(prior.device)
+        tokens = ViewTokens(*text_shape(prior), prior.view_prompts).to(prior.device)
         groups.append({"params": list(tokens.parameters()), "lr": cfg.view_token_lr})
     optim = torch.optim.AdamW(groups, weight_decay=cfg.weight_decay)
 

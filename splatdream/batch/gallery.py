@@ -11,6 +11,7 @@ from typing import Any
 from splatdream.atomic import atomic_write
 from splatdream.batch.manifest import Entry, Manifest
 from splatdream.batch.tasks import GALLERY
+from splatdream.rundir import RunDir
 
 INDEX = "index.html"
 # (label, key of RunEval.means(), format): the eval numbers a gallery card and the summary table show
@@ -40,7 +41,7 @@ def eval_means(out: Path, entry: Entry) -> dict[str, Any] | None:
     """The run's mean eval numbers: from the manifest, else from an eval.json written by ``splatdream eval``."""
     if entry.eval is not None:
         return entry.eval
-    path = out / entry.slug / "eval.json"
+    path = RunDir(out / entry.slug).eval_json
     if path.is_file():
         try:
             return dict(json.loads(path.read_text()).get("mean") or {})
@@ -56,16 +57,16 @@ def _fmt(value: Any, spec: str) -> str:
 
 
 def _media(out: Path, entry: Entry) -> list[str]:
-    run_dir = out / entry.slug
+    run = RunDir(out / entry.slug)
     tags = []
     for i in range(64):
-        video, picture = run_dir / f"turntable_{i}.mp4", out / GALLERY / f"{entry.slug}_{i}.png"
+        video, picture = run.turntable(i), out / GALLERY / f"{entry.slug}_{i}.png"
         if video.is_file():
-            tags.append(f'<video src="{html.escape(entry.slug)}/turntable_{i}.mp4" autoplay loop muted playsinline '
+            tags.append(f'<video src="{html.escape(entry.slug)}/{video.name}" autoplay loop muted playsinline '
                         f'title="particle {i}"></video>')
         elif picture.is_file():
             tags.append(f'<img src="{GALLERY}/{html.escape(entry.slug)}_{i}.png" alt="particle {i}" loading="lazy">')
-        elif not (run_dir / f"particle_{i}.ply").is_file():
+        elif not run.particle(i).is_file():
             break
     return tags
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from splatdream.atomic import atomic_write
-from splatdream.pipeline import slugify
+from splatdream.rundir import slugify
 
 MANIFEST = "batch.json"
 VERSION = 1

@@ -9,6 +9,7 @@ from typing import Any
 
 from splatdream.batch.manifest import Entry, Manifest
 from splatdream.batch.tasks import PromptJob, count_attempts, finished, run_prompt
+from splatdream.rundir import RunDir
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ def pending_jobs(manifest: Manifest, entries: list[Entry], job_of: Any) -> list[
 
 def last_step(run_dir: Path) -> int:
     """The distillation step of the run's last metrics line (0 before the first), read from the file's tail."""
-    path = run_dir / "metrics.jsonl"
+    path = RunDir(run_dir).metrics
     try:
         with open(path, "rb") as f:
             f.seek(0, 2)

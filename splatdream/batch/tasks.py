@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from splatdream.evaluate.config import EvalConfig
+from splatdream.rundir import RunDir
 
 ATTEMPT_MARK = "=== attempt "
 LOGS = "logs"
@@ -48,7 +49,7 @@ class PromptJob:
 
 def finished(run_dir: Path) -> bool:
     """True when the run exported its particles (``particle_0.ply`` exists)."""
-    return (run_dir / "particle_0.ply").is_file()
+    return RunDir(run_dir).finished()
 
 
 def count_attempts(log_path: Path) -> int:
@@ -71,7 +72,7 @@ def run_prompt(job: PromptJob) -> dict[str, Any]:
     with open(job.log_path, "a", encoding="utf-8", buffering=1) as log:
         log.write(f"{ATTEMPT_MARK}{attempt} pid {os.getpid()} host {socket.gethostname()} ===\n")
         console = Console(file=log, width=120, force_terminal=False, color_system=None)
-        saved = job.run_dir / "config.yaml"
+        saved = RunDir(job.run_dir).config
         if saved.exists():  # an earlier attempt started this run: continue it from its checkpoint
             cfg = load_yaml(RunConfig, saved)
             cfg = replace(cfg, resume=job.run_dir, viewer=replace(cfg.viewer, enabled=False))
@@ -106,11 +107,11 @@ def write_thumbnails(job: PromptJob, cfg: Any) -> None:
     from PIL import Image
 
     from splatdream.atomic import atomic_write
-    from splatdream.export.ply import read_ply
     from splatdream.export.turntable import render_turntable
+    from splatdream.io.ply import read_ply
 
     for i in range(cfg.num_particles):
-        g = read_ply(job.run_dir / f"particle_{i}.ply")
+        g = read_ply(RunDir(job.run_dir).particle(i))
         frame = render_turntable(g, 1, job.thumbnail_size, backend=cfg.distill.backend, progress=False)[0]
         with atomic_write(job.out / GALLERY / f"{job.slug}_{i}.png") as tmp:
             Image.fromarray(frame).save(tmp)

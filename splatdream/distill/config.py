@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from splatdream.distill.guidance import LossKind
-from splatdream.distill.schedule import ExpDecay, Steps
+from splatdream.distill.schedule import ExpDecay, Steps, at_step
 from splatdream.distill.score_net import ScoreNetConfig
-from splatdream.priors.views import ViewPromptConfig
 from splatdream.scene import OrbitRanges
 
 DEFAULT_GUIDANCE: dict[str, float] = {"vsd": 7.5, "sds": 100.0}
@@ -19,8 +18,8 @@ DEFAULT_GUIDANCE: dict[str, float] = {"vsd": 7.5, "sds": 100.0}
 class LearningRates:
     """Adam learning rates per parameter group (raw parameters)."""
 
-    means: ExpDecay = ExpDecay(1e-3, 1e-5, 2000)
-    """Positions: log-linear decay, as 3DGS does."""
+    means: ExpDecay = ExpDecay(1e-3, 1e-5)
+    """Positions: log-linear decay over the run, as 3DGS does."""
     scales: float = 5e-3
     """Log-scales."""
     quats: float = 1e-3
@@ -64,12 +63,13 @@ class DensifyConfig:
     """Turn densification and pruning on."""
     refine_start: int = 100
     """First step that may grow or prune."""
-    refine_stop: int = 15000
-    """No growing, pruning or opacity reset from this step on."""
+    refine_stop: float = 0.75
+    """No growing, pruning or opacity reset from this fraction of the run's steps on (threestudio: 15000 of 20000)."""
     refine_every: int = 100
     """Steps between refinements."""
-    reset_every: int = 3000
-    """Opacity reset period; size-based pruning (prune_scale3d) also runs only after the first reset."""
+    reset_every: float = 0.15
+    """Opacity reset period as a fraction of the run's steps (threestudio: 3000 of 20000); size-based pruning
+    (prune_scale3d) also runs only after the first reset."""
     grow_grad2d: float = 0.1
     """Mean image-plane gradient above which a Gaussian is duplicated or split. Default measured on the shipped
     TinyPrior (128 px renders, VSD, CFG 7.5, 4 particles): p50 0.002-0.006, p95 0.03-0.08, p99 0.06-0.15 over
@@ -87,6 +87,20 @@ class DensifyConfig:
     """Largest axis (scene units; the object lies in the unit sphere) above which Gaussians are removed."""
     max_gaussians: int = 200_000
     """No growth once a particle has this many Gaussians (keeps memory bounded)."""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.refine_stop <= 1 or not 0 < self.reset_every <= 1:
+            raise ValueError(f"distill.densify.refine_stop ({self.refine_stop}) and reset_every ({self.reset_every}) "
+                             "are fractions of the run's steps, in [0, 1] and (0, 1]: write step 15000 of a "
+                             "20000-step run as 0.75")
+
+    def stop_step(self, steps: int) -> int:
+        """The step of a ``steps``-long run from which nothing grows, is pruned or reset."""
+        return at_step(self.refine_stop, steps)
+
+    def reset_period(self, steps: int) -> int:
+        """Steps between opacity resets in a ``steps``-long run."""
+        return max(1, at_step(self.reset_every, steps))
 
 
 @dataclass(frozen=True)
@@ -126,10 +140,10 @@ class DistillConfig:
     """Negative prompt for the prior's unconditional branch."""
     t_min: float = 0.02
     """Smallest diffusion time, as a fraction of the schedule."""
-    t_max: Steps = Steps((0.98, 0.5), (5000,))
-    """Largest diffusion time by step (threestudio: 0.98, then 0.5 after step 5000)."""
+    t_max: Steps = Steps((0.98, 0.5), (0.25,))
+    """Largest diffusion time over the run (threestudio: 0.98, then 0.5 from step 5000 of 20000)."""
     resolution: Steps = Steps((64.0,))
-    """Render side in pixels by step, e.g. Steps((64, 512), (5000,))."""
+    """Render side in pixels over the run, e.g. Steps((64, 512), (0.25,))."""
     views_per_particle: int = 1
     """Cameras rendered per particle per step."""
     max_batch: int = 4
@@ -139,8 +153,6 @@ class DistillConfig:
     """Where training cameras are sampled."""
     background: Literal["random", "white", "black"] = "random"
     """Render background: a random solid colour per view keeps the prior from painting the backdrop."""
-    view_prompts: ViewPromptConfig = ViewPromptConfig()
-    """View-dependent prompt wording and thresholds."""
     lr: LearningRates = LearningRates()
     """Particle learning rates (a group at 0 is frozen: no gradient is computed for it)."""
     colour: ColourFieldConfig = ColourFieldConfig()

@@ -22,26 +22,27 @@ PERCENTILES = (50, 90, 95, 99)
 log = logging.getLogger(__name__)
 
 
-def make_strategy(cfg: DensifyConfig) -> Any:
-    """gsplat's DefaultStrategy with our thresholds (None when densification is off)."""
+def make_strategy(cfg: DensifyConfig, steps: int) -> Any:
+    """gsplat's DefaultStrategy with our thresholds for a ``steps``-long run (None when densification is off)."""
     if not cfg.enabled:
         return None
     from gsplat.strategy import DefaultStrategy
 
     return DefaultStrategy(
         prune_opa=cfg.prune_opa, grow_grad2d=cfg.grow_grad2d, prune_scale3d=cfg.prune_scale3d,
-        refine_start_iter=cfg.refine_start, refine_stop_iter=cfg.refine_stop, refine_every=cfg.refine_every,
-        reset_every=cfg.reset_every,
+        refine_start_iter=cfg.refine_start, refine_stop_iter=cfg.stop_step(steps),
+        refine_every=cfg.refine_every, reset_every=cfg.reset_period(steps),
     )
 
 
-def is_refine_step(cfg: DensifyConfig, step: int) -> bool:
-    """Whether gsplat's DefaultStrategy grows and prunes after ``step`` (its own condition)."""
-    return cfg.enabled and cfg.refine_start < step < cfg.refine_stop and step % cfg.refine_every == 0
+def is_refine_step(cfg: DensifyConfig, step: int, steps: int) -> bool:
+    """Whether gsplat's DefaultStrategy grows and prunes after ``step`` of ``steps`` (its own condition)."""
+    return cfg.enabled and cfg.refine_start < step < cfg.stop_step(steps) and step % cfg.refine_every == 0
 
 
-def is_reset_step(cfg: DensifyConfig, step: int) -> bool:
-    return cfg.enabled and cfg.opacity_reset and 0 < step < cfg.refine_stop and step % cfg.reset_every == 0
+def is_reset_step(cfg: DensifyConfig, step: int, steps: int) -> bool:
+    return (cfg.enabled and cfg.opacity_reset and 0 < step < cfg.stop_step(steps)
+            and step % cfg.reset_period(steps) == 0)
 
 
 def grow_threshold(cfg: DensifyConfig, state: dict[str, Any], n_gaussians: int) -> float:
@@ -116,7 +117,7 @@ def describe_refine(record: dict[str, Any]) -> str:
 
 def post_backward(
     strategy: Any, cfg: DensifyConfig, params: torch.nn.ParameterDict, optimizers: dict[str, torch.optim.Optimizer],
-    state: dict[str, Any], step: int, meta: dict[str, Any], seed: int = 0, *, packed: bool,
+    state: dict[str, Any], step: int, meta: dict[str, Any], seed: int = 0, *, packed: bool, steps: int,
 ) -> dict[str, float]:
     """gsplat's refine (no growth past ``max_gaussians``), then our opacity reset on ``reset_every``.
 
@@ -140,7 +141,7 @@ def post_backward(
             f"densify called with packed={packed} on a {'packed' if not packed else 'unpacked'} rasteriser meta; "
             "render and densify must use the same distill.packed"
         )
-    refine = is_refine_step(cfg, step)
+    refine = is_refine_step(cfg, step, steps)
     before = len(params["means"])
     threshold = grow_threshold(cfg, state, before) if refine else cfg.grow_grad2d
     if len(params["means"]) >= cfg.max_gaussians:
@@ -153,7 +154,7 @@ def post_backward(
         if cuda:
             torch.cuda.manual_seed(seed)
         strategy.step_post_backward(params, optimizers, state, step, meta, packed=packed)
-    if is_reset_step(cfg, step):
+    if is_reset_step(cfg, step, steps):
         from gsplat.strategy.ops import reset_opa
 
         reset_opa(params=params, optimizers=optimizers, state=state, value=cfg.prune_opa * 2.0)

@@ -21,10 +21,9 @@ from splatdream.atomic import atomic_write
 from splatdream.distill.checkpoint import load_checkpoint, save_checkpoint
 from splatdream.distill.trainer import StepResult, Trainer
 from splatdream.errors import RunDirError, UserError
+from splatdream.rundir import RunDir
 
 log = logging.getLogger(__name__)
-
-CHECKPOINT = "checkpoint.pt"
 
 
 class StepObserver(Protocol):
@@ -58,8 +57,8 @@ def train(
     checkpoint, now resumed) are dropped from metrics.jsonl before they are written again.
     """
     cfg = trainer.cfg
-    ckpt = run_dir / CHECKPOINT
-    metrics_path = run_dir / "metrics.jsonl"
+    ckpt = RunDir(run_dir).checkpoint
+    metrics_path = RunDir(run_dir).metrics
     truncate_metrics(metrics_path, trainer.step_count)
     folder = _identity(run_dir)
 

@@ -75,7 +75,7 @@ class StepResult:
 
 def base_lrs(cfg: DistillConfig) -> dict[str, float]:
     return {
-        "means": cfg.lr.means(0), "scales": cfg.lr.scales, "quats": cfg.lr.quats,
+        "means": cfg.lr.means(0, cfg.steps), "scales": cfg.lr.scales, "quats": cfg.lr.quats,
         "opacities": cfg.lr.opacities, "sh0": cfg.lr.sh0, "shN": cfg.lr.shN,
     }
 
@@ -88,7 +88,7 @@ def frozen_keys(cfg: DistillConfig) -> frozenset[str]:
     if cfg.densify.enabled:
         return frozenset()
     lrs = base_lrs(cfg)
-    return frozenset(k for k, lr in lrs.items() if lr == 0 and (k != "means" or cfg.lr.means(cfg.steps) == 0))
+    return frozenset(k for k, lr in lrs.items() if lr == 0 and (k != "means" or cfg.lr.means(cfg.steps, cfg.steps) == 0))
 
 
 def chunks(n: int, size: int) -> list[slice]:
@@ -147,7 +147,7 @@ class Trainer:
         if cfg.colour.enabled:
             self.colour_fields = [ColourField(cfg.colour).to(self.device) for _ in self.params]
             self.colour_opts = [torch.optim.Adam(f.param_groups(), eps=1e-15) for f in self.colour_fields]
-        self.strategy = densify.make_strategy(cfg.densify)
+        self.strategy = densify.make_strategy(cfg.densify, cfg.steps)
         self.strategy_states = []
         for p, opt in zip(self.params, self.optimizers, strict=True):
             if self.strategy is not None:
@@ -176,7 +176,7 @@ class Trainer:
     def _encode_prompts(self) -> dict[str | tuple[int, str], TextEmbeddings]:
         """The plain prompt (for the LoRA) and one per view word (for the prior), encoded once; with
         ``reference_text='caption'`` also each asset caption per view word (keys ``(particle, word)``)."""
-        vp = self.cfg.view_prompts
+        vp = self.prior.view_prompts
         texts: dict[str | tuple[int, str], str] = {"plain": self.prompt}
         texts.update({w: with_view(self.prompt, w, vp) for w in VIEW_WORDS})
         for i, caption in enumerate(self.reference_captions or []):
@@ -189,7 +189,7 @@ class Trainer:
         """The prompt per camera (its view word); with ``reference`` and asset captions, the caption of the
         particle each camera belongs to (cameras come ``views_per_particle`` per particle, in order)."""
         assert cameras.azimuth_deg is not None and cameras.elevation_deg is not None  # orbit cameras
-        words = view_words(cameras.azimuth_deg, cameras.elevation_deg, self.cfg.view_prompts)
+        words = view_words(cameras.azimuth_deg, cameras.elevation_deg, self.prior.view_prompts)
         if reference and self.reference_captions is not None:
             v = self.cfg.views_per_particle
             cond = torch.cat([self.text[(j // v, w)].cond for j, w in enumerate(words)])
@@ -214,7 +214,7 @@ class Trainer:
             return [self.particle(i).detach().clone() for i in range(self.num_particles)]
 
     def _sample_cameras(self) -> Cameras:
-        res = int(self.cfg.resolution(self.step_count))
+        res = int(self.cfg.resolution(self.step_count, self.cfg.steps))
         n = self.num_particles * self.cfg.views_per_particle
         return sample_orbit(n, self.cfg.cameras, res, res, generator=self.generator)
 
@@ -228,7 +228,7 @@ class Trainer:
     def _set_lrs(self) -> None:
         for opts in self.optimizers:
             for group in opts["means"].param_groups:
-                group["lr"] = self.cfg.lr.means(self.step_count) * self.lr_scale
+                group["lr"] = self.cfg.lr.means(self.step_count, self.cfg.steps) * self.lr_scale
 
     def render(self, index: int, cameras: Cameras, backgrounds: Tensor) -> tuple[Tensor, dict[str, Any]]:
         """Particle ``index`` from ``cameras`` -> images [B, 3, H, W] in [0, 1] and the rasteriser's meta."""
@@ -244,7 +244,7 @@ class Trainer:
         self._set_lrs()
         cameras = self._sample_cameras()
         backgrounds = self._backgrounds(len(cameras))
-        t = sample_timesteps(len(cameras), cfg.t_min, cfg.t_max(step), prior.num_train_timesteps, self.generator)
+        t = sample_timesteps(len(cameras), cfg.t_min, cfg.t_max(step, cfg.steps), prior.num_train_timesteps, self.generator)
         renders, metas = [], []
         for i in range(self.num_particles):
             sl = slice(i * v, (i + 1) * v)
@@ -262,7 +262,7 @@ class Trainer:
         trained = [p for params in self.params for p in params.values()]
         trained += [p for f in self.colour_fields for p in f.parameters()]
         ok = all_finite([total, *grads, *(p.grad for p in trained)])
-        record = self._densify_record() if ok and densify.is_refine_step(cfg.densify, step) else {}
+        record = self._densify_record() if ok and densify.is_refine_step(cfg.densify, step, cfg.steps) else {}
         refines: list[dict[str, float]] = []
         if ok:
             for i in range(self.num_particles):
@@ -273,7 +273,8 @@ class Trainer:
                 if self.strategy is not None:
                     seed = int(torch.randint(0, 2**62, (1,), generator=self.generator))
                     did = densify.post_backward(self.strategy, cfg.densify, self.params[i], self.optimizers[i],
-                                                self.strategy_states[i], step, metas[i], seed, packed=cfg.packed)
+                                                self.strategy_states[i], step, metas[i], seed, packed=cfg.packed,
+                                                steps=cfg.steps)
                     refines.append(did)
         if record and refines and all(refines):
             record |= densify.refine_summary(refines)

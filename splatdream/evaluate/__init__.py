@@ -1,6 +1,6 @@
 """``splatdream eval``: is each particle cleaner and closer to the prompt than where it started?
 
-Modules, one job each: ``rundir`` (what a run directory must hold), ``views`` (the fixed cameras),
+Modules, one job each (what a run directory must hold is ``splatdream.rundir``'s): ``views`` (the fixed cameras),
 ``cleanliness`` (speckle, holes, floaters, count), ``colour`` (the colour-word table, CIELAB),
 ``fidelity`` (diffusion-classifier and CLIP scores), ``consistency`` (A-LPIPS), ``scorers`` (models
 loaded once), ``record`` (eval.json), ``report`` (eval.png), ``run`` (``evaluate_run``), ``cli``.
@@ -12,8 +12,8 @@ from __future__ import annotations
 from splatdream.evaluate.config import EvalConfig
 from splatdream.evaluate.record import ParticleEval, RunEval, read_eval
 from splatdream.evaluate.run import evaluate_particles, evaluate_run
-from splatdream.evaluate.rundir import MissingInitError, NoParticlesError, NotARunError, RunDirError
 from splatdream.evaluate.scorers import Scorers
+from splatdream.rundir import MissingInitError, NoParticlesError, NotARunError, RunDirError
 
 __all__ = [
     "EvalConfig", "MissingInitError", "NoParticlesError", "NotARunError", "ParticleEval", "RunDirError", "RunEval",

@@ -12,9 +12,9 @@ from typing import Annotated
 import tyro
 
 from splatdream.evaluate.config import EvalConfig
-from splatdream.evaluate.record import EVAL_JSON, EVAL_PNG, RunEval
-from splatdream.evaluate.rundir import RunDirError
+from splatdream.evaluate.record import RunEval
 from splatdream.numbers import checked
+from splatdream.rundir import RunDir, RunDirError
 
 COLUMNS: tuple[tuple[str, str, str], ...] = (
     # (header, metric key, format); ratios and fractions are result against init
@@ -75,7 +75,7 @@ def print_table(results: list[RunEval]) -> None:
         console.print(table)
         for msg in r.skipped.values():
             console.print(f"  [dim]{msg}[/]")
-        console.print(f"  wrote {r.run_dir / EVAL_JSON} and {r.run_dir / EVAL_PNG}")
+        console.print(f"  wrote {RunDir(r.run_dir).eval_json} and {RunDir(r.run_dir).eval_png}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,7 +29,8 @@ from torch import Tensor
 
 from splatdream.evaluate.colour import COLOUR_WORDS, ColourWord, colour_words, srgb_to_lab, target_word
 from splatdream.priors.base import Prior, TextEmbeddings
-from splatdream.priors.views import ViewPromptConfig, view_prompts
+from splatdream.priors.config import ViewPromptConfig
+from splatdream.priors.views import view_prompts
 from splatdream.render import render_gaussians
 from splatdream.scene import Gaussians, orbit_ring
 
@@ -188,8 +189,8 @@ class ClipScorer:
 
     def __init__(self, model: str, pretrained: str, checkpoint: Path | None, device: str = "cpu") -> None:
         """Load open_clip weights from a checkpoint file or the local cache; raises ``ClipUnavailable``."""
+        from splatdream.models.embedders import ClipEmbedder, ClipWeightsUnavailable
         from splatdream.retrieval.config import ClipConfig
-        from splatdream.retrieval.embedders import ClipEmbedder, ClipWeightsUnavailable
 
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:

@@ -11,9 +11,7 @@ from typing import Any
 from splatdream.configio import from_dict
 from splatdream.evaluate.cleanliness import Cleanliness
 from splatdream.evaluate.colour import ColourScore
-
-EVAL_JSON = "eval.json"
-EVAL_PNG = "eval.png"
+from splatdream.rundir import EVAL_JSON, RunDir
 
 
 @dataclass(frozen=True)
@@ -127,8 +125,8 @@ def read_eval(path: str | Path) -> RunEval:
     """Load eval.json (or the eval.json inside a run directory)."""
     path = Path(path)
     if path.is_dir():
-        path = path / EVAL_JSON
+        path = RunDir(path).eval_json
     return RunEval.from_json(json.loads(path.read_text()))
 
 
-__all__ = ["EVAL_JSON", "EVAL_PNG", "ParticleEval", "RunEval", "read_eval"]
+__all__ = ["ParticleEval", "RunEval", "read_eval"]

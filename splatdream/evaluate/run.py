@@ -15,12 +15,12 @@ from splatdream.evaluate.colour import colour_score, target_word
 from splatdream.evaluate.config import EvalConfig
 from splatdream.evaluate.fidelity import attribute_distractors, classifier_margins, distractor_captions
 from splatdream.evaluate.patches import mean_colour_shift, patch_residual
-from splatdream.evaluate.record import EVAL_JSON, EVAL_PNG, ParticleEval, RunEval
+from splatdream.evaluate.record import ParticleEval, RunEval
 from splatdream.evaluate.report import contact_sheet
-from splatdream.evaluate.rundir import find_run
 from splatdream.evaluate.scorers import Scorers
 from splatdream.evaluate.views import Views, eval_cameras, render_views
-from splatdream.export.ply import read_ply
+from splatdream.io.ply import read_ply
+from splatdream.rundir import RunDir
 from splatdream.scene import Gaussians
 
 
@@ -32,12 +32,12 @@ def _ring_subset(views: Views, n: int) -> Tensor:
 
 def evaluate_run(run_dir: str | Path, cfg: EvalConfig = EvalConfig(), *, scorers: Scorers | None = None,
                  write: bool = True) -> RunEval:
-    """Score ``run_dir`` (see ``rundir`` for what it must hold); writes eval.json and eval.png into it when ``write``.
+    """Score ``run_dir`` (see ``splatdream.rundir.RunDir.finished_run`` for what it must hold); writes eval.json and eval.png into it when ``write``.
 
     Pass one ``Scorers`` to several calls so the prior, CLIP and LPIPS load once.
     Raises a ``RunDirError`` naming what is missing for folders that are not finished runs.
     """
-    files = find_run(run_dir)
+    files = RunDir(Path(run_dir)).finished_run()
     scorers = scorers or Scorers(cfg)
     cams = eval_cameras(cfg.views, cfg.size, cfg.extra_elevations_deg, cfg.radius, cfg.fov_y_deg)
     margin = cfg.floater_margin or max(1, cfg.size // 32)
@@ -116,10 +116,10 @@ def _with_classifier(p: ParticleEval, init: Tensor, result: Tensor, n_objects: i
 
 def write_outputs(result: RunEval, sheet_rows: list[tuple[Tensor, Tensor]]) -> None:
     """eval.json and eval.png into the run directory, each written atomically."""
-    with atomic_write(result.run_dir / EVAL_JSON) as tmp:
+    with atomic_write(RunDir(result.run_dir).eval_json) as tmp:
         tmp.write_text(json.dumps(result.to_json(), indent=1) + "\n")
     sheet = contact_sheet(result, sheet_rows)
-    with atomic_write(result.run_dir / EVAL_PNG) as tmp:
+    with atomic_write(RunDir(result.run_dir).eval_png) as tmp:
         sheet.save(tmp, format="PNG")
 
 

@@ -1,7 +1,4 @@
-"""Export: .ply read/write in the INRIA splat layout, turntable videos, scene summaries."""
+"""Export: web splat formats (.splat, compressed .ply, .spz), the .glb mesh, turntable videos, scene summaries.
 
-from __future__ import annotations
-
-from splatdream.export.ply import NonFiniteGaussiansError, PlyFormatError, read_ply, write_ply
-
-__all__ = ["NonFiniteGaussiansError", "PlyFormatError", "read_ply", "write_ply"]
+The native .ply (INRIA layout) is read and written by ``splatdream.io.ply``; every stage imports it from there.
+"""

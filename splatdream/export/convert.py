@@ -16,8 +16,8 @@ from splatdream.export.formats import EmptySceneError, write_compressed_ply, wri
 from splatdream.export.gltf_splats import write_gltf_splats
 from splatdream.export.gltf_splats_reader import GltfSplatsError
 from splatdream.export.mesh import MeshExtractionError, MeshOptions, write_glb
-from splatdream.export.ply import NonFiniteGaussiansError, PlyFormatError
 from splatdream.export.scene_file import read_scene
+from splatdream.io.ply import NonFiniteGaussiansError, PlyFormatError
 from splatdream.numbers import checked
 from splatdream.scene import Gaussians
 
@@ -73,8 +73,9 @@ def check_formats(formats: tuple[str, ...]) -> None:
 def scene_files(path: Path) -> list[Path]:
     """The .ply to export: ``path`` itself, or a run directory's ``particle_<i>.ply``."""
     if path.is_dir():
-        files = sorted(path.glob("particle_*.ply"), key=lambda p: (len(p.name), p.name))
-        files = [p for p in files if p.stem.removeprefix("particle_").isdigit()]
+        from splatdream.rundir import RunDir
+
+        files = RunDir(path).particles()
         if not files:
             raise FileNotFoundError(
                 f"{path} has no particle_<i>.ply; pass a run directory a finished run wrote, or a .ply file"

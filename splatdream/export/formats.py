@@ -25,7 +25,7 @@ import torch
 
 from splatdream.atomic import atomic_write
 from splatdream.export.info import highest_nonzero_band
-from splatdream.export.ply import NonFiniteGaussiansError, nonfinite_rows
+from splatdream.io.ply import NonFiniteGaussiansError, nonfinite_rows
 from splatdream.scene import SH_C0, Gaussians
 
 SPLAT_DTYPE = np.dtype([("position", "<f4", 3), ("scale", "<f4", 3), ("rgba", "u1", 4), ("rotation", "u1", 4)])

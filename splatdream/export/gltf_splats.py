@@ -53,7 +53,7 @@ from splatdream.export.gltf_splats_reader import (
     UBYTE,
     sh_attribute,
 )
-from splatdream.export.ply import NonFiniteGaussiansError
+from splatdream.io.ply import NonFiniteGaussiansError
 from splatdream.scene import SH_C0, Gaussians
 
 

@@ -12,8 +12,8 @@ import torch
 import tyro
 
 from splatdream.export.gltf_splats_reader import GltfSplatsError
-from splatdream.export.ply import PlyFormatError, nonfinite_rows
 from splatdream.export.scene_file import read_scene
+from splatdream.io.ply import PlyFormatError, nonfinite_rows
 from splatdream.scene import Gaussians
 
 

@@ -14,7 +14,7 @@ from typing import Literal
 import torch
 
 from splatdream.export.gltf_splats_reader import GltfSplatsError, read_gltf_splats
-from splatdream.export.ply import nonfinite_rows, read_ply
+from splatdream.io.ply import nonfinite_rows, read_ply
 from splatdream.scene import Gaussians
 
 log = logging.getLogger(__name__)

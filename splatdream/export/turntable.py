@@ -21,8 +21,8 @@ import tyro
 from splatdream.atomic import atomic_write
 from splatdream.device import resolve_device
 from splatdream.export.gltf_splats_reader import GltfSplatsError
-from splatdream.export.ply import PlyFormatError
 from splatdream.export.scene_file import read_scene
+from splatdream.io.ply import PlyFormatError
 from splatdream.numbers import checked
 from splatdream.render import Backend, render_gaussians
 from splatdream.scene import Gaussians, orbit_ring

@@ -57,7 +57,8 @@ def retrieve_meshes(
 
 def run(cmd: InitCommand) -> list[Path]:
     from splatdream.atomic import atomic_write
-    from splatdream.export.ply import write_ply
+    from splatdream.io.ply import write_ply
+    from splatdream.rundir import RunDir
 
     cfg = cmd.init
     meshes: list[trimesh.Trimesh] = []
@@ -67,14 +68,15 @@ def run(cmd: InitCommand) -> list[Path]:
         meshes, names, info = retrieve_meshes(cmd.prompt, cmd.top_k, cmd.library)
     particles = initialise(cfg, cmd.num_particles, meshes, names)
     cmd.out.mkdir(parents=True, exist_ok=True)
+    files = RunDir(cmd.out)
     written = []
     for i, g in enumerate(particles):
-        path = cmd.out / f"particle_{i}.ply"
+        path = files.particle(i)
         write_ply(path, g)
         written.append(path)
         if cmd.sheet_views > 0:
-            contact_sheet(g, cmd.out / f"init_particle_{i}.png", views=cmd.sheet_views, size=cmd.sheet_size)
-    with atomic_write(cmd.out / "retrieved.json") as tmp:
+            contact_sheet(g, files.init_sheet(i), views=cmd.sheet_views, size=cmd.sheet_size)
+    with atomic_write(files.retrieved_json) as tmp:
         tmp.write_text(json.dumps({"prompt": cmd.prompt, "method": cfg.method, "ply": str(cfg.ply) if cfg.ply else None, "assets": info}, indent=1) + "\n")
     return written
 

@@ -73,7 +73,7 @@ def random_particles(
 def ply_particles(path: str | Path, num_particles: int, *, perturb: float = 0.0, seed: int = 0,
                   sh_degree: int | None = None) -> list[Gaussians]:
     """Every particle starts from the Gaussians in a user's .ply (perturbed per particle when asked)."""
-    from splatdream.export.ply import read_ply
+    from splatdream.io.ply import read_ply
 
     base = read_ply(path, allow_empty=False)
     if sh_degree is not None:

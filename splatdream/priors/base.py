@@ -16,6 +16,8 @@ from typing import Literal
 import torch
 from torch import Tensor
 
+from splatdream.priors.config import ViewPromptConfig
+
 PredictionType = Literal["epsilon", "v_prediction"]
 
 
@@ -105,8 +107,11 @@ class Prior(ABC):
         alphas_cumprod: [T] the training schedule's cumulative alphas, on ``device``.
         prediction_type: what ``unet`` predicts; ``predict_noise`` always returns noise.
         device, dtype: where and in what precision the UNet runs.
+        view_prompts: the view wording the prior knows (``PriorConfig.view_prompts``, set by ``load_prior``);
+            every stage that puts a view word in a prompt reads it here, so they cannot disagree.
     """
 
+    view_prompts: ViewPromptConfig = ViewPromptConfig()
     unet: torch.nn.Module
     alphas_cumprod: Tensor
     prediction_type: PredictionType

@@ -7,6 +7,24 @@ from typing import Literal
 
 
 @dataclass(frozen=True)
+class ViewPromptConfig:
+    """How a camera pose turns into words in the prompt."""
+
+    front_threshold_deg: float = 45.0
+    """|azimuth| below this is a front view (threestudio: 45; ProlificDreamer's config: 30)."""
+    back_threshold_deg: float = 45.0
+    """Within this many degrees of 180 is a back view."""
+    overhead_threshold_deg: float = 60.0
+    """Elevation above this is an overhead view, whatever the azimuth."""
+    style: Literal["suffix", "prefix"] = "suffix"
+    """'suffix' gives "a chair, front view"; 'prefix' gives "front view of a chair"."""
+    suffix_template: str = ", {view} view"
+    """Appended to the prompt in 'suffix' style."""
+    prefix_template: str = "{view} view of "
+    """Prepended to the prompt in 'prefix' style."""
+
+
+@dataclass(frozen=True)
 class PriorConfig:
     """The 2D diffusion prior used for score distillation."""
 
@@ -26,3 +44,6 @@ class PriorConfig:
     image_size: int | None = None
     """SD only: renders are resized to this before VAE encoding (latents are image_size / 8). None: the
     size the UNet was trained at (its sample_size times the VAE's downscale: 512 for SD 2.1 base)."""
+    view_prompts: ViewPromptConfig = ViewPromptConfig()
+    """How a camera pose turns into words in the prompt: the wording this prior knows (the TinyPrior was
+    trained with the default). Alignment, adaptation and distillation all read it from here."""

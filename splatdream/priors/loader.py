@@ -22,12 +22,16 @@ def load_prior(cfg: PriorConfig, device: torch.device | str = "auto") -> Prior:
     """Build the configured prior; fails fast with a message naming the fix when weights are missing."""
     dev = device if isinstance(device, torch.device) else resolve_device(device)
     dtype = resolve_dtype(cfg.dtype, dev)
+    prior: Prior
     if cfg.kind == "tiny":
         from splatdream.priors.tiny_prior import TinyPrior
 
-        return TinyPrior.load(cfg.path, device=dev, dtype=dtype)
-    if cfg.kind == "sd":
+        prior = TinyPrior.load(cfg.path, device=dev, dtype=dtype)
+    elif cfg.kind == "sd":
         from splatdream.priors.sd import StableDiffusionPrior
 
-        return StableDiffusionPrior.load(cfg, device=dev, dtype=dtype)
-    raise ValueError(f"unknown prior kind {cfg.kind!r}; choose 'tiny' or 'sd'")
+        prior = StableDiffusionPrior.load(cfg, device=dev, dtype=dtype)
+    else:
+        raise ValueError(f"unknown prior kind {cfg.kind!r}; choose 'tiny' or 'sd'")
+    prior.view_prompts = cfg.view_prompts
+    return prior

@@ -9,31 +9,13 @@ built here are in its distribution.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal
 
 import torch
 from torch import Tensor
 
+from splatdream.priors.config import ViewPromptConfig
+
 VIEW_WORDS = ("front", "side", "back", "overhead")
-
-
-@dataclass(frozen=True)
-class ViewPromptConfig:
-    """How a camera pose turns into words in the prompt."""
-
-    front_threshold_deg: float = 45.0
-    """|azimuth| below this is a front view (threestudio: 45; ProlificDreamer's config: 30)."""
-    back_threshold_deg: float = 45.0
-    """Within this many degrees of 180 is a back view."""
-    overhead_threshold_deg: float = 60.0
-    """Elevation above this is an overhead view, whatever the azimuth."""
-    style: Literal["suffix", "prefix"] = "suffix"
-    """'suffix' gives "a chair, front view"; 'prefix' gives "front view of a chair"."""
-    suffix_template: str = ", {view} view"
-    """Appended to the prompt in 'suffix' style."""
-    prefix_template: str = "{view} view of "
-    """Prepended to the prompt in 'prefix' style."""
 
 
 def view_words(

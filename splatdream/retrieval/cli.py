@@ -42,7 +42,7 @@ class RetrieveArgs:
 
 
 def _describe(embedder) -> str:  # type: ignore[no-untyped-def]
-    from splatdream.retrieval.embedders import ImageEmbedder
+    from splatdream.models.embedders import ImageEmbedder
 
     kind = "CLIP, text + image re-rank" if isinstance(embedder, ImageEmbedder) else "offline text, prompt vs caption"
     return f"embedder: {embedder.name} ({kind})"
@@ -60,7 +60,7 @@ def retrieve_main(argv: list[str] | None = None) -> int:
     else:
         assert args.prompts_file is not None  # exactly one of the two, checked above
         prompts = [ln.strip() for ln in args.prompts_file.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    from splatdream.retrieval.embedders import ClipWeightsUnavailable, load_embedder
+    from splatdream.models.embedders import ClipWeightsUnavailable, load_embedder
     from splatdream.retrieval.library import AssetLibrary
 
     try:

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from splatdream.retrieval.embedders import Embedder
+from splatdream.models.embedders import Embedder
 from splatdream.retrieval.library import AssetLibrary
 
 

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from splatdream.atomic import atomic_write
+from splatdream.models.embedders import Embedder, ImageEmbedder
 from splatdream.retrieval import meshes
-from splatdream.retrieval.embedders import Embedder, ImageEmbedder
 from splatdream.retrieval.store import Catalogue
 from splatdream.retrieval.thumbnails import embedding_views, thumbnail_png
 

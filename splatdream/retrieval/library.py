@@ -27,9 +27,9 @@ import trimesh
 
 import splatdream
 from splatdream.errors import UserError
+from splatdream.models.embedders import Embedder, ImageEmbedder, load_embedder
 from splatdream.retrieval import meshes, store
 from splatdream.retrieval.config import ATTRIBUTE_WEIGHT, EmbedderChoice, RetrievalConfig
-from splatdream.retrieval.embedders import Embedder, ImageEmbedder, load_embedder
 from splatdream.retrieval.ingest import (
     IngestItem,
     IngestReport,

@@ -21,15 +21,15 @@ from typing import Any, Literal
 
 import numpy as np
 
-from splatdream.retrieval import meshes
-from splatdream.retrieval.config import ClipConfig
-from splatdream.retrieval.embedders import (
+from splatdream.models.embedders import (
     ClipWeightsUnavailable,
     Embedder,
     ImageEmbedder,
     load_embedder,
     resolve_clip_weights,
 )
+from splatdream.retrieval import meshes
+from splatdream.retrieval.config import ClipConfig
 from splatdream.retrieval.ingest import IngestItem, IngestReport, _prepare, progress_bar
 from splatdream.retrieval.store import Catalogue
 from splatdream.retrieval.thumbnails import embedding_views

@@ -13,7 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
-from splatdream.retrieval.embedders import load_embedder
+from splatdream.models.embedders import load_embedder
 from splatdream.retrieval.ingest import IngestItem, IngestReport
 from splatdream.retrieval.library import DATA_DIR, SHIPPED_LIBRARY, STARTER_PREFIX, AssetLibrary
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from splatdream.export.ply import write_ply
+from splatdream.io.ply import write_ply
 from splatdream.scene import SH_C0, Gaussians
 
 SAMPLE_PLY = Path(__file__).resolve().parents[1] / "data" / "sample" / "sample.ply"

@@ -10,9 +10,10 @@ import torch
 import trimesh
 
 from splatdream.configio import dump_yaml
-from splatdream.export.ply import write_ply
 from splatdream.init.from_mesh import mesh_to_gaussians
+from splatdream.io.ply import write_ply
 from splatdream.priors.config import PriorConfig
+from splatdream.rundir import RunDir
 from splatdream.scene import Gaussians, rgb_to_sh
 
 WOOD = (0.59, 0.39, 0.22)
@@ -57,8 +58,9 @@ def write_run(run_dir: Path, prompt: str, inits: list[Gaussians], results: list[
               prior: PriorConfig = PriorConfig(kind="tiny")) -> Path:
     """A run directory as the pipeline leaves it: config.yaml, particle_<i>.ply, init_particle_<i>.ply."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(dump_yaml({"prompt": prompt, "num_particles": len(results), "prior": prior}))
+    files = RunDir(run_dir)
+    files.config.write_text(dump_yaml({"prompt": prompt, "num_particles": len(results), "prior": prior}))
     for i, (g0, g1) in enumerate(zip(inits, results, strict=True)):
-        write_ply(run_dir / f"init_particle_{i}.ply", g0)
-        write_ply(run_dir / f"particle_{i}.ply", g1)
+        write_ply(files.init_particle(i), g0)
+        write_ply(files.particle(i), g1)
     return run_dir

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from splatdream.distill.loop import CHECKPOINT
+from splatdream.rundir import RunDir
 
 
 def launch(args: list[str], cwd: Path) -> subprocess.Popen:
@@ -21,11 +21,11 @@ def launch(args: list[str], cwd: Path) -> subprocess.Popen:
 
 def kill_mid_distillation(victim: subprocess.Popen, run_dir: Path, min_steps: int, timeout: float = 600.0) -> None:
     """SIGKILL ``victim`` once ``min_steps`` steps are in metrics.jsonl and a checkpoint exists; fail if it ends first."""
-    metrics = run_dir / "metrics.jsonl"
+    metrics = RunDir(run_dir).metrics
     deadline = time.time() + timeout
     while time.time() < deadline and victim.poll() is None:
         lines = metrics.read_text().splitlines() if metrics.exists() else []
-        if len(lines) >= min_steps and (run_dir / CHECKPOINT).exists():
+        if len(lines) >= min_steps and RunDir(run_dir).checkpoint.exists():
             break
         time.sleep(0.05)
     assert victim.poll() is None, f"run ended before it could be killed:\n{victim.communicate()[0]}"

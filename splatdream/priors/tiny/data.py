@@ -20,7 +20,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from splatdream.priors.views import ViewPromptConfig, view_words
+from splatdream.priors.config import ViewPromptConfig
+from splatdream.priors.views import view_words
 from splatdream.scene import Cameras
 
 if TYPE_CHECKING:
