@@ -123,7 +123,7 @@ def main() -> None:
              f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores shared with other jobs (load "
              f"average {os.getloadavg()[0]:.1f} at the end), torch {torch.__version__}, {args.threads} threads: "
              f"redream-sd21 with {what}, {cfg.num_particles} particles x {cfg.init.gaussians_per_particle:,} Gaussians, "
-             f"{int(cfg.distill.resolution(0))} px renders, max_batch {cfg.distill.max_batch}. The third column is "
+             f"{int(cfg.distill.resolution(0, cfg.distill.steps))} px renders, max_batch {cfg.distill.max_batch}. The third column is "
              "the process's peak RSS at the end of the stage (VmHWM; the prior's weights included).")
     write_report(args.out, "redream-sd21 at full size on the CPU", intro, markdown_table(("what", "measured", "peak RSS / notes"), rows))
 

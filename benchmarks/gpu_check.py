@@ -40,8 +40,8 @@ def schedule(steps: int) -> dict[str, Any]:
     """Densification and t_max for a ``steps``-step check: refines at 1/6, 2/6, ... of the run (so >= 2 land
     before the kill and more after), the t_max drop at 1/2 (the preset drops at 1/3 of its 1,200 steps)."""
     every = max(2, steps // 6)
-    return {"densify": {"refine_start": every - 1, "refine_every": every, "refine_stop": steps},
-            "t_max": {"values": [0.98, 0.5], "milestones": [steps // 2]}}
+    return {"densify": {"refine_start": every - 1, "refine_every": every, "refine_stop": 1.0},
+            "t_max": {"values": [0.98, 0.5], "milestones": [0.5]}}
 
 
 def run_config(out: Path, smoke: bool, prior: str, steps: int, adapt_steps: int, kill_run: bool,
@@ -161,7 +161,7 @@ def measured_run(tmp: Path, cfg: Any) -> dict[str, Any]:
     out["distil_s"] = sum(r["seconds"] for r in records)
     out["refines"] = [(r["step"], int(r["gaussians_before"]), int(r["gaussians_after"]), r.get("grow_threshold"))
                       for r in records if "gaussians_after" in r]
-    drop = cfg.distill.t_max.milestones[0]
+    drop = cfg.distill.t_max.milestone_steps(cfg.distill.steps)[0]
     before = [r["t_mean"] for r in records if r["step"] < drop]
     after = [r["t_mean"] for r in records if r["step"] >= drop]
     out["t_mean"] = (max(before), max(after)) if before and after else None

@@ -21,7 +21,7 @@ T = TypeVar("T")
 #: integer fields that must be >= 1 (by leaf name, in any config)
 AT_LEAST_ONE = frozenset({
     "num_particles", "k", "n_candidates", "clip_views", "gaussians_per_particle", "n_yaws", "resolution",
-    "noises_per_timestep", "rank", "batch_size", "views_per_particle", "max_batch", "grid_size", "refine_every",
+    "noises_per_timestep", "rank", "batch_size", "views_per_particle", "max_batch", "refine_every",
     "max_gaussians", "steps_per_particle_step", "checkpoint_every", "max_bad_steps", "log_every",
     "update_every", "max_gaussians_per_particle", "turntable_size", "turntable_fps", "image_size", "size", "fps",
     "batch", "views", "sheet_size", "top_k", "local_cpus",

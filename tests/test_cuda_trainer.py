@@ -27,7 +27,7 @@ def test_refine_every_step_save_load_step_on_cuda(tiny_sd: Path, tmp_path: Path,
 
     cfg = DistillConfig(
         steps=4, resolution=Steps((64.0,)), packed=packed, backend="gsplat",
-        densify=DensifyConfig(refine_start=0, refine_every=1, refine_stop=100, grow_quantile=0.2,
+        densify=DensifyConfig(refine_start=0, refine_every=1, refine_stop=1.0, grow_quantile=0.2,
                               opacity_reset=False, max_gaussians=5000),
     )
     particles = [Gaussians.random_ball(800, radius=0.6, scale=0.04, opacity=0.5,

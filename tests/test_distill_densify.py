@@ -109,8 +109,8 @@ def test_growth_stops_at_the_cap(quantile: float | None) -> None:
 def test_opacity_reset_is_a_switch_off_for_redream_sd21() -> None:
     from splatdream.config import PRESETS
 
-    d = DensifyConfig(refine_start=0, refine_every=2, reset_every=2, refine_stop=100)
-    assert densify.is_reset_step(d, 2) and not densify.is_reset_step(replace(d, opacity_reset=False), 2)
+    d = DensifyConfig(refine_start=0, refine_every=2, reset_every=0.02, refine_stop=1.0)  # every 2nd of 100 steps
+    assert densify.is_reset_step(d, 2, 100) and not densify.is_reset_step(replace(d, opacity_reset=False), 2, 100)
     assert not PRESETS["redream-sd21"][1].distill.densify.opacity_reset
 
 
@@ -172,13 +172,13 @@ def test_packed_meta_with_gsplats_default_packed_false_is_the_cuda_crash() -> No
     with its default packed=False raises IndexError at the first step, the crash the old trainer hit on CUDA."""
     params = ball().to_param_dict()
     opts = {k: torch.optim.Adam([p], lr=1e-3) for k, p in params.items()}
-    strategy = densify.make_strategy(DensifyConfig())
+    strategy = densify.make_strategy(DensifyConfig(), STEPS)
     state = strategy.initialize_state(scene_scale=1.0)
     meta = packed_render(Gaussians.from_param_dict(params))
     assert meta["radii"].ndim == 2 and meta["gaussian_ids"] is not None  # [nnz, 2]
     with pytest.raises(IndexError):
         strategy.step_post_backward(params, opts, state, 0, meta)  # what the old densify.post_backward did
-    densify.post_backward(strategy, DensifyConfig(), params, opts, state, 0, meta, packed=True)
+    densify.post_backward(strategy, DensifyConfig(), params, opts, state, 0, meta, packed=True, steps=STEPS)
     assert state["count"].sum() == len(meta["gaussian_ids"]) > 0
 
 
@@ -189,7 +189,7 @@ def test_densify_refuses_a_meta_of_the_other_layout(packed: bool) -> None:
 
     params = ball().to_param_dict()
     opts = {k: torch.optim.Adam([p], lr=1e-3) for k, p in params.items()}
-    strategy = densify.make_strategy(DensifyConfig())
+    strategy = densify.make_strategy(DensifyConfig(), STEPS)
     _, _, meta = render_gaussians(Gaussians.from_param_dict(params), orbit_ring(1, 16, 16), backend="torch",
                                   packed=not packed)
     with pytest.raises(ValueError, match=r"distill\.packed"):
