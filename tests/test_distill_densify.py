@@ -194,4 +194,4 @@ def test_densify_refuses_a_meta_of_the_other_layout(packed: bool) -> None:
                                   packed=not packed)
     with pytest.raises(ValueError, match=r"distill\.packed"):
         densify.post_backward(strategy, DensifyConfig(), params, opts, strategy.initialize_state(), 0, meta,
-                              packed=packed)
+                              packed=packed, steps=STEPS)
