@@ -726,6 +726,23 @@ def test_bad_mesh_is_skipped_and_reported_the_batch_goes_on(kind, tmp_path) -> N
     assert bad.name in report.summary() and good.exists()
 
 
+def test_symlink_loops_in_assets_add_are_listed_among_the_skipped(tmp_path) -> None:
+    from splatdream.retrieval.embedders import load_embedder
+    from splatdream.retrieval.library import AssetLibrary
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _mesh_file("good", folder)
+    (folder / "loop.obj").symlink_to(folder / "loop.obj")  # points at itself
+    (folder / "gone.obj").symlink_to(folder / "nowhere.obj")
+    report = AssetLibrary.open(tmp_path / "lib").add(folder, embedders=[load_embedder("text")], progress=False)
+    assert len(report.added) == 1
+    reasons = {Path(name).name: why for name, why in report.skipped}
+    assert set(reasons) == {"loop.obj", "gone.obj"}
+    assert "symlink loop" in reasons["loop.obj"] and "dangling" in reasons["gone.obj"]
+    assert "loop.obj" in report.summary()
+
+
 @pytest.mark.slow
 def test_two_processes_adding_to_one_library_lose_and_duplicate_nothing(tmp_path) -> None:
     import trimesh

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from splatdream.adaptation.config import TINY_PRIOR_ADAPT, AdaptConfig
+from splatdream.numbers import checked
 from splatdream.priors.config import PriorConfig
 from splatdream.retrieval.config import RetrievalConfig
 from splatdream.rundir import RunDir
@@ -122,7 +123,7 @@ def run(cfg: AdaptCliConfig) -> Path | None:
 def main(argv: list[str] | None = None) -> int:
     import tyro
 
-    cfg = tyro.cli(AdaptCliConfig, args=argv, prog="splatdream adapt", config=(tyro.conf.FlagConversionOff,))
+    cfg = checked(tyro.cli(AdaptCliConfig, args=argv, prog="splatdream adapt", config=(tyro.conf.FlagConversionOff,)))
     try:
         run(cfg)
     except (FileNotFoundError, ValueError) as exc:

@@ -227,11 +227,12 @@ def _run_assets(cmd: AssetsCommand) -> int:
         _say(report.summary())
         return 0 if not report.skipped else 1
     if isinstance(cmd, Add):
-        from splatdream.retrieval.ingest import scan_directory
+        from splatdream.retrieval.ingest import scan_directory, unreadable_links
 
         lib = AssetLibrary.open(cmd.library)  # adding may create a new library
         items = scan_directory(cmd.directory, source=cmd.source, licence=cmd.licence)
         report = _add_with_ray(lib, items, cmd.up, cmd.ray_address) if cmd.ray else lib.add(items, up=cmd.up)
+        report.skipped.extend(unreadable_links(cmd.directory))
         _say(report.summary() + f"\nlibrary: {lib.root} ({len(lib)} assets)")
         return 0
     if isinstance(cmd, AddObjaverse):

@@ -126,6 +126,31 @@ def scan_directory(directory: Path, source: str = "local", licence: str = "unkno
     return items
 
 
+def unreadable_links(directory: Path) -> list[tuple[str, str]]:
+    """Symlinks under ``directory`` that lead nowhere (loops, dangling), as (file, reason) for the report.
+
+    ``scan_directory`` sees only what ``is_file()`` says is a file, and a looping or dangling link is
+    none: without this they vanished from the batch with no word.
+    """
+    import os
+
+    found = []
+    for root, dirs, files in os.walk(directory, followlinks=False):
+        for name in sorted(dirs + files):
+            path = Path(root) / name
+            if not path.is_symlink():
+                continue
+            try:
+                path.resolve(strict=True)
+            except RuntimeError:  # Python < 3.13 reports a loop this way
+                found.append((str(path), "symlink loop (it points back to itself); remove or fix the link"))
+            except FileNotFoundError:
+                found.append((str(path), "dangling symlink (its target does not exist)"))
+            except OSError as exc:  # ELOOP on newer Pythons
+                found.append((str(path), f"symlink loop or unreadable link ({exc.strerror}); remove or fix the link"))
+    return found
+
+
 @dataclass
 class _Prepared:
     item: IngestItem

@@ -37,6 +37,7 @@ from splatdream.retrieval.ingest import (
     ingest,
     progress_bar,
     scan_directory,
+    unreadable_links,
 )
 from splatdream.retrieval.query import CATEGORY_SYNONYMS, ParsedPrompt, parse_prompt, words_of
 from splatdream.retrieval.store import ANN_SEARCH, Catalogue
@@ -190,12 +191,16 @@ class AssetLibrary:
     ) -> IngestReport:
         """Ingest files (a directory is scanned, captions from its sidecar or file names)."""
         self._writable()
+        links: list[tuple[str, str]] = []
         if isinstance(items, (str, Path)):
+            links = unreadable_links(Path(items))  # looping/dangling links: reported, not silently dropped
             items = scan_directory(Path(items))
         embedders = default_embedders() if embedders is None else list(embedders)
         views = max((getattr(e, "views", 8) for e in embedders), default=8)
         with self._write_lock():
-            return ingest(self.catalogue, self.root, items, embedders, up=up, views=views, progress=progress)
+            report = ingest(self.catalogue, self.root, items, embedders, up=up, views=views, progress=progress)
+        report.skipped.extend(links)
+        return report
 
     def remove(self, ids: Iterable[str]) -> list[str]:
         """Delete assets (rows, vectors and their copied mesh files); returns the full ids removed."""
