@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 
 import pytest
@@ -346,7 +347,9 @@ def test_chunked_step_gives_the_unchunked_gradients(tiny_prior_factory, loss: st
         scale = float(g.abs().max()) if g.numel() else 0.0
         torch.testing.assert_close(g_chunked[k], g, rtol=1e-4, atol=1e-6 + 1e-5 * scale, msg=k)
     assert chunked.loss == pytest.approx(whole.loss, rel=1e-5)
-    if loss == "vsd":
+    if loss == "vsd" and reg == 1:  # the reference is scored every step: the LoRA particle score is never used
+        assert math.isnan(whole.lora_loss) and math.isnan(chunked.lora_loss)
+    elif loss == "vsd":
         assert chunked.lora_loss == pytest.approx(whole.lora_loss, rel=1e-5)
 
 
