@@ -71,6 +71,18 @@ VARIANTS: dict[str, dict[str, Any]] = {
 The guard acts only in the pipeline's export, so it is not part of these numbers."""
 
 
+def neutral_caption(caption: str, prompt: str) -> str:
+    """``caption`` without the colour and material words of eval's table that ``prompt`` does not name."""
+    import re
+
+    from splatdream.evaluate.colour import colour_words
+
+    keep = {w.word for w in colour_words(prompt)}
+    out = [t for t in re.findall(r"\S+", caption)
+           if not (cw := colour_words(t)) or cw[0].word in keep]
+    return " ".join(out)
+
+
 def _row(images: torch.Tensor) -> np.ndarray:
     return np.concatenate(list((images.clamp(0, 1).numpy() * 255).round().astype(np.uint8)), axis=1)
 
@@ -83,6 +95,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=None)
     ap.add_argument("--prompt", default=None)
     ap.add_argument("--no-adapter", action="store_true", help="distil with the prior as shipped (no LoRA adaptation)")
+    ap.add_argument("--neutral-captions", action="store_true",
+                    help="drop from each asset caption the colour and material words the prompt does not name")
     ap.add_argument("--views", type=int, default=12)
     ap.add_argument("--size", type=int, default=96)
     ap.add_argument("--out", type=Path, default=Path("/tmp/colour_drift"))
@@ -111,6 +125,8 @@ def main() -> None:
             dcfg = dataclasses.replace(dcfg, steps=args.steps)
         prior = copy.deepcopy(prior0)
         captions = particle_captions(args.run_dir, cfg.num_particles) or []
+        if args.neutral_captions:
+            captions = [neutral_caption(c, prompt) for c in captions]
         trainer = Trainer(dcfg, prior, prompt, [g.clone() for g in inits], references=[g.clone() for g in inits],
                           reference_captions=[captions[i] for i in idx] if captions else None)
         t0 = time.perf_counter()
