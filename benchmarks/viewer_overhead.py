@@ -27,7 +27,8 @@ from pathlib import Path
 import torch
 import tyro
 
-from splatdream.scene import Gaussians, OrbitRanges, sample_orbit
+from splatdream.scene import Gaussians, sample_orbit
+from splatdream.scene_config import OrbitRanges
 from viewer import LiveViewer, ViewerConfig
 
 ROOT = Path(__file__).resolve().parents[1]

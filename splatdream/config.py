@@ -15,14 +15,19 @@ import tyro
 
 from splatdream.adaptation.config import TINY_PRIOR_ADAPT, AdaptConfig
 from splatdream.configio import load_yaml
-from splatdream.distill.config import ColourFieldConfig, DensifyConfig, DistillConfig, LearningRates
+from splatdream.distill.config import (
+    ColourFieldConfig,
+    DensifyConfig,
+    DistillConfig,
+    LearningRates,
+    ScoreNetConfig,
+)
 from splatdream.distill.schedule import ExpDecay, Steps
-from splatdream.distill.score_net import ScoreNetConfig
-from splatdream.export.convert import ExportFormat
+from splatdream.export.config import ExportFormat
 from splatdream.init.config import InitConfig
 from splatdream.priors.config import PriorConfig
 from splatdream.retrieval.config import RetrievalConfig
-from splatdream.scene import OrbitRanges
+from splatdream.scene_config import OrbitRanges
 from viewer.config import ViewerConfig
 
 
@@ -169,12 +174,19 @@ PRESETS: dict[str, tuple[str, RunConfig]] = {
 }
 
 
-def auto_preset() -> str:
-    """redream-sd21 when a CUDA GPU and local Stable Diffusion weights exist, else cpu-tiny."""
-    import torch
+def auto_preset(*, for_help: bool = False) -> str:
+    """redream-sd21 when a CUDA GPU and local Stable Diffusion weights exist, else cpu-tiny.
 
-    if not torch.cuda.is_available():
-        return "cpu-tiny"
+    ``for_help``: asks the NVIDIA driver instead of torch, so ``--help`` stays fast and loads no torch.
+    """
+    if for_help:
+        if not Path("/proc/driver/nvidia/version").exists():
+            return "cpu-tiny"
+    else:
+        import torch
+
+        if not torch.cuda.is_available():
+            return "cpu-tiny"
     from huggingface_hub import try_to_load_from_cache
 
     repo = PRESETS["redream-sd21"][1].prior.path or "stabilityai/stable-diffusion-2-1-base"
@@ -215,7 +227,7 @@ def parse_run_config(argv: list[str]) -> RunConfig:
         default = load_yaml(RunConfig, Path(config_file))
         description = f"defaults from {config_file}"
     else:
-        name = preset or auto_preset()
+        name = preset or auto_preset(for_help=any(a in ("-h", "--help") for a in argv))
         if name not in PRESETS:
             raise SystemExit(f"error: unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
         description, default = PRESETS[name]

@@ -9,10 +9,16 @@ import pytest
 import torch
 
 from splatdream.distill.colour_field import ColourField
-from splatdream.distill.config import ColourFieldConfig, DensifyConfig, DistillConfig, LearningRates
+from splatdream.distill.config import (
+    ColourFieldConfig,
+    DensifyConfig,
+    DistillConfig,
+    LearningRates,
+    ScoreNetConfig,
+)
 from splatdream.distill.loop import train
 from splatdream.distill.schedule import ExpDecay
-from splatdream.distill.score_net import CameraLoRA, ScoreNetConfig
+from splatdream.distill.score_net import CameraLoRA
 from splatdream.distill.trainer import Trainer, load_checkpoint, save_checkpoint
 from splatdream.scene import Gaussians
 

@@ -13,32 +13,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from splatdream.distill.config import ScoreNetConfig
+
 ADAPTER_NAME = "vsd"
 LORA_TARGETS = ("to_q", "to_k", "to_v", "to_out.0")
-
-
-@dataclass(frozen=True)
-class ScoreNetConfig:
-    """The LoRA score model of the particles' distribution (VSD)."""
-
-    rank: int = 4
-    """LoRA rank on the UNet attention projections."""
-    alpha: float = 4.0
-    """LoRA alpha (scale = alpha / rank)."""
-    lr: float = 1e-4
-    """AdamW learning rate of the LoRA and camera embedding (ProlificDreamer: 1e-4)."""
-    camera_dropout: float = 0.1
-    """Probability of zeroing the camera in LoRA training, so the LoRA model supports guidance."""
-    guidance_scale: float = 1.0
-    """CFG scale of the LoRA model's prediction (ProlificDreamer: 1.0)."""
-    steps_per_particle_step: int = 1
-    """LoRA training steps per particle update."""
 
 
 class CameraEmbedding(nn.Module):
