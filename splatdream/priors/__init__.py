@@ -2,6 +2,6 @@
 
 Guidance code uses ``loader.load_prior(config.PriorConfig(...), device)`` and the ``base.Prior`` methods
 only. Import from the modules: this package import stays light so ``splatdream --help`` never loads torch.
-``tiny_prior`` is the TinyPrior's inference (part of a run); ``tiny_training/`` reproduces its weights
+``tiny_prior`` is the TinyPrior's inference (part of a run); ``tiny/`` reproduces its weights
 (tooling, never imported by a run).
 """
