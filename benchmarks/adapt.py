@@ -36,7 +36,8 @@ def _assets(n: int, gaussians: int, device: str = "cpu"):  # -> list[(caption, G
 
 
 def _stage_rows(prior, label: str, device_name: str, cfg, assets, prompt: str) -> list[tuple[str, ...]]:
-    from splatdream.adaptation import adapt_prior, align_front
+    from splatdream.adaptation.align import align_front
+    from splatdream.adaptation.train import adapt_prior
 
     sync = torch.cuda.synchronize if prior.device.type == "cuda" else (lambda: None)
     start = time.perf_counter()

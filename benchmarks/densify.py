@@ -74,7 +74,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     if args.prior == "tiny":
-        from splatdream.priors import PriorConfig, load_prior
+        from splatdream.priors.config import PriorConfig
+        from splatdream.priors.loader import load_prior
 
         prior = load_prior(PriorConfig(kind="tiny"), "cpu")
     else:

@@ -21,7 +21,7 @@ import trimesh
 from bench_util import results_path, smoke
 from PIL import Image
 
-from splatdream.init import mesh_to_gaussians
+from splatdream.init.from_mesh import mesh_to_gaussians
 
 
 def textured_sphere(target_faces: int = 50_000, texture: int = 512) -> trimesh.Trimesh:

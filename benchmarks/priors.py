@@ -31,7 +31,8 @@ def _rate(fn, batch: int, min_seconds: float = smoke(3.0, 0.0), warmup: int = sm
 
 @torch.no_grad()
 def tiny_rows(threads: int) -> list[tuple[str, str, str, str]]:
-    from splatdream.priors import PriorConfig, load_prior
+    from splatdream.priors.config import PriorConfig
+    from splatdream.priors.loader import load_prior
 
     torch.set_num_threads(threads)
     try:
@@ -56,7 +57,8 @@ def tiny_rows(threads: int) -> list[tuple[str, str, str, str]]:
 def sd_rows() -> list[tuple[str, str, str, str]]:
     if not torch.cuda.is_available():
         return [("SD 2.1 UNet (sd21-random), 64x64 latents, fp16", "CUDA", "skipped: no GPU", "-")]
-    from splatdream.priors import PriorConfig, load_prior
+    from splatdream.priors.config import PriorConfig
+    from splatdream.priors.loader import load_prior
 
     prior = load_prior(PriorConfig(kind="sd", path="sd21-random", dtype="float16"), "cuda")
     emb = prior.encode_prompts(["a red chair, front view"])

@@ -28,7 +28,8 @@ import torch
 import tyro
 from bench_util import results_path, smoke
 
-from splatdream.scene import Gaussians, OrbitRanges, sample_orbit
+from splatdream.scene import Gaussians, sample_orbit
+from splatdream.scene_config import OrbitRanges
 from viewer import LiveViewer, ViewerConfig
 
 ROOT = Path(__file__).resolve().parents[1]

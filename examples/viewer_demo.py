@@ -15,7 +15,8 @@ from pathlib import Path
 import torch
 import tyro
 
-from splatdream.scene import Gaussians, OrbitRanges, sample_orbit
+from splatdream.scene import Gaussians, sample_orbit
+from splatdream.scene_config import OrbitRanges
 from viewer.config import ViewerConfig
 from viewer.live import LiveViewer
 

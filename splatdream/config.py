@@ -24,15 +24,15 @@ from splatdream.distill.config import (
     DistillConfig,
     GuardConfig,
     LearningRates,
+    ScoreNetConfig,
 )
 from splatdream.distill.schedule import ExpDecay, Steps
-from splatdream.distill.score_net import ScoreNetConfig
-from splatdream.export.convert import ExportFormat
+from splatdream.export.config import ExportFormat
 from splatdream.init.config import InitConfig
 from splatdream.numbers import checked
 from splatdream.priors.config import PriorConfig
 from splatdream.retrieval.config import RetrievalConfig
-from splatdream.scene import OrbitRanges
+from splatdream.scene_config import OrbitRanges
 from viewer.config import ViewerConfig
 
 log = logging.getLogger(__name__)
@@ -194,16 +194,21 @@ PRESETS: dict[str, tuple[str, RunConfig]] = {
 }
 
 
-def auto_preset() -> str:
+def auto_preset(*, for_help: bool = False) -> str:
     """redream-sd21 when a CUDA GPU and local Stable Diffusion weights exist, else cpu-tiny.
 
     The default weights are found under either id (the live mirror or the withdrawn original, whichever
-    the cache holds); the choice and the id found are logged.
+    the cache holds); the choice and the id found are logged. ``for_help``: asks the NVIDIA driver instead of
+    torch, so ``--help`` stays fast and loads no torch.
     """
-    import torch
+    if for_help:
+        if not Path("/proc/driver/nvidia/version").exists():
+            return "cpu-tiny"
+    else:
+        import torch
 
-    if not torch.cuda.is_available():
-        return "cpu-tiny"
+        if not torch.cuda.is_available():
+            return "cpu-tiny"
     from splatdream.priors.sd import default_repos, find_cached
 
     path = PRESETS["redream-sd21"][1].prior.path
@@ -251,7 +256,7 @@ def parse_run_config(argv: list[str]) -> RunConfig:
         default = load_yaml(RunConfig, Path(config_file))
         description = f"defaults from {config_file}"
     else:
-        name = preset or auto_preset()
+        name = preset or auto_preset(for_help=any(a in ("-h", "--help") for a in argv))
         if name not in PRESETS:
             raise SystemExit(f"error: unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
         description, default = PRESETS[name]

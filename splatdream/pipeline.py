@@ -1,7 +1,8 @@
 """``splatdream --prompt ...``: retrieve -> init -> align -> adapt -> distil -> export, with resume.
 
 Every check that can fail without doing work (empty prompt, unknown preset, unwritable output,
-missing prior weights, k larger than the library) runs before the first stage starts.
+missing prior weights, k larger than the library) runs before the first stage starts. The stages
+are imported where they run, so ``splatdream --help`` (this module's ``main``) never loads torch.
 """
 
 from __future__ import annotations
@@ -15,20 +16,19 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from splatdream.atomic import atomic_write
 from splatdream.config import RunConfig, parse_run_config
 from splatdream.configio import dump_yaml, load_yaml
-from splatdream.device import resolve_device
-from splatdream.distill.checkpoint import load_checkpoint
 from splatdream.distill.config import DistillConfig
-from splatdream.distill.loop import Interrupted, StepObserver, train
-from splatdream.distill.trainer import StepResult, Trainer
 from splatdream.errors import UserError
-from splatdream.io.ply import read_ply, write_ply
 from splatdream.rundir import RunDir, check_resume_overrides, claim_run_dir, interrupted, slugify, unused
-from splatdream.scene import Gaussians
+
+if TYPE_CHECKING:
+    from splatdream.distill.loop import StepObserver
+    from splatdream.distill.trainer import StepResult, Trainer
+    from splatdream.scene import Gaussians
 
 log = logging.getLogger("splatdream")
 
@@ -44,6 +44,8 @@ class Pipeline:
     def __init__(self, cfg: RunConfig, run_dir: Path, console: Any) -> None:
         self.cfg = cfg
         self.run_dir = run_dir
+        from splatdream.device import resolve_device
+
         self.files = RunDir(run_dir)
         self.console = console
         self.device = resolve_device(cfg.device)
@@ -132,7 +134,8 @@ class Pipeline:
 
     def adapt(self, prior: Any, assets: list[Gaussians], captions: list[str]) -> None:
         """LoRA-adapt the prior on renders of the retrieved assets (one Gaussians each), then fuse it."""
-        from splatdream.adaptation import adapt_prior, apply_adapter
+        from splatdream.adaptation.lora import apply_adapter
+        from splatdream.adaptation.train import adapt_prior
 
         if not self.cfg.adapt.enabled or not assets:
             return
@@ -167,6 +170,7 @@ class Pipeline:
     def export(self, trainer: Trainer, particles: list[Gaussians] | None = None) -> None:
         from splatdream.export.convert import export_formats
         from splatdream.export.turntable import render_turntable, write_video
+        from splatdream.io.ply import write_ply
 
         oc = self.cfg.output
         for i, g in enumerate(particles if particles is not None else trainer.particles()):
@@ -191,6 +195,7 @@ def adaptation_assets(particles: list[Gaussians], captions: list[str]) -> tuple[
 def save_init(run_dir: Path, particles: list[Gaussians]) -> None:
     """The particles as they start: also the retrieved-asset references of ReDream's regulariser."""
     from splatdream.init.particles import contact_sheet
+    from splatdream.io.ply import write_ply
 
     files = RunDir(run_dir)
     for i, p in enumerate(particles):
@@ -223,11 +228,15 @@ def particle_captions(run_dir: Path, n: int) -> list[str] | None:
 
 
 def load_init(run_dir: Path, n: int) -> list[Gaussians]:
+    from splatdream.io.ply import read_ply
+
     return [read_ply(RunDir(run_dir).init_particle(i)).with_sh_degree(0) for i in range(n)]
 
 
 def run(cfg: RunConfig, console: Any) -> Path:
     """Run (or resume) the whole pipeline; returns the run directory."""
+    from splatdream.distill.loop import Interrupted
+
     run_dir = Path(cfg.resume) if cfg.resume is not None else Path(cfg.out or default_run_dir(cfg.prompt))
     resuming = cfg.resume is not None
     with claim_run_dir(run_dir, resuming=resuming):
@@ -240,6 +249,9 @@ def run(cfg: RunConfig, console: Any) -> Path:
 
 
 def _run(cfg: RunConfig, run_dir: Path, console: Any) -> Path:
+    from splatdream.distill.checkpoint import load_checkpoint
+    from splatdream.distill.trainer import Trainer
+
     resuming = cfg.resume is not None
     pipe = Pipeline(cfg, run_dir, console)
     files = pipe.files
@@ -251,8 +263,7 @@ def _run(cfg: RunConfig, run_dir: Path, console: Any) -> Path:
     if resuming and files.has_inits(cfg.num_particles):
         particles = load_init(run_dir, cfg.num_particles)
         if cfg.adapt.enabled and cfg.init.method == "retrieved":
-            from splatdream.adaptation import apply_adapter
-            from splatdream.adaptation.lora import adapter_complete
+            from splatdream.adaptation.lora import adapter_complete, apply_adapter
 
             if not adapter_complete(files.adapter):  # a crash or a full disk mid-save: none, or partial
                 pipe.say("  adapter missing or incomplete in the run; adapting again")
@@ -302,6 +313,8 @@ def distil(pipe: Pipeline, trainer: Trainer, refs: list[Gaussians]) -> None:
         TimeRemainingColumn,
     )
 
+    from splatdream.distill.loop import train
+
     cfg = pipe.cfg
     observers: list[StepObserver] = []
     viewer = None
@@ -347,6 +360,8 @@ def line_progress(pipe: Pipeline, total: int, lines: int = 20) -> StepObserver:
 
 
 def export_now(run_dir: Path, trainer: Trainer) -> None:
+    from splatdream.io.ply import write_ply
+
     for i, g in enumerate(trainer.particles()):
         if g.is_finite():
             write_ply(RunDir(run_dir).snapshot(i), g)

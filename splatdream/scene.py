@@ -18,6 +18,8 @@ from dataclasses import dataclass, fields, replace
 import torch
 from torch import Tensor
 
+from splatdream.scene_config import OrbitRanges
+
 SH_C0 = 0.28209479177387814
 """Degree-0 real spherical harmonic; colour = SH_C0 * dc + 0.5 in gsplat's convention."""
 
@@ -326,20 +328,6 @@ class Cameras:
             look_at(eye), intrinsics(fov_y_deg, width, height), width, height,
             azimuth_deg, elevation_deg, radius,
         )
-
-
-@dataclass(frozen=True)
-class OrbitRanges:
-    """Ranges cameras are sampled from (degrees; radius in scene units)."""
-
-    azimuth_deg: tuple[float, float] = (-180.0, 180.0)
-    """Azimuth range; 0 is the object's front."""
-    elevation_deg: tuple[float, float] = (-10.0, 45.0)
-    """Elevation range above the equator."""
-    radius: tuple[float, float] = (2.5, 3.2)
-    """Camera distance from the origin; the object lies inside the unit sphere."""
-    fov_y_deg: tuple[float, float] = (40.0, 55.0)
-    """Vertical field of view."""
 
 
 def sample_orbit(

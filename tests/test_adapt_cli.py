@@ -32,7 +32,7 @@ def _argv(prior_dir: Path, out: Path, *extra: str) -> list[str]:
 
 
 def test_adapt_cli_writes_adapter_alignment_and_samples(random_prior_dir: Path, tmp_path: Path) -> None:
-    from splatdream.adaptation import apply_adapter
+    from splatdream.adaptation.lora import apply_adapter
     from splatdream.cli import main
     from splatdream.priors.tiny_prior import TinyPrior
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from splatdream.adaptation import AdaptConfig, adapt_prior, apply_adapter
-from splatdream.adaptation.config import ADAPTER_NAME
-from splatdream.adaptation.lora import ViewTokens, fuse_adapter, install_view_tokens
+from splatdream.adaptation.config import ADAPTER_NAME, AdaptConfig
+from splatdream.adaptation.lora import ViewTokens, apply_adapter, fuse_adapter, install_view_tokens
+from splatdream.adaptation.train import adapt_prior
 from splatdream.priors.tiny_prior import TinyArch, TinyPrior, build_tiny_unet
 from splatdream.scene import Gaussians
 
@@ -85,7 +85,8 @@ def test_adapt_saves_reloads_and_fuses(tmp_path: Path) -> None:
     assert not getattr(fresh.unet, "peft_config", None)
     assert not any("lora" in n for n, _ in fresh.unet.named_parameters())
     assert not any(p.requires_grad for p in fresh.unet.parameters())
-    from splatdream.distill.score_net import CameraLoRA, ScoreNetConfig
+    from splatdream.distill.config import ScoreNetConfig
+    from splatdream.distill.score_net import CameraLoRA
 
     CameraLoRA(fresh.unet, ScoreNetConfig())  # must not clash with the fused adapter
     twice = apply_adapter(tiny_prior(), result.adapter_dir, fuse=False)

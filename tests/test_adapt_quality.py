@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from splatdream.adaptation import align_front
+from splatdream.adaptation.align import align_front
 from splatdream.adaptation.config import AlignConfig
 from splatdream.adaptation.evaluate import EvalProbes, adaptation_effect
 from splatdream.adaptation.rotate import rotate_gaussians_yaw, wrap_deg

@@ -11,10 +11,16 @@ import torch
 
 from splatdream.distill.checkpoint import load_checkpoint, restore_trainer, save_checkpoint, trainer_state
 from splatdream.distill.colour_field import ColourField
-from splatdream.distill.config import ColourFieldConfig, DensifyConfig, DistillConfig, LearningRates
+from splatdream.distill.config import (
+    ColourFieldConfig,
+    DensifyConfig,
+    DistillConfig,
+    LearningRates,
+    ScoreNetConfig,
+)
 from splatdream.distill.loop import train
 from splatdream.distill.schedule import ExpDecay
-from splatdream.distill.score_net import CameraLoRA, ScoreNetConfig
+from splatdream.distill.score_net import CameraLoRA
 from splatdream.distill.trainer import Trainer
 from splatdream.scene import Gaussians
 

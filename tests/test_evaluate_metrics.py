@@ -116,7 +116,8 @@ def test_attribute_distractors_swap_the_colour_word_for_clearly_different_colour
 def test_shipped_prior_prefers_the_prompt_colour_over_its_distractors() -> None:
     """The attribute part ranks a blue box above a red one for 'a blue chair' (the shipped TinyPrior knows colour)."""
     from splatdream.evaluate.fidelity import classifier_margins
-    from splatdream.priors import PriorConfig, load_prior
+    from splatdream.priors.config import PriorConfig
+    from splatdream.priors.loader import load_prior
 
     prior = load_prior(PriorConfig(kind="tiny"), "cpu")
     box = box_scene(1500)

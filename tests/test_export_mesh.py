@@ -8,8 +8,9 @@ import pytest
 import torch
 import trimesh
 
+from splatdream.export.config import MeshOptions
 from splatdream.export.convert import export_scene
-from splatdream.export.mesh import MeshExtractionError, MeshOptions, splats_to_mesh
+from splatdream.export.mesh import MeshExtractionError, splats_to_mesh
 from splatdream.init.from_mesh import mesh_to_gaussians
 from splatdream.render import render_gaussians
 from splatdream.render.mesh import render_mesh

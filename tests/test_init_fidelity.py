@@ -14,7 +14,7 @@ import pytest
 import torch
 import trimesh
 
-from splatdream.init import mesh_to_gaussians
+from splatdream.init.from_mesh import mesh_to_gaussians
 from splatdream.render import render_gaussians
 from splatdream.render.mesh import render_mesh
 from splatdream.retrieval.meshes import load_mesh

@@ -11,15 +11,9 @@ import torch
 import trimesh
 from PIL import Image
 
-from splatdream.init import (
-    BadAssetError,
-    InitConfig,
-    contact_sheet,
-    init_particles,
-    initialise,
-    mesh_to_gaussians,
-    random_particles,
-)
+from splatdream.init.config import InitConfig
+from splatdream.init.from_mesh import BadAssetError, mesh_to_gaussians
+from splatdream.init.particles import contact_sheet, init_particles, initialise, random_particles
 from splatdream.retrieval.meshes import load_mesh
 from splatdream.scene import sh_to_rgb
 from splatdream.starter.build import load_manifest

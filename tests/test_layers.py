@@ -105,6 +105,15 @@ STAGES_ABOVE_DISTILL = ("splatdream.pipeline", "splatdream.config", "splatdream.
     (("splatdream",), ("viewer",), ("viewer.config", "splatdream.pipeline")),
     # nothing imports the command line or the whole run
     (("splatdream", "viewer"), ("splatdream.cli", "splatdream.pipeline"), ()),
+    # the run never imports the starter tooling nor the TinyPrior's training tooling (issue 23)
+    (("splatdream.pipeline", "splatdream.distill", "splatdream.render", "splatdream.adaptation", "splatdream.init",
+      "splatdream.evaluate", "splatdream.io", "splatdream.models", "splatdream.rundir", "viewer"),
+     ("splatdream.starter", "splatdream.priors.tiny"), ()),
+    # no stage but export/ (and the run that asks for the formats) imports an export format's writer
+    (("splatdream",), ("splatdream.export.formats", "splatdream.export.mesh"),
+     ("splatdream.export", "splatdream.pipeline")),
+    # .ply I/O and CLIP have one home each: nothing imports them from their old rooms
+    (("splatdream", "viewer"), ("splatdream.export.ply", "splatdream.retrieval.embedders"), ()),
 ])
 def test_imports_point_down(importers: tuple[str, ...], forbidden: tuple[str, ...], allowed: tuple[str, ...]) -> None:
     bad = _violations(importers, forbidden, allowed)

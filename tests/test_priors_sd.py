@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from splatdream.priors import PriorConfig, TextEmbeddings, load_prior
-from splatdream.priors.base import eps_to_v, sd_alphas_cumprod, v_to_eps
+from splatdream.priors.base import TextEmbeddings, eps_to_v, sd_alphas_cumprod, v_to_eps
+from splatdream.priors.config import PriorConfig
+from splatdream.priors.loader import load_prior
 
 
 def test_sd_end_to_end_on_tiny_random_model(tiny_sd: Path) -> None:

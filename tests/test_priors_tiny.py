@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from splatdream.priors import PriorConfig, load_prior
+from splatdream.priors.config import PriorConfig
+from splatdream.priors.loader import load_prior
 from splatdream.priors.tiny.data import RenderedSet
 from splatdream.priors.tiny_prior import SHIPPED_DIR, TinyArch, TinyPrior, build_tiny_unet
 

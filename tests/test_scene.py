@@ -5,16 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from splatdream.scene import (
-    Cameras,
-    Gaussians,
-    OrbitRanges,
-    look_at,
-    orbit_ring,
-    rgb_to_sh,
-    sample_orbit,
-    sh_to_rgb,
-)
+from splatdream.scene import Cameras, Gaussians, look_at, orbit_ring, rgb_to_sh, sample_orbit, sh_to_rgb
+from splatdream.scene_config import OrbitRanges
 
 
 def project(cameras: Cameras, points: torch.Tensor) -> torch.Tensor:

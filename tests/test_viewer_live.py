@@ -9,7 +9,8 @@ import time
 import pytest
 import torch
 
-from splatdream.scene import OrbitRanges, sample_orbit
+from splatdream.scene import sample_orbit
+from splatdream.scene_config import OrbitRanges
 from tests.support.demo_scenes import demo_particles
 from tests.support.fake_client import FakeBrowser
 from viewer import LiveViewer, ViewerConfig

@@ -6,7 +6,8 @@ import numpy as np
 import torch
 import viser
 
-from splatdream.scene import Gaussians, OrbitRanges, orbit_ring, sample_orbit
+from splatdream.scene import Gaussians, orbit_ring, sample_orbit
+from splatdream.scene_config import OrbitRanges
 from viewer.splats import frustum_poses, packed_to_buffer, snapshot, splat_arrays, subsample_index
 
 

@@ -7,12 +7,9 @@ receive it through ``surrogate_loss``, whose gradient with respect to ``x0`` is 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal
 
 import torch
 from torch import Tensor
-
-LossKind = Literal["vsd", "sds"]
 
 
 def timestep_weight(alphas_cumprod: Tensor, t: Tensor, ndim: int = 4) -> Tensor:

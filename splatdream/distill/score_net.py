@@ -13,42 +13,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from splatdream.distill.config import ScoreNetConfig
+
 ADAPTER_NAME = "vsd"
 LORA_TARGETS = ("to_q", "to_k", "to_v", "to_out.0")
-
-
-@dataclass(frozen=True)
-class ScoreNetConfig:
-    """The LoRA score model of the particles' distribution (VSD)."""
-
-    rank: int = 4
-    """LoRA rank on the UNet attention projections (ProlificDreamer / threestudio: 4)."""
-    alpha: float = 4.0
-    """LoRA alpha (scale = alpha / rank; threestudio's diffusers LoRA layers have scale 1)."""
-    init: Literal["gaussian", "kaiming"] = "gaussian"
-    """The LoRA A matrices' init (B starts at zero either way): 'gaussian' N(0, 1/rank^2) as diffusers' LoRA layers
-    that threestudio's VSD uses; 'kaiming' is peft's default (kaiming-uniform, ~10x smaller on SD's 320-1280-wide
-    projections), so the LoRA's output moves that much less per step at the same learning rate."""
-    lr: float = 1e-4
-    """AdamW learning rate of the LoRA and camera embedding (ProlificDreamer: 1e-4)."""
-    betas: tuple[float, float] = (0.9, 0.99)
-    """AdamW betas (threestudio's prolificdreamer.yaml)."""
-    eps: float = 1e-15
-    """AdamW epsilon (threestudio's prolificdreamer.yaml)."""
-    weight_decay: float = 0.01
-    """AdamW weight decay (torch's default, which threestudio leaves unset)."""
-    camera_dropout: float = 0.1
-    """Probability of zeroing the camera in LoRA training, so the LoRA model supports guidance."""
-    guidance_scale: float = 1.0
-    """CFG scale of the LoRA model's prediction (ProlificDreamer: 1.0)."""
-    steps_per_particle_step: int = 1
-    """LoRA training steps per particle update."""
 
 
 def lora_config(cfg: ScoreNetConfig) -> Any:

@@ -8,21 +8,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, get_args
+from typing import get_args
 
 import tyro
 
+from splatdream.export.config import ExportFormat, MeshOptions
 from splatdream.export.formats import EmptySceneError, write_compressed_ply, write_splat, write_spz
 from splatdream.export.gltf_splats import write_gltf_splats
 from splatdream.export.gltf_splats_reader import GltfSplatsError
-from splatdream.export.mesh import MeshExtractionError, MeshOptions, write_glb
+from splatdream.export.mesh import MeshExtractionError, write_glb
 from splatdream.export.scene_file import read_scene
 from splatdream.io.ply import NonFiniteGaussiansError, PlyFormatError
 from splatdream.numbers import checked
 from splatdream.scene import Gaussians
-
-ExportFormat = Literal["splat", "ply-compressed", "spz", "glb", "gltf-splats"]
-"""Formats ``splatdream export`` and a run's ``--output.formats`` write."""
 
 SUFFIXES: dict[str, str] = {
     "splat": ".splat",
@@ -147,7 +145,6 @@ assert set(get_args(ExportFormat)) == set(SUFFIXES)
 __all__ = [
     "SUFFIXES",
     "ExportConfig",
-    "ExportFormat",
     "check_formats",
     "default_path",
     "export_formats",

@@ -10,32 +10,16 @@ DC colour of the Gaussians around it. View-dependent colour (higher SH bands) is
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 import trimesh
 
 from splatdream.atomic import atomic_write
+from splatdream.export.config import MeshOptions
 from splatdream.export.formats import check_exportable
 from splatdream.render.projection import quat_to_rotmat
 from splatdream.scene import Gaussians
-
-
-@dataclass(frozen=True)
-class MeshOptions:
-    """How the mesh is extracted from the splats."""
-
-    resolution: int = 128
-    """Voxels along the longest side of the scene's bounding box."""
-    level: float = 0.5
-    """Opacity level of the surface (0..1)."""
-    max_faces: int = 60_000
-    """Decimate to at most this many triangles (0 keeps marching cubes' output)."""
-    fill_interior: bool = True
-    """Fill enclosed cavities so closed objects get a single outer surface."""
-    min_opacity: float = 0.02
-    """Gaussians fainter than this are ignored (floaters would otherwise grow the bounding box)."""
 
 
 class MeshExtractionError(ValueError):
@@ -171,4 +155,4 @@ def write_glb(path: str | os.PathLike[str], gaussians: Gaussians, options: MeshO
     return mesh
 
 
-__all__ = ["MeshExtractionError", "MeshOptions", "opacity_field", "splats_to_mesh", "vertex_colours", "write_glb"]
+__all__ = ["MeshExtractionError", "opacity_field", "splats_to_mesh", "vertex_colours", "write_glb"]
