@@ -155,7 +155,7 @@ class Pipeline:
         gc = trainer.cfg.guard
         if not gc.enabled or self.cfg.init.method != "retrieved":
             return particles  # a random ball or a given .ply is no asset whose colours must be kept
-        from splatdream.distill.guard import guard_particles
+        from splatdream.guard import guard_particles
 
         particles, records = guard_particles([g.to(p.means.device) for g, p in zip(inits, particles, strict=True)],
                                              particles, self.cfg.prompt, gc)

@@ -199,7 +199,7 @@ class DistillConfig:
     colour bias and the score's noise cancel between the two (docs/quality.md). With it every step
     (``retrieval_reg_every=1``) the particle score is never used, so VSD's LoRA is not trained."""
     guard: GuardConfig = GuardConfig()
-    """Per-particle guard at the end: no particle leaves worse than its init (splatdream/distill/guard.py)."""
+    """Per-particle guard at the end: no particle leaves worse than its init (splatdream/guard.py, run by the pipeline: it judges with evaluate's measures)."""
     checkpoint_every: int = 100
     """Steps between checkpoints (written atomically)."""
     max_bad_steps: int = 5

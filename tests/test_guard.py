@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from splatdream.distill.config import GuardConfig
-from splatdream.distill.guard import guard_particles
 from splatdream.evaluate.colour import delta_e, mean_colour, target_word
 from splatdream.evaluate.patches import mean_colour_shift, patch_residual
 from splatdream.evaluate.views import eval_cameras, render_views
+from splatdream.guard import guard_particles
 from splatdream.scene import Gaussians, rgb_to_sh
 from tests.support.evaluate_scenes import box_scene
 
