@@ -31,8 +31,10 @@ def _assets(n: int, gaussians: int, device: str = "cpu"):  # -> list[(caption, G
     from splatdream.starter.build import load_manifest
 
     chairs = [e for e in load_manifest() if e.category in ("chair", "armchair", "sofa")][:n]
-    return [(e.caption, mesh_to_gaussians(load_mesh(e.path), gaussians, seed=i).to(device))
-            for i, e in enumerate(chairs)]
+    return [
+        (e.caption, mesh_to_gaussians(load_mesh(e.path), gaussians, seed=i).to(device))
+        for i, e in enumerate(chairs)
+    ]
 
 
 def _stage_rows(prior, label: str, device_name: str, cfg, assets, prompt: str) -> list[tuple[str, ...]]:
@@ -47,18 +49,37 @@ def _stage_rows(prior, label: str, device_name: str, cfg, assets, prompt: str) -
     sync()
     t_align = time.perf_counter() - start
     with tempfile.TemporaryDirectory() as tmp:
-        result = adapt_prior(prior, aligned, prompt, cfg, Path(tmp) / "adapter",
-                             asset_captions=[caption for caption, _ in assets])
+        result = adapt_prior(
+            prior,
+            aligned,
+            prompt,
+            cfg,
+            Path(tmp) / "adapter",
+            asset_captions=[caption for caption, _ in assets],
+        )
     sync()
     n = len(assets)
     return [
-        (f"{label}: front alignment of {n} assets ({cfg.alignment.n_yaws} yaws, diffusion classifier, "
-         f"{len(cfg.alignment.timesteps) * cfg.alignment.noises_per_timestep} probes x 3 view words)",
-         device_name, f"{t_align:.1f} s", f"{t_align / n:.1f} s/asset"),
-        (f"{label}: LoRA adaptation, {cfg.steps} steps, batch {cfg.batch_size}, rank {cfg.rank}, "
-         f"{result.n_views} renders at {cfg.resolution}px",
-         device_name, f"{result.seconds:.1f} s", f"{result.seconds / cfg.steps * 1000:.0f} ms/step (incl. renders)"),
-        (f"{label}: the whole stage (alignment + adaptation)", device_name, f"{t_align + result.seconds:.1f} s", "-"),
+        (
+            f"{label}: front alignment of {n} assets ({cfg.alignment.n_yaws} yaws, diffusion classifier, "
+            f"{len(cfg.alignment.timesteps) * cfg.alignment.noises_per_timestep} probes x 3 view words)",
+            device_name,
+            f"{t_align:.1f} s",
+            f"{t_align / n:.1f} s/asset",
+        ),
+        (
+            f"{label}: LoRA adaptation, {cfg.steps} steps, batch {cfg.batch_size}, rank {cfg.rank}, "
+            f"{result.n_views} renders at {cfg.resolution}px",
+            device_name,
+            f"{result.seconds:.1f} s",
+            f"{result.seconds / cfg.steps * 1000:.0f} ms/step (incl. renders)",
+        ),
+        (
+            f"{label}: the whole stage (alignment + adaptation)",
+            device_name,
+            f"{t_align + result.seconds:.1f} s",
+            "-",
+        ),
     ]
 
 
@@ -77,9 +98,19 @@ def tiny_rows(threads: int, n_assets: int) -> list[tuple[str, ...]]:
         prior = TinyPrior(build_tiny_unet(), TinyArch())
         label = "TinyPrior (UNTRAINED: no shipped weights yet; same cost)"
     cfg = replace(PRESETS["cpu-tiny"][1].adapt, progress=False)
-    cfg = smoke(cfg, replace(cfg, steps=2, alignment=replace(cfg.alignment, n_yaws=2, timesteps=cfg.alignment.timesteps[:1],
-                                                             noises_per_timestep=1)))
-    return _stage_rows(prior, label, f"CPU, {threads} thread(s)", cfg, _assets(n_assets, CPU_GAUSSIANS), "a chair")
+    cfg = smoke(
+        cfg,
+        replace(
+            cfg,
+            steps=2,
+            alignment=replace(
+                cfg.alignment, n_yaws=2, timesteps=cfg.alignment.timesteps[:1], noises_per_timestep=1
+            ),
+        ),
+    )
+    return _stage_rows(
+        prior, label, f"CPU, {threads} thread(s)", cfg, _assets(n_assets, CPU_GAUSSIANS), "a chair"
+    )
 
 
 def sd_rows(n_assets: int) -> list[tuple[str, ...]]:
@@ -93,11 +124,24 @@ def sd_rows(n_assets: int) -> list[tuple[str, ...]]:
     cfg = replace(PRESETS["redream-sd21"][1].adapt, progress=False)
     cfg = replace(cfg, alignment=replace(cfg.alignment, resolution=512))
     torch.cuda.reset_peak_memory_stats()
-    rows = _stage_rows(prior, "SD 2.1 (sd21-random, RANDOM weights), fp16 UNet, fp32 LoRA", torch.cuda.get_device_name(),
-                       cfg, _assets(n_assets, 50_000, "cuda"), "a chair")
+    rows = _stage_rows(
+        prior,
+        "SD 2.1 (sd21-random, RANDOM weights), fp16 UNet, fp32 LoRA",
+        torch.cuda.get_device_name(),
+        cfg,
+        _assets(n_assets, 50_000, "cuda"),
+        "a chair",
+    )
     peak = torch.cuda.max_memory_allocated() / 2**30
-    return [*rows, ("SD 2.1 (sd21-random): peak GPU memory of the two stages", torch.cuda.get_device_name(),
-                   f"{peak:.1f} GiB", "-")]
+    return [
+        *rows,
+        (
+            "SD 2.1 (sd21-random): peak GPU memory of the two stages",
+            torch.cuda.get_device_name(),
+            f"{peak:.1f} GiB",
+            "-",
+        ),
+    ]
 
 
 def main() -> None:
@@ -115,7 +159,13 @@ def main() -> None:
         "the cpu-tiny preset's adaptation on CPU; the redream-sd21 preset's adaptation (500 steps, 512px) on CUDA. "
         "SD rows use the SD 2.1 architecture with RANDOM weights (`sd21-random`): timing only."
     )
-    write_report(args.out, "Adaptation stage cost", intro, markdown_table(("what", "device", "wall time", "per unit"), rows))
+    write_report(
+        args.out,
+        "Adaptation stage cost",
+        intro,
+        markdown_table(("what", "device", "wall time", "per unit"), rows),
+    )
+
 
 if __name__ == "__main__":
     main()

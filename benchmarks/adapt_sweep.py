@@ -30,9 +30,17 @@ def _assets():  # -> (chairs, chair captions, [(caption, Gaussians)] of other ob
     manifest = load_manifest()
     n = smoke(3, 1)
     chairs = [e for e in manifest if e.category == "chair"][:n]
-    others = [next(e for e in manifest if e.category == c) for c in smoke(("car", "mug", "tree", "dog"), ("mug",))]
-    gauss = [mesh_to_gaussians(load_mesh(e.path), smoke(6000, 500), seed=i) for i, e in enumerate(chairs + others)]
-    return gauss[:n], [e.caption for e in chairs], list(zip([e.caption for e in others], gauss[n:], strict=True))
+    others = [
+        next(e for e in manifest if e.category == c) for c in smoke(("car", "mug", "tree", "dog"), ("mug",))
+    ]
+    gauss = [
+        mesh_to_gaussians(load_mesh(e.path), smoke(6000, 500), seed=i) for i, e in enumerate(chairs + others)
+    ]
+    return (
+        gauss[:n],
+        [e.caption for e in chairs],
+        list(zip([e.caption for e in others], gauss[n:], strict=True)),
+    )
 
 
 def measure(overrides: dict, retrieved, captions, others):  # -> AdaptationEffect
@@ -44,26 +52,46 @@ def measure(overrides: dict, retrieved, captions, others):  # -> AdaptationEffec
     if SMOKE:  # two steps, two views, one probe: the code path, not a measurement
         kw = {"steps": 2, "azimuths_deg": (0.0, 180.0), "elevations_deg": (15.0,)} | kw
     cfg = replace(PRESETS["cpu-tiny"][1].adapt, progress=False, **kw)
-    probes = smoke(EvalProbes(timesteps=(100, 200, 300, 400, 500, 600), noises_per_timestep=4),
-                   EvalProbes(timesteps=(500,), noises_per_timestep=1))
+    probes = smoke(
+        EvalProbes(timesteps=(100, 200, 300, 400, 500, 600), noises_per_timestep=4),
+        EvalProbes(timesteps=(500,), noises_per_timestep=1),
+    )
     with tempfile.TemporaryDirectory() as tmp:
-        return adaptation_effect(TinyPrior.load(), retrieved, captions, others, "a chair", cfg, Path(tmp) / "adapter",
-                                 view_probes=probes)
+        return adaptation_effect(
+            TinyPrior.load(),
+            retrieved,
+            captions,
+            others,
+            "a chair",
+            cfg,
+            Path(tmp) / "adapter",
+            view_probes=probes,
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("variants", nargs="?" if SMOKE else None, default="[{}]", help="JSON list of AdaptConfig override dicts; {} is the cpu-tiny default")
+    parser.add_argument(
+        "variants",
+        nargs="?" if SMOKE else None,
+        default="[{}]",
+        help="JSON list of AdaptConfig override dicts; {} is the cpu-tiny default",
+    )
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     retrieved, captions, others = _assets()
-    print("| overrides of cpu-tiny's adaptation | held-out after/before | others after/before | view accuracy | train s |")
+    print(
+        "| overrides of cpu-tiny's adaptation | held-out after/before | others after/before | view accuracy | train s |"
+    )
     print("| --- | ---: | ---: | ---: | ---: |")
     for v in json.loads(args.variants):
         e = measure(v, retrieved, captions, others)
-        print(f"| `{json.dumps(v)}` | {e.after[0] / e.before[0]:.3f} | {e.after[1] / e.before[1]:.3f} | "
-              f"{e.before[2]:.2f} -> {e.after[2]:.2f} | {e.seconds:.1f} |", flush=True)
+        print(
+            f"| `{json.dumps(v)}` | {e.after[0] / e.before[0]:.3f} | {e.after[1] / e.before[1]:.3f} | "
+            f"{e.before[2]:.2f} -> {e.after[2]:.2f} | {e.seconds:.1f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -34,10 +34,14 @@ def results_path(path: Path) -> Path:
     return out / Path(path).name
 
 
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]], align: Sequence[str] | None = None) -> list[str]:
+def markdown_table(
+    header: Sequence[str], rows: Sequence[Sequence[object]], align: Sequence[str] | None = None
+) -> list[str]:
     """Lines of a Markdown table; ``align`` holds '---' or '---:' per column (left by default)."""
     align = align or ["---"] * len(header)
-    return [f"| {' | '.join(header)} |", f"| {' | '.join(align)} |"] + [f"| {' | '.join(map(str, r))} |" for r in rows]
+    return [f"| {' | '.join(header)} |", f"| {' | '.join(align)} |"] + [
+        f"| {' | '.join(map(str, r))} |" for r in rows
+    ]
 
 
 def write_report(path: Path, title: str, intro: str, table: list[str], footer: str = "") -> str:

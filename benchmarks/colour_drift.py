@@ -64,7 +64,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "tmin0.2": BEFORE | {"t_min": 0.2},
     "reg-prompt": BEFORE | {"retrieval_reg_every": 1, "reference_text": "prompt"},
     "dds-caption": BEFORE | {"retrieval_reg_every": 1, "reference_text": "caption"},
-    "dds-caption-grid0": BEFORE | {"retrieval_reg_every": 1, "reference_text": "caption", "colour.grid_size": 0},
+    "dds-caption-grid0": BEFORE
+    | {"retrieval_reg_every": 1, "reference_text": "caption", "colour.grid_size": 0},
     "new-default": {},
 }
 """name -> DistillConfig fields changed from cpu-tiny's (dotted paths); all but 'new-default' start from BEFORE.
@@ -78,8 +79,7 @@ def neutral_caption(caption: str, prompt: str) -> str:
     from splatdream.evaluate.colour import colour_words
 
     keep = {w.word for w in colour_words(prompt)}
-    out = [t for t in re.findall(r"\S+", caption)
-           if not (cw := colour_words(t)) or cw[0].word in keep]
+    out = [t for t in re.findall(r"\S+", caption) if not (cw := colour_words(t)) or cw[0].word in keep]
     return " ".join(out)
 
 
@@ -94,9 +94,14 @@ def main() -> None:
     ap.add_argument("--particles", type=int, nargs="+", default=None)
     ap.add_argument("--steps", type=int, default=None)
     ap.add_argument("--prompt", default=None)
-    ap.add_argument("--no-adapter", action="store_true", help="distil with the prior as shipped (no LoRA adaptation)")
-    ap.add_argument("--neutral-captions", action="store_true",
-                    help="drop from each asset caption the colour and material words the prompt does not name")
+    ap.add_argument(
+        "--no-adapter", action="store_true", help="distil with the prior as shipped (no LoRA adaptation)"
+    )
+    ap.add_argument(
+        "--neutral-captions",
+        action="store_true",
+        help="drop from each asset caption the colour and material words the prompt does not name",
+    )
     ap.add_argument("--views", type=int, default=12)
     ap.add_argument("--size", type=int, default=96)
     ap.add_argument("--out", type=Path, default=Path("/tmp/colour_drift"))
@@ -127,8 +132,14 @@ def main() -> None:
         captions = particle_captions(args.run_dir, cfg.num_particles) or []
         if args.neutral_captions:
             captions = [neutral_caption(c, prompt) for c in captions]
-        trainer = Trainer(dcfg, prior, prompt, [g.clone() for g in inits], references=[g.clone() for g in inits],
-                          reference_captions=[captions[i] for i in idx] if captions else None)
+        trainer = Trainer(
+            dcfg,
+            prior,
+            prompt,
+            [g.clone() for g in inits],
+            references=[g.clone() for g in inits],
+            reference_captions=[captions[i] for i in idx] if captions else None,
+        )
         t0 = time.perf_counter()
         while trainer.step_count < dcfg.steps:
             trainer.step()
@@ -139,8 +150,11 @@ def main() -> None:
             de0 = delta_e(mean_colour(v0), word) if word else float("nan")
             de1 = delta_e(mean_colour(v1), word) if word else float("nan")
             sp = max(high_frequency_energy(v1), 0.01) / max(high_frequency_energy(v0), 0.01)
-            print(f"| {name} | {idx[k]} | {de0:.1f} | {de1:.1f} | {mean_colour_shift(v0, v1):.1f} | "
-                  f"{patch_residual(v0, v1):.1f} | {sp:.2f} | {secs:.0f} |", flush=True)
+            print(
+                f"| {name} | {idx[k]} | {de0:.1f} | {de1:.1f} | {mean_colour_shift(v0, v1):.1f} | "
+                f"{patch_residual(v0, v1):.1f} | {sp:.2f} | {secs:.0f} |",
+                flush=True,
+            )
             pick = torch.linspace(0, args.views, 5)[:-1].long()
             rows += [_row(v0.on(1.0)[pick]), _row(v1.on(1.0)[pick])]
         Image.fromarray(np.concatenate(rows, axis=0)).save(args.out / f"{name}.png")

@@ -33,24 +33,47 @@ def small_random_sd(image_size: int):  # -> StableDiffusionPrior
 
     torch.manual_seed(0)
     unet = UNet2DConditionModel(
-        sample_size=image_size // 8, in_channels=4, out_channels=4, block_out_channels=(32, 64), layers_per_block=1,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=32, attention_head_dim=4, norm_num_groups=8,
+        sample_size=image_size // 8,
+        in_channels=4,
+        out_channels=4,
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=32,
+        attention_head_dim=4,
+        norm_num_groups=8,
     )
     vae = AutoencoderKL(
-        block_out_channels=(8, 16, 32, 32), in_channels=3, out_channels=3, latent_channels=4, norm_num_groups=8,
-        down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
-        sample_size=image_size, scaling_factor=0.18215,
+        block_out_channels=(8, 16, 32, 32),
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        norm_num_groups=8,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        sample_size=image_size,
+        scaling_factor=0.18215,
     )
-    text = CLIPTextModel(CLIPTextConfig(vocab_size=1000, hidden_size=32, intermediate_size=37, num_hidden_layers=2,
-                                        num_attention_heads=4, max_position_embeddings=77, projection_dim=32))
+    text = CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=1000,
+            hidden_size=32,
+            intermediate_size=37,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            max_position_embeddings=77,
+            projection_dim=32,
+        )
+    )
 
     def tokenize(prompts: Sequence[str]) -> torch.Tensor:  # words -> stable ids, padded to 16
         ids = [[1 + zlib.crc32(w.encode()) % 998 for w in p.split()][:16] for p in prompts]
         return torch.tensor([row + [0] * (16 - len(row)) for row in ids])
 
-    return StableDiffusionPrior(unet, vae, text, tokenize, sd_alphas_cumprod(), image_size=image_size,
-                                name="sd-random-small")
+    return StableDiffusionPrior(
+        unet, vae, text, tokenize, sd_alphas_cumprod(), image_size=image_size, name="sd-random-small"
+    )
 
 
 def main() -> None:
@@ -82,20 +105,46 @@ def main() -> None:
         prior = small_random_sd(args.resolution)
     base = PRESETS["redream-sd21"][1].distill
     cfg = replace(
-        base, steps=args.steps, resolution=Steps((float(args.resolution),)), retrieval_reg_every=0,
-        densify=DensifyConfig(refine_start=0, refine_every=args.refine_every, refine_stop=1.0,
-                              reset_every=1.0, grow_grad2d=args.grow_grad2d),
+        base,
+        steps=args.steps,
+        resolution=Steps((float(args.resolution),)),
+        retrieval_reg_every=0,
+        densify=DensifyConfig(
+            refine_start=0,
+            refine_every=args.refine_every,
+            refine_stop=1.0,
+            reset_every=1.0,
+            grow_grad2d=args.grow_grad2d,
+        ),
     )
-    particles = [Gaussians.random_ball(args.gaussians, radius=0.6, scale=args.scale, opacity=0.5,
-                                       generator=torch.Generator().manual_seed(i)) for i in range(args.particles)]
+    particles = [
+        Gaussians.random_ball(
+            args.gaussians,
+            radius=0.6,
+            scale=args.scale,
+            opacity=0.5,
+            generator=torch.Generator().manual_seed(i),
+        )
+        for i in range(args.particles)
+    ]
     trainer = Trainer(cfg, prior, "a wooden rocking chair", particles)
     start = time.perf_counter()
     for _ in range(args.steps):
         result = trainer.step()
         if result.refine:
-            print(json.dumps({"prior": args.prior, "step": result.step, "resolution": args.resolution,
-                              "gaussians": result.num_gaussians, **result.refine,
-                              "seconds": round(time.perf_counter() - start, 1)}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "prior": args.prior,
+                        "step": result.step,
+                        "resolution": args.resolution,
+                        "gaussians": result.num_gaussians,
+                        **result.refine,
+                        "seconds": round(time.perf_counter() - start, 1),
+                    }
+                ),
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -40,10 +40,15 @@ def _scenes():
     from splatdream.starter.build import STARTER_DIR
     from splatdream.starter.sample import SAMPLE_PLY
 
-    particle = mesh_to_gaussians(load_mesh(STARTER_DIR / "meshes" / "armchair_green_velvet.glb"), smoke(6000, 500))
+    particle = mesh_to_gaussians(
+        load_mesh(STARTER_DIR / "meshes" / "armchair_green_velvet.glb"), smoke(6000, 500)
+    )
     if SMOKE:  # one small scene: the code path, not a measurement
         return [("cpu-tiny particle (armchair, 500, SH 0; smoke)", particle)]
-    return [("cpu-tiny particle (armchair, 6,000, SH 0)", particle), ("sample scene (7,200, SH 1)", read_ply(SAMPLE_PLY))]
+    return [
+        ("cpu-tiny particle (armchair, 6,000, SH 0)", particle),
+        ("sample scene (7,200, SH 1)", read_ply(SAMPLE_PLY)),
+    ]
 
 
 def _cameras(size: int):
@@ -87,7 +92,9 @@ def _decode(path: Path, fmt: str, tmp: Path):
         return read_playcanvas_ply(out), "PlayCanvas engine"
     if node and SPLAT_TRANSFORM.exists():
         out = tmp / f"decoded-{fmt}.ply"
-        subprocess.run([str(SPLAT_TRANSFORM), "-q", "-w", str(path), str(out)], check=True, capture_output=True)
+        subprocess.run(
+            [str(SPLAT_TRANSFORM), "-q", "-w", str(path), str(out)], check=True, capture_output=True
+        )
         return read_ply(out), "splat-transform"
     if fmt == "splat":
         return read_splat(path), "ours"
@@ -99,7 +106,9 @@ def _decode(path: Path, fmt: str, tmp: Path):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--size", type=int, default=smoke(256, 32), help="render side in pixels for the PSNR/IoU views")
+    parser.add_argument(
+        "--size", type=int, default=smoke(256, 32), help="render side in pixels for the PSNR/IoU views"
+    )
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "export.md")
     parser.add_argument("--formats", nargs="+", choices=SPLAT_FORMATS, default=list(SPLAT_FORMATS))
     parser.add_argument("--no-mesh", action="store_true", help="skip the mesh (.glb) rows, the slow part")
@@ -123,8 +132,17 @@ def main() -> None:
             write_ply(tmp / "scene.ply", g)
             seconds = time.perf_counter() - start
             size = (tmp / "scene.ply").stat().st_size
-            splat_rows.append((label, "INRIA .ply (reference)", f"{size / n:.1f}", f"{size / 2**10:.0f}",
-                               f"{seconds:.2f}", "lossless", "-"))
+            splat_rows.append(
+                (
+                    label,
+                    "INRIA .ply (reference)",
+                    f"{size / n:.1f}",
+                    f"{size / 2**10:.0f}",
+                    f"{seconds:.2f}",
+                    "lossless",
+                    "-",
+                )
+            )
             for fmt in args.formats:
                 path = tmp / f"scene{SUFFIXES[fmt]}"
                 start = time.perf_counter()
@@ -133,8 +151,9 @@ def main() -> None:
                 size = path.stat().st_size
                 back, decoder = _decode(path, fmt, tmp)
                 quality = f"{psnr(_render(back, cams)[0], ref_rgb):.1f}" if back is not None else "n/a"
-                splat_rows.append((label, fmt, f"{size / n:.1f}", f"{size / 2**10:.0f}", f"{seconds:.2f}", quality,
-                                   decoder))
+                splat_rows.append(
+                    (label, fmt, f"{size / n:.1f}", f"{size / 2**10:.0f}", f"{seconds:.2f}", quality, decoder)
+                )
 
             if args.no_mesh:
                 continue
@@ -147,25 +166,50 @@ def main() -> None:
             s, m = ref_alpha > 0.5, alpha_m > 0.5
             iou = ((s & m).sum(dim=(1, 2)) / (s | m).sum(dim=(1, 2))).min()
             mae = (ref_rgb - rgb_m).abs().mean(dim=-1)[s & m].mean()
-            mesh_rows.append((label, f"{len(mesh.faces):,}", f"{len(mesh.vertices):,}",
-                              f"{path.stat().st_size / 2**20:.2f}", f"{seconds:.1f}", f"{float(iou):.3f}",
-                              f"{float(mae):.3f}"))
+            mesh_rows.append(
+                (
+                    label,
+                    f"{len(mesh.faces):,}",
+                    f"{len(mesh.vertices):,}",
+                    f"{path.stat().st_size / 2**20:.2f}",
+                    f"{seconds:.1f}",
+                    f"{float(iou):.3f}",
+                    f"{float(mae):.3f}",
+                )
+            )
 
     table = markdown_table(
         ["scene", "format", "bytes / Gaussian", "KiB", "write s", f"PSNR dB ({VIEWS} views)", "decoded by"],
-        splat_rows, ["---", "---", "---:", "---:", "---:", "---:", "---"],
+        splat_rows,
+        ["---", "---", "---:", "---:", "---:", "---:", "---"],
     )
     if not args.no_mesh:
-        table += ["", "Mesh (.glb, default options: 128 voxels on the longest side, at most 60,000 faces):", ""]
+        table += [
+            "",
+            "Mesh (.glb, default options: 128 voxels on the longest side, at most 60,000 faces):",
+            "",
+        ]
         table += markdown_table(
-            ["scene", "faces", "vertices", "MiB", "extraction + write s", "min silhouette IoU", "colour MAE inside"],
-            mesh_rows, ["---", "---:", "---:", "---:", "---:", "---:", "---:"],
+            [
+                "scene",
+                "faces",
+                "vertices",
+                "MiB",
+                "extraction + write s",
+                "min silhouette IoU",
+                "colour MAE inside",
+            ],
+            mesh_rows,
+            ["---", "---:", "---:", "---:", "---:", "---:", "---:"],
         )
     flags = (" --formats " + " ".join(args.formats) if args.formats != list(SPLAT_FORMATS) else "") + (
-        " --no-mesh" if args.no_mesh else "")
-    intro = (f"`python benchmarks/export.py --threads {args.threads} --size {args.size}{flags}` on {platform.processor() or platform.machine()}, "
-             f"torch {torch.__version__}, {args.threads} threads. PSNR: renders of the re-read splats against the "
-             f"original, {args.size} px, {VIEWS} views (azimuth every 45 deg, elevation 30/-10 deg), white background.")
+        " --no-mesh" if args.no_mesh else ""
+    )
+    intro = (
+        f"`python benchmarks/export.py --threads {args.threads} --size {args.size}{flags}` on {platform.processor() or platform.machine()}, "
+        f"torch {torch.__version__}, {args.threads} threads. PSNR: renders of the re-read splats against the "
+        f"original, {args.size} px, {VIEWS} views (azimuth every 45 deg, elevation 30/-10 deg), white background."
+    )
     write_report(args.out, "Export formats", intro, table)
 
 

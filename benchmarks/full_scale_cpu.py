@@ -36,6 +36,7 @@ SHAPES: dict[str, set[str]] = {}
 
 def record_shapes(name: str, fn: Any) -> Any:
     """Wrap ``fn`` so the shapes of its tensor arguments and result are recorded under ``name``."""
+
     def shape(x: Any) -> str:
         if isinstance(x, tuple | list) and x and isinstance(x[0], torch.Tensor):
             return shape(x[0])
@@ -46,6 +47,7 @@ def record_shapes(name: str, fn: Any) -> Any:
         tensors = [shape(a) for a in (*args, *kw.values()) if isinstance(a, torch.Tensor)]
         SHAPES.setdefault(name, set()).add(f"({', '.join(tensors)}) -> {shape(out)}")
         return out
+
     return wrapper
 
 
@@ -77,6 +79,7 @@ def main() -> None:
             finally:
                 took, _ = stages.get(name, (0.0, 0.0))
                 stages[name] = (took + time.perf_counter() - t0, rss_kb("VmHWM") / 2**20)
+
         return wrapper
 
     Pipeline.retrieve = starter_retrieve  # type: ignore[method-assign]
@@ -94,38 +97,74 @@ def main() -> None:
         if SMOKE:
             from tests.support.tiny_sd import write_tiny_sd
 
-            prior, sizes = str(write_tiny_sd(Path(tmp) / "sd")), {
-                "num_particles": 2, "init": {"gaussians_per_particle": 300},
-                "adapt": {"resolution": 16, "batch_size": 2, "alignment": {"resolution": 16}},
-                "distill": {"resolution": {"values": [16.0], "milestones": []}}}
+            prior, sizes = (
+                str(write_tiny_sd(Path(tmp) / "sd")),
+                {
+                    "num_particles": 2,
+                    "init": {"gaussians_per_particle": 300},
+                    "adapt": {"resolution": 16, "batch_size": 2, "alignment": {"resolution": 16}},
+                    "distill": {"resolution": {"values": [16.0], "milestones": []}},
+                },
+            )
         else:
             prior, sizes = "sd21-random", {}
-        cfg = merge(merge(PRESETS["redream-sd21"][1], sizes), {
-            "prompt": "a wooden chair", "out": str(Path(tmp) / "run"), "device": "cpu", "viewer": {"enabled": False},
-            "prior": {"path": prior, "dtype": "float32"},
-            "adapt": {"steps": args.adapt_steps, "progress": False,
-                      "alignment": {"scorer": "diffusion", "n_yaws": 2, "timesteps": [500], "noises_per_timestep": 1}},
-            "distill": {"steps": args.steps, "checkpoint_every": 1000},
-            "output": {"turntable_frames": 0, "formats": []},
-        })
+        cfg = merge(
+            merge(PRESETS["redream-sd21"][1], sizes),
+            {
+                "prompt": "a wooden chair",
+                "out": str(Path(tmp) / "run"),
+                "device": "cpu",
+                "viewer": {"enabled": False},
+                "prior": {"path": prior, "dtype": "float32"},
+                "adapt": {
+                    "steps": args.adapt_steps,
+                    "progress": False,
+                    "alignment": {
+                        "scorer": "diffusion",
+                        "n_yaws": 2,
+                        "timesteps": [500],
+                        "noises_per_timestep": 1,
+                    },
+                },
+                "distill": {"steps": args.steps, "checkpoint_every": 1000},
+                "output": {"turntable_frames": 0, "formats": []},
+            },
+        )
         t0 = time.perf_counter()
         run(cfg, Console(stderr=True))
         wall = time.perf_counter() - t0
         records = [json.loads(x) for x in (Path(cfg.out) / "metrics.jsonl").read_text().splitlines()]
     rows = [(f"stage: {k}", f"{s:.1f} s", f"{m:.1f} GB") for k, (s, m) in stages.items()]
     rows += [("whole run (wall)", f"{wall:.1f} s", f"{rss_kb('VmHWM') / 2**20:.1f} GB")]
-    rows += [(f"step {r['step']}", f"{r['seconds']:.1f} s", f"loss {r['loss']:.3g}, LoRA loss {r['lora_loss']:.3g}, "
-              f"{'regulariser' if r.get('regulariser') else 'VSD LoRA score'}, Gaussians {r['num_gaussians']}")
-             for r in records]
+    rows += [
+        (
+            f"step {r['step']}",
+            f"{r['seconds']:.1f} s",
+            f"loss {r['loss']:.3g}, LoRA loss {r['lora_loss']:.3g}, "
+            f"{'regulariser' if r.get('regulariser') else 'VSD LoRA score'}, Gaussians {r['num_gaussians']}",
+        )
+        for r in records
+    ]
     rows += [(f"shapes: {k}", "; ".join(sorted(v)), "") for k, v in SHAPES.items()]
-    what = "tiny random SD folder (SMOKE: proves the script only)" if SMOKE else "sd21-random (SD 2.1-shaped RANDOM weights), float32"
-    intro = (f"`python benchmarks/full_scale_cpu.py --steps {args.steps} --adapt-steps {args.adapt_steps}` on "
-             f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores shared with other jobs (load "
-             f"average {os.getloadavg()[0]:.1f} at the end), torch {torch.__version__}, {args.threads} threads: "
-             f"redream-sd21 with {what}, {cfg.num_particles} particles x {cfg.init.gaussians_per_particle:,} Gaussians, "
-             f"{int(cfg.distill.resolution(0, cfg.distill.steps))} px renders, max_batch {cfg.distill.max_batch}. The third column is "
-             "the process's peak RSS at the end of the stage (VmHWM; the prior's weights included).")
-    write_report(args.out, "redream-sd21 at full size on the CPU", intro, markdown_table(("what", "measured", "peak RSS / notes"), rows))
+    what = (
+        "tiny random SD folder (SMOKE: proves the script only)"
+        if SMOKE
+        else "sd21-random (SD 2.1-shaped RANDOM weights), float32"
+    )
+    intro = (
+        f"`python benchmarks/full_scale_cpu.py --steps {args.steps} --adapt-steps {args.adapt_steps}` on "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores shared with other jobs (load "
+        f"average {os.getloadavg()[0]:.1f} at the end), torch {torch.__version__}, {args.threads} threads: "
+        f"redream-sd21 with {what}, {cfg.num_particles} particles x {cfg.init.gaussians_per_particle:,} Gaussians, "
+        f"{int(cfg.distill.resolution(0, cfg.distill.steps))} px renders, max_batch {cfg.distill.max_batch}. The third column is "
+        "the process's peak RSS at the end of the stage (VmHWM; the prior's weights included)."
+    )
+    write_report(
+        args.out,
+        "redream-sd21 at full size on the CPU",
+        intro,
+        markdown_table(("what", "measured", "peak RSS / notes"), rows),
+    )
 
 
 if __name__ == "__main__":

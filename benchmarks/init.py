@@ -31,8 +31,12 @@ def textured_sphere(target_faces: int = 50_000, texture: int = 512) -> trimesh.T
     v = mesh.vertices / 0.9
     uv = np.c_[(np.arctan2(v[:, 0], v[:, 2]) / (2 * np.pi)) % 1.0, np.arccos(np.clip(v[:, 1], -1, 1)) / np.pi]
     y, x = np.mgrid[0:texture, 0:texture]
-    img = np.stack([(x * 255 // texture), (y * 255 // texture), ((x // 32 + y // 32) % 2) * 255], -1).astype(np.uint8)
-    mesh.visual = trimesh.visual.TextureVisuals(uv=uv, material=trimesh.visual.material.SimpleMaterial(image=Image.fromarray(img)))
+    img = np.stack([(x * 255 // texture), (y * 255 // texture), ((x // 32 + y // 32) % 2) * 255], -1).astype(
+        np.uint8
+    )
+    mesh.visual = trimesh.visual.TextureVisuals(
+        uv=uv, material=trimesh.visual.material.SimpleMaterial(image=Image.fromarray(img))
+    )
     return mesh
 
 
@@ -62,8 +66,10 @@ def main() -> None:
         f"| textured UV sphere (512² texture) | {len(mesh.faces):,} | {args.gaussians:,} | {args.threads} | "
         f"{med:.3f} | {best:.3f} | {target} | {'yes' if med < target else 'no'} |",
     ]
-    note = (f"\n{args.repeats} runs, fresh mesh copy per run (no cached areas/normals); "
-            f"{platform.processor() or platform.machine()}, torch {torch.__version__}, shared machine.\n")
+    note = (
+        f"\n{args.repeats} runs, fresh mesh copy per run (no cached areas/normals); "
+        f"{platform.processor() or platform.machine()}, torch {torch.__version__}, shared machine.\n"
+    )
     text = "# mesh_to_gaussians speed\n\n" + "\n".join(rows) + "\n" + note
     print(text)
     out = results_path(args.out)

@@ -36,7 +36,10 @@ def _particles(n: int, gaussians: int, device: str):  # -> list[Gaussians]
     from splatdream.starter.build import load_manifest
 
     chairs = [e for e in load_manifest() if e.category == "chair"]
-    return [mesh_to_gaussians(load_mesh(chairs[i % len(chairs)].path), gaussians, seed=i).to(device) for i in range(n)]
+    return [
+        mesh_to_gaussians(load_mesh(chairs[i % len(chairs)].path), gaussians, seed=i).to(device)
+        for i in range(n)
+    ]
 
 
 def worker(preset: str, particles: int, steps: int, threads: int) -> dict:
@@ -95,13 +98,20 @@ def worker(preset: str, particles: int, steps: int, threads: int) -> dict:
     # CPU: the whole process's peak resident memory (prior, text encoder, particles, autograd), which
     # is what a user's machine must hold; CUDA: peak allocated GPU memory during the timed steps.
     peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else rss_kb("VmHWM") / 1024
-    return {"sec_per_step": statistics.median(times), "peak_mb": peak, "label": label,
-            "resolution": int(distill.resolution(0, distill.steps)), "gaussians": gaussians}
+    return {
+        "sec_per_step": statistics.median(times),
+        "peak_mb": peak,
+        "label": label,
+        "resolution": int(distill.resolution(0, distill.steps)),
+        "gaussians": gaussians,
+    }
 
 
 def run_worker(preset: str, particles: int, steps: int, threads: int) -> dict:
     cmd = [sys.executable, __file__, "--worker", preset, str(particles), str(steps), str(threads)]
-    root = str(Path(__file__).resolve().parents[1])  # the worker imports splatdream and tests.support from here
+    root = str(
+        Path(__file__).resolve().parents[1]
+    )  # the worker imports splatdream and tests.support from here
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
     done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
@@ -113,8 +123,18 @@ def default_run(threads: int) -> tuple[float, str]:
     """Wall time of the README's first command (minus the viewer), in a fresh process."""
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-        cmd = [sys.executable, "-m", "splatdream", "--prompt", "a wooden rocking chair", "--num-particles", "4",
-               "--no-viewer", "--out", str(Path(tmp) / "run")]
+        cmd = [
+            sys.executable,
+            "-m",
+            "splatdream",
+            "--prompt",
+            "a wooden rocking chair",
+            "--num-particles",
+            "4",
+            "--no-viewer",
+            "--out",
+            str(Path(tmp) / "run"),
+        ]
         t0 = time.perf_counter()
         done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
         wall = time.perf_counter() - t0
@@ -141,22 +161,43 @@ def main() -> None:
     for n in smoke((1, 2, 4), (1,)):
         r = run_worker("cpu-tiny", n, args.steps, args.threads)
         base = base or r["sec_per_step"]
-        rows.append((f"cpu-tiny VSD step, {n} particle(s), {r['gaussians']} Gaussians each, {r['resolution']}px",
-                     f"CPU, {args.threads} thread(s)", f"{r['sec_per_step']:.3f} s/step",
-                     f"{r['sec_per_step'] / base:.2f}x", f"{r['peak_mb']:.0f} MB", r["label"]))
+        rows.append(
+            (
+                f"cpu-tiny VSD step, {n} particle(s), {r['gaussians']} Gaussians each, {r['resolution']}px",
+                f"CPU, {args.threads} thread(s)",
+                f"{r['sec_per_step']:.3f} s/step",
+                f"{r['sec_per_step'] / base:.2f}x",
+                f"{r['peak_mb']:.0f} MB",
+                r["label"],
+            )
+        )
     if torch.cuda.is_available() or SMOKE:
         n = smoke(4, 2)
         r = run_worker("redream-sd21", n, args.steps, args.threads)
-        rows.append((f"redream-sd21 VSD step, {n} particles, {r['gaussians']} Gaussians each, {r['resolution']}px",
-                     smoke(torch.cuda.get_device_name() if torch.cuda.is_available() else "", "CPU (smoke)"),
-                     f"{1 / r['sec_per_step']:.2f} it/s", "-", f"{r['peak_mb']:.0f} MB" + smoke(" (GPU)", ""),
-                     r["label"]))
+        rows.append(
+            (
+                f"redream-sd21 VSD step, {n} particles, {r['gaussians']} Gaussians each, {r['resolution']}px",
+                smoke(torch.cuda.get_device_name() if torch.cuda.is_available() else "", "CPU (smoke)"),
+                f"{1 / r['sec_per_step']:.2f} it/s",
+                "-",
+                f"{r['peak_mb']:.0f} MB" + smoke(" (GPU)", ""),
+                r["label"],
+            )
+        )
     else:
         rows.append(("redream-sd21 VSD step at 512px", "CUDA", "skipped: no GPU", "-", "-", "-"))
     if not (args.skip_default_run or SMOKE):
         wall, cmd = default_run(args.threads)
-        rows.append((f"default run end to end: `splatdream {cmd}`", f"CPU, {args.threads} thread(s)",
-                     f"{wall:.0f} s wall", "-", "-", "retrieve + align + adapt + distil + export"))
+        rows.append(
+            (
+                f"default run end to end: `splatdream {cmd}`",
+                f"CPU, {args.threads} thread(s)",
+                f"{wall:.0f} s wall",
+                "-",
+                "-",
+                "retrieve + align + adapt + distil + export",
+            )
+        )
     load = os.getloadavg()[0]
     intro = (
         f"`python benchmarks/pipeline.py --threads {args.threads} --steps {args.steps}` on "
@@ -166,9 +207,13 @@ def main() -> None:
         "peak allocated GPU memory over the timed steps (CUDA), each row in a fresh process; ratios are against the "
         "1-particle row of the same run."
     )
-    table = markdown_table(("what", "device", "time", "vs 1 particle", "peak mem", "prior"), rows,
-                           ("---", "---", "---", "---:", "---:", "---"))
+    table = markdown_table(
+        ("what", "device", "time", "vs 1 particle", "peak mem", "prior"),
+        rows,
+        ("---", "---", "---", "---:", "---:", "---"),
+    )
     write_report(args.out, "Distillation cost", intro, table)
+
 
 if __name__ == "__main__":
     main()

@@ -17,7 +17,9 @@ import torch
 from bench_util import markdown_table, smoke, write_report
 
 
-def _rate(fn, batch: int, min_seconds: float = smoke(3.0, 0.0), warmup: int = smoke(2, 1)) -> tuple[float, float]:
+def _rate(
+    fn, batch: int, min_seconds: float = smoke(3.0, 0.0), warmup: int = smoke(2, 1)
+) -> tuple[float, float]:
     """(images per second, ms per call) of ``fn`` run for at least ``min_seconds``."""
     for _ in range(warmup):
         fn()
@@ -48,8 +50,12 @@ def tiny_rows(threads: int) -> list[tuple[str, str, str, str]]:
     emb = prior.encode_prompts(["a red chair, front view"])
     rows = []
     for cfg_scale, name in ((1.0, "no CFG"), (7.5, "CFG (2 branches)")):
-        ips, ms = _rate(lambda cfg_scale=cfg_scale: prior.predict_noise(x, t, emb, guidance_scale=cfg_scale), 8)
-        rows.append((f"{label}, {name}", f"CPU, {threads} thread(s)", f"{ips:.1f} predictions/s", f"{ms:.1f} ms/call"))
+        ips, ms = _rate(
+            lambda cfg_scale=cfg_scale: prior.predict_noise(x, t, emb, guidance_scale=cfg_scale), 8
+        )
+        rows.append(
+            (f"{label}, {name}", f"CPU, {threads} thread(s)", f"{ips:.1f} predictions/s", f"{ms:.1f} ms/call")
+        )
     return rows
 
 
@@ -67,13 +73,20 @@ def sd_rows() -> list[tuple[str, str, str, str]]:
         x = torch.randn(batch, 4, 64, 64, device="cuda", dtype=torch.float16)
         t = torch.randint(20, 980, (batch,), device="cuda")
         for cfg_scale, name in ((1.0, "1 branch"), (7.5, "CFG, 2 branches")):
+
             def call(x: torch.Tensor = x, t: torch.Tensor = t, cfg_scale: float = cfg_scale) -> None:
                 prior.predict_noise(x, t, emb, guidance_scale=cfg_scale)
                 torch.cuda.synchronize()
 
             ips, ms = _rate(call, batch)
-            rows.append((f"SD 2.1 UNet (sd21-random, RANDOM weights), batch {batch}, {name}, fp16 SDPA",
-                         torch.cuda.get_device_name(), f"{ips:.1f} latents/s", f"{ms:.1f} ms/call"))
+            rows.append(
+                (
+                    f"SD 2.1 UNet (sd21-random, RANDOM weights), batch {batch}, {name}, fp16 SDPA",
+                    torch.cuda.get_device_name(),
+                    f"{ips:.1f} latents/s",
+                    f"{ms:.1f} ms/call",
+                )
+            )
     return rows
 
 
@@ -88,7 +101,10 @@ def main() -> None:
         f"torch {torch.__version__}. Batch 8 for the TinyPrior (32x32 pixels). SD rows use the SD 2.1 "
         "architecture with RANDOM weights (`sd21-random`): timing only."
     )
-    write_report(args.out, "Prior throughput", intro, markdown_table(("what", "device", "throughput", "latency"), rows))
+    write_report(
+        args.out, "Prior throughput", intro, markdown_table(("what", "device", "throughput", "latency"), rows)
+    )
+
 
 if __name__ == "__main__":
     main()

@@ -38,7 +38,10 @@ VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "no-adapt": ("no LoRA adaptation of the prior (front alignment kept)", ("--adapt.no-enabled",)),
     "sds": ("SDS instead of VSD (same CFG)", ("--distill.loss", "sds")),
     "reg-on": ("ReDream's retrieval regulariser every 3rd step", ("--distill.retrieval-reg-every", "3")),
-    "reg-off": ("retrieval regulariser off (cpu-tiny's default since the ablation)", ("--distill.retrieval-reg-every", "0")),
+    "reg-off": (
+        "retrieval regulariser off (cpu-tiny's default since the ablation)",
+        ("--distill.retrieval-reg-every", "0"),
+    ),
 }
 """name -> (description, overrides of cpu-tiny); field names from splatdream/config.py and distill/config.py."""
 
@@ -58,12 +61,27 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40]
 
 
-def run_pipeline(prompt: str, variant: str, out: Path, particles: int, steps: int | None, threads: int) -> float:
+def run_pipeline(
+    prompt: str, variant: str, out: Path, particles: int, steps: int | None, threads: int
+) -> float:
     """One cpu-tiny run in a fresh process; returns its wall time (0 when a finished run is reused)."""
     if all((out / f"particle_{i}.ply").exists() for i in range(particles)):
         return 0.0
-    cmd = [sys.executable, "-m", "splatdream", "--preset", "cpu-tiny", "--prompt", prompt, "--num-particles",
-           str(particles), "--no-viewer", "--output.turntable-frames", "0", *VARIANTS[variant][1]]
+    cmd = [
+        sys.executable,
+        "-m",
+        "splatdream",
+        "--preset",
+        "cpu-tiny",
+        "--prompt",
+        prompt,
+        "--num-particles",
+        str(particles),
+        "--no-viewer",
+        "--output.turntable-frames",
+        "0",
+        *VARIANTS[variant][1],
+    ]
     if (out / "config.yaml").exists():
         cmd += ["--resume", str(out)]  # interrupted earlier: continue from its checkpoint
     else:
@@ -98,10 +116,28 @@ def _f(v: float, spec: str) -> str:
     return "-" if math.isnan(v) else format(v, spec)
 
 
-HEADER = ("variant", "particles", "speckle x (median)", "holes", "floaters", "clean (holes, floaters <= 1%)",
-          "gaussians x", "patches dE (median)", "patches <= 4", "dE to colour word", "nearer the colour than init",
-          "already matching (init dE <= 15) kept within +1", "no colour word: mean shift dE <= 5", "classifier", "classifier better than init",
-          "object part better", "colour part better", "CLIP", "A-LPIPS", "wall s / run")
+HEADER = (
+    "variant",
+    "particles",
+    "speckle x (median)",
+    "holes",
+    "floaters",
+    "clean (holes, floaters <= 1%)",
+    "gaussians x",
+    "patches dE (median)",
+    "patches <= 4",
+    "dE to colour word",
+    "nearer the colour than init",
+    "already matching (init dE <= 15) kept within +1",
+    "no colour word: mean shift dE <= 5",
+    "classifier",
+    "classifier better than init",
+    "object part better",
+    "colour part better",
+    "CLIP",
+    "A-LPIPS",
+    "wall s / run",
+)
 ALIGN = ("---",) + ("---:",) * (len(HEADER) - 1)
 
 
@@ -111,19 +147,32 @@ def summary_row(name: str, evals: list, walls: list[float]) -> list[str]:  # eva
     flat = [p.flat() for p in ps]
     col = [p.colour for p in ps if p.colour is not None]
     nearer = [c.delta_e < c.delta_e_init for c in col]
-    cls = [(p.classifier, p.classifier_init) for p in ps if p.classifier is not None and p.classifier_init is not None]
+    cls = [
+        (p.classifier, p.classifier_init)
+        for p in ps
+        if p.classifier is not None and p.classifier_init is not None
+    ]
     clean = [r["holes"] <= 0.01 and r["floaters"] <= 0.01 for r in flat]
     return [
-        name, str(len(ps)), _f(_median([r["speckle_ratio"] for r in flat]), ".2f"),
-        _f(_mean([r["holes"] for r in flat]), ".2%"), _f(_mean([r["floaters"] for r in flat]), ".2%"),
-        _f(_share(clean), ".0%"), _f(_mean([r["count_ratio"] for r in flat]), ".2f"),
-        _f(_median([r["patches"] for r in flat]), ".1f"), _f(_share([r["patches"] <= 4 for r in flat]), ".0%"),
-        _f(_mean([c.delta_e for c in col]), ".1f"), _f(_share(nearer), ".0%"),
+        name,
+        str(len(ps)),
+        _f(_median([r["speckle_ratio"] for r in flat]), ".2f"),
+        _f(_mean([r["holes"] for r in flat]), ".2%"),
+        _f(_mean([r["floaters"] for r in flat]), ".2%"),
+        _f(_share(clean), ".0%"),
+        _f(_mean([r["count_ratio"] for r in flat]), ".2f"),
+        _f(_median([r["patches"] for r in flat]), ".1f"),
+        _f(_share([r["patches"] <= 4 for r in flat]), ".0%"),
+        _f(_mean([c.delta_e for c in col]), ".1f"),
+        _f(_share(nearer), ".0%"),
         _f(_share([c.delta_e <= c.delta_e_init + 1 for c in col if c.delta_e_init <= 15]), ".0%"),
         _f(_share([p.mean_shift <= 5 for p in ps if p.colour is None and p.mean_shift is not None]), ".0%"),
-        _f(_mean([a for a, _ in cls]), "+.4f"), _f(_share([a < b for a, b in cls]), ".0%"),
-        _f(_better(flat, "classifier_object"), ".0%"), _f(_better(flat, "classifier_attribute"), ".0%"),
-        _f(_mean([r["clip"] for r in flat]), ".1f"), _f(_mean([r["alpips"] for r in flat]), ".3f"),
+        _f(_mean([a for a, _ in cls]), "+.4f"),
+        _f(_share([a < b for a, b in cls]), ".0%"),
+        _f(_better(flat, "classifier_object"), ".0%"),
+        _f(_better(flat, "classifier_attribute"), ".0%"),
+        _f(_mean([r["clip"] for r in flat]), ".1f"),
+        _f(_mean([r["alpips"] for r in flat]), ".3f"),
         _f(_mean([w for w in walls if w > 0]), ".0f"),
     ]
 
@@ -134,9 +183,18 @@ def _better(flat: list[dict[str, float]], key: str) -> float:
     return _share([a < b for a, b in pairs])
 
 
-PROMPT_HEADER = ("prompt", "kind", "speckle x (median)", "holes, floaters <= 1%", "patches dE (max)",
-                 "mean shift dE (max)", "dE init -> result",
-                 "classifier better", "object part better", "colour part better")
+PROMPT_HEADER = (
+    "prompt",
+    "kind",
+    "speckle x (median)",
+    "holes, floaters <= 1%",
+    "patches dE (max)",
+    "mean shift dE (max)",
+    "dE init -> result",
+    "classifier better",
+    "object part better",
+    "colour part better",
+)
 
 
 def prompt_rows(evals: list, suite: list[Prompt]) -> list[list[str]]:  # evals: list[RunEval], in suite order
@@ -151,12 +209,25 @@ def prompt_rows(evals: list, suite: list[Prompt]) -> list[list[str]]:  # evals: 
             return f"{sum(a < b for a, b in pairs)}/{n}" if pairs else "-"
 
         clean = sum(r["holes"] <= 0.01 and r["floaters"] <= 0.01 for r in flat)
-        de = (f"{_mean([r['delta_e_init'] for r in flat]):.0f} -> {_mean([r['delta_e'] for r in flat]):.0f}"
-              if e.colour_word else "-")
-        rows.append([prompt.text, prompt.kind, _f(_median([r["speckle_ratio"] for r in flat]), ".2f"),
-                     f"{clean}/{n}", _f(max(r["patches"] for r in flat), ".1f"),
-                     _f(max(r["mean_shift"] for r in flat), ".1f"), de, count("classifier"), count("classifier_object"),
-                     count("classifier_attribute")])
+        de = (
+            f"{_mean([r['delta_e_init'] for r in flat]):.0f} -> {_mean([r['delta_e'] for r in flat]):.0f}"
+            if e.colour_word
+            else "-"
+        )
+        rows.append(
+            [
+                prompt.text,
+                prompt.kind,
+                _f(_median([r["speckle_ratio"] for r in flat]), ".2f"),
+                f"{clean}/{n}",
+                _f(max(r["patches"] for r in flat), ".1f"),
+                _f(max(r["mean_shift"] for r in flat), ".1f"),
+                de,
+                count("classifier"),
+                count("classifier_object"),
+                count("classifier_attribute"),
+            ]
+        )
     return rows
 
 
@@ -166,10 +237,26 @@ def init_row(evals: list) -> list[str]:
     flat = [p.flat() for p in ps]
     col = [p.colour for p in ps if p.colour is not None]
     return [
-        "initialisation (retrieved)", str(len(ps)), "1.00", "0.00%", "0.00%", "100%", "1.00", "0.0", "100%",
-        _f(_mean([c.delta_e_init for c in col]), ".1f"), "-", "-", "-",
-        _f(_mean([r["classifier_init"] for r in flat]), "+.4f"), "-", "-", "-",
-        _f(_mean([r["clip_init"] for r in flat]), ".1f"), _f(_mean([r["alpips_init"] for r in flat]), ".3f"), "-",
+        "initialisation (retrieved)",
+        str(len(ps)),
+        "1.00",
+        "0.00%",
+        "0.00%",
+        "100%",
+        "1.00",
+        "0.0",
+        "100%",
+        _f(_mean([c.delta_e_init for c in col]), ".1f"),
+        "-",
+        "-",
+        "-",
+        _f(_mean([r["classifier_init"] for r in flat]), "+.4f"),
+        "-",
+        "-",
+        "-",
+        _f(_mean([r["clip_init"] for r in flat]), ".1f"),
+        _f(_mean([r["alpips_init"] for r in flat]), ".3f"),
+        "-",
     ]
 
 
@@ -190,7 +277,9 @@ def contact_sheet(run_dirs: list[Path], out: Path, views: int = 3, size: int = 1
     for run_dir in run_dirs:
         files = RunDir(run_dir).finished_run()
         rows = [render_views(read_ply(p), cams, views).on(1.0) for p in (files.inits[0], files.particles[0])]
-        arr = np.concatenate([np.concatenate(list((r.numpy() * 255).round().astype(np.uint8)), 1) for r in rows], 0)
+        arr = np.concatenate(
+            [np.concatenate(list((r.numpy() * 255).round().astype(np.uint8)), 1) for r in rows], 0
+        )
         block = Image.new("RGB", (arr.shape[1], arr.shape[0] + label_h), "white")
         block.paste(Image.fromarray(arr), (0, label_h))
         draw = ImageDraw.Draw(block)
@@ -216,8 +305,15 @@ def _eval_is_fresh(run_dir: Path) -> bool:
     return ev.exists() and bool(plys) and all(ev.stat().st_mtime >= p.stat().st_mtime for p in plys)
 
 
-def variant_sheet(runs: Path, variants: list[str], prompts: list[Prompt], out: Path, particle: int = 0,
-                  views: int = 2, size: int = 128) -> None:
+def variant_sheet(
+    runs: Path,
+    variants: list[str],
+    prompts: list[Prompt],
+    out: Path,
+    particle: int = 0,
+    views: int = 2,
+    size: int = 128,
+) -> None:
     """One row per variant (the retrieved init first), one column block per prompt: the ablation by eye."""
     import numpy as np
     from PIL import Image, ImageDraw
@@ -253,17 +349,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", type=Path, default=SUITE)
     parser.add_argument("--limit", type=int, default=smoke(None, 1), help="only the suite's first N prompts")
-    parser.add_argument("--reuse-evals", action="store_true",
-                        help="read a run's eval.json when it is newer than its particles instead of scoring again "
-                             "(only valid when the eval settings have not changed)")
-    parser.add_argument("--variant-sheet", type=Path, default=ROOT / "docs" / "quality" / "ablation.png",
-                        help="where the per-variant picture goes (when more than one variant runs)")
+    parser.add_argument(
+        "--reuse-evals",
+        action="store_true",
+        help="read a run's eval.json when it is newer than its particles instead of scoring again "
+        "(only valid when the eval settings have not changed)",
+    )
+    parser.add_argument(
+        "--variant-sheet",
+        type=Path,
+        default=ROOT / "docs" / "quality" / "ablation.png",
+        help="where the per-variant picture goes (when more than one variant runs)",
+    )
     parser.add_argument("--prompts", nargs="+", default=None, help="only these prompts (exact suite text)")
-    parser.add_argument("--variants", nargs="+", default=smoke(list(VARIANTS), ["default"]), choices=list(VARIANTS))
+    parser.add_argument(
+        "--variants", nargs="+", default=smoke(list(VARIANTS), ["default"]), choices=list(VARIANTS)
+    )
     parser.add_argument("--num-particles", type=int, default=smoke(4, 1))
-    parser.add_argument("--steps", type=int, default=smoke(None, 2), help="override the distillation steps (quick checks)")
+    parser.add_argument(
+        "--steps", type=int, default=smoke(None, 2), help="override the distillation steps (quick checks)"
+    )
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--runs", type=Path, default=smoke(ROOT / "outputs" / "quality", results_path(Path("quality-runs"))), help="where the runs go")
+    parser.add_argument(
+        "--runs",
+        type=Path,
+        default=smoke(ROOT / "outputs" / "quality", results_path(Path("quality-runs"))),
+        help="where the runs go",
+    )
     parser.add_argument("--eval-views", type=int, default=smoke(24, 4))
     parser.add_argument("--eval-size", type=int, default=smoke(128, 32))
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -290,9 +402,14 @@ def main() -> None:
         for prompt in suite:
             run_dir = args.runs / variant / slug(prompt.text)
             print(f"[{variant}] {prompt.text} -> {run_dir}", flush=True)
-            walls.append(run_pipeline(prompt.text, variant, run_dir, args.num_particles, args.steps, args.threads))
-            evals.append(replace(read_eval(run_dir), run_dir=run_dir) if args.reuse_evals and _eval_is_fresh(run_dir)
-                         else evaluate_run(run_dir, cfg, scorers=scorers))
+            walls.append(
+                run_pipeline(prompt.text, variant, run_dir, args.num_particles, args.steps, args.threads)
+            )
+            evals.append(
+                replace(read_eval(run_dir), run_dir=run_dir)
+                if args.reuse_evals and _eval_is_fresh(run_dir)
+                else evaluate_run(run_dir, cfg, scorers=scorers)
+            )
         results[variant] = (evals, walls)
 
     first = results.get("default", next(iter(results.values())))[0]
@@ -310,15 +427,27 @@ def main() -> None:
         "classifier's object part competes with object-swapped captions, its colour part with colour-swapped ones "
         "(prompts with a colour or material word only), the classifier is their mean. "
         "The first row scores the initialisation itself. Variants: "
-        + "; ".join(f"`{v}` {VARIANTS[v][0]}" for v in args.variants) + "."
+        + "; ".join(f"`{v}` {VARIANTS[v][0]}" for v in args.variants)
+        + "."
     )
     per_variant = "default" if "default" in results else args.variants[0]
     per_prompt = [
-        "", f"Per prompt (`{per_variant}`; counts are particles better than their init):", "",
-        *markdown_table(PROMPT_HEADER, prompt_rows(results[per_variant][0], suite), ("---", "---", *("---:",) * (len(PROMPT_HEADER) - 2))),
+        "",
+        f"Per prompt (`{per_variant}`; counts are particles better than their init):",
+        "",
+        *markdown_table(
+            PROMPT_HEADER,
+            prompt_rows(results[per_variant][0], suite),
+            ("---", "---", *("---:",) * (len(PROMPT_HEADER) - 2)),
+        ),
     ]
-    write_report(args.out, "Quality: distillation against its own initialisation", intro,
-                 markdown_table(HEADER, rows, ALIGN) + per_prompt, footer="\n".join(f"- {m}" for m in skipped))
+    write_report(
+        args.out,
+        "Quality: distillation against its own initialisation",
+        intro,
+        markdown_table(HEADER, rows, ALIGN) + per_prompt,
+        footer="\n".join(f"- {m}" for m in skipped),
+    )
     if len(args.variants) > 1:
         variant_sheet(args.runs, args.variants, suite[:4], args.variant_sheet)
     sheet_variant = "default" if "default" in results else args.variants[0]

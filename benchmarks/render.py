@@ -51,12 +51,21 @@ def make_scene(n: int, size: int, n_cams: int) -> dict[str, Tensor | int]:
 
     gen = torch.Generator().manual_seed(0)
     g = Gaussians.random_ball(n, radius=1.0, scale=0.02, opacity=0.5, sh_degree=0, generator=gen)
-    log_scales = torch.empty(n, 3).uniform_(float(torch.log(torch.tensor(0.01))), float(torch.log(torch.tensor(0.03))),
-                                            generator=gen)
+    log_scales = torch.empty(n, 3).uniform_(
+        float(torch.log(torch.tensor(0.01))), float(torch.log(torch.tensor(0.03))), generator=gen
+    )
     logit_opa = torch.logit(torch.empty(n).uniform_(0.1, 0.9, generator=gen))
     cams = orbit_ring(n_cams, size, size, elevation_deg=20.0, radius=2.8, fov_y_deg=45.0)
-    return {"means": g.means, "quats": g.quats, "log_scales": log_scales, "logit_opa": logit_opa, "sh": g.sh,
-            "viewmats": cams.viewmats, "Ks": cams.Ks, "size": size}
+    return {
+        "means": g.means,
+        "quats": g.quats,
+        "log_scales": log_scales,
+        "logit_opa": logit_opa,
+        "sh": g.sh,
+        "viewmats": cams.viewmats,
+        "Ks": cams.Ks,
+        "size": size,
+    }
 
 
 def dense_render(means, quats, scales, opacities, sh, viewmats, Ks, size):  # type: ignore[no-untyped-def]
@@ -115,12 +124,26 @@ def worker(backend: str, n: int, size: int, n_cams: int, repeats: int) -> dict:
     peak_mb = (rss_kb("VmHWM") - base) / 1024
     path = f"/tmp/splatdream_bench_{os.getpid()}.pt"
     torch.save(img, path)
-    return {"time_s": statistics.median(times), "cpu_s": statistics.median(cpu), "peak_mb": peak_mb, "image": path}
+    return {
+        "time_s": statistics.median(times),
+        "cpu_s": statistics.median(cpu),
+        "peak_mb": peak_mb,
+        "image": path,
+    }
 
 
 def run_worker(cfg: Config, backend: str, n: int, size: int, n_cams: int) -> dict:
-    cmd = [sys.executable, __file__, "--worker", backend, str(n), str(size), str(n_cams), str(cfg.repeats),
-           str(cfg.threads)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        backend,
+        str(n),
+        str(size),
+        str(n_cams),
+        str(cfg.repeats),
+        str(cfg.threads),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"benchmark worker failed ({' '.join(cmd)}):\n{done.stderr[-2000:]}")
@@ -145,13 +168,25 @@ def main(argv: list[str] | None = None) -> None:
                 dense = run_worker(cfg, "dense", n, size, n_cams)
                 diff = (torch.load(ours["image"]) - torch.load(dense["image"])).abs().max().item()
                 os.remove(dense["image"])
-                cells = [f"{dense['time_s']:.3f}", f"{dense['cpu_s']:.2f}", f"{dense['peak_mb']:.0f}",
-                         f"{dense['time_s'] / ours['time_s']:.1f}x", f"{diff:.1e}"]
+                cells = [
+                    f"{dense['time_s']:.3f}",
+                    f"{dense['cpu_s']:.2f}",
+                    f"{dense['peak_mb']:.0f}",
+                    f"{dense['time_s'] / ours['time_s']:.1f}x",
+                    f"{diff:.1e}",
+                ]
             else:
                 cells = [f"n/a (would need ~{need_gb:.0f} GB)", "n/a", "n/a", "n/a", "n/a"]
             os.remove(ours["image"])
-            row = [f"{n:,}", f"{size}²", str(n_cams), f"{ours['time_s']:.3f}", f"{ours['cpu_s']:.2f}",
-                   f"{ours['peak_mb']:.0f}", *cells]
+            row = [
+                f"{n:,}",
+                f"{size}²",
+                str(n_cams),
+                f"{ours['time_s']:.3f}",
+                f"{ours['cpu_s']:.2f}",
+                f"{ours['peak_mb']:.0f}",
+                *cells,
+            ]
             lines.append("| " + " | ".join(row) + " |")
             print(lines[-1], flush=True)
     header = (

@@ -52,7 +52,9 @@ def clustered(n: int, rng: np.random.Generator, centres: np.ndarray, chunk: int 
     out = np.empty((n, DIM), np.float32)
     for s in range(0, n, chunk):
         m = min(chunk, n - s)
-        x = centres[rng.integers(0, len(centres), m)] + 0.8 * rng.standard_normal((m, DIM), dtype=np.float32) / np.sqrt(DIM)
+        x = centres[rng.integers(0, len(centres), m)] + 0.8 * rng.standard_normal(
+            (m, DIM), dtype=np.float32
+        ) / np.sqrt(DIM)
         out[s : s + m] = x / np.linalg.norm(x, axis=1, keepdims=True)
     return out
 
@@ -104,8 +106,9 @@ SWEEPS: dict[str, list[Search]] = {
 }
 
 
-def bench_size(n: int, n_queries: int, kinds: list[str], workdir: Path, rng: np.random.Generator,
-               centres: np.ndarray) -> list[dict[str, Any]]:
+def bench_size(
+    n: int, n_queries: int, kinds: list[str], workdir: Path, rng: np.random.Generator, centres: np.ndarray
+) -> list[dict[str, Any]]:
     data = clustered(n, rng, centres)
     queries = clustered(n_queries, rng, centres)
     db = lancedb.connect(workdir / f"n{n}")
@@ -122,7 +125,9 @@ def bench_size(n: int, n_queries: int, kinds: list[str], workdir: Path, rng: np.
     batch_ms = (time.perf_counter() - t) * 1000 / n_queries
 
     def recall(found: list[np.ndarray]) -> float:
-        return float(np.mean([len(set(f.tolist()) & set(e.tolist())) / K for f, e in zip(found, exact, strict=True)]))
+        return float(
+            np.mean([len(set(f.tolist()) & set(e.tolist())) / K for f, e in zip(found, exact, strict=True)])
+        )
 
     def numpy_top(i: int) -> np.ndarray:
         scores = data @ queries[i]
@@ -142,11 +147,29 @@ def bench_size(n: int, n_queries: int, kinds: list[str], workdir: Path, rng: np.
     rows: list[dict[str, Any]] = []
     reps = min(n_queries, 20 if n <= 100_000 else 5)
     np_ms, _ = timed(numpy_top, reps)
-    rows.append({"n": n, "index": "exact (numpy, one query)", "search": "-", "recall": 1.0, "ms": np_ms,
-                 "build_s": 0.0, "note": f"all {n_queries} queries in one matmul: {batch_ms:.2f} ms/query"})
+    rows.append(
+        {
+            "n": n,
+            "index": "exact (numpy, one query)",
+            "search": "-",
+            "recall": 1.0,
+            "ms": np_ms,
+            "build_s": 0.0,
+            "note": f"all {n_queries} queries in one matmul: {batch_ms:.2f} ms/query",
+        }
+    )
     flat_ms, flat = timed(lance_top, reps)
-    rows.append({"n": n, "index": "exact (LanceDB flat scan)", "search": "-", "recall": recall(flat), "ms": flat_ms,
-                 "build_s": 0.0, "note": f"write {write_s:.1f} s"})
+    rows.append(
+        {
+            "n": n,
+            "index": "exact (LanceDB flat scan)",
+            "search": "-",
+            "recall": recall(flat),
+            "ms": flat_ms,
+            "build_s": 0.0,
+            "note": f"write {write_s:.1f} s",
+        }
+    )
     print(f"n={n}: numpy {np_ms:.1f} ms, flat {flat_ms:.1f} ms", file=sys.stderr, flush=True)
     for kind in kinds:
         config = ann_index_config(kind, n, DIM)
@@ -155,20 +178,51 @@ def bench_size(n: int, n_queries: int, kinds: list[str], workdir: Path, rng: np.
         build_s = time.perf_counter() - t
         for search in SWEEPS[kind]:
             ms, found = timed(lambda i, s=search: lance_top(i, s), n_queries)
-            rows.append({"n": n, "index": kind, "search": search.label(), "recall": recall(found), "ms": ms,
-                         "build_s": build_s, "note": f"{ivf_partitions(n)} partitions"})
+            rows.append(
+                {
+                    "n": n,
+                    "index": kind,
+                    "search": search.label(),
+                    "recall": recall(found),
+                    "ms": ms,
+                    "build_s": build_s,
+                    "note": f"{ivf_partitions(n)} partitions",
+                }
+            )
             r = rows[-1]
-            print(f"n={n} {kind} {r['search']}: recall@10 {r['recall']:.3f}, {ms:.1f} ms, build {build_s:.0f} s",
-                  file=sys.stderr, flush=True)
+            print(
+                f"n={n} {kind} {r['search']}: recall@10 {r['recall']:.3f}, {ms:.1f} ms, build {build_s:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
     return rows
 
 
 def ann_section(rows: list[dict[str, Any]], n_queries: int) -> str:
     table = markdown_table(
-        ["rows", "index", "search", "recall@10", "ms/query (median)", "index build (s)", "meets target", "notes"],
-        [[f"{r['n']:,}", r["index"], r["search"], f"{r['recall']:.3f}", f"{r['ms']:.1f}",
-          f"{r['build_s']:.0f}" if r["build_s"] else "-",
-          "yes" if r["recall"] >= TARGET_RECALL and r["ms"] <= TARGET_MS else "no", r["note"]] for r in rows],
+        [
+            "rows",
+            "index",
+            "search",
+            "recall@10",
+            "ms/query (median)",
+            "index build (s)",
+            "meets target",
+            "notes",
+        ],
+        [
+            [
+                f"{r['n']:,}",
+                r["index"],
+                r["search"],
+                f"{r['recall']:.3f}",
+                f"{r['ms']:.1f}",
+                f"{r['build_s']:.0f}" if r["build_s"] else "-",
+                "yes" if r["recall"] >= TARGET_RECALL and r["ms"] <= TARGET_MS else "no",
+                r["note"],
+            ]
+            for r in rows
+        ],
         ["---:", "---", "---", "---:", "---:", "---:", "---", "---"],
     )
     intro = (
@@ -187,16 +241,48 @@ def prompts_section(n_prompts: int, workdir: Path) -> str:
     from splatdream.models.embedders import load_embedder
     from splatdream.retrieval.library import AssetLibrary
 
-    objects = ["chair", "sports car", "teapot", "pickup truck", "oak tree", "electric guitar", "wizard hat",
-               "castle", "robot", "donut", "golden trophy", "sailboat", "cat", "floor lamp", "bicycle"]
+    objects = [
+        "chair",
+        "sports car",
+        "teapot",
+        "pickup truck",
+        "oak tree",
+        "electric guitar",
+        "wizard hat",
+        "castle",
+        "robot",
+        "donut",
+        "golden trophy",
+        "sailboat",
+        "cat",
+        "floor lamp",
+        "bicycle",
+    ]
     attrs = ["", "red ", "wooden ", "shiny metal ", "green ", "small ", "vintage ", "pink ceramic "]
     prompts = [f"a {attrs[i % len(attrs)]}{objects[(i * 7) % len(objects)]}" for i in range(n_prompts)]
     path = workdir / "prompts.txt"
     path.write_text("\n".join(prompts) + "\n")
     env = dict(os.environ, SPLATDREAM_LIBRARY=str(workdir / "no-user-library"))
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "splatdream", "retrieve", "--prompts-file", str(path), "--json",
-                    "--embedder", "text", "--sheet", "None"], check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "splatdream",
+            "retrieve",
+            "--prompts-file",
+            str(path),
+            "--json",
+            "--embedder",
+            "text",
+            "--sheet",
+            "None",
+        ],
+        check=True,
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
     cli_s = time.perf_counter() - t
     os.environ["SPLATDREAM_LIBRARY"] = env["SPLATDREAM_LIBRARY"]
     lib = AssetLibrary.open()
@@ -205,13 +291,16 @@ def prompts_section(n_prompts: int, workdir: Path) -> str:
     t = time.perf_counter()
     lib.search_many(prompts, 3, embedder=emb)
     search_s = time.perf_counter() - t
-    return "\n".join([
-        "## Prompts per second", "",
-        f"{n_prompts} prompts through `splatdream retrieve --prompts-file F --json --embedder text --sheet None` "
-        f"(shipped starter library, k=3, object-first search): {n_prompts / cli_s:.0f} prompts/s for the whole command "
-        f"({cli_s:.1f} s including Python start-up and model load); search_many alone, warm: "
-        f"{n_prompts / search_s:.0f} prompts/s ({search_s:.2f} s).",
-    ])
+    return "\n".join(
+        [
+            "## Prompts per second",
+            "",
+            f"{n_prompts} prompts through `splatdream retrieve --prompts-file F --json --embedder text --sheet None` "
+            f"(shipped starter library, k=3, object-first search): {n_prompts / cli_s:.0f} prompts/s for the whole command "
+            f"({cli_s:.1f} s including Python start-up and model load); search_many alone, warm: "
+            f"{n_prompts / search_s:.0f} prompts/s ({search_s:.2f} s).",
+        ]
+    )
 
 
 def ingest_section(n: int, workdir: Path) -> str:
@@ -242,16 +331,21 @@ def ingest_section(n: int, workdir: Path) -> str:
     again = lib.add(src, embedders=[embedder], progress=False)
     dup_secs = time.perf_counter() - t
     assert len(report.added) == n and len(again.duplicates) == n
-    return "\n".join([
-        "## Ingest", "",
-        f"{n} small coloured meshes (load, normalise, 96² thumbnail, MiniLM caption embedding, write): "
-        f"{n / secs:.1f} assets/s ({secs:.1f} s). Re-adding the same files (content-hash no-op): {n / dup_secs:.0f} files/s.",
-    ])
+    return "\n".join(
+        [
+            "## Ingest",
+            "",
+            f"{n} small coloured meshes (load, normalise, 96² thumbnail, MiniLM caption embedding, write): "
+            f"{n / secs:.1f} assets/s ({secs:.1f} s). Re-adding the same files (content-hash no-op): {n / dup_secs:.0f} files/s.",
+        ]
+    )
 
 
 def merge_sections(old: str, new: dict[str, str], header: str) -> str:
     """``old`` with the ``## `` sections named in ``new`` replaced (or appended); the header refreshed."""
-    sections = {m.group(1): m.group(0).rstrip() for m in re.finditer(r"^## (.+?)$.*?(?=^## |\Z)", old, re.M | re.S)}
+    sections = {
+        m.group(1): m.group(0).rstrip() for m in re.finditer(r"^## (.+?)$.*?(?=^## |\Z)", old, re.M | re.S)
+    }
     sections.update(new)
     order = ["ANN index", "Prompts per second", "Ingest"]
     body = [sections[name] for name in order if name in sections]
@@ -260,9 +354,13 @@ def merge_sections(old: str, new: dict[str, str], header: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--parts", nargs="+", default=["ann", "prompts", "ingest"], choices=["ann", "prompts", "ingest"])
+    ap.add_argument(
+        "--parts", nargs="+", default=["ann", "prompts", "ingest"], choices=["ann", "prompts", "ingest"]
+    )
     ap.add_argument("--sizes", type=int, nargs="+", default=smoke([100_000, 1_000_000], [3000]))
-    ap.add_argument("--indexes", nargs="+", default=smoke(list(SWEEPS), list(SWEEPS)[:1]), choices=list(SWEEPS))
+    ap.add_argument(
+        "--indexes", nargs="+", default=smoke(list(SWEEPS), list(SWEEPS)[:1]), choices=list(SWEEPS)
+    )
     ap.add_argument("--queries", type=int, default=smoke(100, 5))
     ap.add_argument("--prompts", type=int, default=smoke(1000, 20), help="prompts for the prompts/s part")
     ap.add_argument("--ingest", type=int, default=smoke(30, 3), help="meshes for the ingest throughput part")
@@ -277,7 +375,11 @@ def main(argv: list[str] | None = None) -> int:
     new: dict[str, str] = {}
     try:
         if "ann" in args.parts:
-            rows = [r for n in args.sizes for r in bench_size(n, args.queries, args.indexes, workdir, rng, centres)]
+            rows = [
+                r
+                for n in args.sizes
+                for r in bench_size(n, args.queries, args.indexes, workdir, rng, centres)
+            ]
             new["ANN index"] = ann_section(rows, args.queries)
         if "prompts" in args.parts:
             new["Prompts per second"] = prompts_section(args.prompts, workdir)
@@ -285,12 +387,15 @@ def main(argv: list[str] | None = None) -> int:
             new["Ingest"] = ingest_section(args.ingest, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    header = "\n".join([
-        "# Retrieval benchmark", "",
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores shared with other jobs, "
-        f"LanceDB {lancedb.__version__}, numpy {np.__version__}. "
-        "`python benchmarks/retrieval.py` (see its docstring).",
-    ])
+    header = "\n".join(
+        [
+            "# Retrieval benchmark",
+            "",
+            f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores shared with other jobs, "
+            f"LanceDB {lancedb.__version__}, numpy {np.__version__}. "
+            "`python benchmarks/retrieval.py` (see its docstring).",
+        ]
+    )
     old = args.out.read_text() if args.out.exists() else ""
     text = merge_sections(old, new, header)
     print(text)

@@ -107,7 +107,9 @@ def run(trainer: FakeTrainer, steps: int, start: int, viewer: LiveViewer | None)
 
 def fake_browser(url: str) -> subprocess.Popen[bytes]:
     """A browser stand-in in its own process, connected and draining until its stdin closes."""
-    return subprocess.Popen([sys.executable, "-m", "tests.support.fake_client", url], stdin=subprocess.PIPE, cwd=ROOT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.support.fake_client", url], stdin=subprocess.PIPE, cwd=ROOT
+    )
 
 
 def main(args: Args) -> None:
@@ -138,7 +140,9 @@ def main(args: Args) -> None:
         "no viewer": lambda start: run(trainer, args.steps, start, None),
         f"viewer, no browser ({every})": with_viewer(default, browser=False),
         f"viewer + browser ({every})": with_viewer(default, browser=True),
-        f"viewer + browser (every step, <= {stress.max_updates_per_second:g}/s)": with_viewer(stress, browser=True),
+        f"viewer + browser (every step, <= {stress.max_updates_per_second:g}/s)": with_viewer(
+            stress, browser=True
+        ),
     }
     timings: dict[str, list[Timing]] = {name: [] for name in configs}
     step = 0
@@ -147,8 +151,12 @@ def main(args: Args) -> None:
             timings[name].append(go(step))
             step += args.steps
             t = timings[name][-1]
-            print(f"round {r}: {name}: {1000 * t.wall / args.steps:.1f} ms/step wall, "
-                  f"{1000 * t.cpu / args.steps:.1f} ms/step CPU", file=sys.stderr, flush=True)
+            print(
+                f"round {r}: {name}: {1000 * t.wall / args.steps:.1f} ms/step wall, "
+                f"{1000 * t.cpu / args.steps:.1f} ms/step CPU",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def median(name: str, attr: str) -> float:
         return statistics.median(getattr(t, attr) for t in timings[name])

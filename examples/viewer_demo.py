@@ -57,7 +57,10 @@ def main(argv: list[str] | None = None) -> int:
             amount = 0.5 * (1 - step / max(last, 1)) ** 2 + 0.004
             particles = [noisy(t, amount, gen) for t in targets]
             stage = "warm-up (retrieval init)" if step < last // 4 else "vsd"
-            metrics = {"loss": amount + 0.02 * float(torch.rand((), generator=gen)), "lora_loss": 0.1 + amount / 3}
+            metrics = {
+                "loss": amount + 0.02 * float(torch.rand((), generator=gen)),
+                "lora_loss": 0.1 + amount / 3,
+            }
             cams = sample_orbit(2, OrbitRanges(), 64, 64, generator=gen)
             viewer.update(step, args.steps, stage, particles, metrics, cams)
             viewer.wait_if_paused()

@@ -52,7 +52,9 @@ def check_budget(cfg: Any, force: bool) -> str | None:
             "--init.gaussians-per-particle / --distill.densify.max-gaussians), or pass --force to try anyway"
         )
     if cfg.num_particles > MANY_PARTICLES:
-        return (f"warning: {cfg.num_particles} particles: every step renders and scores each of them, so the run "
-                f"takes about {cfg.num_particles / 4:.0f}x as long as with the presets' 4 "
-                f"(~{need / 2**30:.1f} GiB of training state)")
+        return (
+            f"warning: {cfg.num_particles} particles: every step renders and scores each of them, so the run "
+            f"takes about {cfg.num_particles / 4:.0f}x as long as with the presets' 4 "
+            f"(~{need / 2**30:.1f} GiB of training state)"
+        )
     return None

@@ -18,18 +18,38 @@ from collections.abc import Callable
 
 # name -> (module, function, one-line description)
 SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
-    "run": ("splatdream.pipeline", "main", "text -> Gaussian splats: retrieve, init, adapt, distil, export (default)"),
+    "run": (
+        "splatdream.pipeline",
+        "main",
+        "text -> Gaussian splats: retrieve, init, adapt, distil, export (default)",
+    ),
     "retrieve": ("splatdream.retrieval.cli", "retrieve_main", "top-k assets of the library for a prompt"),
-    "assets": ("splatdream.retrieval.cli", "assets_main", "manage the asset library (build-starter, add, add-objaverse, list, show, remove)"),
+    "assets": (
+        "splatdream.retrieval.cli",
+        "assets_main",
+        "manage the asset library (build-starter, add, add-objaverse, list, show, remove)",
+    ),
     "init": ("splatdream.init.cli", "main", "retrieve + initialise particles and write them as .ply"),
     "prior": ("splatdream.priors.cli", "main", "2D priors: sample, train-tiny, render-data, export-tiny"),
     "adapt": ("splatdream.adaptation.cli", "main", "front-align retrieved assets and LoRA-adapt the prior"),
-    "eval": ("splatdream.evaluate.cli", "main", "score runs against their initialisations: eval.json, eval.png"),
-    "batch": ("splatdream.batch.cli", "main", "many prompts as Ray tasks into one folder: resumable, with a gallery"),
+    "eval": (
+        "splatdream.evaluate.cli",
+        "main",
+        "score runs against their initialisations: eval.json, eval.png",
+    ),
+    "batch": (
+        "splatdream.batch.cli",
+        "main",
+        "many prompts as Ray tasks into one folder: resumable, with a gallery",
+    ),
     "view": ("viewer.app", "main", "open a .ply or run directory in the browser viewer"),
     "turntable": ("splatdream.export.turntable", "main", "render an orbit video of a .ply"),
     "info": ("splatdream.export.info", "main", "print count, SH degree and bounds of a .ply"),
-    "export": ("splatdream.export.convert", "main", "write a .ply or run as .splat, compressed .ply, .spz or a .glb mesh"),
+    "export": (
+        "splatdream.export.convert",
+        "main",
+        "write a .ply or run as .splat, compressed .ply, .spz or a .glb mesh",
+    ),
 }
 DEFAULT = "run"
 
@@ -73,7 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _dispatch(argv)
     except KeyboardInterrupt as exc:
-        print(f"splatdream: {str(exc) or 'interrupted'}", file=sys.stderr)  # KeyboardInterrupt() is truthy, its text ''
+        print(
+            f"splatdream: {str(exc) or 'interrupted'}", file=sys.stderr
+        )  # KeyboardInterrupt() is truthy, its text ''
         return 130
     except SystemExit as exc:
         if isinstance(exc.code, str):  # raise SystemExit("error: ...") from a stage: the message is the fix
@@ -98,7 +120,9 @@ def user_message(exc: BaseException) -> str | None:
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
         where = f" writing {exc.filename}" if exc.filename else ""
         return f"error: the disk is full{where}; free some space (earlier files were kept) and run again, or --resume the run"
-    if isinstance(exc, (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError, FileExistsError)):
+    if isinstance(
+        exc, (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError, FileExistsError)
+    ):
         return f"error: {one_line(exc)}"
     if isinstance(exc, ValueError):  # our stages raise ValueError with the fix in the message
         return f"error: {one_line(exc)}\n{hint}"

@@ -141,7 +141,9 @@ PRESETS: dict[str, tuple[str, RunConfig]] = {
         RunConfig(
             prior=PriorConfig(kind="tiny"),
             init=InitConfig(gaussians_per_particle=6000),
-            adapt=replace(TINY_PRIOR_ADAPT, enabled=False),  # issue 26: the caption reference needs no adapter
+            adapt=replace(
+                TINY_PRIOR_ADAPT, enabled=False
+            ),  # issue 26: the caption reference needs no adapter
             # Issue 13: free per-Gaussian colours, moving geometry and densification turned clean retrieved
             # assets into speckle, holes and floaters (speckle x1.3-3, count x3). The 32 px TinyPrior cannot
             # see one Gaussian, so the distillation keeps the retrieved geometry and recolours it through a
@@ -157,8 +159,9 @@ PRESETS: dict[str, tuple[str, RunConfig]] = {
                 guidance_scale=5.0,
                 t_max=Steps((0.6,)),
                 resolution=Steps((32.0,)),
-                lr=LearningRates(means=ExpDecay(0.0, 0.0), scales=0.0, quats=0.0, opacities=0.0,
-                                 sh0=0.0, shN=0.0),
+                lr=LearningRates(
+                    means=ExpDecay(0.0, 0.0), scales=0.0, quats=0.0, opacities=0.0, sh0=0.0, shN=0.0
+                ),
                 colour=ColourFieldConfig(enabled=True, grid_size=0, lr_affine=1e-2, lr_grid=1e-2),
                 densify=DensifyConfig(enabled=False),
                 # peft's init and torch's AdamW defaults, as this preset was tuned with (outputs unchanged)
@@ -177,19 +180,39 @@ PRESETS: dict[str, tuple[str, RunConfig]] = {
         # particles; GaussianDreamer never resets), and scale-free growth: the top 3% by grad2d at each refine
         # (the 1-5% the fixed threshold was tuned to on random weights, whatever real weights' scale).
         # At 1200 steps: t_max drops at step 400, refinement stops at 800 (fractions of --distill.steps).
-        sd21_preset(SD21_STEPS, t_drop=1 / 3, densify=DensifyConfig(
-            refine_start=100, refine_every=100, refine_stop=2 / 3, reset_every=1 / 3, grow_grad2d=SD21_GROW_GRAD2D,
-            grow_quantile=0.03, opacity_reset=False, max_gaussians=300_000),
-            checkpoint_every=200),
+        sd21_preset(
+            SD21_STEPS,
+            t_drop=1 / 3,
+            densify=DensifyConfig(
+                refine_start=100,
+                refine_every=100,
+                refine_stop=2 / 3,
+                reset_every=1 / 3,
+                grow_grad2d=SD21_GROW_GRAD2D,
+                grow_quantile=0.03,
+                opacity_reset=False,
+                max_gaussians=300_000,
+            ),
+            checkpoint_every=200,
+        ),
     ),
     "redream-sd21-long": (
         "The paper's full schedule (ProlificDreamer's, as threestudio runs it): 20,000 VSD steps, t_max 0.98 -> 0.5 "
         "at step 5000, 512px throughout; hours on one GPU",
         # at 20,000 steps: t_max drops at step 5000, refinement stops at 15,000, opacities reset every 3000
-        sd21_preset(20_000, t_drop=0.25, densify=DensifyConfig(
-            refine_start=500, refine_every=300, refine_stop=0.75, reset_every=0.15, grow_grad2d=SD21_GROW_GRAD2D,
-            max_gaussians=300_000),
-            checkpoint_every=500),
+        sd21_preset(
+            20_000,
+            t_drop=0.25,
+            densify=DensifyConfig(
+                refine_start=500,
+                refine_every=300,
+                refine_stop=0.75,
+                reset_every=0.15,
+                grow_grad2d=SD21_GROW_GRAD2D,
+                max_gaussians=300_000,
+            ),
+            checkpoint_every=500,
+        ),
     ),
 }
 
@@ -217,8 +240,10 @@ def auto_preset(*, for_help: bool = False) -> str:
         return "redream-sd21"
     found = find_cached(default_repos() if path is None else (path,))
     if found is None:
-        log.info("auto preset: cpu-tiny (CUDA found, but no Stable Diffusion weights %s in the Hugging Face cache)",
-                 " or ".join(default_repos()))
+        log.info(
+            "auto preset: cpu-tiny (CUDA found, but no Stable Diffusion weights %s in the Hugging Face cache)",
+            " or ".join(default_repos()),
+        )
         return "cpu-tiny"
     log.info("auto preset: redream-sd21 (CUDA, weights %s in the Hugging Face cache)", found)
     return "redream-sd21"
@@ -287,7 +312,9 @@ def preset_yaml(name: str) -> str:
     description, cfg = PRESETS[name]
     from splatdream.configio import dump_yaml
 
-    return f"# {name}: {description}\n# Regenerate with: python -m splatdream.config configs/\n" + dump_yaml(cfg)
+    return f"# {name}: {description}\n# Regenerate with: python -m splatdream.config configs/\n" + dump_yaml(
+        cfg
+    )
 
 
 if __name__ == "__main__":

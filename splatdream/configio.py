@@ -25,7 +25,14 @@ T = TypeVar("T")
 MAX_VALUES = 20_000
 
 _short = reprlib.Repr()
-_short.maxlevel, _short.maxlist, _short.maxtuple, _short.maxdict, _short.maxstring, _short.maxother = 2, 4, 4, 4, 60, 60
+_short.maxlevel, _short.maxlist, _short.maxtuple, _short.maxdict, _short.maxstring, _short.maxother = (
+    2,
+    4,
+    4,
+    4,
+    60,
+    60,
+)
 
 
 def short(value: Any) -> str:
@@ -159,13 +166,17 @@ def load_yaml(cls: type[T], path: Path) -> T:
         raise ValueError(f"config {path} is not a regular file; pass a .yaml file")
     try:
         if path.stat().st_size > MAX_CONFIG_BYTES:
-            raise ValueError(f"config {path} is over {MAX_CONFIG_BYTES >> 20} MiB; a config is a few KB of settings")
+            raise ValueError(
+                f"config {path} is over {MAX_CONFIG_BYTES >> 20} MiB; a config is a few KB of settings"
+            )
         data = yaml.safe_load(path.read_text())
     except (OSError, UnicodeDecodeError, RecursionError, yaml.YAMLError) as exc:
         raise ValueError(f"cannot read config {path}: {one_line(exc, 200)}") from None
     if not isinstance(data, dict):
         raise ValueError(f"config {path} is not a mapping of settings")
     if expanded_size(data) > MAX_VALUES:
-        raise ValueError(f"config {path} expands to more than {MAX_VALUES:,} values (nested YAML aliases?); "
-                         "write the settings out, without '*' aliases")
+        raise ValueError(
+            f"config {path} expands to more than {MAX_VALUES:,} values (nested YAML aliases?); "
+            "write the settings out, without '*' aliases"
+        )
     return from_dict(cls, data, where=str(path))

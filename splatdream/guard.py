@@ -57,7 +57,9 @@ def _blend(init: Gaussians, result: Gaussians, a: float) -> Gaussians:
     return replace(result, sh=sh)
 
 
-def _broken(cfg: GuardConfig, v0: Views, v1: Views, prompt: str) -> tuple[str, float, float, float | None, float | None]:
+def _broken(
+    cfg: GuardConfig, v0: Views, v1: Views, prompt: str
+) -> tuple[str, float, float, float | None, float | None]:
     """(reason or '', patches, mean shift, dE init, dE) of ``v1`` against ``v0``."""
     word = target_word(prompt)
     patches, shift = patch_residual(v0, v1), mean_colour_shift(v0, v1)
@@ -67,7 +69,9 @@ def _broken(cfg: GuardConfig, v0: Views, v1: Views, prompt: str) -> tuple[str, f
     de0 = de1 = None
     if word is None:
         if shift > cfg.max_shift:
-            reasons.append(f"mean colour moved {shift:.1f} > {cfg.max_shift:g} with no colour word in the prompt")
+            reasons.append(
+                f"mean colour moved {shift:.1f} > {cfg.max_shift:g} with no colour word in the prompt"
+            )
     else:
         de0, de1 = delta_e(mean_colour(v0), word), delta_e(mean_colour(v1), word)
         if de0 <= cfg.match_below and de1 > de0 + cfg.keep_within:
@@ -78,16 +82,26 @@ def _broken(cfg: GuardConfig, v0: Views, v1: Views, prompt: str) -> tuple[str, f
 
 
 @torch.no_grad()
-def guard_particles(inits: list[Gaussians], results: list[Gaussians], prompt: str,
-                    cfg: GuardConfig) -> tuple[list[Gaussians], list[GuardRecord]]:
+def guard_particles(
+    inits: list[Gaussians], results: list[Gaussians], prompt: str, cfg: GuardConfig
+) -> tuple[list[Gaussians], list[GuardRecord]]:
     """Each result, walked back toward its init as far as its bounds need; one record per particle."""
     cams = eval_cameras(cfg.views, cfg.size, (RING_ELEVATION_DEG + 30.0,))
     out, records = [], []
     for i, (g0, g1) in enumerate(zip(inits, results, strict=True)):
         if len(g0) != len(g1) or not torch.allclose(g0.means, g1.means):
             out.append(g1)
-            records.append(GuardRecord(i, 1.0, None, None, None, None,
-                                       "not checked: the geometry changed, there is no straight line back to the init"))
+            records.append(
+                GuardRecord(
+                    i,
+                    1.0,
+                    None,
+                    None,
+                    None,
+                    None,
+                    "not checked: the geometry changed, there is no straight line back to the init",
+                )
+            )
             continue
         v0 = render_views(g0, cams, cfg.views)
         reason, patches, shift, de0, de1 = _broken(cfg, v0, render_views(g1, cams, cfg.views), prompt)

@@ -19,19 +19,68 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 #: integer fields that must be >= 1 (by leaf name, in any config)
-AT_LEAST_ONE = frozenset({
-    "num_particles", "k", "n_candidates", "clip_views", "gaussians_per_particle", "n_yaws", "resolution",
-    "noises_per_timestep", "rank", "batch_size", "views_per_particle", "max_batch", "refine_every",
-    "max_gaussians", "steps_per_particle_step", "checkpoint_every", "max_bad_steps", "log_every",
-    "update_every", "max_gaussians_per_particle", "turntable_size", "turntable_fps", "image_size", "size", "fps",
-    "batch", "views", "sheet_size", "top_k", "local_cpus",
-})
+AT_LEAST_ONE = frozenset(
+    {
+        "num_particles",
+        "k",
+        "n_candidates",
+        "clip_views",
+        "gaussians_per_particle",
+        "n_yaws",
+        "resolution",
+        "noises_per_timestep",
+        "rank",
+        "batch_size",
+        "views_per_particle",
+        "max_batch",
+        "refine_every",
+        "max_gaussians",
+        "steps_per_particle_step",
+        "checkpoint_every",
+        "max_bad_steps",
+        "log_every",
+        "update_every",
+        "max_gaussians_per_particle",
+        "turntable_size",
+        "turntable_fps",
+        "image_size",
+        "size",
+        "fps",
+        "batch",
+        "views",
+        "sheet_size",
+        "top_k",
+        "local_cpus",
+    }
+)
 #: float fields (or tuples of floats) that must lie in [0, 1]
-UNIT = frozenset({"t_min", "t_max", "t_range", "camera_dropout", "opacity", "random_opacity", "prune_opa",
-                  "max_busy_fraction", "min_opacity", "lr_backoff", "attribute_weight"})
+UNIT = frozenset(
+    {
+        "t_min",
+        "t_max",
+        "t_range",
+        "camera_dropout",
+        "opacity",
+        "random_opacity",
+        "prune_opa",
+        "max_busy_fraction",
+        "min_opacity",
+        "lr_backoff",
+        "attribute_weight",
+    }
+)
 #: float fields that must be > 0
-POSITIVE = frozenset({"radius", "random_radius", "random_scale", "max_updates_per_second", "extent",
-                      "tangent_scale", "cpus_per_run"})
+POSITIVE = frozenset(
+    {
+        "radius",
+        "random_radius",
+        "random_scale",
+        "max_updates_per_second",
+        "extent",
+        "tangent_scale",
+        "cpus_per_run",
+    }
+)
 #: fields of view, in degrees: (0, 180)
 ANGLES_OF_VIEW = frozenset({"fov_y_deg", "fov"})
 #: ints that may be negative
@@ -93,5 +142,7 @@ def checked(cfg: T, omit: tuple[str, ...] = ()) -> T:
     """
     bad = problems(cfg, omit=omit)
     if bad:
-        raise SystemExit("error: " + "; ".join(bad[:4]) + (f" (and {len(bad) - 4} more)" if len(bad) > 4 else ""))
+        raise SystemExit(
+            "error: " + "; ".join(bad[:4]) + (f" (and {len(bad) - 4} more)" if len(bad) > 4 else "")
+        )
     return cfg

@@ -86,14 +86,25 @@ class Pipeline:
         rc = self.cfg.retrieval
         lib = AssetLibrary.open(rc.library)
         embedder = load_embedder(rc.embedder, rc.clip)
-        hits = lib.search(self.cfg.prompt, rc.k, embedder=embedder, n_candidates=rc.n_candidates,
-                          attribute_weight=rc.attribute_weight, weak_below=rc.weak_below)
+        hits = lib.search(
+            self.cfg.prompt,
+            rc.k,
+            embedder=embedder,
+            n_candidates=rc.n_candidates,
+            attribute_weight=rc.attribute_weight,
+            weak_below=rc.weak_below,
+        )
         for h in hits:
-            self.say(f"  retrieved #{h.rank}: {h.caption} (score {h.score:.3f}, {h.source}{', weak' if h.weak else ''})")
+            self.say(
+                f"  retrieved #{h.rank}: {h.caption} (score {h.score:.3f}, {h.source}{', weak' if h.weak else ''})"
+            )
         if warning := weak_match_warning(self.cfg.prompt, hits, lib.root):
             log.warning(warning)
-            self.say("  init uses only the good assets" if len(hits) > sum(h.weak for h in hits) else
-                     "  no good asset: particles start from the closest ones (--init.method random starts from noise)")
+            self.say(
+                "  init uses only the good assets"
+                if len(hits) > sum(h.weak for h in hits)
+                else "  no good asset: particles start from the closest ones (--init.method random starts from noise)"
+            )
         thumbs = lib.thumbnails([h.id for h in hits])
         sheet = contact_sheet([(self.cfg.prompt, [(thumbs.get(h.id), h.caption) for h in hits])])
         with atomic_write(self.files.retrieved_png) as tmp:
@@ -114,7 +125,9 @@ class Pipeline:
         if init.method == "retrieved" and self.cfg.adapt.align:
             from splatdream.adaptation.scoring import choose_align_scorer
 
-            scorer, how = choose_align_scorer(self.cfg.adapt.alignment.scorer, self.cfg.retrieval.clip, str(self.device))
+            scorer, how = choose_align_scorer(
+                self.cfg.adapt.alignment.scorer, self.cfg.retrieval.clip, str(self.device)
+            )
             self.say(f"  alignment scorer: {how}")
             meshes = [self.align(prior, hit, mesh, scorer) for hit, mesh in zip(hits, meshes, strict=True)]
         return initialise(init, self.cfg.num_particles, meshes, names=[h.caption for h in hits] or None)
@@ -127,8 +140,9 @@ class Pipeline:
 
         # render on the run's device: 240 views at 512 px on the CPU rasteriser would dominate a GPU run
         probe = mesh_to_gaussians(mesh, 4000, seed=self.cfg.init.seed, name=hit.caption).to(self.device)
-        _, yaw, _ = align_front(prior, probe, hit.caption, self.cfg.adapt.alignment, scorer=scorer,
-                                view_cfg=prior.view_prompts)
+        _, yaw, _ = align_front(
+            prior, probe, hit.caption, self.cfg.adapt.alignment, scorer=scorer, view_cfg=prior.view_prompts
+        )
         self.say(f"  aligned '{hit.caption}': front found at azimuth {yaw:.0f} deg")
         return rotate_mesh_yaw(mesh, -yaw)
 
@@ -140,8 +154,9 @@ class Pipeline:
         if not self.cfg.adapt.enabled or not assets:
             return
         assets = [a.to(self.device) for a in assets]
-        result = adapt_prior(prior, assets, self.cfg.prompt, self.cfg.adapt, self.files.adapter,
-                             asset_captions=captions)
+        result = adapt_prior(
+            prior, assets, self.cfg.prompt, self.cfg.adapt, self.files.adapter, asset_captions=captions
+        )
         assert result.adapter_dir is not None  # adaptation is enabled
         apply_adapter(prior, result.adapter_dir, fuse=True)
         self.say(f"  adapter saved to {result.adapter_dir}")
@@ -157,14 +172,23 @@ class Pipeline:
             return particles  # a random ball or a given .ply is no asset whose colours must be kept
         from splatdream.guard import guard_particles
 
-        particles, records = guard_particles([g.to(p.means.device) for g, p in zip(inits, particles, strict=True)],
-                                             particles, self.cfg.prompt, gc)
+        particles, records = guard_particles(
+            [g.to(p.means.device) for g, p in zip(inits, particles, strict=True)],
+            particles,
+            self.cfg.prompt,
+            gc,
+        )
         for r in records:
-            state = (f"kept {r.alpha:.0%} of its colour change ({r.reason})" if r.acted
-                     else (r.reason or "within bounds"))
+            state = (
+                f"kept {r.alpha:.0%} of its colour change ({r.reason})"
+                if r.acted
+                else (r.reason or "within bounds")
+            )
             self.say(f"  guard: particle {r.particle} {state}")
         with (self.run_dir / "metrics.jsonl").open("a") as f:
-            f.write(json.dumps({"step": trainer.step_count, "guard": [r.as_record() for r in records]}) + "\n")
+            f.write(
+                json.dumps({"step": trainer.step_count, "guard": [r.as_record() for r in records]}) + "\n"
+            )
         return particles
 
     def export(self, trainer: Trainer, particles: list[Gaussians] | None = None) -> None:
@@ -175,12 +199,19 @@ class Pipeline:
         oc = self.cfg.output
         for i, g in enumerate(particles if particles is not None else trainer.particles()):
             if not g.is_finite():
-                raise RuntimeError(f"particle {i} has non-finite parameters; not writing it (see metrics.jsonl)")
+                raise RuntimeError(
+                    f"particle {i} has non-finite parameters; not writing it (see metrics.jsonl)"
+                )
             write_ply(self.files.particle(i), g)
             export_formats(g, oc.formats, self.files.particle(i))
             if oc.turntable_frames > 0:
-                frames = render_turntable(g, oc.turntable_frames, oc.turntable_size, backend=self.cfg.distill.backend,
-                                          progress=False)
+                frames = render_turntable(
+                    g,
+                    oc.turntable_frames,
+                    oc.turntable_size,
+                    backend=self.cfg.distill.backend,
+                    progress=False,
+                )
                 write_video(self.files.turntable(i), frames, fps=oc.turntable_fps)
         self.say(f"[bold green]done[/]: {self.run_dir}")
 
@@ -203,7 +234,9 @@ def save_init(run_dir: Path, particles: list[Gaussians]) -> None:
         contact_sheet(p, files.init_sheet(i))
 
 
-def regulariser_references(cfg: RunConfig, init: list[Gaussians]) -> tuple[DistillConfig, list[Gaussians] | None]:
+def regulariser_references(
+    cfg: RunConfig, init: list[Gaussians]
+) -> tuple[DistillConfig, list[Gaussians] | None]:
     """The distillation config and ReDream's regulariser references: the retrieved assets, or none.
 
     The regulariser pulls toward the retrieved assets' renders; a random or .ply start has no retrieved
@@ -211,8 +244,12 @@ def regulariser_references(cfg: RunConfig, init: list[Gaussians]) -> tuple[Disti
     """
     if cfg.init.method == "retrieved" or cfg.distill.retrieval_reg_every <= 0:
         return cfg.distill, init if cfg.init.method == "retrieved" else None
-    log.warning("retrieval regulariser off (distill.retrieval_reg_every=%d ignored): --init.method %s starts from "
-                "no retrieved asset to regularise toward", cfg.distill.retrieval_reg_every, cfg.init.method)
+    log.warning(
+        "retrieval regulariser off (distill.retrieval_reg_every=%d ignored): --init.method %s starts from "
+        "no retrieved asset to regularise toward",
+        cfg.distill.retrieval_reg_every,
+        cfg.init.method,
+    )
     return replace(cfg.distill, retrieval_reg_every=0), None
 
 
@@ -268,7 +305,9 @@ def _run(cfg: RunConfig, run_dir: Path, console: Any) -> Path:
             if not adapter_complete(files.adapter):  # a crash or a full disk mid-save: none, or partial
                 pipe.say("  adapter missing or incomplete in the run; adapting again")
                 recorded = json.loads(files.retrieved_json.read_text())
-                captions = [h["caption"] for h in recorded if not h.get("weak")] or [h["caption"] for h in recorded]
+                captions = [h["caption"] for h in recorded if not h.get("weak")] or [
+                    h["caption"] for h in recorded
+                ]
                 pipe.adapt(prior, *adaptation_assets(particles, captions))
             else:
                 apply_adapter(prior, files.adapter, fuse=True)
@@ -287,8 +326,15 @@ def _run(cfg: RunConfig, run_dir: Path, console: Any) -> Path:
     refs = [p.clone() for p in particles]
     distill_cfg, references = regulariser_references(cfg, refs)
     ref_captions = particle_captions(run_dir, cfg.num_particles) if references is not None else None
-    trainer = Trainer(distill_cfg, prior, cfg.prompt, particles, references=references, device=pipe.device,
-                      reference_captions=ref_captions)
+    trainer = Trainer(
+        distill_cfg,
+        prior,
+        cfg.prompt,
+        particles,
+        references=references,
+        device=pipe.device,
+        reference_captions=ref_captions,
+    )
     if resuming and files.checkpoint.exists():
         load_checkpoint(trainer, files.checkpoint)
         pipe.say(f"resumed at step {trainer.step_count}")
@@ -333,14 +379,25 @@ def distil(pipe: Pipeline, trainer: Trainer, refs: list[Gaussians]) -> None:
     if not pipe.console.is_terminal:  # output to a log: rich draws no bar there, so print lines instead
         observers.append(line_progress(pipe, cfg.distill.steps))
     columns = [
-        TextColumn("[bold]distil ({task.fields[loss_kind]})"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[n]} gaussians"),
-        TaskProgressColumn(show_speed=True), TimeElapsedColumn(), TimeRemainingColumn(),
+        TextColumn("[bold]distil ({task.fields[loss_kind]})"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]}"),
+        TextColumn("{task.fields[n]} gaussians"),
+        TaskProgressColumn(show_speed=True),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
     ]
     try:
         with Progress(*columns, console=pipe.console, transient=False) as progress:
-            task = progress.add_task("distil", total=cfg.distill.steps, completed=trainer.step_count,
-                                     loss="-", n=0, loss_kind=cfg.distill.loss)
+            task = progress.add_task(
+                "distil",
+                total=cfg.distill.steps,
+                completed=trainer.step_count,
+                loss="-",
+                n=0,
+                loss_kind=cfg.distill.loss,
+            )
             train(trainer, pipe.run_dir, observers=observers, progress=progress, task=task)
     finally:
         if viewer is not None:
@@ -353,8 +410,10 @@ def line_progress(pipe: Pipeline, total: int, lines: int = 20) -> StepObserver:
 
     def report(trainer: Trainer, result: StepResult) -> None:
         if trainer.step_count % every == 0 or trainer.step_count == total:
-            pipe.say(f"distil {trainer.step_count}/{total}: loss {result.loss:.3g}, "
-                     f"{sum(result.num_gaussians)} gaussians, {time.perf_counter() - start:.0f} s")
+            pipe.say(
+                f"distil {trainer.step_count}/{total}: loss {result.loss:.3g}, "
+                f"{sum(result.num_gaussians)} gaussians, {time.perf_counter() - start:.0f} s"
+            )
 
     return report
 
@@ -376,7 +435,9 @@ def main(argv: list[str] | None = None) -> int:
     if cfg.resume is not None:
         saved = RunDir(Path(cfg.resume)).config
         if not saved.exists():
-            raise SystemExit(f"error: {cfg.resume} is not a run directory (no config.yaml); pass the folder a run wrote")
+            raise SystemExit(
+                f"error: {cfg.resume} is not a run directory (no config.yaml); pass the folder a run wrote"
+            )
         saved_cfg = load_yaml(RunConfig, saved)
         check_resume_overrides(argv, cfg, saved_cfg, Path(cfg.resume))
         device = cfg.device if any(a.startswith("--device") for a in argv) else saved_cfg.device
@@ -384,6 +445,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         run(cfg, console)
-    except (FileNotFoundError, UserError) as exc:  # missing weights, library, .ply or GPU: the message names the fix
+    except (
+        FileNotFoundError,
+        UserError,
+    ) as exc:  # missing weights, library, .ply or GPU: the message names the fix
         raise SystemExit(f"error: {exc}") from exc
     return 0

@@ -31,7 +31,9 @@ def private_local_ray() -> Iterator[Path]:
     """A 0700 folder for Ray's session files, and Ray's single-machine mode, for the length of the block."""
     import ray._private.ray_constants as ray_constants
 
-    private = Path(tempfile.mkdtemp(prefix="sd-ray-"))  # mkdtemp: 0700, ours; short, for Ray's unix socket paths
+    private = Path(
+        tempfile.mkdtemp(prefix="sd-ray-")
+    )  # mkdtemp: 0700, ours; short, for Ray's unix socket paths
     old_env = os.environ.get(SINGLE_MACHINE_ENV)
     old_flag = getattr(ray_constants, "ENABLE_RAY_CLUSTER", None)
     os.environ[SINGLE_MACHINE_ENV] = "0"  # for the GCS, raylet, agents and workers this driver starts

@@ -169,17 +169,23 @@ class RunDir:
         import yaml
 
         if not self.path.is_dir():
-            raise NotARunError(f"{self.path} is not a directory; pass the folder a run wrote (splatdream --out DIR)")
+            raise NotARunError(
+                f"{self.path} is not a directory; pass the folder a run wrote (splatdream --out DIR)"
+            )
         if not self.config.is_file():
-            raise NotARunError(f"{self.path} is not a run directory: it has no {CONFIG}; pass the folder a run "
-                               "wrote (splatdream --out DIR)")
+            raise NotARunError(
+                f"{self.path} is not a run directory: it has no {CONFIG}; pass the folder a run "
+                "wrote (splatdream --out DIR)"
+            )
         try:
             data = yaml.safe_load(self.config.read_text())
         except (OSError, yaml.YAMLError) as exc:
             raise NotARunError(f"{self.config} cannot be read as YAML ({exc})") from exc
         if not isinstance(data, dict) or not str(data.get("prompt") or "").strip():
-            raise NotARunError(f"{self.config} has no 'prompt'; it is not a run's config "
-                               "(written by splatdream --prompt ...)")
+            raise NotARunError(
+                f"{self.config} has no 'prompt'; it is not a run's config "
+                "(written by splatdream --prompt ...)"
+            )
         return data
 
     def prior_config(self, data: dict[str, Any]) -> PriorConfig:
@@ -255,13 +261,15 @@ def claim_run_dir(run_dir: Path, *, resuming: bool) -> Iterator[Path]:
             f"or pass a different --out"
         ) from None
     except OSError as exc:
-        raise RunDirError(f"cannot write to output directory {run_dir} ({one_line(exc)}); pass --out DIR") from None
+        raise RunDirError(
+            f"cannot write to output directory {run_dir} ({one_line(exc)}); pass --out DIR"
+        ) from None
     try:
         if not resuming:
             theirs = sorted(p.name for p in run_dir.iterdir() if p.name != LOCK)
             if theirs:
                 shown = ", ".join(theirs[:3]) + (f" and {len(theirs) - 3} more" if len(theirs) > 3 else "")
-                fix = (f"pass --resume {run_dir} to continue that run, or " if CONFIG in theirs else "")
+                fix = f"pass --resume {run_dir} to continue that run, or " if CONFIG in theirs else ""
                 raise RunDirError(
                     f"--out {run_dir} already holds files ({shown}); a run never overwrites them: "
                     f"{fix}pass a new or empty folder"
@@ -280,7 +288,9 @@ def interrupted(run_dir: Path, *, resuming: bool) -> KeyboardInterrupt:
     and the same ``--out`` is taken again as an empty folder.
     """
     if resuming or RunDir(run_dir).config.exists():
-        return KeyboardInterrupt(f"interrupted before distillation; continue with splatdream --resume {run_dir}")
+        return KeyboardInterrupt(
+            f"interrupted before distillation; continue with splatdream --resume {run_dir}"
+        )
     for path in run_dir.iterdir():
         if path.name == LOCK:
             continue
@@ -288,8 +298,9 @@ def interrupted(run_dir: Path, *, resuming: bool) -> KeyboardInterrupt:
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
-    return KeyboardInterrupt(f"interrupted before the run started; nothing was kept in {run_dir}: "
-                             "run the same command again")
+    return KeyboardInterrupt(
+        f"interrupted before the run started; nothing was kept in {run_dir}: run the same command again"
+    )
 
 
 RESUME_MAY_CHANGE = ("resume", "device", "viewer")
@@ -316,7 +327,8 @@ def check_resume_overrides(argv: list[str], given: object, saved: object, run_di
             name = f"{head}.{last[3:]}" if head else last[3:]
         names |= {k for k in mine if k == name or k.startswith(name + ".")}
     changed = sorted(
-        k for k in names
+        k
+        for k in names
         if not k.startswith(RESUME_MAY_CHANGE) and k != "out" and mine.get(k) != theirs.get(k)
     )
     if changed:

@@ -28,6 +28,10 @@ def load_tensors(path: Path, fix: str) -> Any:
                 f"{path} holds Python objects beyond tensors and plain containers (not written by this "
                 f"splatdream version, or a crafted file); it was not loaded, since loading it could run code; {fix}"
             ) from None
-        raise CheckpointError(f"cannot read checkpoint {path} (UnpicklingError: {one_line(exc, 120)}); {fix}") from None
+        raise CheckpointError(
+            f"cannot read checkpoint {path} (UnpicklingError: {one_line(exc, 120)}); {fix}"
+        ) from None
     except Exception as exc:  # truncated, empty, not a torch file: same advice, no chained traceback
-        raise CheckpointError(f"cannot read checkpoint {path} ({type(exc).__name__}: {one_line(exc, 120)}); {fix}") from None
+        raise CheckpointError(
+            f"cannot read checkpoint {path} ({type(exc).__name__}: {one_line(exc, 120)}); {fix}"
+        ) from None

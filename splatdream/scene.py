@@ -191,7 +191,10 @@ class Gaussians:
             "shN": self.sh[:, 1:],
         }
         return torch.nn.ParameterDict(
-            {k: torch.nn.Parameter(v.detach().clone(), requires_grad=requires_grad) for k, v in tensors.items()}
+            {
+                k: torch.nn.Parameter(v.detach().clone(), requires_grad=requires_grad)
+                for k, v in tensors.items()
+            }
         )
 
     @classmethod
@@ -250,7 +253,11 @@ def orbit_position(azimuth_deg: Tensor, elevation_deg: Tensor, radius: Tensor) -
     az = torch.deg2rad(azimuth_deg)
     el = torch.deg2rad(elevation_deg)
     return torch.stack(
-        [radius * torch.cos(el) * torch.sin(az), radius * torch.sin(el), radius * torch.cos(el) * torch.cos(az)],
+        [
+            radius * torch.cos(el) * torch.sin(az),
+            radius * torch.sin(el),
+            radius * torch.cos(el) * torch.cos(az),
+        ],
         dim=-1,
     )
 
@@ -293,8 +300,13 @@ class Cameras:
             return None if t is None else t[index]
 
         return Cameras(
-            self.viewmats[index], self.Ks[index], self.width, self.height,
-            pick(self.azimuth_deg), pick(self.elevation_deg), pick(self.radius),
+            self.viewmats[index],
+            self.Ks[index],
+            self.width,
+            self.height,
+            pick(self.azimuth_deg),
+            pick(self.elevation_deg),
+            pick(self.radius),
         )
 
     def to(self, device: torch.device | str) -> Cameras:
@@ -302,8 +314,13 @@ class Cameras:
             return None if t is None else t.to(device)
 
         return Cameras(
-            self.viewmats.to(device), self.Ks.to(device), self.width, self.height,
-            move(self.azimuth_deg), move(self.elevation_deg), move(self.radius),
+            self.viewmats.to(device),
+            self.Ks.to(device),
+            self.width,
+            self.height,
+            move(self.azimuth_deg),
+            move(self.elevation_deg),
+            move(self.radius),
         )
 
     def resized(self, width: int, height: int) -> Cameras:
@@ -325,8 +342,13 @@ class Cameras:
     ) -> Cameras:
         eye = orbit_position(azimuth_deg, elevation_deg, radius)
         return cls(
-            look_at(eye), intrinsics(fov_y_deg, width, height), width, height,
-            azimuth_deg, elevation_deg, radius,
+            look_at(eye),
+            intrinsics(fov_y_deg, width, height),
+            width,
+            height,
+            azimuth_deg,
+            elevation_deg,
+            radius,
         )
 
 
@@ -341,11 +363,18 @@ def sample_orbit(
 
     az = uniform(ranges.azimuth_deg)
     az = torch.remainder(az + 180.0, 360.0) - 180.0
-    return Cameras.from_orbit(az, uniform(ranges.elevation_deg), uniform(ranges.radius), uniform(ranges.fov_y_deg), width, height)
+    return Cameras.from_orbit(
+        az, uniform(ranges.elevation_deg), uniform(ranges.radius), uniform(ranges.fov_y_deg), width, height
+    )
 
 
 def orbit_ring(
-    n: int, width: int, height: int, elevation_deg: float = 15.0, radius: float = 2.8, fov_y_deg: float = 45.0,
+    n: int,
+    width: int,
+    height: int,
+    elevation_deg: float = 15.0,
+    radius: float = 2.8,
+    fov_y_deg: float = 45.0,
     start_azimuth_deg: float = 0.0,
 ) -> Cameras:
     """``n`` evenly spaced cameras around the object at one elevation: turntables and contact sheets."""

@@ -31,8 +31,13 @@ def tiny_prior_factory():
 
     def make(seed: int = 0) -> TinyPrior:
         torch.manual_seed(seed)
-        arch = TinyArch(image_size=16, block_out_channels=(8, 16), norm_num_groups=4, attention_head_dim=4,
-                        max_text_tokens=8)
+        arch = TinyArch(
+            image_size=16,
+            block_out_channels=(8, 16),
+            norm_num_groups=4,
+            attention_head_dim=4,
+            max_text_tokens=8,
+        )
         return TinyPrior(build_tiny_unet(arch), arch, text_encoder=encoder)
 
     return make

@@ -50,12 +50,20 @@ def redness_scorer(images: torch.Tensor, texts: list[str]) -> torch.Tensor:
 def test_align_front_turns_the_front_to_azimuth_zero() -> None:
     cfg = AlignConfig(resolution=32)
     for true_front in (135.0, -70.0):
-        rotated, yaw, scores = align_front(None, marked_asset(true_front), "a ball", cfg, scorer=redness_scorer)
+        rotated, yaw, scores = align_front(
+            None, marked_asset(true_front), "a ball", cfg, scorer=redness_scorer
+        )
         assert abs((yaw - true_front + 180) % 360 - 180) <= 22.5
         assert set(scores) == set(candidate_yaws(8)) and max(scores, key=scores.get) == yaw
         # After alignment the red patch is seen from the front camera (+Z).
-        cams = Cameras.from_orbit(torch.tensor([0.0, 180.0]), torch.tensor([0.0, 0.0]), torch.tensor([2.8, 2.8]),
-                                  torch.tensor([45.0, 45.0]), 32, 32)
+        cams = Cameras.from_orbit(
+            torch.tensor([0.0, 180.0]),
+            torch.tensor([0.0, 0.0]),
+            torch.tensor([2.8, 2.8]),
+            torch.tensor([45.0, 45.0]),
+            32,
+            32,
+        )
         rgb, _, _ = render_gaussians(rotated, cams, backend="torch")
         redness = (rgb[..., 0] - rgb[..., 1:].mean(-1)).mean((1, 2))
         assert redness[0] > redness[1] + 0.05

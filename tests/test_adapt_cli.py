@@ -22,12 +22,41 @@ def random_prior_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _argv(prior_dir: Path, out: Path, *extra: str) -> list[str]:
     return [
-        "--prompt", "a red chair", "--out", str(out), "--prior.path", str(prior_dir), "--device", "cpu",
-        "-k", "2", "--retrieval.embedder", "text", "--gaussians-per-asset", "1500", "--adapt.alignment.scorer", "diffusion",
-        "--adapt.alignment.timesteps", "300", "--adapt.alignment.noises-per-timestep", "1",
-        "--adapt.alignment.resolution", "32", "--adapt.resolution", "32",
-        "--adapt.steps", "3", "--adapt.batch-size", "2", "--adapt.progress", "False",
-        "--samples-per-view", "1", "--sample-steps", "2", *extra,
+        "--prompt",
+        "a red chair",
+        "--out",
+        str(out),
+        "--prior.path",
+        str(prior_dir),
+        "--device",
+        "cpu",
+        "-k",
+        "2",
+        "--retrieval.embedder",
+        "text",
+        "--gaussians-per-asset",
+        "1500",
+        "--adapt.alignment.scorer",
+        "diffusion",
+        "--adapt.alignment.timesteps",
+        "300",
+        "--adapt.alignment.noises-per-timestep",
+        "1",
+        "--adapt.alignment.resolution",
+        "32",
+        "--adapt.resolution",
+        "32",
+        "--adapt.steps",
+        "3",
+        "--adapt.batch-size",
+        "2",
+        "--adapt.progress",
+        "False",
+        "--samples-per-view",
+        "1",
+        "--sample-steps",
+        "2",
+        *extra,
     ]
 
 
@@ -46,8 +75,9 @@ def test_adapt_cli_writes_adapter_alignment_and_samples(random_prior_dir: Path, 
     assert record["prompt"] == "a red chair" and len(record["losses"]) == 3
     # The default (cpu-tiny) adaptation captions each asset's renders with its own library caption.
     assert record["config"]["captions"] == "asset"
-    assert {next(a["caption"] for a in alignment if c.startswith(a["caption"])) for c in record["captions"]} \
-        == {a["caption"] for a in alignment}
+    assert {
+        next(a["caption"] for a in alignment if c.startswith(a["caption"])) for c in record["captions"]
+    } == {a["caption"] for a in alignment}
     apply_adapter(TinyPrior.load(random_prior_dir), out / "adapter")  # loads into the same base prior
 
 

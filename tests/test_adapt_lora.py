@@ -28,7 +28,9 @@ class HashText:
         for i, p in enumerate(prompts):
             for j, word in enumerate(p.replace(",", " ").split()):
                 seed = int(hashlib.md5(word.encode()).hexdigest()[:8], 16)
-                out[i, min(j, self.seq_len - 1)] += torch.randn(384, generator=torch.Generator().manual_seed(seed))
+                out[i, min(j, self.seq_len - 1)] += torch.randn(
+                    384, generator=torch.Generator().manual_seed(seed)
+                )
         return out
 
 
@@ -42,8 +44,16 @@ def blob_asset(seed: int) -> Gaussians:
     return Gaussians.random_ball(300, radius=0.7, scale=0.08, opacity=0.8, generator=gen)
 
 
-FAST = AdaptConfig(steps=6, batch_size=4, resolution=16, azimuths_deg=(0.0, 90.0, 180.0, 270.0),
-                   elevations_deg=(10.0,), lr=1e-2, progress=False, align=False)
+FAST = AdaptConfig(
+    steps=6,
+    batch_size=4,
+    resolution=16,
+    azimuths_deg=(0.0, 90.0, 180.0, 270.0),
+    elevations_deg=(10.0,),
+    lr=1e-2,
+    progress=False,
+    align=False,
+)
 
 
 def _probe(prior: TinyPrior) -> torch.Tensor:
@@ -138,14 +148,30 @@ def test_asset_captions_caption_each_assets_renders(tmp_path: Path) -> None:
 
     cfg = replace(FAST, captions="asset")
     data = render_training_views([blob_asset(0), blob_asset(1)], ["a red blob", "a tall blob"], cfg)
-    assert data.prompts[:4] == ["a red blob, front view", "a red blob, side view", "a red blob, back view",
-                                "a red blob, side view"]
-    assert all(p.startswith("a tall blob") for p in data.prompts[4:]) and data.asset.tolist() == [0] * 4 + [1] * 4
+    assert data.prompts[:4] == [
+        "a red blob, front view",
+        "a red blob, side view",
+        "a red blob, back view",
+        "a red blob, side view",
+    ]
+    assert (
+        all(p.startswith("a tall blob") for p in data.prompts[4:])
+        and data.asset.tolist() == [0] * 4 + [1] * 4
+    )
 
-    result = adapt_prior(tiny_prior(), [blob_asset(0), blob_asset(1)], "a blob", cfg, tmp_path / "a",
-                         asset_captions=["a red blob", "a tall blob"])
+    result = adapt_prior(
+        tiny_prior(),
+        [blob_asset(0), blob_asset(1)],
+        "a blob",
+        cfg,
+        tmp_path / "a",
+        asset_captions=["a red blob", "a tall blob"],
+    )
     record = json.loads((result.adapter_dir / "adapt.json").read_text())
-    assert record["prompt"] == "a blob" and {c.split(",")[0] for c in record["captions"]} == {"a red blob", "a tall blob"}
+    assert record["prompt"] == "a blob" and {c.split(",")[0] for c in record["captions"]} == {
+        "a red blob",
+        "a tall blob",
+    }
     with pytest.raises(ValueError, match="asset_captions"):
         adapt_prior(tiny_prior(), [blob_asset(0)], "a blob", cfg, tmp_path / "b")
     with pytest.raises(ValueError, match="one per asset"):

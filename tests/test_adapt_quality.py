@@ -23,7 +23,20 @@ from splatdream.config import PRESETS
 
 pytestmark = pytest.mark.slow
 
-FRONTED = ("chair", "armchair", "sofa", "desk", "piano", "car", "truck", "bus", "dog", "horse", "bookshelf", "bed")
+FRONTED = (
+    "chair",
+    "armchair",
+    "sofa",
+    "desk",
+    "piano",
+    "car",
+    "truck",
+    "bus",
+    "dog",
+    "horse",
+    "bookshelf",
+    "bed",
+)
 """Starter categories with an unmistakable front (no rotational or front/back symmetry)."""
 TURNS = (30.0, 100.0, -150.0, 170.0, -60.0, 135.0, -100.0, 10.0, 75.0, -20.0, -135.0, 160.0)
 ALIGN_MIN_ACCURACY = 0.8
@@ -40,8 +53,9 @@ def _prior():  # -> TinyPrior
     return TinyPrior.load()  # the shipped weights: missing package data is a failure, not a skip
 
 
-def _starter(categories: tuple[str, ...], n_per: int = 1, gaussians: int = 6000,
-             full_captions: bool = False):  # -> [(caption, Gaussians)]
+def _starter(
+    categories: tuple[str, ...], n_per: int = 1, gaussians: int = 6000, full_captions: bool = False
+):  # -> [(caption, Gaussians)]
     from splatdream.init.from_mesh import mesh_to_gaussians
     from splatdream.priors.tiny.data import caption_colour
     from splatdream.retrieval.meshes import load_mesh
@@ -53,7 +67,12 @@ def _starter(categories: tuple[str, ...], n_per: int = 1, gaussians: int = 6000,
             taken[entry.category] += 1
             colour = caption_colour(entry.caption)
             short = f"a {colour} {entry.category}" if colour else f"a {entry.category}"
-            out.append((entry.caption if full_captions else short, mesh_to_gaussians(load_mesh(entry.path), gaussians, seed=len(out))))
+            out.append(
+                (
+                    entry.caption if full_captions else short,
+                    mesh_to_gaussians(load_mesh(entry.path), gaussians, seed=len(out)),
+                )
+            )
     return out
 
 
@@ -77,10 +96,21 @@ def test_default_adaptation_fits_the_assets_and_keeps_the_prior(tmp_path: Path) 
     prior = _prior()
     chairs = _starter(("chair",), n_per=3, full_captions=True)
     others = _starter(("car", "mug", "tree", "dog"))
-    cfg = replace(PRESETS["cpu-tiny"][1].adapt, enabled=True, progress=False)  # cpu-tiny's adaptation, switched on
+    cfg = replace(
+        PRESETS["cpu-tiny"][1].adapt, enabled=True, progress=False
+    )  # cpu-tiny's adaptation, switched on
     # Every other in-between azimuth: half the evaluation cost, still all around the asset.
-    effect = adaptation_effect(prior, [g for _, g in chairs], [c for c, _ in chairs], others, "a chair", cfg,
-                               tmp_path / "adapter", azimuth_stride=2, view_probes=VIEW_PROBES)
+    effect = adaptation_effect(
+        prior,
+        [g for _, g in chairs],
+        [c for c, _ in chairs],
+        others,
+        "a chair",
+        cfg,
+        tmp_path / "adapter",
+        azimuth_stride=2,
+        view_probes=VIEW_PROBES,
+    )
     before, after, report = effect.before, effect.after, effect.report()
     print(report)
     assert after[0] <= HELDOUT_MAX_RATIO * before[0], report

@@ -46,7 +46,9 @@ def test_sh_rotation_matches_rotated_function(degree: int) -> None:
         rotated[sl] = m @ coeffs[sl]
     dirs = torch.nn.functional.normalize(torch.randn(50, 3, dtype=torch.float64), dim=-1)
     # The rotated scene seen along R d looks like the original seen along d.
-    torch.testing.assert_close(eval_sh_colors(degree, dirs @ rot.T, rotated), eval_sh_colors(degree, dirs, coeffs))
+    torch.testing.assert_close(
+        eval_sh_colors(degree, dirs @ rot.T, rotated), eval_sh_colors(degree, dirs, coeffs)
+    )
 
 
 @pytest.mark.parametrize("degree", [0, 2])

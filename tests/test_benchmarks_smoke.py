@@ -43,12 +43,26 @@ def test_every_benchmark_script_has_a_smoke_run() -> None:
 def test_benchmark_smoke(script: str, tmp_path: Path) -> None:
     args, report = SCRIPTS[script]
     results = {p: p.stat().st_mtime_ns for p in (BENCH / "results").glob("*")}
-    env = dict(os.environ, BENCH_SMOKE="1", BENCH_SMOKE_OUT=str(tmp_path), HF_HUB_OFFLINE="1",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-               OMP_NUM_THREADS="1")
-    done = subprocess.run([sys.executable, str(BENCH / script), *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=600, check=False)
-    assert done.returncode == 0, f"{script} failed in smoke mode:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    env = dict(
+        os.environ,
+        BENCH_SMOKE="1",
+        BENCH_SMOKE_OUT=str(tmp_path),
+        HF_HUB_OFFLINE="1",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        OMP_NUM_THREADS="1",
+    )
+    done = subprocess.run(
+        [sys.executable, str(BENCH / script), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, (
+        f"{script} failed in smoke mode:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    )
     if report is not None:
         text = (tmp_path / report).read_text()
         assert "| ---" in text or "|---" in text  # a Markdown table

@@ -23,6 +23,8 @@ print(sorted(m for m in sys.modules if m == "torch" or m.startswith("torch.")))
 def test_help_imports_no_torch() -> None:
     for argv in (["--help"], ["run", "--help"]):
         # a fresh interpreter: the test process itself has torch loaded already
-        done = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, timeout=300, check=False)
+        done = subprocess.run(
+            [sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, timeout=300, check=False
+        )
         assert done.returncode == 0, done.stderr[-2000:]
         assert done.stdout.strip().splitlines()[-1] == "[]", f"splatdream {' '.join(argv)} imported torch"

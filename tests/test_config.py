@@ -19,13 +19,26 @@ def test_preset_round_trips_and_ships_as_yaml(name: str, tmp_path: Path) -> None
     cfg = PRESETS[name][1]
     assert from_dict(RunConfig, to_dict(cfg)) == cfg
     shipped = CONFIGS / f"{name}.yaml"
-    assert shipped.read_text() == preset_yaml(name), f"configs/{name}.yaml is stale: python -m splatdream.config configs/"
+    assert shipped.read_text() == preset_yaml(name), (
+        f"configs/{name}.yaml is stale: python -m splatdream.config configs/"
+    )
     assert load_yaml(RunConfig, shipped) == cfg
 
 
 def test_cli_overrides_preset() -> None:
-    cfg = parse_run_config(["--preset", "cpu-tiny", "--prompt", " a blue chair ", "--num-particles", "2",
-                            "--distill.steps", "7", "--no-viewer"])
+    cfg = parse_run_config(
+        [
+            "--preset",
+            "cpu-tiny",
+            "--prompt",
+            " a blue chair ",
+            "--num-particles",
+            "2",
+            "--distill.steps",
+            "7",
+            "--no-viewer",
+        ]
+    )
     assert cfg.prompt == "a blue chair" and cfg.num_particles == 2 and cfg.distill.steps == 7
     assert not cfg.viewer.enabled
     assert cfg.prior == PRESETS["cpu-tiny"][1].prior

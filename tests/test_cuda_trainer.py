@@ -26,12 +26,25 @@ def test_refine_every_step_save_load_step_on_cuda(tiny_sd: Path, tmp_path: Path,
     from splatdream.scene import Gaussians
 
     cfg = DistillConfig(
-        steps=4, resolution=Steps((64.0,)), packed=packed, backend="gsplat",
-        densify=DensifyConfig(refine_start=0, refine_every=1, refine_stop=1.0, grow_quantile=0.2,
-                              opacity_reset=False, max_gaussians=5000),
+        steps=4,
+        resolution=Steps((64.0,)),
+        packed=packed,
+        backend="gsplat",
+        densify=DensifyConfig(
+            refine_start=0,
+            refine_every=1,
+            refine_stop=1.0,
+            grow_quantile=0.2,
+            opacity_reset=False,
+            max_gaussians=5000,
+        ),
     )
-    particles = [Gaussians.random_ball(800, radius=0.6, scale=0.04, opacity=0.5,
-                                       generator=torch.Generator().manual_seed(i)) for i in range(2)]
+    particles = [
+        Gaussians.random_ball(
+            800, radius=0.6, scale=0.04, opacity=0.5, generator=torch.Generator().manual_seed(i)
+        )
+        for i in range(2)
+    ]
 
     def trainer() -> Trainer:
         prior = load_prior(PriorConfig(kind="sd", path=str(tiny_sd)), "cuda")
@@ -57,4 +70,6 @@ def test_refine_every_step_save_load_step_on_cuda(tiny_sd: Path, tmp_path: Path,
     assert after.step == 3 and all(torch.isfinite(p["means"]).all() for p in second.params)
     # gsplat's backward sums with atomics, so a straight run matches only to rounding: same step, similar counts
     straight = first.step()
-    assert all(abs(a - b) <= 0.05 * a for a, b in zip(straight.num_gaussians, after.num_gaussians, strict=True))
+    assert all(
+        abs(a - b) <= 0.05 * a for a, b in zip(straight.num_gaussians, after.num_gaussians, strict=True)
+    )

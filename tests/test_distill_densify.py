@@ -16,8 +16,9 @@ CFG = DistillConfig(steps=8, resolution=replace(DistillConfig().resolution, valu
 
 
 def ball(n: int = 400, scale: float = 0.05, opacity: float = 0.5, seed: int = 0) -> Gaussians:
-    return Gaussians.random_ball(n, radius=0.6, scale=scale, opacity=opacity,
-                                 generator=torch.Generator().manual_seed(seed))
+    return Gaussians.random_ball(
+        n, radius=0.6, scale=scale, opacity=opacity, generator=torch.Generator().manual_seed(seed)
+    )
 
 
 def test_grad2d_record_percentiles_and_grow_fraction() -> None:
@@ -60,7 +61,9 @@ def grown_at_a_refine(d: DensifyConfig, table: list[tuple[float, float]], n: int
     from splatdream.distill.trainer import make_optimizers
 
     q, v = zip(*table, strict=True)
-    mean = torch.from_numpy(np.interp(torch.rand(n, generator=torch.Generator().manual_seed(0)).numpy(), q, v)).float()
+    mean = torch.from_numpy(
+        np.interp(torch.rand(n, generator=torch.Generator().manual_seed(0)).numpy(), q, v)
+    ).float()
     params = ball(n, scale=0.005).to_param_dict()
     opts = make_optimizers(params, DistillConfig(), 1.0)
     strategy = densify.make_strategy(d, STEPS)
@@ -69,8 +72,14 @@ def grown_at_a_refine(d: DensifyConfig, table: list[tuple[float, float]], n: int
     state.update(grad2d=mean * count, count=count)
     means2d = torch.zeros(1, n, 2, requires_grad=True)
     means2d.grad = torch.zeros(1, n, 2)
-    meta = {"means2d": means2d, "radii": torch.zeros(1, n, 2), "gaussian_ids": None, "width": 512, "height": 512,
-            "n_cameras": 1}
+    meta = {
+        "means2d": means2d,
+        "radii": torch.zeros(1, n, 2),
+        "gaussian_ids": None,
+        "width": 512,
+        "height": 512,
+        "n_cameras": 1,
+    }
     step = next(s for s in range(1, d.stop_step(STEPS)) if densify.is_refine_step(d, s, STEPS))
     densify.post_backward(strategy, d, params, opts, state, step, meta, packed=False, steps=STEPS)
     return (len(params["means"]) - n) / n
@@ -102,15 +111,21 @@ def test_quantile_growth_is_scale_free(gain: float) -> None:
 
 @pytest.mark.parametrize("quantile", [None, 0.5])
 def test_growth_stops_at_the_cap(quantile: float | None) -> None:
-    d = DensifyConfig(refine_start=0, refine_every=1, grow_grad2d=2e-4, grow_quantile=quantile, max_gaussians=4050)
+    d = DensifyConfig(
+        refine_start=0, refine_every=1, grow_grad2d=2e-4, grow_quantile=quantile, max_gaussians=4050
+    )
     assert grown_at_a_refine(d, MEASURED_SD) * 4000 == pytest.approx(50, abs=1)
 
 
 def test_opacity_reset_is_a_switch_off_for_redream_sd21() -> None:
     from splatdream.config import PRESETS
 
-    d = DensifyConfig(refine_start=0, refine_every=2, reset_every=0.02, refine_stop=1.0)  # every 2nd of 100 steps
-    assert densify.is_reset_step(d, 2, 100) and not densify.is_reset_step(replace(d, opacity_reset=False), 2, 100)
+    d = DensifyConfig(
+        refine_start=0, refine_every=2, reset_every=0.02, refine_stop=1.0
+    )  # every 2nd of 100 steps
+    assert densify.is_reset_step(d, 2, 100) and not densify.is_reset_step(
+        replace(d, opacity_reset=False), 2, 100
+    )
     assert not PRESETS["redream-sd21"][1].distill.densify.opacity_reset
 
 
@@ -121,8 +136,12 @@ def test_refines_write_grad2d_percentiles_to_metrics(tiny_prior_factory, tmp_pat
     from splatdream.distill.loop import train
 
     d = DensifyConfig(refine_start=0, refine_every=3, refine_stop=1.0, reset_every=1.0, grow_grad2d=1e9)
-    tr = Trainer(replace(CFG, steps=7, log_every=100, densify=d, packed=packed), tiny_prior_factory(), "a blue chair",
-                 [ball(seed=i) for i in range(2)])
+    tr = Trainer(
+        replace(CFG, steps=7, log_every=100, densify=d, packed=packed),
+        tiny_prior_factory(),
+        "a blue chair",
+        [ball(seed=i) for i in range(2)],
+    )
     train(tr, tmp_path)
     records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     refines = [r for r in records if "grad2d_p50" in r]
@@ -137,14 +156,27 @@ def test_refines_write_grad2d_percentiles_to_metrics(tiny_prior_factory, tmp_pat
 @pytest.mark.parametrize("packed", [False, True])
 def test_opacity_reset_then_size_pruning(tiny_prior_factory, packed: bool) -> None:
     """gsplat 1.5.3's own reset never fires (operator precedence); ours does, and size pruning follows it."""
-    d = DensifyConfig(refine_start=0, refine_every=2, reset_every=2 / CFG.steps, refine_stop=1.0, grow_grad2d=float("inf"),
-                      prune_opa=0.01, prune_scale3d=0.1)
+    d = DensifyConfig(
+        refine_start=0,
+        refine_every=2,
+        reset_every=2 / CFG.steps,
+        refine_stop=1.0,
+        grow_grad2d=float("inf"),
+        prune_opa=0.01,
+        prune_scale3d=0.1,
+    )
     big = ball(50, scale=0.3, opacity=0.9)
     small = ball(350, scale=0.03, opacity=0.9, seed=1)
-    start = Gaussians.from_param_dict({k: torch.cat([a, b]) for k, (a, b) in
-                                       zip(big.to_param_dict(False), zip(big.to_param_dict(False).values(),
-                                                                         small.to_param_dict(False).values(),
-                                                                         strict=True), strict=True)})
+    start = Gaussians.from_param_dict(
+        {
+            k: torch.cat([a, b])
+            for k, (a, b) in zip(
+                big.to_param_dict(False),
+                zip(big.to_param_dict(False).values(), small.to_param_dict(False).values(), strict=True),
+                strict=True,
+            )
+        }
+    )
     tr = Trainer(replace(CFG, densify=d, packed=packed), tiny_prior_factory(), "a cup", [start])
     for _ in range(3):
         tr.step()  # steps 0, 1, 2: the reset runs after step 2
@@ -190,8 +222,18 @@ def test_densify_refuses_a_meta_of_the_other_layout(packed: bool) -> None:
     params = ball().to_param_dict()
     opts = {k: torch.optim.Adam([p], lr=1e-3) for k, p in params.items()}
     strategy = densify.make_strategy(DensifyConfig(), STEPS)
-    _, _, meta = render_gaussians(Gaussians.from_param_dict(params), orbit_ring(1, 16, 16), backend="torch",
-                                  packed=not packed)
+    _, _, meta = render_gaussians(
+        Gaussians.from_param_dict(params), orbit_ring(1, 16, 16), backend="torch", packed=not packed
+    )
     with pytest.raises(ValueError, match=r"distill\.packed"):
-        densify.post_backward(strategy, DensifyConfig(), params, opts, strategy.initialize_state(), 0, meta,
-                              packed=packed, steps=STEPS)
+        densify.post_backward(
+            strategy,
+            DensifyConfig(),
+            params,
+            opts,
+            strategy.initialize_state(),
+            0,
+            meta,
+            packed=packed,
+            steps=STEPS,
+        )

@@ -54,7 +54,11 @@ def test_schedules() -> None:
     jump = Ramp(1.0, 0.0, 10, 10)
     assert jump(9) == 1.0 and jump(10) == 0.0
     e = ExpDecay(1e-2, 1e-4)
-    assert e(0, 100) == pytest.approx(1e-2) and e(50, 100) == pytest.approx(1e-3) and e(1000, 100) == pytest.approx(1e-4)
+    assert (
+        e(0, 100) == pytest.approx(1e-2)
+        and e(50, 100) == pytest.approx(1e-3)
+        and e(1000, 100) == pytest.approx(1e-4)
+    )
     assert e(5, 10) == pytest.approx(1e-3) and ExpDecay(1e-2, 1e-4, over=0.5)(25, 100) == pytest.approx(1e-3)
     with pytest.raises(ValueError, match="milestones"):
         Steps((1.0, 2.0))

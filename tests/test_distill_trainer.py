@@ -25,15 +25,22 @@ from splatdream.distill.trainer import Trainer
 from splatdream.scene import Gaussians
 
 CFG = DistillConfig(
-    steps=6, resolution=replace(DistillConfig().resolution, values=(24.0,)),
-    densify=DensifyConfig(refine_start=2, refine_every=2, refine_stop=1.0, reset_every=1.0, grow_grad2d=1e-7, max_gaussians=900),
+    steps=6,
+    resolution=replace(DistillConfig().resolution, values=(24.0,)),
+    densify=DensifyConfig(
+        refine_start=2, refine_every=2, refine_stop=1.0, reset_every=1.0, grow_grad2d=1e-7, max_gaussians=900
+    ),
     checkpoint_every=3,
 )
 
 
 def particles(n: int = 2, size: int = 300) -> list[Gaussians]:
-    return [Gaussians.random_ball(size, radius=0.6, scale=0.05, opacity=0.5,
-                                  generator=torch.Generator().manual_seed(i)) for i in range(n)]
+    return [
+        Gaussians.random_ball(
+            size, radius=0.6, scale=0.05, opacity=0.5, generator=torch.Generator().manual_seed(i)
+        )
+        for i in range(n)
+    ]
 
 
 def state_equal(a: Trainer, b: Trainer) -> None:
@@ -131,7 +138,12 @@ def test_non_finite_steps_are_skipped_then_restored_with_lower_lr(tiny_prior_fac
 
 
 def test_sds_switch_needs_no_lora(tiny_prior_factory) -> None:
-    tr = Trainer(replace(CFG, loss="sds", densify=DensifyConfig(enabled=False)), tiny_prior_factory(), "a cup", particles(1))
+    tr = Trainer(
+        replace(CFG, loss="sds", densify=DensifyConfig(enabled=False)),
+        tiny_prior_factory(),
+        "a cup",
+        particles(1),
+    )
     assert tr.score_net is None
     r = tr.step()
     assert not r.skipped and r.lora_loss != r.lora_loss  # NaN: no LoRA trained
@@ -140,15 +152,22 @@ def test_sds_switch_needs_no_lora(tiny_prior_factory) -> None:
 def test_retrieval_regulariser_needs_references(tiny_prior_factory) -> None:
     with pytest.raises(ValueError, match="reference"):
         Trainer(replace(CFG, retrieval_reg_every=3), tiny_prior_factory(), "a cup", particles(1))
-    tr = Trainer(replace(CFG, retrieval_reg_every=3, densify=DensifyConfig(enabled=False)), tiny_prior_factory(),
-                 "a cup", particles(1), references=particles(1))
+    tr = Trainer(
+        replace(CFG, retrieval_reg_every=3, densify=DensifyConfig(enabled=False)),
+        tiny_prior_factory(),
+        "a cup",
+        particles(1),
+        references=particles(1),
+    )
     flags = [tr.step().regulariser for _ in range(4)]
     assert flags == [True, False, False, True]
 
 
 # -- smooth colour field and frozen geometry (issue 13) ---------------------------------------------
 COLOUR_CFG = replace(
-    CFG, densify=DensifyConfig(enabled=False), colour=ColourFieldConfig(enabled=True, grid_size=4, lr_grid=5e-2),
+    CFG,
+    densify=DensifyConfig(enabled=False),
+    colour=ColourFieldConfig(enabled=True, grid_size=4, lr_grid=5e-2),
     lr=LearningRates(means=ExpDecay(0.0, 0.0), scales=0.0, quats=0.0, opacities=0.0, sh0=0.0, shN=0.0),
 )
 
@@ -219,8 +238,11 @@ def test_restore_puts_every_tensor_on_the_trainer_device(tiny_prior_factory) -> 
     assert state["strategy_states"][0]["grad2d"].device.type == "cpu"
     target = Trainer(cfg, tiny_prior_factory(), "a red mug", particles(), device="meta")
     restore_trainer(target, state)
-    on_device = [*tensors_in(target.strategy_states), *tensors_in([dict(p) for p in target.params]),
-                 *tensors_in([f.state_dict() for f in target.colour_fields])]
+    on_device = [
+        *tensors_in(target.strategy_states),
+        *tensors_in([dict(p) for p in target.params]),
+        *tensors_in([f.state_dict() for f in target.colour_fields]),
+    ]
     for opts in target.optimizers:
         for opt in opts.values():
             on_device += [v for s in opt.state.values() for k, v in s.items() if k != "step"]
@@ -234,7 +256,9 @@ def test_restore_puts_every_tensor_on_the_trainer_device(tiny_prior_factory) -> 
 
 
 def test_checkpoint_carries_the_cuda_rng_when_cuda_is_initialised(tiny_prior_factory, monkeypatch) -> None:
-    tr = Trainer(replace(CFG, densify=DensifyConfig(enabled=False)), tiny_prior_factory(), "a cup", particles(1))
+    tr = Trainer(
+        replace(CFG, densify=DensifyConfig(enabled=False)), tiny_prior_factory(), "a cup", particles(1)
+    )
     assert trainer_state(tr)["rng"]["cuda"] is None or torch.cuda.is_initialized()
     saved = [torch.arange(8, dtype=torch.uint8)]
     restored = []
@@ -322,14 +346,25 @@ def test_sds_defaults_to_cfg_100_and_vsd_to_7_5(tiny_prior_factory) -> None:
     assert DistillConfig(loss="sds").prior_guidance() == 100.0
     assert DistillConfig(loss="vsd").prior_guidance() == 7.5
     assert DistillConfig(loss="sds", guidance_scale=30.0).prior_guidance() == 30.0
-    tr = Trainer(replace(CFG, loss="sds", densify=DensifyConfig(enabled=False)), tiny_prior_factory(), "a cup",
-                 particles(1))
+    tr = Trainer(
+        replace(CFG, loss="sds", densify=DensifyConfig(enabled=False)),
+        tiny_prior_factory(),
+        "a cup",
+        particles(1),
+    )
     assert tr.guidance_scale == 100.0
 
 
 def grads_after_one_step(prior_factory, max_batch: int, loss: str = "vsd", reg: int = 0):
-    cfg = replace(CFG, max_batch=max_batch, loss=loss, densify=DensifyConfig(enabled=False), views_per_particle=2,
-                  retrieval_reg_every=reg, colour=ColourFieldConfig(enabled=True, grid_size=2))
+    cfg = replace(
+        CFG,
+        max_batch=max_batch,
+        loss=loss,
+        densify=DensifyConfig(enabled=False),
+        views_per_particle=2,
+        retrieval_reg_every=reg,
+        colour=ColourFieldConfig(enabled=True, grid_size=2),
+    )
     prior = prior_factory()
     batches = []
     hook = prior.unet.register_forward_pre_hook(lambda module, args: batches.append(args[0].shape[0]))
@@ -337,7 +372,11 @@ def grads_after_one_step(prior_factory, max_batch: int, loss: str = "vsd", reg: 
     result = tr.step()
     hook.remove()
     grads = {f"{i}.{k}": p.grad.clone() for i, params in enumerate(tr.params) for k, p in params.items()}
-    grads |= {f"field{i}.{n}": p.grad.clone() for i, f in enumerate(tr.colour_fields) for n, p in f.named_parameters()}
+    grads |= {
+        f"field{i}.{n}": p.grad.clone()
+        for i, f in enumerate(tr.colour_fields)
+        for n, p in f.named_parameters()
+    }
     if tr.score_net is not None:
         grads |= {f"lora{i}": p.grad.clone() for i, p in enumerate(tr.score_net.parameters_to_train())}
     return result, grads, batches
@@ -353,7 +392,9 @@ def test_chunked_step_gives_the_unchunked_gradients(tiny_prior_factory, loss: st
         scale = float(g.abs().max()) if g.numel() else 0.0
         torch.testing.assert_close(g_chunked[k], g, rtol=1e-4, atol=1e-6 + 1e-5 * scale, msg=k)
     assert chunked.loss == pytest.approx(whole.loss, rel=1e-5)
-    if loss == "vsd" and reg == 1:  # the reference is scored every step: the LoRA particle score is never used
+    if (
+        loss == "vsd" and reg == 1
+    ):  # the reference is scored every step: the LoRA particle score is never used
         assert math.isnan(whole.lora_loss) and math.isnan(chunked.lora_loss)
     elif loss == "vsd":
         assert chunked.lora_loss == pytest.approx(whole.lora_loss, rel=1e-5)
@@ -374,8 +415,12 @@ def test_finite_checks_sync_once_whatever_the_parameter_count(tiny_prior_factory
         return real(self)
 
     def bool_calls(n_particles: int) -> int:
-        tr = Trainer(replace(CFG, densify=DensifyConfig(enabled=False)), tiny_prior_factory(), "a cup",
-                     particles(n_particles))
+        tr = Trainer(
+            replace(CFG, densify=DensifyConfig(enabled=False)),
+            tiny_prior_factory(),
+            "a cup",
+            particles(n_particles),
+        )
         tr.step()
         calls["n"] = 0
         monkeypatch.setattr(torch.Tensor, "__bool__", counting)

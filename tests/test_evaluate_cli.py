@@ -23,9 +23,26 @@ from splatdream.evaluate.report import sheet_size
 from splatdream.priors.config import PriorConfig
 from tests.support.evaluate_scenes import box_scene, punched, recoloured, speckled, write_run
 
-ARGS = ["--views", "8", "--size", "48", "--extra-elevations-deg", "--fidelity-views", "2", "--distractors", "2"]
-CFG = EvalConfig(views=8, size=48, extra_elevations_deg=(), fidelity_views=2, distractors=2, attribute_distractors=2,
-                 device="cpu")
+ARGS = [
+    "--views",
+    "8",
+    "--size",
+    "48",
+    "--extra-elevations-deg",
+    "--fidelity-views",
+    "2",
+    "--distractors",
+    "2",
+]
+CFG = EvalConfig(
+    views=8,
+    size=48,
+    extra_elevations_deg=(),
+    fidelity_views=2,
+    distractors=2,
+    attribute_distractors=2,
+    device="cpu",
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +50,9 @@ def run_dir(tmp_path_factory, random_tiny_prior: Path) -> Path:
     g = box_scene(1500)
     results = [speckled(recoloured(g, (0.1, 0.25, 0.8))), punched(g)]
     prior = PriorConfig(kind="tiny", path=str(random_tiny_prior))
-    return write_run(tmp_path_factory.mktemp("runs") / "blue-chair", "a blue wooden chair", [g, g.clone()], results,
-                     prior)
+    return write_run(
+        tmp_path_factory.mktemp("runs") / "blue-chair", "a blue wooden chair", [g, g.clone()], results, prior
+    )
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +90,15 @@ def test_classifier_pairs_probes_per_particle(run_dir: Path, scorers: Scorers) -
     prior = scorers.prior(files.prior)
     assert not isinstance(prior, str), prior
     g = read_ply(files.inits[0])
-    a, b = classifier_scores(prior, [g, g.clone()], files.prompt, contrast=("a blue wooden table",), views=2,
-                             timesteps=(300,), noises=1)
+    a, b = classifier_scores(
+        prior,
+        [g, g.clone()],
+        files.prompt,
+        contrast=("a blue wooden table",),
+        views=2,
+        timesteps=(300,),
+        noises=1,
+    )
     assert a == b
 
 
@@ -92,7 +117,9 @@ def test_cli_json_flag_prints_a_list(run_dir: Path, capsys: pytest.CaptureFixtur
     assert "classifier" in printed[0]["skipped"] and printed[0]["particles"][0]["classifier"] is None
 
 
-def test_bad_inputs_name_what_is_missing(tmp_path: Path, run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_inputs_name_what_is_missing(
+    tmp_path: Path, run_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     cfg = EvalConfig(views=4, size=32, classifier=False)
     with pytest.raises(NotARunError, match=r"no config\.yaml"):
         evaluate_run(tmp_path, cfg)
@@ -110,7 +137,10 @@ def test_bad_inputs_name_what_is_missing(tmp_path: Path, run_dir: Path, capsys: 
     with pytest.raises(MissingInitError, match=r"init_particle_1\.ply missing"):
         evaluate_run(tmp_path, cfg)
     # the command: one line naming the missing file, exit code 2, no traceback
-    assert cli_main(["eval", str(run_dir), str(tmp_path), "--views", "4", "--size", "32", "--no-classifier"]) == 2
+    assert (
+        cli_main(["eval", str(run_dir), str(tmp_path), "--views", "4", "--size", "32", "--no-classifier"])
+        == 2
+    )
     err = capsys.readouterr().err
     assert "init_particle_1.ply" in err and "Traceback" not in err
 

@@ -64,9 +64,13 @@ def test_denser_copy_has_count_ratio_two(box) -> None:
 
 def test_lab_and_delta_e_reference_values() -> None:
     lab = srgb_to_lab(torch.tensor([[1.0, 1.0, 1.0], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0]]))
-    torch.testing.assert_close(lab[0], torch.tensor([100.0, 0.0, 0.0], dtype=torch.float64), atol=0.05, rtol=0)
+    torch.testing.assert_close(
+        lab[0], torch.tensor([100.0, 0.0, 0.0], dtype=torch.float64), atol=0.05, rtol=0
+    )
     torch.testing.assert_close(lab[1], torch.zeros(3, dtype=torch.float64), atol=1e-6, rtol=0)
-    torch.testing.assert_close(lab[2], torch.tensor([53.24, 80.09, 67.20], dtype=torch.float64), atol=0.05, rtol=0)
+    torch.testing.assert_close(
+        lab[2], torch.tensor([53.24, 80.09, 67.20], dtype=torch.float64), atol=0.05, rtol=0
+    )
     for w in COLOUR_WORDS:  # every reference is at distance 0 from its own word
         assert delta_e(torch.tensor(w.references[0]) / 255.0, w) < 1e-4
 
@@ -90,9 +94,16 @@ def test_colour_words_from_prompt(prompt: str, words: list[str], target: str | N
 
 def test_distractors_swap_the_object_and_keep_the_colour() -> None:
     cats = ["apple", "chair", "ice cream cone", "table", "tree"]
-    assert distractor_captions("a blue wooden chair", 2, cats) == ("a blue wooden apple", "a blue wooden table")
-    assert distractor_captions("a red ice cream cone", 4, cats) == ("a red apple", "a red chair", "a red table",
-                                                                    "a red tree")
+    assert distractor_captions("a blue wooden chair", 2, cats) == (
+        "a blue wooden apple",
+        "a blue wooden table",
+    )
+    assert distractor_captions("a red ice cream cone", 4, cats) == (
+        "a red apple",
+        "a red chair",
+        "a red table",
+        "a red tree",
+    )
     assert distractor_captions("an old chair", 1, cats) == ("an old apple",)
     assert distractor_captions("a purple octopus", 1, cats) == ("a purple apple",)
 
@@ -107,9 +118,13 @@ def test_attribute_distractors_swap_the_colour_word_for_clearly_different_colour
         refs = torch.tensor(word.references, dtype=torch.float64) / 255.0
         assert min(delta_e(r, blue) for r in refs) >= ATTRIBUTE_MIN_DELTA_E, (c, "too close to blue")
     assert "navy" not in " ".join(caps)
-    assert attribute_distractors("an orange mug", 2) == ("a green mug", "a black mug")  # articles follow the word
+    assert attribute_distractors("an orange mug", 2) == (
+        "a green mug",
+        "a black mug",
+    )  # articles follow the word
     assert attribute_distractors("a wooden car", 3)[0].startswith("a ") and "wooden" not in " ".join(
-        attribute_distractors("a wooden car", 3))
+        attribute_distractors("a wooden car", 3)
+    )
     assert attribute_distractors("a chair", 4) == () and attribute_distractors("a red chair", 0) == ()
 
 
@@ -122,7 +137,12 @@ def test_shipped_prior_prefers_the_prompt_colour_over_its_distractors() -> None:
     prior = load_prior(PriorConfig(kind="tiny"), "cpu")
     box = box_scene(1500)
     prompt = "a blue chair"
-    blue, red = classifier_margins(prior, [recoloured(box, (0.1, 0.25, 0.8), 0.9), recoloured(box, (0.8, 0.1, 0.1), 0.9)],
-                                   prompt, contrast=attribute_distractors(prompt, 4), views=4)
+    blue, red = classifier_margins(
+        prior,
+        [recoloured(box, (0.1, 0.25, 0.8), 0.9), recoloured(box, (0.8, 0.1, 0.1), 0.9)],
+        prompt,
+        contrast=attribute_distractors(prompt, 4),
+        views=4,
+    )
     assert float(blue.mean()) < 0 < float(red.mean()) + 0.002, (blue, red)
     assert float(blue.mean()) < float(red.mean()) - 0.002, (blue, red)

@@ -71,7 +71,10 @@ def test_unchanged_and_globally_recoloured_copies_score_about_zero(two_tone, two
 
 def test_painted_patches_score_higher_with_strength(two_tone, two_tone_views) -> None:
     v0 = two_tone_views
-    light, strong = patch_residual(v0, _views(_painted(two_tone, 0.5))), patch_residual(v0, _views(_painted(two_tone, 1.0)))
+    light, strong = (
+        patch_residual(v0, _views(_painted(two_tone, 0.5))),
+        patch_residual(v0, _views(_painted(two_tone, 1.0))),
+    )
     assert 1.0 < light < strong, (light, strong)
     assert strong > 1.6 * light
     # Speckle does not count: blurred away.

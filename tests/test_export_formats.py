@@ -67,8 +67,11 @@ def test_splat_is_32_bytes_per_gaussian_sorted_by_size_times_opacity(tmp_path):
 
 def test_splat_rows_layout_matches_the_web_viewers():
     g = Gaussians.from_activated(
-        torch.tensor([[0.1, -0.2, 0.3]]), torch.tensor([[0.01, 0.02, 0.03]]), torch.tensor([0.5]),
-        torch.tensor([[1.0, 0.5, 0.0]]), quats=torch.tensor([[0.0, 0.0, 0.0, 2.0]]),
+        torch.tensor([[0.1, -0.2, 0.3]]),
+        torch.tensor([[0.01, 0.02, 0.03]]),
+        torch.tensor([0.5]),
+        torch.tensor([[1.0, 0.5, 0.0]]),
+        quats=torch.tensor([[0.0, 0.0, 0.0, 2.0]]),
     )
     row = splat_rows(g)[0]
     np.testing.assert_allclose(row["position"], [0.1, -0.2, 0.3], rtol=1e-6)
@@ -108,7 +111,12 @@ def test_cli_exports_every_particle_of_a_run_directory(tmp_path):
         assert (tmp_path / f"particle_{i}.spz").exists()
     assert not (tmp_path / "init_particle_0.splat").exists()
     out = tmp_path / "named.compressed.ply"
-    assert cli_main(["export", str(tmp_path / "particle_0.ply"), "--format", "ply-compressed", "--out", str(out)]) == 0
+    assert (
+        cli_main(
+            ["export", str(tmp_path / "particle_0.ply"), "--format", "ply-compressed", "--out", str(out)]
+        )
+        == 0
+    )
     assert out.read_bytes().startswith(b"ply\n")
     assert cli_main(["export", str(tmp_path), "--format", "splat", "--out", str(tmp_path / "one.splat")]) == 2
 
@@ -156,9 +164,17 @@ def test_failed_export_leaves_the_old_file_intact(tmp_path, fmt):
 def test_run_writes_the_formats_listed_in_its_config(tmp_path):
     from splatdream.pipeline import Pipeline
 
-    cfg = replace(RunConfig(), device="cpu", output=OutputConfig(turntable_frames=0, formats=("splat", "spz")))
+    cfg = replace(
+        RunConfig(), device="cpu", output=OutputConfig(turntable_frames=0, formats=("splat", "spz"))
+    )
     pipe = Pipeline(cfg, tmp_path, console=types.SimpleNamespace(print=lambda *a, **k: None))
     pipe.export(types.SimpleNamespace(particles=lambda: [make_scene(n=50), make_scene(n=60, seed=1)]))
     names = sorted(p.name for p in Path(tmp_path).iterdir())
-    assert names == ["particle_0.ply", "particle_0.splat", "particle_0.spz",
-                     "particle_1.ply", "particle_1.splat", "particle_1.spz"]
+    assert names == [
+        "particle_0.ply",
+        "particle_0.splat",
+        "particle_0.spz",
+        "particle_1.ply",
+        "particle_1.splat",
+        "particle_1.spz",
+    ]

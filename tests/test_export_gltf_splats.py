@@ -67,25 +67,35 @@ def assert_lossless(back: Gaussians, ref: Gaussians) -> None:
     torch.testing.assert_close(back.quats, ref.unit_quats, rtol=0, atol=2e-7)
     # exp/log and sigmoid/logit, each rounded to float32 once: a float32 step of the stored value.
     torch.testing.assert_close(back.log_scales, ref.log_scales, rtol=2**-23, atol=2**-23)
-    opacity_back, opacity_ref = torch.sigmoid(back.logit_opacities.double()), torch.sigmoid(ref.logit_opacities.double())
+    opacity_back, opacity_ref = (
+        torch.sigmoid(back.logit_opacities.double()),
+        torch.sigmoid(ref.logit_opacities.double()),
+    )
     torch.testing.assert_close(opacity_back, opacity_ref, rtol=0, atol=F32_STEP_BELOW_ONE)
 
 
 def test_layout_follows_the_spec():
     g = Gaussians.from_activated(
-        torch.tensor([[0.1, -0.2, 0.3], [-1.0, 0.5, 2.0]]), torch.tensor([[0.01, 0.02, 0.03], [0.5, 0.25, 0.125]]),
-        torch.tensor([0.5, 0.9]), torch.tensor([[1.0, 0.5, 0.0], [0.2, 0.4, 0.6]]),
-        quats=torch.tensor([[2.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 3.0]]), sh_degree=2,
+        torch.tensor([[0.1, -0.2, 0.3], [-1.0, 0.5, 2.0]]),
+        torch.tensor([[0.01, 0.02, 0.03], [0.5, 0.25, 0.125]]),
+        torch.tensor([0.5, 0.9]),
+        torch.tensor([[1.0, 0.5, 0.0], [0.2, 0.4, 0.6]]),
+        quats=torch.tensor([[2.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 3.0]]),
+        sh_degree=2,
     )
     g.sh[:, 1:] = torch.arange(2 * 8 * 3, dtype=torch.float32).reshape(2, 8, 3) / 10
     doc, binary = glb_parts(gltf_splats_bytes(g))
 
     assert doc["asset"]["version"] == "2.0"
-    assert doc["extensionsUsed"] == [EXTENSION] and "extensionsRequired" not in doc  # plain viewers show points
+    assert (
+        doc["extensionsUsed"] == [EXTENSION] and "extensionsRequired" not in doc
+    )  # plain viewers show points
     prim = doc["meshes"][0]["primitives"][0]
     assert prim["mode"] == 0  # POINTS
     assert prim["extensions"][EXTENSION] == {
-        "kernel": "ellipse", "colorSpace": "srgb_rec709_display", "projection": "perspective",
+        "kernel": "ellipse",
+        "colorSpace": "srgb_rec709_display",
+        "projection": "perspective",
         "sortingMethod": "cameraDistance",
     }
     expected = {"POSITION", "COLOR_0", f"{EXTENSION}:ROTATION", f"{EXTENSION}:SCALE", f"{EXTENSION}:OPACITY"}
@@ -102,14 +112,27 @@ def test_layout_follows_the_spec():
     np.testing.assert_allclose(pos["min"], [-1.0, -0.2, 0.3], rtol=1e-7)
     np.testing.assert_allclose(pos["max"], [0.1, 0.5, 2.0], rtol=1e-7)
     # glTF quaternion order x, y, z, w, unit length; ours is w, x, y, z and unnormalised.
-    np.testing.assert_array_equal(accessor(doc, binary, f"{EXTENSION}:ROTATION"), [[0, 0, 0, 1], [0, 0, 1, 0]])
-    np.testing.assert_allclose(accessor(doc, binary, f"{EXTENSION}:SCALE"), [[0.01, 0.02, 0.03], [0.5, 0.25, 0.125]],
-                               rtol=1e-6)  # linear, not log
-    np.testing.assert_allclose(accessor(doc, binary, f"{EXTENSION}:OPACITY")[:, 0], [0.5, 0.9], rtol=1e-6)  # not logit
-    np.testing.assert_allclose(accessor(doc, binary, sh_attribute(0, 0)) * SH_C0 + 0.5,
-                               [[1.0, 0.5, 0.0], [0.2, 0.4, 0.6]], atol=1e-6)  # raw DC: colour = 0.5 + C0 * dc
-    for degree, coef in [(1, 0), (1, 2), (2, 0), (2, 4)]:  # coefficient n of band l is our sh[:, l*l + n] (m = n - l)
-        np.testing.assert_array_equal(accessor(doc, binary, sh_attribute(degree, coef)), g.sh[:, degree**2 + coef])
+    np.testing.assert_array_equal(
+        accessor(doc, binary, f"{EXTENSION}:ROTATION"), [[0, 0, 0, 1], [0, 0, 1, 0]]
+    )
+    np.testing.assert_allclose(
+        accessor(doc, binary, f"{EXTENSION}:SCALE"), [[0.01, 0.02, 0.03], [0.5, 0.25, 0.125]], rtol=1e-6
+    )  # linear, not log
+    np.testing.assert_allclose(
+        accessor(doc, binary, f"{EXTENSION}:OPACITY")[:, 0], [0.5, 0.9], rtol=1e-6
+    )  # not logit
+    np.testing.assert_allclose(
+        accessor(doc, binary, sh_attribute(0, 0)) * SH_C0 + 0.5, [[1.0, 0.5, 0.0], [0.2, 0.4, 0.6]], atol=1e-6
+    )  # raw DC: colour = 0.5 + C0 * dc
+    for degree, coef in [
+        (1, 0),
+        (1, 2),
+        (2, 0),
+        (2, 4),
+    ]:  # coefficient n of band l is our sh[:, l*l + n] (m = n - l)
+        np.testing.assert_array_equal(
+            accessor(doc, binary, sh_attribute(degree, coef)), g.sh[:, degree**2 + coef]
+        )
     # Fallback colour: linear (glTF COLOR_0), from the sRGB DC colour; alpha = opacity.
     color = accessor(doc, binary, "COLOR_0")
     assert color[0].tolist() == [255, 55, 0, 128]  # sRGB 0.5 -> linear 0.214 -> 55
@@ -165,10 +188,29 @@ def test_info_view_and_turntable_open_a_splat_glb(tmp_path, capsys):
     np.testing.assert_allclose(summary["bbox_min"], sample.means.min(0).values.tolist(), rtol=1e-6)
 
     frames_ply = render_turntable(sample, 2, 32, backend="torch", device="cpu", batch=2, progress=False)
-    frames_glb = render_turntable(read_scene(glb), 2, 32, backend="torch", device="cpu", batch=2, progress=False)
+    frames_glb = render_turntable(
+        read_scene(glb), 2, 32, backend="torch", device="cpu", batch=2, progress=False
+    )
     assert np.abs(frames_ply.astype(int) - frames_glb.astype(int)).max() <= 1
-    assert cli_main(["turntable", str(glb), "--out", str(tmp_path / "t.gif"), "--frames", "2", "--size", "16",
-                     "--backend", "torch", "--device", "cpu"]) == 0
+    assert (
+        cli_main(
+            [
+                "turntable",
+                str(glb),
+                "--out",
+                str(tmp_path / "t.gif"),
+                "--frames",
+                "2",
+                "--size",
+                "16",
+                "--backend",
+                "torch",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "t.gif").stat().st_size > 0
 
     assert find_run_files(glb).particles == [glb]
@@ -189,8 +231,11 @@ def test_export_converts_a_splat_glb_and_never_overwrites_its_input(tmp_path, ca
 
 def test_a_glb_without_splats_nan_and_empty_scenes_are_one_line_errors(tmp_path, capsys):
     trimesh.creation.box().export(tmp_path / "box.glb")
-    for argv in (["info", str(tmp_path / "box.glb")], ["export", str(tmp_path / "box.glb"), "--format", "splat"],
-                 ["turntable", str(tmp_path / "box.glb"), "--out", str(tmp_path / "t.gif")]):
+    for argv in (
+        ["info", str(tmp_path / "box.glb")],
+        ["export", str(tmp_path / "box.glb"), "--format", "splat"],
+        ["turntable", str(tmp_path / "box.glb"), "--out", str(tmp_path / "t.gif")],
+    ):
         assert cli_main(argv) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and "holds no Gaussian splats" in err and "gltf-splats" in err
@@ -227,7 +272,13 @@ def build_glb(doc: dict, binary: bytes) -> bytes:
     text += b" " * (-len(text) % 4)
     binary += b"\0" * (-len(binary) % 4)
     data = b"glTF" + struct.pack("<II", 2, 28 + len(text) + len(binary))
-    return data + struct.pack("<II", len(text), 0x4E4F534A) + text + struct.pack("<II", len(binary), 0x004E4942) + binary
+    return (
+        data
+        + struct.pack("<II", len(text), 0x4E4F534A)
+        + text
+        + struct.pack("<II", len(binary), 0x004E4942)
+        + binary
+    )
 
 
 def test_reader_takes_normalised_integers_and_interleaved_views(tmp_path):
@@ -247,18 +298,48 @@ def test_reader_takes_normalised_integers_and_interleaved_views(tmp_path):
         binary += raw + b"\0" * (-len(raw) % 4)
     views = len(doc["bufferViews"])
     new = [
-        ("rot", {"bufferView": views - 3, "componentType": 5122, "normalized": True, "count": 50, "type": "VEC4"}),
-        ("opa", {"bufferView": views - 2, "componentType": 5121, "normalized": True, "count": 50, "type": "SCALAR"}),
-        ("pos", {"bufferView": views - 1, "componentType": 5126, "count": 50, "type": "VEC3",
-                 "min": g.means.min(0).values.tolist(), "max": g.means.max(0).values.tolist()}),
-        ("scale", {"bufferView": views - 1, "byteOffset": 12, "componentType": 5126, "count": 50, "type": "VEC3"}),
+        (
+            "rot",
+            {"bufferView": views - 3, "componentType": 5122, "normalized": True, "count": 50, "type": "VEC4"},
+        ),
+        (
+            "opa",
+            {
+                "bufferView": views - 2,
+                "componentType": 5121,
+                "normalized": True,
+                "count": 50,
+                "type": "SCALAR",
+            },
+        ),
+        (
+            "pos",
+            {
+                "bufferView": views - 1,
+                "componentType": 5126,
+                "count": 50,
+                "type": "VEC3",
+                "min": g.means.min(0).values.tolist(),
+                "max": g.means.max(0).values.tolist(),
+            },
+        ),
+        (
+            "scale",
+            {"bufferView": views - 1, "byteOffset": 12, "componentType": 5126, "count": 50, "type": "VEC3"},
+        ),
     ]
     index = {}
     for key, acc in new:
         index[key] = len(doc["accessors"])
         doc["accessors"].append(acc)
-    attrs.update({f"{EXTENSION}:ROTATION": index["rot"], f"{EXTENSION}:OPACITY": index["opa"],
-                  "POSITION": index["pos"], f"{EXTENSION}:SCALE": index["scale"]})
+    attrs.update(
+        {
+            f"{EXTENSION}:ROTATION": index["rot"],
+            f"{EXTENSION}:OPACITY": index["opa"],
+            "POSITION": index["pos"],
+            f"{EXTENSION}:SCALE": index["scale"],
+        }
+    )
     path = tmp_path / "mixed.glb"
     path.write_bytes(build_glb(doc, binary))
 
@@ -277,7 +358,9 @@ def test_reader_takes_normalised_integers_and_interleaved_views(tmp_path):
 def test_nan_rows_in_a_glb_are_dropped_with_a_warning_as_in_a_ply(tmp_path, caplog, capsys):
     g = make_scene(n=40, sh_degree=0)
     doc, binary = glb_parts(gltf_splats_bytes(g))
-    view = doc["bufferViews"][doc["accessors"][doc["meshes"][0]["primitives"][0]["attributes"]["POSITION"]]["bufferView"]]
+    view = doc["bufferViews"][
+        doc["accessors"][doc["meshes"][0]["primitives"][0]["attributes"]["POSITION"]]["bufferView"]
+    ]
     data = bytearray(binary)
     for row in (2, 5, 7):  # x of three Gaussians becomes NaN
         data[view["byteOffset"] + 12 * row : view["byteOffset"] + 12 * row + 4] = np.float32("nan").tobytes()
@@ -322,15 +405,23 @@ def test_reader_rejects_what_the_spec_forbids(tmp_path):
 def test_run_writes_gltf_splats_when_listed(tmp_path):
     from splatdream.pipeline import Pipeline
 
-    cfg = replace(RunConfig(), device="cpu", output=OutputConfig(turntable_frames=0, formats=("gltf-splats", "splat")))
+    cfg = replace(
+        RunConfig(), device="cpu", output=OutputConfig(turntable_frames=0, formats=("gltf-splats", "splat"))
+    )
     pipe = Pipeline(cfg, tmp_path, console=types.SimpleNamespace(print=lambda *a, **k: None))
     particle = Gaussians.from_activated(
         torch.randn(400, 3, generator=torch.Generator().manual_seed(0)).clamp(-1, 1) * 0.3,
-        torch.full((400, 3), 0.08), torch.full((400,), 0.9), torch.full((400, 3), 0.4),
+        torch.full((400, 3), 0.08),
+        torch.full((400,), 0.9),
+        torch.full((400, 3), 0.4),
     )
     pipe.export(types.SimpleNamespace(particles=lambda: [particle]))
     names = sorted(p.name for p in Path(tmp_path).iterdir())
-    assert names == ["particle_0.ply", "particle_0.splat", "particle_0.splats.glb"]  # beside a mesh particle_0.glb
+    assert names == [
+        "particle_0.ply",
+        "particle_0.splat",
+        "particle_0.splats.glb",
+    ]  # beside a mesh particle_0.glb
     assert_lossless(read_scene(tmp_path / "particle_0.splats.glb"), particle)
 
 
@@ -344,8 +435,12 @@ def test_khronos_validator_finds_no_errors_but_the_known_attribute_name_check(tm
     report = validate_gltf(path)
     messages = report["issues"]["messages"]
     errors = [m for m in messages if m["severity"] == 0]
-    known = [m for m in errors if m["code"] == "MESH_PRIMITIVE_INVALID_ATTRIBUTE"
-             and m["pointer"].startswith(f"/meshes/0/primitives/0/attributes/{EXTENSION}:")]
+    known = [
+        m
+        for m in errors
+        if m["code"] == "MESH_PRIMITIVE_INVALID_ATTRIBUTE"
+        and m["pointer"].startswith(f"/meshes/0/primitives/0/attributes/{EXTENSION}:")
+    ]
     assert [m for m in errors if m not in known] == []
     assert len(known) == 3 + 16  # ROTATION, SCALE, OPACITY and the 16 SH coefficients: nothing else
     warnings = [m for m in messages if m["severity"] == 1]
@@ -386,13 +481,18 @@ def test_we_read_splat_transforms_gltf_splats(tmp_path):
     assert len(back) == len(g) and back.sh_degree == 3
 
     turn = torch.tensor([-1.0, -1.0, 1.0])  # 180 degrees about Z
-    idx = match_rows(g, Gaussians(back.means * turn, back.quats, back.log_scales, back.logit_opacities, back.sh), 1e-7)
+    idx = match_rows(
+        g, Gaussians(back.means * turn, back.quats, back.log_scales, back.logit_opacities, back.sh), 1e-7
+    )
     ref = g[idx]
     torch.testing.assert_close(back.means, ref.means * turn, rtol=0, atol=1e-7)
-    torch.testing.assert_close(rotation_matrix(back.quats), torch.diag(turn.double()) @ rotation_matrix(ref.quats),
-                               rtol=0, atol=1e-6)
+    torch.testing.assert_close(
+        rotation_matrix(back.quats), torch.diag(turn.double()) @ rotation_matrix(ref.quats), rtol=0, atol=1e-6
+    )
     torch.testing.assert_close(back.log_scales, ref.log_scales, rtol=2**-23, atol=2**-23)
-    torch.testing.assert_close(back.opacities.double(), ref.opacities.double(), rtol=0, atol=2 * F32_STEP_BELOW_ONE)
+    torch.testing.assert_close(
+        back.opacities.double(), ref.opacities.double(), rtol=0, atol=2 * F32_STEP_BELOW_ONE
+    )
     # A real SH basis function of order m is odd under (x, y) -> (-x, -y) exactly when m is odd.
     m = torch.tensor([m for degree in range(4) for m in range(-degree, degree + 1)])
     parity = torch.where(m % 2 == 0, 1.0, -1.0)
@@ -402,9 +502,17 @@ def test_we_read_splat_transforms_gltf_splats(tmp_path):
 def rotation_matrix(quats: torch.Tensor) -> torch.Tensor:
     """[N, 3, 3] rotation of wxyz quaternions (normalised first), in float64."""
     w, x, y, z = torch.nn.functional.normalize(quats.double(), dim=-1).unbind(-1)
-    return torch.stack([
-        1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y),
-        2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x),
-        2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y),
-    ], dim=-1).reshape(-1, 3, 3)
-
+    return torch.stack(
+        [
+            1 - 2 * (y * y + z * z),
+            2 * (x * y - w * z),
+            2 * (x * z + w * y),
+            2 * (x * y + w * z),
+            1 - 2 * (x * x + z * z),
+            2 * (y * z - w * x),
+            2 * (x * z - w * y),
+            2 * (y * z + w * x),
+            1 - 2 * (x * x + y * y),
+        ],
+        dim=-1,
+    ).reshape(-1, 3, 3)

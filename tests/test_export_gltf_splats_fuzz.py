@@ -44,8 +44,13 @@ def mutated_glbs(draw: st.DrawFn) -> bytes:
     return build_glb(doc, binary)
 
 
-@settings(max_examples=80, deadline=2000, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=80,
+    deadline=2000,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(data=mutated_glbs())
 def test_mutated_glb_reads_or_raises_our_error(data: bytes, tmp_path_factory) -> None:
     path = tmp_path_factory.mktemp("glb") / "m.glb"

@@ -50,7 +50,9 @@ def test_glb_loads_in_trimesh_with_vertex_colours(glb, splats):
     assert 1000 < len(loaded.faces) <= OPTIONS.max_faces
     assert loaded.visual.kind == "vertex"
     lo, hi = splats.means.min(dim=0).values.numpy(), splats.means.max(dim=0).values.numpy()
-    assert (abs(loaded.bounds[0] - lo) < 0.1).all() and (abs(loaded.bounds[1] - hi) < 0.1).all()  # means +- a disc
+    assert (abs(loaded.bounds[0] - lo) < 0.1).all() and (
+        abs(loaded.bounds[1] - hi) < 0.1
+    ).all()  # means +- a disc
     assert seconds < 120, seconds
 
 
@@ -65,7 +67,9 @@ def test_mesh_matches_the_splats_silhouette_and_colour(glb, splats):
     mesh = trimesh.load(glb[0], force="mesh")
     cams = eight_views()
     with torch.no_grad():
-        rgb_s, alpha_s, _ = render_gaussians(splats, cams, backend="torch", backgrounds=torch.ones(len(cams), 3))
+        rgb_s, alpha_s, _ = render_gaussians(
+            splats, cams, backend="torch", backgrounds=torch.ones(len(cams), 3)
+        )
     rgb_m, alpha_m = render_mesh(mesh, cams, background=1.0)
     s, m = alpha_s.reshape(alpha_m.shape) > 0.5, alpha_m > 0.5
     iou = (s & m).sum(dim=(1, 2)) / (s | m).sum(dim=(1, 2))

@@ -50,7 +50,10 @@ def test_fit_radius_keeps_the_scene_in_view(sample):
     assert abs(fit_radius(shrunk, 40.0) - r / 2) < 0.05 * r
     # A few far floaters do not push the camera away.
     floaters = Gaussians.from_activated(
-        torch.full((5, 3), 20.0), torch.full((5, 3), 0.01), torch.full((5,), 0.9), torch.rand(5, 3),
+        torch.full((5, 3), 20.0),
+        torch.full((5, 3), 0.01),
+        torch.full((5,), 0.9),
+        torch.rand(5, 3),
         sh_degree=3,
     )
     assert abs(fit_radius(Gaussians.cat([sample, floaters]), 40.0) - r) < 0.05 * r
@@ -83,8 +86,24 @@ def test_unknown_extension_is_refused_before_rendering(tmp_path, capsys):
 
 def test_turntable_command_end_to_end(tmp_path, capsys):
     out = tmp_path / "sub" / "t.mp4"
-    rc = cli_main(["turntable", str(SAMPLE_PLY), "--out", str(out), "--frames", "4", "--size", "32",
-                   "--background", "0", "0", "0", "--backend", "torch"])
+    rc = cli_main(
+        [
+            "turntable",
+            str(SAMPLE_PLY),
+            "--out",
+            str(out),
+            "--frames",
+            "4",
+            "--size",
+            "32",
+            "--background",
+            "0",
+            "0",
+            "0",
+            "--backend",
+            "torch",
+        ]
+    )
     assert rc == 0
     reader = imageio.get_reader(out)
     try:

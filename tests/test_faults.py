@@ -40,7 +40,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def scene(n: int = 40, seed: int = 0) -> Gaussians:
-    return Gaussians.random_ball(n, radius=0.5, scale=0.05, opacity=0.6, generator=torch.Generator().manual_seed(seed))
+    return Gaussians.random_ball(
+        n, radius=0.5, scale=0.05, opacity=0.6, generator=torch.Generator().manual_seed(seed)
+    )
 
 
 def refused(argv: list[str], capsys: pytest.CaptureFixture[str], fragment: str) -> str:
@@ -96,7 +98,9 @@ def _bad_ply(kind: str, folder: Path) -> Path:
         ply.write(str(path))
     elif kind == "uchar":  # a log-scale of -4 stored as uchar reads as 252 (was 2.8e+109, then a traceback)
         rows = _plydata_rows(scene())
-        typed = np.empty(len(rows), dtype=[(n, "u1" if n.startswith("scale") else "<f4") for n in rows.dtype.names])
+        typed = np.empty(
+            len(rows), dtype=[(n, "u1" if n.startswith("scale") else "<f4") for n in rows.dtype.names]
+        )
         for name in rows.dtype.names:
             typed[name] = np.clip(rows[name], 0, 255) if name.startswith("scale") else rows[name]
         PlyData([PlyElement.describe(typed, "vertex")]).write(str(path))
@@ -143,11 +147,20 @@ def _ply_argv(command: str, path: Path, tmp_path: Path, prior: Path) -> list[str
 def test_bad_ply_is_one_clear_line(kind, command, tmp_path, capsys, random_tiny_prior) -> None:
     path = _bad_ply(kind, tmp_path)
     argv = _ply_argv(command, path, tmp_path, random_tiny_prior)
-    if command == "info" and kind in ("no-gaussians", "all-nan", "huge-scales"):  # info reports, it does not refuse
+    if command == "info" and kind in (
+        "no-gaussians",
+        "all-nan",
+        "huge-scales",
+    ):  # info reports, it does not refuse
         assert cli_main(argv) == 0
         out = capsys.readouterr().out
-        assert ("with NaN/inf" in out) if kind == "all-nan" else ("gaussians        0" in out) if kind == "no-gaussians" \
+        assert (
+            ("with NaN/inf" in out)
+            if kind == "all-nan"
+            else ("gaussians        0" in out)
+            if kind == "no-gaussians"
             else "gaussians" in out
+        )
         return
     refused(argv, capsys, PLY_CASES[kind])
     assert not (tmp_path / "t.mp4").exists()
@@ -161,8 +174,11 @@ def test_a_folder_or_fifo_named_ply_is_named_for_what_it_is(kind, tmp_path, caps
     else:
         os.mkfifo(path)
     fragment = "is a folder" if kind == "folder" else "not a regular file"
-    refused(["turntable", str(path), "--out", str(tmp_path / "t.gif"), "--frames", "1", "--size", "16"], capsys,
-            fragment)
+    refused(
+        ["turntable", str(path), "--out", str(tmp_path / "t.gif"), "--frames", "1", "--size", "16"],
+        capsys,
+        fragment,
+    )
     refused(["info", str(path)], capsys, fragment)
 
 
@@ -170,8 +186,12 @@ def test_a_valid_ply_with_a_long_header_reads(tmp_path) -> None:
     path = tmp_path / "commented.ply"
     write_ply(path, scene(n=5))
     data = path.read_bytes()
-    comments = b"".join(b"comment exported by some tool, line %d\n" % i for i in range(3000))  # ~110 KB of header
-    path.write_bytes(data.replace(b"format binary_little_endian 1.0\n", b"format binary_little_endian 1.0\n" + comments))
+    comments = b"".join(
+        b"comment exported by some tool, line %d\n" % i for i in range(3000)
+    )  # ~110 KB of header
+    path.write_bytes(
+        data.replace(b"format binary_little_endian 1.0\n", b"format binary_little_endian 1.0\n" + comments)
+    )
     assert path.stat().st_size - len(data) > 1 << 16  # the header alone is over the old 64 KiB limit
     torch.testing.assert_close(read_ply(path).means, scene(n=5).means)
 
@@ -211,7 +231,10 @@ def test_implausible_rows_are_dropped_with_a_warning_by_every_reader(tmp_path, c
     keep[[2, 5, 9, 13]] = False
     torch.testing.assert_close(g.means, read_ply(path, nonfinite="keep").means[keep])
     # the turntable of that file renders the 36 good Gaussians (it used to end in a LinAlgError)
-    assert cli_main(["turntable", str(path), "--out", str(tmp_path / "t.gif"), "--frames", "2", "--size", "16"]) == 0
+    assert (
+        cli_main(["turntable", str(path), "--out", str(tmp_path / "t.gif"), "--frames", "2", "--size", "16"])
+        == 0
+    )
     assert (tmp_path / "t.gif").stat().st_size > 0
 
 
@@ -249,14 +272,19 @@ def test_prompt_slug_never_leaves_outputs(prompt) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("key", ["traversal-and-shell", "5000-chars", "non-latin"])
-def test_hostile_prompt_runs_into_a_folder_under_outputs(key, tmp_path, monkeypatch, random_tiny_prior) -> None:
+def test_hostile_prompt_runs_into_a_folder_under_outputs(
+    key, tmp_path, monkeypatch, random_tiny_prior
+) -> None:
     from rich.console import Console
 
     from splatdream.pipeline import run
 
     monkeypatch.chdir(tmp_path)
-    cfg = replace(small_config(random_tiny_prior, tmp_path, num_particles=1, distill={"steps": 2}),
-                  prompt=PROMPTS[key], out=None)
+    cfg = replace(
+        small_config(random_tiny_prior, tmp_path, num_particles=1, distill={"steps": 2}),
+        prompt=PROMPTS[key],
+        out=None,
+    )
     run_dir = run(cfg, Console(file=open(os.devnull, "w")))
     assert run_dir.resolve().parent == (tmp_path / "outputs").resolve()
     assert (run_dir / "particle_0.ply").exists()
@@ -289,7 +317,10 @@ BAD_NUMBERS = {
     "guidance-inf": (["--distill.guidance-scale", "inf"], "--distill.guidance-scale must be a finite number"),
     "turntable-size": (["--output.turntable-size", "-64"], "--output.turntable-size must be at least 1"),
     "adapt-resolution": (["--adapt.resolution", "-8"], "--adapt.resolution must be at least 1"),
-    "render-resolution": (["--distill.resolution.values", "-32"], "--distill.resolution.values must be at least 1"),
+    "render-resolution": (
+        ["--distill.resolution.values", "-32"],
+        "--distill.resolution.values must be at least 1",
+    ),
     "t-max": (["--distill.t-max.values", "1.5"], "--distill.t-max.values must lie in [0, 1]"),
     "fov": (["--adapt.fov-y-deg", "190"], "--adapt.fov-y-deg must lie between 0 and 180"),
     "port": (["--viewer.port", "70000"], "--viewer.port must be a port number"),
@@ -304,12 +335,25 @@ def test_bad_numbers_are_refused_before_any_work(case, tmp_path, capsys) -> None
     assert not out.exists()  # refused at parse time: no folder, no prior loaded
 
 
-@pytest.mark.parametrize(("argv", "fragment"), [
-    (["turntable", "x.ply", "--out", "t.mp4", "--elevation", "nan"], "--elevation must be a finite number"),
-    (["export", "x.ply", "--format", "glb", "--mesh.resolution", "-4"], "--mesh.resolution must be at least 1"),
-    (["eval", "run", "--size", "-1"], "--size must be at least 1"),
-    (["init", "--prompt", "a chair", "--out", "o", "--random-radius", "-1"], "--random-radius must be above 0"),
-], ids=["turntable", "export", "eval", "init"])
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (
+            ["turntable", "x.ply", "--out", "t.mp4", "--elevation", "nan"],
+            "--elevation must be a finite number",
+        ),
+        (
+            ["export", "x.ply", "--format", "glb", "--mesh.resolution", "-4"],
+            "--mesh.resolution must be at least 1",
+        ),
+        (["eval", "run", "--size", "-1"], "--size must be at least 1"),
+        (
+            ["init", "--prompt", "a chair", "--out", "o", "--random-radius", "-1"],
+            "--random-radius must be above 0",
+        ),
+    ],
+    ids=["turntable", "export", "eval", "init"],
+)
 def test_bad_numbers_of_subcommands_are_refused(argv, fragment, capsys) -> None:
     refused(argv, capsys, fragment)
 
@@ -330,20 +374,43 @@ def test_particle_counts_past_the_machines_memory_need_force(tmp_path, capsys, m
     from splatdream.config import parse_run_config
 
     monkeypatch.setattr(budget, "free_bytes", lambda device: (8 << 30, "RAM"))  # an 8 GiB machine
-    argv = ["--preset", "cpu-tiny", "--prompt", "a chair", "--out", str(tmp_path / "run"), "--num-particles", "2000"]
+    argv = [
+        "--preset",
+        "cpu-tiny",
+        "--prompt",
+        "a chair",
+        "--out",
+        str(tmp_path / "run"),
+        "--num-particles",
+        "2000",
+    ]
     # 2000 x 6000 Gaussians x 944 B = 10.55 GiB of training state
     err = refused(argv, capsys, "2000 particles need about 10.6 GiB")
     assert "--force" in err and not (tmp_path / "run").exists()
     cfg = parse_run_config([*argv, "--force"])
     assert cfg.num_particles == 2000 and "takes about 500x as long" in capsys.readouterr().err
-    assert parse_run_config([*argv[:-2], "--num-particles", "4"]).num_particles == 4  # the presets' count: silent
+    assert (
+        parse_run_config([*argv[:-2], "--num-particles", "4"]).num_particles == 4
+    )  # the presets' count: silent
     assert capsys.readouterr().err == ""
 
 
 def test_k_larger_than_the_library_is_refused(tmp_path, capsys, random_tiny_prior) -> None:
     cfg = config_file(tmp_path, random_tiny_prior, tmp_path / "run")
-    refused(["--config", str(cfg), "--init.method", "retrieved", "--retrieval.embedder", "text",
-             "--retrieval.k", "100000"], capsys, "k=100000")
+    refused(
+        [
+            "--config",
+            str(cfg),
+            "--init.method",
+            "retrieved",
+            "--retrieval.embedder",
+            "text",
+            "--retrieval.k",
+            "100000",
+        ],
+        capsys,
+        "k=100000",
+    )
 
 
 @pytest.mark.slow
@@ -384,7 +451,11 @@ def _out_case(kind: str, tmp_path: Path) -> Path:
         (out / "thesis.tex").write_text("precious")
     elif kind == "earlier-run":
         out.mkdir()
-        for name, text in (("config.yaml", "prompt: old\n"), ("metrics.jsonl", '{"step": 0}\n'), ("particle_7.ply", "x")):
+        for name, text in (
+            ("config.yaml", "prompt: old\n"),
+            ("metrics.jsonl", '{"step": 0}\n'),
+            ("particle_7.ply", "x"),
+        ):
             (out / name).write_text(text)
     return out
 
@@ -413,7 +484,9 @@ def test_second_run_into_a_locked_out_is_refused(tmp_path, capsys, random_tiny_p
     out = tmp_path / "busy"
     out.mkdir()
     with FileLock(out / LOCK):  # as a run in another process holds it
-        refused(["--config", str(config_file(tmp_path, random_tiny_prior, out))], capsys, "another splatdream run")
+        refused(
+            ["--config", str(config_file(tmp_path, random_tiny_prior, out))], capsys, "another splatdream run"
+        )
     with claim_run_dir(out, resuming=False):  # released: the folder (holding only the lock file) is usable
         pass
 
@@ -430,14 +503,25 @@ def test_resume_of_a_run_still_going_is_refused(tmp_path, capsys, random_tiny_pr
 def test_two_runs_started_into_the_same_out_one_refuses(tmp_path, random_tiny_prior) -> None:
     cfg = config_file(tmp_path, random_tiny_prior, tmp_path / "same", num_particles=1)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    procs = [subprocess.Popen([sys.executable, "-m", "splatdream", "--config", str(cfg)], cwd=tmp_path, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "splatdream", "--config", str(cfg)],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     results = [(p.wait(timeout=600), p.stdout.read() if p.stdout else "") for p in procs]
     codes = sorted(code for code, _ in results)
     assert codes == [0, 2], results
     loser = next(out for code, out in results if code == 2)
     assert "another splatdream run" in loser or "already holds files" in loser
-    steps = [json.loads(line)["step"] for line in (tmp_path / "same" / "metrics.jsonl").read_text().splitlines()]
+    steps = [
+        json.loads(line)["step"] for line in (tmp_path / "same" / "metrics.jsonl").read_text().splitlines()
+    ]
     assert steps == list(range(12))
 
 
@@ -474,8 +558,14 @@ def test_a_checkpoint_that_would_run_code_runs_nothing(tmp_path, capsys, random_
 
     run_dir = _resume_dir(tmp_path, random_tiny_prior, None)
     marker = tmp_path / "pwned"
-    state = {"params": [{}] * 2, "step": 4, "optimizers": [], "rng": {}, "lr_scale": 1.0,
-             "payload": _TouchOnUnpickle(marker)}
+    state = {
+        "params": [{}] * 2,
+        "step": 4,
+        "optimizers": [],
+        "rng": {},
+        "lr_scale": 1.0,
+        "payload": _TouchOnUnpickle(marker),
+    }
     torch.save(state, run_dir / "checkpoint.pt")
     # The file is live: Python's own unpickler (weights_only=False) would run the payload.
     probe = tmp_path / "probe"
@@ -494,8 +584,17 @@ def test_a_tiny_prior_checkpoint_that_would_run_code_runs_nothing(command, tmp_p
     marker = tmp_path / "pwned"
     run = tmp_path / "tiny"
     run.mkdir()
-    torch.save({"unet": {}, "ema": {}, "opt": {}, "gen": torch.zeros(1), "step": 1, "arch": _TouchOnUnpickle(marker)},
-               run / "checkpoint.pt")
+    torch.save(
+        {
+            "unet": {},
+            "ema": {},
+            "opt": {},
+            "gen": torch.zeros(1),
+            "step": 1,
+            "arch": _TouchOnUnpickle(marker),
+        },
+        run / "checkpoint.pt",
+    )
     with pytest.raises(CheckpointError, match="could run code"):
         if command == "export":
             export_tiny(run, tmp_path / "out", measure_quality=False)
@@ -547,7 +646,9 @@ def test_resume_drops_metrics_past_the_checkpoint(tmp_path) -> None:
     from splatdream.distill.loop import truncate_metrics
 
     path = tmp_path / "metrics.jsonl"
-    path.write_text("".join(json.dumps({"step": s, "loss": 0.1}) + "\n" for s in range(10)) + '{"step": 10, "lo')
+    path.write_text(
+        "".join(json.dumps({"step": s, "loss": 0.1}) + "\n" for s in range(10)) + '{"step": 10, "lo'
+    )
     truncate_metrics(path, 6)
     assert [json.loads(line)["step"] for line in path.read_text().splitlines()] == list(range(6))
 
@@ -566,7 +667,10 @@ def _partial_then_enospc(obj: object, f: object, *args: object, **kwargs: object
 def test_disk_full_keeps_the_previous_file(what, tmp_path, monkeypatch) -> None:
     from splatdream.distill import checkpoint as checkpoint_mod
 
-    target = tmp_path / {"checkpoint": "checkpoint.pt", "ply-export": "scene.ply", "format-export": "scene.splat"}[what]
+    target = (
+        tmp_path
+        / {"checkpoint": "checkpoint.pt", "ply-export": "scene.ply", "format-export": "scene.splat"}[what]
+    )
     target.write_bytes(b"the previous, intact file")
     with pytest.raises(OSError) as exc:
         if what == "ply-export":
@@ -608,7 +712,9 @@ def test_disk_full_while_saving_the_adapter_leaves_the_previous_one(tmp_path, mo
     with pytest.raises(Exception) as exc:
         save_adapter(unet, folder)
     message = user_message(exc.value) or ""
-    assert message.count("\n") == 0 and "disk is full" in message and str(folder) in message and "MB" in message
+    assert (
+        message.count("\n") == 0 and "disk is full" in message and str(folder) in message and "MB" in message
+    )
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # the previous adapter, untouched
     assert sorted(p.name for p in tmp_path.iterdir()) == ["adapter"]  # no staging folder left behind
     # and a folder left half-written by an older version counts as no adapter at all
@@ -672,7 +778,9 @@ def test_run_folder_deleted_or_replaced_mid_run_stops_the_run(how, tmp_path, tin
 
     cfg = replace(CFG, steps=6, checkpoint_every=2)
     with pytest.raises(RunDirError, match=how):
-        train(Trainer(cfg, tiny_prior_factory(), "a chair", particles(1)), run_dir, observers=[pull_the_folder])
+        train(
+            Trainer(cfg, tiny_prior_factory(), "a chair", particles(1)), run_dir, observers=[pull_the_folder]
+        )
     assert not run_dir.exists() if how == "deleted" else list(run_dir.iterdir()) == []  # nothing re-created
 
 
@@ -736,7 +844,9 @@ def test_symlink_loops_in_assets_add_are_listed_among_the_skipped(tmp_path) -> N
     _mesh_file("good", folder)
     (folder / "loop.obj").symlink_to(folder / "loop.obj")  # points at itself
     (folder / "gone.obj").symlink_to(folder / "nowhere.obj")
-    report = AssetLibrary.open(tmp_path / "lib").add(folder, embedders=[load_embedder("text")], progress=False)
+    report = AssetLibrary.open(tmp_path / "lib").add(
+        folder, embedders=[load_embedder("text")], progress=False
+    )
     assert len(report.added) == 1
     reasons = {Path(name).name: why for name, why in report.skipped}
     assert set(reasons) == {"loop.obj", "gone.obj"}
@@ -752,15 +862,24 @@ def test_two_processes_adding_to_one_library_lose_and_duplicate_nothing(tmp_path
     for k, folder in enumerate(folders):
         folder.mkdir()
         for i in range(4):  # the same 2 shared files in both folders, and 2 of each folder's own
-            shape = trimesh.creation.icosphere(subdivisions=1, radius=1 + i) if i < 2 else \
-                trimesh.creation.box(extents=(1 + k, 2 + i, 1))
+            shape = (
+                trimesh.creation.icosphere(subdivisions=1, radius=1 + i)
+                if i < 2
+                else trimesh.creation.box(extents=(1 + k, 2 + i, 1))
+            )
             shape.export(folder / f"shape_{i}.obj")
-    script = ("import sys; from splatdream.retrieval.library import AssetLibrary; "
-              "from splatdream.models.embedders import load_embedder; "
-              "AssetLibrary.open(sys.argv[1]).add(sys.argv[2], embedders=[load_embedder('text')], progress=False)")
+    script = (
+        "import sys; from splatdream.retrieval.library import AssetLibrary; "
+        "from splatdream.models.embedders import load_embedder; "
+        "AssetLibrary.open(sys.argv[1]).add(sys.argv[2], embedders=[load_embedder('text')], progress=False)"
+    )
     lib = tmp_path / "lib"
-    procs = [subprocess.Popen([sys.executable, "-c", script, str(lib), str(f)], cwd=ROOT,
-                              stderr=subprocess.PIPE, text=True) for f in folders]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(lib), str(f)], cwd=ROOT, stderr=subprocess.PIPE, text=True
+        )
+        for f in folders
+    ]
     for p in procs:
         _, err = p.communicate(timeout=600)
         assert p.returncode == 0, err
@@ -813,21 +932,36 @@ def test_ctrl_c_during_distillation_checkpoints_then_stops(tmp_path, tiny_prior_
     load_checkpoint(again, tmp_path / "checkpoint.pt")
     assert again.step_count == 2
     with pytest.raises(CheckpointError, match="does not fit"):
-        load_checkpoint(Trainer(cfg, tiny_prior_factory(), "a chair", particles(3)), tmp_path / "checkpoint.pt")
+        load_checkpoint(
+            Trainer(cfg, tiny_prior_factory(), "a chair", particles(3)), tmp_path / "checkpoint.pt"
+        )
 
 
 @pytest.mark.slow
 def test_ctrl_c_leaves_a_resumable_run_and_frees_the_viewer_port(tmp_path, random_tiny_prior) -> None:
     port = free_port()
-    cfg = config_file(tmp_path, random_tiny_prior, tmp_path / "run", num_particles=1,
-                      distill={"steps": 40, "checkpoint_every": 1000},
-                      viewer={"enabled": True, "port": port})
+    cfg = config_file(
+        tmp_path,
+        random_tiny_prior,
+        tmp_path / "run",
+        num_particles=1,
+        distill={"steps": 40, "checkpoint_every": 1000},
+        viewer={"enabled": True, "port": port},
+    )
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen([sys.executable, "-m", "splatdream", "--config", str(cfg)], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "splatdream", "--config", str(cfg)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     metrics = tmp_path / "run" / "metrics.jsonl"
     deadline = time.time() + 300
-    while time.time() < deadline and proc.poll() is None and not (metrics.exists() and metrics.stat().st_size):
+    while (
+        time.time() < deadline and proc.poll() is None and not (metrics.exists() and metrics.stat().st_size)
+    ):
         time.sleep(0.05)
     assert proc.poll() is None, proc.communicate()[0]
     proc.send_signal(signal.SIGINT)
@@ -837,21 +971,43 @@ def test_ctrl_c_leaves_a_resumable_run_and_frees_the_viewer_port(tmp_path, rando
     assert (tmp_path / "run" / "checkpoint.pt").exists()
     with socket.socket() as s:  # the viewer's port is free again
         s.bind(("127.0.0.1", port))
-    done = subprocess.run([sys.executable, "-m", "splatdream", "--resume", str(tmp_path / "run"), "--no-viewer"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "splatdream", "--resume", str(tmp_path / "run"), "--no-viewer"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert done.returncode == 0 and "resumed at step" in done.stdout, done.stdout + done.stderr
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("stage", ["load_prior", "retrieve", "init"])
-def test_ctrl_c_before_distillation_is_one_line_and_the_out_is_reusable(stage, tmp_path, random_tiny_prior) -> None:
+def test_ctrl_c_before_distillation_is_one_line_and_the_out_is_reusable(
+    stage, tmp_path, random_tiny_prior
+) -> None:
     out = tmp_path / "run"
-    cfg = config_file(tmp_path, random_tiny_prior, out, num_particles=1, distill={"steps": 2},
-                      init={"method": "retrieved", "gaussians_per_particle": 200},
-                      retrieval={"k": 1, "embedder": "text"})
+    cfg = config_file(
+        tmp_path,
+        random_tiny_prior,
+        out,
+        num_particles=1,
+        distill={"steps": 2},
+        init={"method": "retrieved", "gaussians_per_particle": 200},
+        retrieval={"k": 1, "embedder": "text"},
+    )
     env = dict(os.environ, PYTHONUNBUFFERED="1", SPLATDREAM_LIBRARY=str(tmp_path / "user-library"))
-    proc = subprocess.run([sys.executable, "-m", "tests.support.interrupt", stage, "--config", str(cfg)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.support.interrupt", stage, "--config", str(cfg)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 130, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     if stage == "load_prior":  # before config.yaml: nothing kept, the same command works again
@@ -861,8 +1017,15 @@ def test_ctrl_c_before_distillation_is_one_line_and_the_out_is_reusable(stage, t
     else:
         assert f"splatdream --resume {out}" in proc.stderr, proc.stderr
         again = ["--resume", str(out), "--no-viewer"]
-    done = subprocess.run([sys.executable, "-m", "splatdream", *again], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=600, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "splatdream", *again],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert (out / "particle_0.ply").exists(), sorted(p.name for p in out.iterdir())
 

@@ -24,8 +24,13 @@ from plyfile import PlyData, PlyElement  # noqa: E402
 from splatdream.io.ply import REQUIRED_PROPERTIES, PlyFormatError, read_ply  # noqa: E402
 from splatdream.retrieval.meshes import MeshError, load_any, normalise  # noqa: E402
 
-FUZZ = settings(max_examples=60, deadline=2000, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=60,
+    deadline=2000,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 ALLOC_SLACK = 8 << 20
 """Bytes any read may allocate whatever the file (plyfile's and numpy's fixed costs)."""
 
@@ -42,7 +47,9 @@ def _splat_ply(n: int, order: list[str], dtypes: list[str], ascii_format: bool) 
 
 @st.composite
 def splat_files(draw: st.DrawFn) -> bytes:
-    extra = draw(st.lists(st.sampled_from(["nx", "ny", "nz", "red", "alpha", "f_rest_0"]), unique=True, max_size=3))
+    extra = draw(
+        st.lists(st.sampled_from(["nx", "ny", "nz", "red", "alpha", "f_rest_0"]), unique=True, max_size=3)
+    )
     order = draw(st.permutations(REQUIRED_PROPERTIES + extra))
     dtypes = [draw(st.sampled_from(["<f4", "<f8", "<f4", "<i2", "u1"])) for _ in order]
     return _splat_ply(draw(st.integers(0, 30)), list(order), dtypes, draw(st.booleans()))
@@ -59,8 +66,21 @@ def mutated_splat_files(draw: st.DrawFn) -> bytes:
     data = draw(splat_files())
     header_end = data.find(b"end_header\n") + len(b"end_header\n")
     header, body = data[:header_end].decode("ascii").splitlines(keepends=True), data[header_end:]
-    kind = draw(st.sampled_from(["truncate-section", "truncate-anywhere", "huge-count", "drop-line",
-                                 "swap-lines", "retype", "garbage-line", "flip-bytes", "none"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "truncate-section",
+                "truncate-anywhere",
+                "huge-count",
+                "drop-line",
+                "swap-lines",
+                "retype",
+                "garbage-line",
+                "flip-bytes",
+                "none",
+            ]
+        )
+    )
     if kind == "truncate-section":
         return data[: draw(st.sampled_from(_sections(data)))]
     if kind == "truncate-anywhere":
@@ -77,12 +97,28 @@ def mutated_splat_files(draw: st.DrawFn) -> bytes:
         i = draw(st.integers(0, len(header) - 1))
         if header[i].startswith("property"):
             name = header[i].split()[-1]
-            new = draw(st.sampled_from(["double", "uchar", "int", "list uchar float", "bogus", "list int int"]))
+            new = draw(
+                st.sampled_from(["double", "uchar", "int", "list uchar float", "bogus", "list int int"])
+            )
             header[i] = f"property {new} {name}\n"
     elif kind == "garbage-line":
         i = draw(st.integers(1, len(header) - 1))
-        header.insert(i, draw(st.sampled_from(["element face 3\n", "property float\n", "format binary_big_endian 1.0\n",
-                                              "comment \xff\n", "element vertex\n", "obj_info x\n", "\n"])))
+        header.insert(
+            i,
+            draw(
+                st.sampled_from(
+                    [
+                        "element face 3\n",
+                        "property float\n",
+                        "format binary_big_endian 1.0\n",
+                        "comment \xff\n",
+                        "element vertex\n",
+                        "obj_info x\n",
+                        "\n",
+                    ]
+                )
+            ),
+        )
     elif kind == "flip-bytes" and body:
         body = bytearray(body)
         for _ in range(draw(st.integers(1, 8))):
@@ -113,13 +149,19 @@ def test_well_formed_splat_files_in_any_order_and_type_read(data: bytes, tmp_pat
     out = _read_bounded(path, lambda p: read_ply(p, nonfinite="keep"), PlyFormatError)
     ply = PlyData.read(io.BytesIO(data))
     gaussian = [*REQUIRED_PROPERTIES, "f_rest_0"]
-    integer = [p.name for p in ply["vertex"].properties if p.name in gaussian and np.dtype(p.val_dtype).kind != "f"]
-    if isinstance(out, PlyFormatError):  # a bad f_rest count (a lone f_rest_0), or integer Gaussian properties
+    integer = [
+        p.name for p in ply["vertex"].properties if p.name in gaussian and np.dtype(p.val_dtype).kind != "f"
+    ]
+    if isinstance(
+        out, PlyFormatError
+    ):  # a bad f_rest count (a lone f_rest_0), or integer Gaussian properties
         assert "f_rest" in str(out) or (integer and "not float" in str(out)), out
     else:
         assert not integer, f"integer-typed {integer} read silently"
         assert len(out) == ply["vertex"].count
-        torch.testing.assert_close(out.means[:, 0], torch.from_numpy(np.array(ply["vertex"]["x"], dtype=np.float32)))
+        torch.testing.assert_close(
+            out.means[:, 0], torch.from_numpy(np.array(ply["vertex"]["x"], dtype=np.float32))
+        )
 
 
 @FUZZ
@@ -193,15 +235,22 @@ def test_mutated_meshes_load_or_raise_mesh_error(case: tuple[str, bytes], tmp_pa
 # -- configs, checkpoints and the numbers of the command line ------------------------------------------------------
 # Each ends in success or one line (``SystemExit`` with a message, or an error ``user_message`` turns into one
 # line); never a traceback or a hang. Budgets are fixed so the three run in well under a minute together.
-CONFIG_FUZZ = settings(max_examples=40, deadline=None, derandomize=True, database=None,
-                       suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+CONFIG_FUZZ = settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 def _one_line_refusal(exc: BaseException) -> str:
     from splatdream.cli import user_message
 
     if isinstance(exc, SystemExit):
-        text = exc.code if isinstance(exc.code, str) else "tyro: usage error"  # tyro prints its own box, exit 2
+        text = (
+            exc.code if isinstance(exc.code, str) else "tyro: usage error"
+        )  # tyro prints its own box, exit 2
     else:
         text = user_message(exc)
     assert text is not None, f"{type(exc).__name__} would be a traceback: {exc}"
@@ -209,15 +258,42 @@ def _one_line_refusal(exc: BaseException) -> str:
     return text
 
 
-_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=True),
-                     st.text(max_size=8), st.sampled_from(["nan", "inf", "-1", "1e999", "~", "[1", "*x"]))
-_KEYS = st.sampled_from(["distill", "steps", "guidance_scale", "output", "turntable_size", "prompt", "num_particles",
-                         "t_max", "values", "milestones", "adapt", "resolution", "viewer", "port", "bogus", "init"])
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True),
+    st.text(max_size=8),
+    st.sampled_from(["nan", "inf", "-1", "1e999", "~", "[1", "*x"]),
+)
+_KEYS = st.sampled_from(
+    [
+        "distill",
+        "steps",
+        "guidance_scale",
+        "output",
+        "turntable_size",
+        "prompt",
+        "num_particles",
+        "t_max",
+        "values",
+        "milestones",
+        "adapt",
+        "resolution",
+        "viewer",
+        "port",
+        "bogus",
+        "init",
+    ]
+)
 
 
 def _config_trees() -> st.SearchStrategy:
-    return st.recursive(_SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                          st.dictionaries(_KEYS, inner, max_size=4)), max_leaves=20)
+    return st.recursive(
+        _SCALARS,
+        lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(_KEYS, inner, max_size=4)),
+        max_leaves=20,
+    )
 
 
 @CONFIG_FUZZ
@@ -262,9 +338,14 @@ NUMERIC_OPTIONS = _numeric_options()
 
 
 @CONFIG_FUZZ
-@given(which=st.sampled_from(NUMERIC_OPTIONS),
-       value=st.one_of(st.integers(-(2**40), 2**40), st.floats(allow_nan=True, allow_infinity=True),
-                       st.sampled_from(["nan", "-inf", "1e999", "-0", "0x10", "1_000"])))
+@given(
+    which=st.sampled_from(NUMERIC_OPTIONS),
+    value=st.one_of(
+        st.integers(-(2**40), 2**40),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.sampled_from(["nan", "-inf", "1e999", "-0", "0x10", "1_000"]),
+    ),
+)
 def test_every_numeric_option_parses_or_is_one_line(which: tuple[str, type], value: object) -> None:
     from splatdream.config import parse_run_config
     from splatdream.numbers import problems
@@ -279,9 +360,17 @@ def test_every_numeric_option_parses_or_is_one_line(which: tuple[str, type], val
 
 
 _CKPT_VALUES = st.recursive(
-    st.one_of(st.none(), st.integers(-5, 2**40), st.floats(), st.text(max_size=4),
-              st.builds(torch.zeros, st.integers(0, 5)), st.builds(lambda n: torch.ones(n, 3), st.integers(0, 4))),
-    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)),
+    st.one_of(
+        st.none(),
+        st.integers(-5, 2**40),
+        st.floats(),
+        st.text(max_size=4),
+        st.builds(torch.zeros, st.integers(0, 5)),
+        st.builds(lambda n: torch.ones(n, 3), st.integers(0, 4)),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
     max_leaves=12,
 )
 
@@ -291,13 +380,25 @@ def fuzz_trainer(tiny_prior_factory):  # type: ignore[no-untyped-def]
     from splatdream.distill.trainer import Trainer
     from tests.test_distill_trainer import CFG, particles
 
-    return Trainer(CFG, tiny_prior_factory(), "a chair", particles(2))  # one, reused: a failed restore is harmless
+    return Trainer(
+        CFG, tiny_prior_factory(), "a chair", particles(2)
+    )  # one, reused: a failed restore is harmless
 
 
 @CONFIG_FUZZ
-@given(state=st.one_of(_CKPT_VALUES, st.fixed_dictionaries(
-    {"params": _CKPT_VALUES, "step": _CKPT_VALUES, "optimizers": _CKPT_VALUES, "rng": _CKPT_VALUES},
-    optional={"lr_scale": _CKPT_VALUES, "strategy_states": _CKPT_VALUES, "colour_fields": _CKPT_VALUES})))
+@given(
+    state=st.one_of(
+        _CKPT_VALUES,
+        st.fixed_dictionaries(
+            {"params": _CKPT_VALUES, "step": _CKPT_VALUES, "optimizers": _CKPT_VALUES, "rng": _CKPT_VALUES},
+            optional={
+                "lr_scale": _CKPT_VALUES,
+                "strategy_states": _CKPT_VALUES,
+                "colour_fields": _CKPT_VALUES,
+            },
+        ),
+    )
+)
 def test_any_checkpoint_contents_load_or_are_one_line(state: object, tmp_path_factory, fuzz_trainer) -> None:
     from splatdream.distill.checkpoint import load_checkpoint
     from splatdream.errors import CheckpointError

@@ -26,7 +26,9 @@ BY_NAME = {a.name: a for a in load_manifest()}
 
 def face_coloured_cube() -> trimesh.Trimesh:
     cube = trimesh.creation.box(extents=(0.9, 0.9, 0.9))
-    palette = np.array([[220, 40, 40], [40, 200, 60], [40, 80, 220], [240, 210, 50], [240, 240, 240], [30, 30, 30]])
+    palette = np.array(
+        [[220, 40, 40], [40, 200, 60], [40, 80, 220], [240, 210, 50], [240, 240, 240], [30, 30, 30]]
+    )
     side = np.abs(cube.face_normals).argmax(1) * 2 + (cube.face_normals.sum(1) > 0)
     cube.visual = trimesh.visual.ColorVisuals(cube, face_colors=np.c_[palette[side], np.full(len(side), 255)])
     assert cube.visual.kind == "face"

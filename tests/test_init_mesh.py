@@ -36,7 +36,9 @@ def rotate(q: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
 
 
 def test_samples_are_area_weighted_flat_discs_along_the_normal() -> None:
-    mesh = trimesh.util.concatenate([square(0.5, (-2, 0, 0), (255, 0, 0)), square(1.0, (2, 0, 0), (0, 0, 255))])
+    mesh = trimesh.util.concatenate(
+        [square(0.5, (-2, 0, 0), (255, 0, 0)), square(1.0, (2, 0, 0), (0, 0, 255))]
+    )
     mesh.apply_transform(trimesh.transformations.rotation_matrix(0.7, (1, 1, 0)))
     n = 20_000
     g = mesh_to_gaussians(mesh, n, tangent_scale=0.6, thickness=0.1, seed=3)
@@ -52,7 +54,9 @@ def test_samples_are_area_weighted_flat_discs_along_the_normal() -> None:
     assert torch.allclose(g.scales[:, 2], torch.full((n,), 0.06 * spacing), rtol=1e-5)
     assert torch.allclose(g.opacities, torch.full((n,), 0.9))
     # Means lie on the (rotated) planes.
-    d = (g.means.double() @ torch.tensor(mesh.face_normals[0])) - float(mesh.vertices[0] @ mesh.face_normals[0])
+    d = (g.means.double() @ torch.tensor(mesh.face_normals[0])) - float(
+        mesh.vertices[0] @ mesh.face_normals[0]
+    )
     assert d.abs().max() < 1e-5
 
 
@@ -77,12 +81,16 @@ def test_texture_colours_match_trimesh_sampling_statistics() -> None:
 
 def test_vertex_colours_and_plain_materials() -> None:
     tri = trimesh.Trimesh([[0, 0, 0], [1, 0, 0], [0, 1, 0]], [[0, 1, 2]], process=False)
-    tri.visual = trimesh.visual.ColorVisuals(tri, vertex_colors=[[255, 0, 0, 255], [0, 255, 0, 255], [0, 0, 255, 255]])
+    tri.visual = trimesh.visual.ColorVisuals(
+        tri, vertex_colors=[[255, 0, 0, 255], [0, 255, 0, 255], [0, 0, 255, 255]]
+    )
     g = mesh_to_gaussians(tri, 4000)
     assert torch.allclose(g.rgb.mean(0), torch.full((3,), 1 / 3), atol=0.02)
     assert torch.allclose(g.rgb.sum(1), torch.ones(4000), atol=1e-4)  # barycentric blend
     plain = trimesh.creation.box()
-    plain.visual = trimesh.visual.TextureVisuals(material=trimesh.visual.material.PBRMaterial(baseColorFactor=[0, 128, 255, 255]))
+    plain.visual = trimesh.visual.TextureVisuals(
+        material=trimesh.visual.material.PBRMaterial(baseColorFactor=[0, 128, 255, 255])
+    )
     g = mesh_to_gaussians(plain, 100)
     assert torch.allclose(g.rgb, torch.tensor([0.0, 128 / 255, 1.0]).expand(100, 3), atol=1e-4)
 
@@ -103,7 +111,10 @@ def test_point_clouds_give_isotropic_gaussians_sized_by_neighbour_spacing() -> N
     [
         (trimesh.PointCloud(np.zeros((0, 3))), "no faces and no points"),
         (trimesh.Trimesh([[0, 0, 0], [1, 0, 0], [np.nan, 0, 0]], [[0, 1, 2]], process=False), "non-finite"),
-        (trimesh.Trimesh([[0, 0, 0], [1, 0, 0], [2, 0, 0]], [[0, 1, 2]], process=False), "zero total surface area"),
+        (
+            trimesh.Trimesh([[0, 0, 0], [1, 0, 0], [2, 0, 0]], [[0, 1, 2]], process=False),
+            "zero total surface area",
+        ),
     ],
 )
 def test_bad_assets_raise_errors_that_name_them(bad: trimesh.Trimesh, match: str) -> None:
@@ -156,8 +167,25 @@ def test_cli_random_writes_particles_and_sheets(tmp_path: Path) -> None:
     from splatdream.init.cli import main
     from splatdream.io.ply import read_ply
 
-    assert main(["--out", str(tmp_path), "--method", "random", "--num-particles", "2", "--gaussians-per-particle", "64",
-                 "--sheet-size", "24", "--sheet-views", "2"]) == 0
+    assert (
+        main(
+            [
+                "--out",
+                str(tmp_path),
+                "--method",
+                "random",
+                "--num-particles",
+                "2",
+                "--gaussians-per-particle",
+                "64",
+                "--sheet-size",
+                "24",
+                "--sheet-views",
+                "2",
+            ]
+        )
+        == 0
+    )
     assert len(read_ply(tmp_path / "particle_1.ply")) == 64
     assert Image.open(tmp_path / "init_particle_0.png").size == (48, 24)
     assert (tmp_path / "retrieved.json").exists()

@@ -45,16 +45,22 @@ def _under(name: str, *prefixes: str) -> bool:
     return any(name == p or name.startswith(p + ".") for p in prefixes)
 
 
-def _violations(importers: tuple[str, ...], forbidden: tuple[str, ...], allowed: tuple[str, ...] = ()) -> list[str]:
+def _violations(
+    importers: tuple[str, ...], forbidden: tuple[str, ...], allowed: tuple[str, ...] = ()
+) -> list[str]:
     return sorted(
         f"{mod} imports {dep}"
-        for mod, deps in GRAPH.items() if _under(mod, *importers)
-        for dep in deps if _under(dep, *forbidden) and not _under(dep, *allowed)
+        for mod, deps in GRAPH.items()
+        if _under(mod, *importers)
+        for dep in deps
+        if _under(dep, *forbidden) and not _under(dep, *allowed)
     )
 
 
 def test_the_graph_sees_the_packages() -> None:
-    assert {"splatdream.pipeline", "splatdream.distill.trainer", "splatdream.render", "viewer.live"} <= set(GRAPH)
+    assert {"splatdream.pipeline", "splatdream.distill.trainer", "splatdream.render", "viewer.live"} <= set(
+        GRAPH
+    )
     assert "splatdream.distill.trainer" in GRAPH["splatdream.distill.loop"]
 
 
@@ -86,41 +92,96 @@ def test_no_import_cycles() -> None:
     assert cycles == []
 
 
-STAGES_ABOVE_DISTILL = ("splatdream.pipeline", "splatdream.config", "splatdream.cli", "viewer",
-                        "splatdream.retrieval", "splatdream.init", "splatdream.adaptation", "splatdream.export",
-                        "splatdream.evaluate", "splatdream.starter")
+STAGES_ABOVE_DISTILL = (
+    "splatdream.pipeline",
+    "splatdream.config",
+    "splatdream.cli",
+    "viewer",
+    "splatdream.retrieval",
+    "splatdream.init",
+    "splatdream.adaptation",
+    "splatdream.export",
+    "splatdream.evaluate",
+    "splatdream.starter",
+)
 
 
-@pytest.mark.parametrize(("importers", "forbidden", "allowed"), [
-    # distillation sees the prior, the renderer and the scene, nothing that runs it
-    (("splatdream.distill",), STAGES_ABOVE_DISTILL, ()),
-    # the renderer knows the scene only
-    (("splatdream.render",), ("splatdream", "viewer"), ("splatdream.render", "splatdream.scene")),
-    # the run's tools that build shipped data are not part of a run
-    (("splatdream.retrieval", "splatdream.init", "splatdream.adaptation", "splatdream.distill", "splatdream.render",
-      "splatdream.export", "splatdream.evaluate", "splatdream.pipeline", "splatdream.config", "splatdream.scene",
-      "splatdream.priors.base", "splatdream.priors.sd", "splatdream.priors.tiny_prior", "splatdream.priors.loader"),
-     ("splatdream.starter", "splatdream.priors.tiny"), ()),
-    # the core takes only the viewer's config; the pipeline starts the live viewer
-    (("splatdream",), ("viewer",), ("viewer.config", "splatdream.pipeline")),
-    # nothing imports the command line or the whole run
-    (("splatdream", "viewer"), ("splatdream.cli", "splatdream.pipeline"), ()),
-    # the run never imports the starter tooling nor the TinyPrior's training tooling (issue 23)
-    (("splatdream.pipeline", "splatdream.distill", "splatdream.render", "splatdream.adaptation", "splatdream.init",
-      "splatdream.evaluate", "splatdream.io", "splatdream.models", "splatdream.rundir", "viewer"),
-     ("splatdream.starter", "splatdream.priors.tiny"), ()),
-    # no stage but export/ (and the run that asks for the formats) imports an export format's writer
-    (("splatdream",), ("splatdream.export.formats", "splatdream.export.mesh"),
-     ("splatdream.export", "splatdream.pipeline")),
-    # .ply I/O and CLIP have one home each: nothing imports them from their old rooms
-    (("splatdream", "viewer"), ("splatdream.export.ply", "splatdream.retrieval.embedders"), ()),
-])
-def test_imports_point_down(importers: tuple[str, ...], forbidden: tuple[str, ...], allowed: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("importers", "forbidden", "allowed"),
+    [
+        # distillation sees the prior, the renderer and the scene, nothing that runs it
+        (("splatdream.distill",), STAGES_ABOVE_DISTILL, ()),
+        # the renderer knows the scene only
+        (("splatdream.render",), ("splatdream", "viewer"), ("splatdream.render", "splatdream.scene")),
+        # the run's tools that build shipped data are not part of a run
+        (
+            (
+                "splatdream.retrieval",
+                "splatdream.init",
+                "splatdream.adaptation",
+                "splatdream.distill",
+                "splatdream.render",
+                "splatdream.export",
+                "splatdream.evaluate",
+                "splatdream.pipeline",
+                "splatdream.config",
+                "splatdream.scene",
+                "splatdream.priors.base",
+                "splatdream.priors.sd",
+                "splatdream.priors.tiny_prior",
+                "splatdream.priors.loader",
+            ),
+            ("splatdream.starter", "splatdream.priors.tiny"),
+            (),
+        ),
+        # the core takes only the viewer's config; the pipeline starts the live viewer
+        (("splatdream",), ("viewer",), ("viewer.config", "splatdream.pipeline")),
+        # nothing imports the command line or the whole run
+        (("splatdream", "viewer"), ("splatdream.cli", "splatdream.pipeline"), ()),
+        # the run never imports the starter tooling nor the TinyPrior's training tooling (issue 23)
+        (
+            (
+                "splatdream.pipeline",
+                "splatdream.distill",
+                "splatdream.render",
+                "splatdream.adaptation",
+                "splatdream.init",
+                "splatdream.evaluate",
+                "splatdream.io",
+                "splatdream.models",
+                "splatdream.rundir",
+                "viewer",
+            ),
+            ("splatdream.starter", "splatdream.priors.tiny"),
+            (),
+        ),
+        # no stage but export/ (and the run that asks for the formats) imports an export format's writer
+        (
+            ("splatdream",),
+            ("splatdream.export.formats", "splatdream.export.mesh"),
+            ("splatdream.export", "splatdream.pipeline"),
+        ),
+        # .ply I/O and CLIP have one home each: nothing imports them from their old rooms
+        (("splatdream", "viewer"), ("splatdream.export.ply", "splatdream.retrieval.embedders"), ()),
+    ],
+)
+def test_imports_point_down(
+    importers: tuple[str, ...], forbidden: tuple[str, ...], allowed: tuple[str, ...]
+) -> None:
     bad = _violations(importers, forbidden, allowed)
     # what the rules cannot express: `python -m splatdream`, the command table, the live viewer of a run, batches,
     # and `splatdream assets build-starter` (a command that runs the starter tooling)
-    bad = [b for b in bad if not b.startswith(("splatdream.__main__ imports splatdream.cli", "splatdream.cli imports",
-                                                "splatdream.pipeline imports viewer",
-                                                "splatdream.batch",  # a batch is many runs: it sits above the pipeline
-                                                "splatdream.retrieval.cli imports splatdream.starter"))]
+    bad = [
+        b
+        for b in bad
+        if not b.startswith(
+            (
+                "splatdream.__main__ imports splatdream.cli",
+                "splatdream.cli imports",
+                "splatdream.pipeline imports viewer",
+                "splatdream.batch",  # a batch is many runs: it sits above the pipeline
+                "splatdream.retrieval.cli imports splatdream.starter",
+            )
+        )
+    ]
     assert bad == []

@@ -55,7 +55,9 @@ def test_nearer_surface_wins_whatever_the_face_order() -> None:
 
 def test_vertex_colours_interpolate_and_texture_quadrants_land_where_expected() -> None:
     tri = trimesh.Trimesh([[-1, -1, 0], [1, -1, 0], [0, 1, 0]], [[0, 1, 2]], process=False)
-    tri.visual = trimesh.visual.ColorVisuals(tri, vertex_colors=[[255, 0, 0, 255], [0, 255, 0, 255], [0, 0, 255, 255]])
+    tri.visual = trimesh.visual.ColorVisuals(
+        tri, vertex_colors=[[255, 0, 0, 255], [0, 255, 0, 255], [0, 0, 255, 255]]
+    )
     rgb, _ = render_mesh(tri, front_camera(65, 64.0))  # centre pixel 32 sits on the centroid's row/col
     centroid_px = (32, round(32 - 64 * (-1 / 3) / 4 - 0.5))  # world y = -1/3 -> below the centre
     assert torch.allclose(rgb[0, centroid_px[1], centroid_px[0]], torch.full((3,), 1 / 3), atol=0.03)
@@ -64,10 +66,14 @@ def test_vertex_colours_interpolate_and_texture_quadrants_land_where_expected() 
     img = np.zeros((8, 8, 3), dtype=np.uint8)  # 4x4 blocks so bilinear reads one colour inside each
     img[:4, :4], img[:4, 4:], img[4:, :4], img[4:, 4:] = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0)
     uv = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], dtype=np.float64)  # v = 0 at the image's bottom row
-    q.visual = trimesh.visual.TextureVisuals(uv=uv, material=trimesh.visual.material.SimpleMaterial(image=Image.fromarray(img)))
+    q.visual = trimesh.visual.TextureVisuals(
+        uv=uv, material=trimesh.visual.material.SimpleMaterial(image=Image.fromarray(img))
+    )
     rgb, _ = render_mesh(q, front_camera())
     top_left, top_right, bottom_left = rgb[0, 22, 22], rgb[0, 22, 41], rgb[0, 41, 22]
-    assert torch.allclose(top_left, torch.tensor([1.0, 0, 0]), atol=0.02)  # image row 0 = world +Y = image top
+    assert torch.allclose(
+        top_left, torch.tensor([1.0, 0, 0]), atol=0.02
+    )  # image row 0 = world +Y = image top
     assert torch.allclose(top_right, torch.tensor([0, 1.0, 0]), atol=0.02)
     assert torch.allclose(bottom_left, torch.tensor([0, 0, 1.0]), atol=0.02)
 
@@ -92,12 +98,18 @@ def test_agrees_with_the_gaussian_rasteriser_on_where_a_point_lands() -> None:
     """Same camera convention as render_gaussians: a tiny blob and a tiny quad light the same pixel."""
     from splatdream.render import render_gaussians
 
-    cams = Cameras.from_orbit(torch.tensor([35.0]), torch.tensor([20.0]), torch.tensor([3.0]), torch.tensor([45.0]), 48, 48)
+    cams = Cameras.from_orbit(
+        torch.tensor([35.0]), torch.tensor([20.0]), torch.tensor([3.0]), torch.tensor([45.0]), 48, 48
+    )
     p = np.array([0.3, -0.2, 0.25])
     blob = quad(0.01)
     blob.vertices += p
-    g = Gaussians.from_activated(torch.tensor(p[None], dtype=torch.float32), torch.full((1, 3), 0.01), torch.tensor([0.99]),
-                                 torch.tensor([[1.0, 0, 0]]))
+    g = Gaussians.from_activated(
+        torch.tensor(p[None], dtype=torch.float32),
+        torch.full((1, 3), 0.01),
+        torch.tensor([0.99]),
+        torch.tensor([[1.0, 0, 0]]),
+    )
     _, galpha, _ = render_gaussians(g, cams)
     _, malpha = render_mesh(blob, cams, supersample=8)
     g_px = np.unravel_index(int(galpha[0, ..., 0].argmax()), (48, 48))

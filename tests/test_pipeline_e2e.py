@@ -30,8 +30,12 @@ def small_config(prior_dir: Path | None, out: Path, **over) -> RunConfig:
         "init": {"method": "random", "gaussians_per_particle": 400},
         "prior": {"path": None if prior_dir is None else str(prior_dir)},
         "adapt": {"enabled": False, "align": False},
-        "distill": {"steps": 12, "resolution": {"values": [24.0], "milestones": []}, "checkpoint_every": 4,
-                    "densify": {"enabled": False}},
+        "distill": {
+            "steps": 12,
+            "resolution": {"values": [24.0], "milestones": []},
+            "checkpoint_every": 4,
+            "densify": {"enabled": False},
+        },
         "viewer": {"enabled": False},
         "output": {"turntable_frames": 0},
     }
@@ -80,7 +84,9 @@ def test_kill_and_resume_matches_straight_run(random_tiny_prior, tmp_path) -> No
         b = read_ply(tmp_path / "killed" / f"particle_{i}.ply")
         torch.testing.assert_close(a.means, b.means, rtol=1e-4, atol=1e-5)
         torch.testing.assert_close(a.sh, b.sh, rtol=1e-4, atol=1e-5)
-    steps = [json.loads(line)["step"] for line in (tmp_path / "killed" / "metrics.jsonl").read_text().splitlines()]
+    steps = [
+        json.loads(line)["step"] for line in (tmp_path / "killed" / "metrics.jsonl").read_text().splitlines()
+    ]
     assert steps == list(range(12)), "replayed steps must not be recorded twice"
 
 
@@ -101,8 +107,11 @@ def chair_library(tmp_path_factory) -> Path:
     picks = [a for a in load_manifest() if a.category == "chair"]
     assert picks and not any("blue" in a.caption for a in picks)
     lib = AssetLibrary.open(root)
-    lib.add([IngestItem(path=a.path, caption=a.caption, category=a.category) for a in picks],
-            embedders=[load_embedder("text")], progress=False)
+    lib.add(
+        [IngestItem(path=a.path, caption=a.caption, category=a.category) for a in picks],
+        embedders=[load_embedder("text")],
+        progress=False,
+    )
     return root
 
 
@@ -132,7 +141,9 @@ def test_blue_chair_end_to_end(chair_library, tmp_path) -> None:
     assert load_yaml(RunConfig, run_dir / "config.yaml") == cfg
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records if "guard" not in r] == list(range(160))
-    assert [r["step"] for r in records if "guard" in r] == [160]  # the guard's one record, after the last step
+    assert [r["step"] for r in records if "guard" in r] == [
+        160
+    ]  # the guard's one record, after the last step
     assert (run_dir / "retrieved.png").stat().st_size > 0
     assert len(json.loads((run_dir / "retrieved.json").read_text())) == 2
     assert (run_dir / "checkpoint.pt").exists() and (run_dir / "adapter").is_dir()
@@ -145,7 +156,10 @@ def test_blue_chair_end_to_end(chair_library, tmp_path) -> None:
         assert frames.shape[0] == 6 and frames.shape[1:3] == (64, 64)
 
     # Colour moved toward blue by a clear margin; the retrieved geometry is kept.
-    gains = [blueness(mean_object_colour(f)) - blueness(mean_object_colour(g)) for f, g in zip(finals, inits, strict=True)]
+    gains = [
+        blueness(mean_object_colour(f)) - blueness(mean_object_colour(g))
+        for f, g in zip(finals, inits, strict=True)
+    ]
     ious = [silhouette_iou(f, g) for f, g in zip(finals, inits, strict=True)]
     assert min(gains) > 0.05, f"blueness gains {gains}"
     assert min(ious) >= 0.6, f"silhouette IoU {ious}"
@@ -162,8 +176,9 @@ def test_blue_chair_end_to_end(chair_library, tmp_path) -> None:
     others = sorted({a.category for a in load_manifest()} - {"chair"})[::4]
     contrast = tuple(f"a blue {c.replace('_', ' ')}" for c in others)
     score_ret = prior_score(prior, finals, "a blue chair", contrast=contrast)
-    score_rnd = prior_score(prior, [read_ply(rnd_dir / f"particle_{i}.ply") for i in range(2)], "a blue chair",
-                            contrast=contrast)
+    score_rnd = prior_score(
+        prior, [read_ply(rnd_dir / f"particle_{i}.ply") for i in range(2)], "a blue chair", contrast=contrast
+    )
     assert score_ret < score_rnd, (score_ret, score_rnd)
 
 
@@ -177,17 +192,24 @@ def test_default_distillation_is_cleaner_than_its_init_and_moves_colour(chair_li
     """
     from rich.console import Console
 
-    cfg = merge(PRESETS["cpu-tiny"][1], {
-        "prompt": "a blue chair",
-        "num_particles": 2,
-        "out": str(tmp_path / "run"),
-        "retrieval": {"library": str(chair_library), "k": 2, "embedder": "text"},
-        "adapt": {"steps": 30, "azimuths_deg": [45.0 * i for i in range(8)], "elevations_deg": [0.0, 20.0],
-                  "alignment": {"timesteps": [200, 500], "noises_per_timestep": 1}},
-        "distill": {"steps": 80, "checkpoint_every": 80},
-        "viewer": {"enabled": False},
-        "output": {"turntable_frames": 0},
-    })
+    cfg = merge(
+        PRESETS["cpu-tiny"][1],
+        {
+            "prompt": "a blue chair",
+            "num_particles": 2,
+            "out": str(tmp_path / "run"),
+            "retrieval": {"library": str(chair_library), "k": 2, "embedder": "text"},
+            "adapt": {
+                "steps": 30,
+                "azimuths_deg": [45.0 * i for i in range(8)],
+                "elevations_deg": [0.0, 20.0],
+                "alignment": {"timesteps": [200, 500], "noises_per_timestep": 1},
+            },
+            "distill": {"steps": 80, "checkpoint_every": 80},
+            "viewer": {"enabled": False},
+            "output": {"turntable_frames": 0},
+        },
+    )
     run_dir = run(cfg, console=Console(file=open(os.devnull, "w")))
     # measured the way `splatdream eval` measures it (its ring of views, without the slow classifier)
     result = evaluate_run(run_dir, EvalConfig(views=8, size=96, extra_elevations_deg=(), classifier=False))

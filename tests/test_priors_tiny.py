@@ -36,8 +36,12 @@ def test_tiny_interface_shapes_and_cfg() -> None:
     assert x0.shape == (2, 3, 32, 32) and prior.model_resolution() == 32
     assert x0.min() >= -1 and x0.max() <= 1
     # Downsampling is antialiased: a constant image stays constant, and decode inverts the scaling.
-    torch.testing.assert_close(prior.decode(prior.encode_images(torch.full((1, 3, 64, 64), 0.3))),
-                               torch.full((1, 3, 32, 32), 0.3), rtol=0, atol=1e-5)
+    torch.testing.assert_close(
+        prior.decode(prior.encode_images(torch.full((1, 3, 64, 64), 0.3))),
+        torch.full((1, 3, 32, 32), 0.3),
+        rtol=0,
+        atol=1e-5,
+    )
     emb = prior.encode_prompts(["a red chair, front view", "a blue chair, back view"])
     assert emb.cond.shape == (2, 13, 384) and emb.uncond.shape == (1, 13, 384)
     t = torch.tensor([100, 800])
@@ -61,8 +65,16 @@ def test_train_resume_export_round_trip(tmp_path: Path) -> None:
 
     run = tmp_path / "run"
     render_assets(synthetic_assets()[:2], views_per_variant=4, recolourings=1).save(run / "data_test.npz")
-    cfg = TrainTinyConfig(out=run, steps=2, batch_size=4, checkpoint_every=1, sample_every=100, log_every=1,
-                          sample_prompts=("a red cube",), arch=SMALL)
+    cfg = TrainTinyConfig(
+        out=run,
+        steps=2,
+        batch_size=4,
+        checkpoint_every=1,
+        sample_every=100,
+        log_every=1,
+        sample_prompts=("a red cube",),
+        arch=SMALL,
+    )
     train(cfg)
     with pytest.raises(FileExistsError):
         train(cfg)
@@ -84,8 +96,26 @@ def test_train_resume_export_round_trip(tmp_path: Path) -> None:
     from splatdream.priors.cli import main
 
     grid = tmp_path / "grid.png"
-    assert main(["sample", "--prompt", "a red cube, side view", "--n", "2", "--steps", "2", "--out", str(grid),
-                 "--prior.path", str(out), "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "sample",
+                "--prompt",
+                "a red cube, side view",
+                "--n",
+                "2",
+                "--steps",
+                "2",
+                "--out",
+                str(grid),
+                "--prior.path",
+                str(out),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     assert Image.open(grid).size[0] > 2 * 32
 
 
@@ -114,8 +144,11 @@ def test_heldout_loss_below_untrained(shipped: TinyPrior, heldout: RenderedSet) 
     sub = heldout.subset(range(0, len(heldout), 3))
     trained = heldout_loss(shipped, sub, repeats=2)
     torch.manual_seed(0)
-    untrained = heldout_loss(TinyPrior(build_tiny_unet(shipped.arch), shipped.arch,
-                                       text_encoder=shipped.text_encoder), sub, repeats=2)
+    untrained = heldout_loss(
+        TinyPrior(build_tiny_unet(shipped.arch), shipped.arch, text_encoder=shipped.text_encoder),
+        sub,
+        repeats=2,
+    )
     assert trained < 0.5 * untrained, (trained, untrained)
 
 
@@ -125,7 +158,9 @@ def test_view_word_matters(shipped: TinyPrior, heldout: RenderedSet) -> None:
 
     check = view_word_check(shipped, heldout, repeats=4)
     assert check.right < check.wrong, check
-    assert check.win_rate > 0.52, check  # shipped weights: 0.545-0.56 over ~1000 renders (chance 0.5, SE 0.016)
+    assert check.win_rate > 0.52, (
+        check
+    )  # shipped weights: 0.545-0.56 over ~1000 renders (chance 0.5, SE 0.016)
 
 
 @pytest.mark.slow

@@ -35,8 +35,11 @@ def wooden_chair_library(tmp_path_factory) -> Path:
     picks = [a for a in load_manifest() if a.category == "chair" and a.caption.startswith("a wooden chair")]
     assert len(picks) == 1
     lib = AssetLibrary.open(root)
-    lib.add([IngestItem(path=a.path, caption=a.caption, category=a.category) for a in picks],
-            embedders=[load_embedder("text")], progress=False)
+    lib.add(
+        [IngestItem(path=a.path, caption=a.caption, category=a.category) for a in picks],
+        embedders=[load_embedder("text")],
+        progress=False,
+    )
     return root
 
 
@@ -44,16 +47,23 @@ def wooden_chair_library(tmp_path_factory) -> Path:
 def test_default_keeps_an_asset_that_already_matches_its_colour_word(wooden_chair_library, tmp_path) -> None:
     from rich.console import Console
 
-    cfg = merge(PRESETS["cpu-tiny"][1], {
-        "prompt": "a wooden chair",
-        "num_particles": 1,
-        "out": str(tmp_path / "run"),
-        "retrieval": {"library": str(wooden_chair_library), "k": 1, "embedder": "text"},
-        "adapt": {"steps": 30, "azimuths_deg": [45.0 * i for i in range(8)], "elevations_deg": [0.0, 20.0],
-                  "alignment": {"timesteps": [200, 500], "noises_per_timestep": 1}},
-        "viewer": {"enabled": False},
-        "output": {"turntable_frames": 0},
-    })
+    cfg = merge(
+        PRESETS["cpu-tiny"][1],
+        {
+            "prompt": "a wooden chair",
+            "num_particles": 1,
+            "out": str(tmp_path / "run"),
+            "retrieval": {"library": str(wooden_chair_library), "k": 1, "embedder": "text"},
+            "adapt": {
+                "steps": 30,
+                "azimuths_deg": [45.0 * i for i in range(8)],
+                "elevations_deg": [0.0, 20.0],
+                "alignment": {"timesteps": [200, 500], "noises_per_timestep": 1},
+            },
+            "viewer": {"enabled": False},
+            "output": {"turntable_frames": 0},
+        },
+    )
     run_dir = run(cfg, console=Console(file=open(os.devnull, "w")))
     result = evaluate_run(run_dir, EvalConfig(views=12, size=96, classifier=False))
     (p,) = result.particles

@@ -26,9 +26,23 @@ from tests.support.tiny_runs import write_tiny_run_config
 pytestmark = pytest.mark.slow
 
 PROMPTS = ["a red chair", "a blue mug", "a green lamp"]
-EVAL_ARGS = ["--eval.views", "4", "--eval.size", "32", "--eval.extra-elevations-deg", "--eval.fidelity-views", "2",
-             "--eval.distractors", "2", "--eval.sheet-views", "2", "--eval.clip-checkpoint", "/nonexistent/clip.pt",
-             "--eval.lpips-backbone", "/nonexistent/alexnet.pth"]
+EVAL_ARGS = [
+    "--eval.views",
+    "4",
+    "--eval.size",
+    "32",
+    "--eval.extra-elevations-deg",
+    "--eval.fidelity-views",
+    "2",
+    "--eval.distractors",
+    "2",
+    "--eval.sheet-views",
+    "2",
+    "--eval.clip-checkpoint",
+    "/nonexistent/clip.pt",
+    "--eval.lpips-backbone",
+    "/nonexistent/alexnet.pth",
+]
 
 
 @pytest.fixture(scope="module")
@@ -44,14 +58,31 @@ def tiny_run_config(tmp_path_factory) -> Path:
 
 
 def _batch_argv(prompts_file: Path, out: Path, address: str, config: Path, *extra: str) -> list[str]:
-    return [str(prompts_file), "--out", str(out), "--ray-address", address, "--config", str(config),
-            "--cpus-per-run", "2", *EVAL_ARGS, *extra]
+    return [
+        str(prompts_file),
+        "--out",
+        str(out),
+        "--ray-address",
+        address,
+        "--config",
+        str(config),
+        "--cpus-per-run",
+        "2",
+        *EVAL_ARGS,
+        *extra,
+    ]
 
 
 def _run_batch(argv: list[str]) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.run([sys.executable, "-m", "splatdream", "batch", *argv], check=False, capture_output=True,
-                          text=True, env=env, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "splatdream", "batch", *argv],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
 
 
 def test_read_prompts_reports_bad_lines(tmp_path) -> None:
@@ -59,11 +90,16 @@ def test_read_prompts_reports_bad_lines(tmp_path) -> None:
     path.write_text("a red chair\n\n# a comment\na  red chair\nA red chair\na blue mug\n\n")
     prompts, problems = read_prompts(path)
     assert prompts == ["a red chair", "a blue mug"]
-    assert [(p.line, p.problem) for p in problems] == [(2, "empty line"), (4, "duplicate of line 1"),
-                                                       (5, "duplicate of line 1")]
+    assert [(p.line, p.problem) for p in problems] == [
+        (2, "empty line"),
+        (4, "duplicate of line 1"),
+        (5, "duplicate of line 1"),
+    ]
 
 
-def test_batch_writes_every_output_and_a_gallery_then_rerun_does_nothing(ray_address, tiny_run_config, tmp_path):
+def test_batch_writes_every_output_and_a_gallery_then_rerun_does_nothing(
+    ray_address, tiny_run_config, tmp_path
+):
     prompts_file = tmp_path / "prompts.txt"
     prompts_file.write_text("\n".join([PROMPTS[0], "", PROMPTS[1], PROMPTS[0], PROMPTS[2]]) + "\n")
     out = tmp_path / "batch"
@@ -78,8 +114,16 @@ def test_batch_writes_every_output_and_a_gallery_then_rerun_does_nothing(ray_add
     for entry in manifest.entries:
         run_dir = out / entry.slug
         assert entry.status == "done" and entry.attempts == 1, entry
-        for name in ("config.yaml", "metrics.jsonl", "checkpoint.pt", "init_particle_0.ply", "init_particle_0.png",
-                     "particle_0.ply", "eval.json", "eval.png"):
+        for name in (
+            "config.yaml",
+            "metrics.jsonl",
+            "checkpoint.pt",
+            "init_particle_0.ply",
+            "init_particle_0.png",
+            "particle_0.ply",
+            "eval.json",
+            "eval.png",
+        ):
             assert (run_dir / name).is_file(), f"{run_dir / name} missing"
         assert len((run_dir / "metrics.jsonl").read_text().splitlines()) == 8
         assert (out / "gallery" / f"{entry.slug}_0.png").is_file()
@@ -97,20 +141,33 @@ def test_batch_writes_every_output_and_a_gallery_then_rerun_does_nothing(ray_add
     assert [e.attempts for e in Manifest.load(out).entries] == [1, 1, 1]
 
 
-def test_killed_worker_reruns_its_prompt_and_the_batch_finishes(ray_address, tiny_run_config, tmp_path) -> None:
+def test_killed_worker_reruns_its_prompt_and_the_batch_finishes(
+    ray_address, tiny_run_config, tmp_path
+) -> None:
     prompts_file = tmp_path / "prompts.txt"
     prompts_file.write_text("\n".join(PROMPTS[:2]) + "\n")
     out = tmp_path / "batch"
     # 16 steps with a checkpoint every 2: the kill lands mid-run, after the first checkpoint
-    argv = _batch_argv(prompts_file, out, ray_address, tiny_run_config, "--distill.steps", "16", "--no-evaluate")
-    driver = subprocess.Popen([sys.executable, "-m", "splatdream", "batch", *argv], stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    argv = _batch_argv(
+        prompts_file, out, ray_address, tiny_run_config, "--distill.steps", "16", "--no-evaluate"
+    )
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "splatdream", "batch", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )
     victim = out / "a-red-chair"
     log = out / "logs" / "a-red-chair.log"
     deadline = time.time() + 300
     pid = None
     while time.time() < deadline and driver.poll() is None:
-        steps = len((victim / "metrics.jsonl").read_text().splitlines()) if (victim / "metrics.jsonl").exists() else 0
+        steps = (
+            len((victim / "metrics.jsonl").read_text().splitlines())
+            if (victim / "metrics.jsonl").exists()
+            else 0
+        )
         if steps >= 4 and (victim / "checkpoint.pt").exists():
             pid = int(re.search(r"pid (\d+)", log.read_text()).group(1))
             break
@@ -139,7 +196,10 @@ def _library_state(root: Path) -> tuple[list[dict], dict[str, tuple[np.ndarray, 
     cat = Catalogue(root)
     rows = sorted(cat.rows(thumbnails=True), key=lambda r: r["id"])
     table = cat.embedding_table("minilm-l6-v2")
-    vectors = {r["id"]: (np.asarray(r["text"]), r["image"]) for r in table.search().limit(None).to_arrow().to_pylist()}
+    vectors = {
+        r["id"]: (np.asarray(r["text"]), r["image"])
+        for r in table.search().limit(None).to_arrow().to_pylist()
+    }
     meshes = {p.name: p.read_bytes() for p in (root / "meshes").iterdir()}
     return rows, vectors, meshes
 
@@ -177,7 +237,9 @@ def test_ray_ingestion_gives_the_serial_rows(ray_address, tmp_path) -> None:
     for a, b in zip(rows_s, rows_r, strict=True):
         assert a.keys() == b.keys()
         for key in a:
-            np.testing.assert_equal(np.asarray(a[key], dtype=object), np.asarray(b[key], dtype=object), err_msg=key)
+            np.testing.assert_equal(
+                np.asarray(a[key], dtype=object), np.asarray(b[key], dtype=object), err_msg=key
+            )
     assert vec_s.keys() == vec_r.keys()
     for k in vec_s:
         np.testing.assert_allclose(vec_s[k][0], vec_r[k][0], atol=1e-5)

@@ -40,6 +40,7 @@ def _is_loopback(ip: str) -> bool:
 
 def test_local_cluster_listens_on_loopback_only_in_a_private_folder() -> None:
     with ray_session(None, 1) as ray:
+
         @ray.remote
         def worker_pid() -> int:
             return os.getpid()

@@ -21,7 +21,9 @@ def scene_for_strategy() -> Gaussians:
     opacities = torch.full((n,), 0.6)
     opacities[:5] = 0.001  # below prune_opa (0.005) and below 1/255, so never rendered
     means = (torch.rand(n, 3, generator=g) * 2 - 1) * 0.5
-    return Gaussians.from_activated(means, scales[:, None].expand(n, 3), opacities, torch.rand(n, 3, generator=g))
+    return Gaussians.from_activated(
+        means, scales[:, None].expand(n, 3), opacities, torch.rand(n, 3, generator=g)
+    )
 
 
 def test_default_strategy_runs_unchanged_on_our_meta() -> None:
@@ -37,7 +39,15 @@ def test_default_strategy_runs_unchanged_on_our_meta() -> None:
     for step in (0, 1):  # refinement needs step > refine_start_iter, so step 1 refines
         g = Gaussians.from_param_dict(params)
         img, _, info = rasterization_torch(
-            g.means, g.unit_quats, g.scales, g.opacities, g.sh, cams.viewmats, cams.Ks, cams.width, cams.height,
+            g.means,
+            g.unit_quats,
+            g.scales,
+            g.opacities,
+            g.sh,
+            cams.viewmats,
+            cams.Ks,
+            cams.width,
+            cams.height,
             sh_degree=g.sh_degree,
         )
         strategy.step_pre_backward(params, optimizers, state, step, info)
@@ -81,12 +91,32 @@ def test_matches_gsplat_cuda_forward_and_gradients(render_mode: str) -> None:
     backgrounds = torch.rand(3, 3, generator=gen)
     results = []
     for device, fn in (("cpu", rasterization_torch), ("cuda", rasterization)):
-        leaves = [t.clone().to(device).requires_grad_() for t in
-                  (gaussians.means, gaussians.quats, gaussians.scales, gaussians.opacities, gaussians.sh, backgrounds)]
+        leaves = [
+            t.clone().to(device).requires_grad_()
+            for t in (
+                gaussians.means,
+                gaussians.quats,
+                gaussians.scales,
+                gaussians.opacities,
+                gaussians.sh,
+                backgrounds,
+            )
+        ]
         means, quats, scales, opacities, sh, bg = leaves
         img, alpha, _ = fn(
-            means, quats, scales, opacities, sh, cams.viewmats.to(device), cams.Ks.to(device), 72, 56,
-            sh_degree=2, backgrounds=bg, render_mode=render_mode, packed=False,
+            means,
+            quats,
+            scales,
+            opacities,
+            sh,
+            cams.viewmats.to(device),
+            cams.Ks.to(device),
+            72,
+            56,
+            sh_degree=2,
+            backgrounds=bg,
+            render_mode=render_mode,
+            packed=False,
         )
         w = torch.linspace(-1, 1, img.numel(), device=device).reshape(img.shape)
         ((img * w).sum() + alpha.sum()).backward()
@@ -96,7 +126,9 @@ def test_matches_gsplat_cuda_forward_and_gradients(render_mode: str) -> None:
     # compared by max and mean error, gradients by relative norm error.
     for name, ours, ref in zip(names[:2], results[0][:2], results[1][:2], strict=True):
         diff = (ours - ref).abs()
-        assert diff.max() < 1e-2 and diff.mean() < 1e-4, f"{name}: max {diff.max():.2e} mean {diff.mean():.2e}"
+        assert diff.max() < 1e-2 and diff.mean() < 1e-4, (
+            f"{name}: max {diff.max():.2e} mean {diff.mean():.2e}"
+        )
     for name, ours, ref in zip(names[2:], results[0][2:], results[1][2:], strict=True):
         err = (ours - ref).norm() / ref.norm().clamp_min(1e-12)
         assert err < 1e-2, f"{name}: relative error {err:.2e}"

@@ -35,12 +35,22 @@ def make_scene(n: int, seed: int, dtype: torch.dtype = torch.float64, sh_degree:
     K = torch.tensor([[38.0, 0.0, W / 2 + 0.7], [0.0, 36.0, H / 2 - 1.3], [0.0, 0.0, 1.0]])
     Ks = K.expand(len(eye), 3, 3).clone()
     backgrounds = torch.rand(len(eye), 3, generator=g)
-    t = {"means": means, "quats": quats, "scales": scales, "opacities": opacities, "colors": colors,
-         "viewmats": viewmats, "Ks": Ks, "backgrounds": backgrounds}
+    t = {
+        "means": means,
+        "quats": quats,
+        "scales": scales,
+        "opacities": opacities,
+        "colors": colors,
+        "viewmats": viewmats,
+        "Ks": Ks,
+        "backgrounds": backgrounds,
+    }
     return {k: v.to(dtype) for k, v in t.items()}
 
 
-def reference_render(s: dict, sh_degree: int | None, render_mode: str, use_bg: bool) -> tuple[torch.Tensor, ...]:
+def reference_render(
+    s: dict, sh_degree: int | None, render_mode: str, use_bg: bool
+) -> tuple[torch.Tensor, ...]:
     """Brute force: every pixel visits every projected Gaussian in depth order, as gsplat's kernel."""
     covars, _ = _quat_scale_to_covar_preci(s["quats"], s["scales"], compute_preci=False)
     radii, means2d, depths, conics, _ = _fully_fused_projection(
@@ -95,8 +105,19 @@ def reference_render(s: dict, sh_degree: int | None, render_mode: str, use_bg: b
 
 def ours(s: dict, sh_degree: int | None, render_mode: str, use_bg: bool, **kw) -> tuple:
     return rasterization_torch(
-        s["means"], s["quats"], s["scales"], s["opacities"], s["colors"], s["viewmats"], s["Ks"], W, H,
-        sh_degree=sh_degree, backgrounds=s["backgrounds"] if use_bg else None, render_mode=render_mode, **kw,
+        s["means"],
+        s["quats"],
+        s["scales"],
+        s["opacities"],
+        s["colors"],
+        s["viewmats"],
+        s["Ks"],
+        W,
+        H,
+        sh_degree=sh_degree,
+        backgrounds=s["backgrounds"] if use_bg else None,
+        render_mode=render_mode,
+        **kw,
     )
 
 
@@ -128,7 +149,14 @@ def test_projection_matches_gsplat_torch_helpers() -> None:
 
 @pytest.mark.parametrize(
     ("sh_degree", "render_mode", "use_bg"),
-    [(None, "RGB", True), (None, "RGB", False), (0, "RGB+D", True), (1, "D", False), (2, "ED", True), (3, "RGB+ED", True)],
+    [
+        (None, "RGB", True),
+        (None, "RGB", False),
+        (0, "RGB+D", True),
+        (1, "D", False),
+        (2, "ED", True),
+        (3, "RGB+ED", True),
+    ],
 )
 def test_render_matches_brute_force(sh_degree: int | None, render_mode: str, use_bg: bool) -> None:
     s = make_scene(300, seed=1, sh_degree=sh_degree)
@@ -149,7 +177,10 @@ def test_gradients_match_brute_force_autograd() -> None:
     s = make_scene(120, seed=2, sh_degree=2)
     keys = ["means", "quats", "scales", "opacities", "colors", "backgrounds"]
     grads = []
-    for fn in (lambda t: ours(t, 2, "RGB+ED", True)[:2], lambda t: reference_render(t, 2, "RGB+ED", True)[:2]):
+    for fn in (
+        lambda t: ours(t, 2, "RGB+ED", True)[:2],
+        lambda t: reference_render(t, 2, "RGB+ED", True)[:2],
+    ):
         t = {k: v.clone().requires_grad_(k in keys) for k, v in s.items()}
         img, alpha = fn(t)
         w = torch.linspace(-1, 1, img.numel(), dtype=img.dtype).reshape(img.shape)
@@ -190,7 +221,9 @@ def test_means2d_grad_and_empty_views() -> None:
     assert means2d_grad is not None and means2d_grad.shape == (4, 50, 2)
     assert (means2d_grad[~visible] == 0).all() and (means2d_grad[visible].abs().sum(-1) > 0).any()
     # A camera looking away from everything renders the background exactly.
-    away = Cameras(look_at(torch.tensor([[0.0, 0.0, 3.0]]), torch.tensor([0.0, 0.0, 6.0])), s["Ks"][:1].float(), W, H)
+    away = Cameras(
+        look_at(torch.tensor([[0.0, 0.0, 3.0]]), torch.tensor([0.0, 0.0, 6.0])), s["Ks"][:1].float(), W, H
+    )
     s2 = s | {"viewmats": away.viewmats.double(), "Ks": away.Ks.double(), "backgrounds": s["backgrounds"][:1]}
     img, alpha, _ = ours(s2, None, "RGB", True)
     assert (alpha == 0).all() and torch.equal(img[0], s2["backgrounds"][0].expand(H, W, 3))

@@ -18,7 +18,9 @@ def user_library(tmp_path: Path, monkeypatch) -> Path:  # type: ignore[no-untype
     """Writes to the default library land in a temp dir, never in ~/.cache."""
     from splatdream.retrieval import thumbnails
 
-    monkeypatch.setattr(thumbnails, "render_views", lambda mesh, cameras, supersample=1: thumbnails._painter(mesh, cameras))
+    monkeypatch.setattr(
+        thumbnails, "render_views", lambda mesh, cameras, supersample=1: thumbnails._painter(mesh, cameras)
+    )
     path = tmp_path / "user-lib"
     monkeypatch.setenv("SPLATDREAM_LIBRARY", str(path))
     return path
@@ -26,8 +28,19 @@ def user_library(tmp_path: Path, monkeypatch) -> Path:  # type: ignore[no-untype
 
 def test_retrieve_json_and_contact_sheet(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     sheet = tmp_path / "sheet.png"
-    rc = retrieve_main(["--prompt", "a vehicle that blasts off into outer space", "-k", "3", "--json",
-                        "--embedder", "text", "--sheet", str(sheet)])
+    rc = retrieve_main(
+        [
+            "--prompt",
+            "a vehicle that blasts off into outer space",
+            "-k",
+            "3",
+            "--json",
+            "--embedder",
+            "text",
+            "--sheet",
+            str(sheet),
+        ]
+    )
     out, err = capsys.readouterr()
     assert rc == 0
     rows = json.loads(out)
@@ -42,7 +55,12 @@ def test_retrieve_json_and_contact_sheet(tmp_path: Path, capsys) -> None:  # typ
 def test_retrieve_prompts_file_gives_json_lines(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("a pet that barks\n\na stringed instrument for rock music\n")
-    assert retrieve_main(["--prompts-file", str(prompts), "-k", "2", "--json", "--embedder", "text", "--sheet", "None"]) == 0
+    assert (
+        retrieve_main(
+            ["--prompts-file", str(prompts), "-k", "2", "--json", "--embedder", "text", "--sheet", "None"]
+        )
+        == 0
+    )
     lines = [json.loads(ln) for ln in capsys.readouterr().out.splitlines()]
     assert [ln["prompt"] for ln in lines] == ["a pet that barks", "a stringed instrument for rock music"]
     assert all(len(ln["results"]) == 2 for ln in lines)
@@ -90,10 +108,21 @@ def test_add_objaverse_with_the_package_mocked(tmp_path: Path, monkeypatch, caps
     for uid, mesh in {"a" * 32: trimesh.creation.box(), "b" * 32: trimesh.creation.icosphere()}.items():
         files[uid] = str(tmp_path / f"{uid}.glb")
         mesh.export(files[uid])
-    monkeypatch.setattr(objaverse, "load_lvis_annotations", lambda: {"chair": ["a" * 32], "ball": ["b" * 32, "c" * 32]})
-    monkeypatch.setattr(objaverse, "load_annotations", lambda uids: {
-        u: {"name": f"Object {u[0]}", "license": "by", "tags": [{"name": "toy"}]} for u in uids})
-    monkeypatch.setattr(objaverse, "load_objects", lambda uids, download_processes=1: {u: files[u] for u in uids if u in files})
+    monkeypatch.setattr(
+        objaverse, "load_lvis_annotations", lambda: {"chair": ["a" * 32], "ball": ["b" * 32, "c" * 32]}
+    )
+    monkeypatch.setattr(
+        objaverse,
+        "load_annotations",
+        lambda uids: {
+            u: {"name": f"Object {u[0]}", "license": "by", "tags": [{"name": "toy"}]} for u in uids
+        },
+    )
+    monkeypatch.setattr(
+        objaverse,
+        "load_objects",
+        lambda uids, download_processes=1: {u: files[u] for u in uids if u in files},
+    )
     lib = tmp_path / "lib"
     assert assets_main(["add-objaverse", "--lvis-categories", "chair", "ball", "--library", str(lib)]) == 0
     assert "added 2" in capsys.readouterr().err  # c... was "not downloaded"
@@ -101,7 +130,9 @@ def test_add_objaverse_with_the_package_mocked(tmp_path: Path, monkeypatch, caps
     rows = {r["source"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
     assert rows["objaverse:" + "a" * 32]["category"] == "chair"
     assert rows["objaverse:" + "a" * 32]["caption"] == "Object a (chair)"
-    assert rows["objaverse:" + "b" * 32]["licence"] == "by" and rows["objaverse:" + "b" * 32]["tags"] == ["toy"]
+    assert rows["objaverse:" + "b" * 32]["licence"] == "by" and rows["objaverse:" + "b" * 32]["tags"] == [
+        "toy"
+    ]
 
     def offline():  # type: ignore[no-untyped-def]
         raise urllib.error.URLError("Name or service not known")

@@ -77,7 +77,9 @@ def fast_renders(monkeypatch) -> None:
     and costs seconds per asset on a shared CPU."""
     from splatdream.retrieval import thumbnails
 
-    monkeypatch.setattr(thumbnails, "render_views", lambda mesh, cameras, supersample=1: thumbnails._painter(mesh, cameras))
+    monkeypatch.setattr(
+        thumbnails, "render_views", lambda mesh, cameras, supersample=1: thumbnails._painter(mesh, cameras)
+    )
 
 
 @pytest.fixture()
@@ -111,11 +113,15 @@ def test_ingest_keeps_good_files_and_reports_bad_ones(tmp_path: Path, asset_dir:
         mesh = lib.load_mesh(r["id"])
         lo, hi = mesh.bounds
         np.testing.assert_allclose((lo + hi) / 2, 0.0, atol=1e-5)  # centred
-        assert np.linalg.norm(mesh.vertices, axis=1).max() == pytest.approx(meshes.NORMALISED_RADIUS, rel=1e-4)
+        assert np.linalg.norm(mesh.vertices, axis=1).max() == pytest.approx(
+            meshes.NORMALISED_RADIUS, rel=1e-4
+        )
         assert r["n_faces"] == len(mesh.faces)
     red = lib.load_mesh(rows["red_box.glb"]["id"])
     assert red.visual.kind == "vertex" and (red.visual.vertex_colors[:, :3] == [220, 30, 30]).all()
-    np.testing.assert_allclose(red.extents, 0.9 * np.array([4.0, 2.0, 1.0]) / np.sqrt(5.25), rtol=1e-4)  # axes kept
+    np.testing.assert_allclose(
+        red.extents, 0.9 * np.array([4.0, 2.0, 1.0]) / np.sqrt(5.25), rtol=1e-4
+    )  # axes kept
 
 
 def test_readding_is_a_noop_and_remove_deletes(tmp_path: Path, asset_dir: Path) -> None:
@@ -173,7 +179,9 @@ def test_two_stage_search_reranks_by_renders(tmp_path: Path) -> None:
     _box((230, 20, 20)).export(d / "b.glb")
     _box((20, 200, 20)).export(d / "c.glb")
     # b is mis-captioned "blue" and worded so its caption matches "blue" best: only its renders tell.
-    (d / "captions.json").write_text('{"a.glb": "a blue red green box", "b.glb": "blue blue box", "c.glb": "green box"}')
+    (d / "captions.json").write_text(
+        '{"a.glb": "a blue red green box", "b.glb": "blue blue box", "c.glb": "green box"}'
+    )
     lib = AssetLibrary.open(tmp_path / "lib")
     emb = ColourEmbedder()
     lib.add(d, embedders=[emb])
@@ -227,8 +235,12 @@ def test_ann_index_at_scale_keeps_exact_scores(tmp_path: Path, monkeypatch) -> N
     lib = AssetLibrary.open(tmp_path / "lib")
     ids = [f"{i:024x}" for i in range(400)]
     empty = {f.name: None for f in store.ASSET_SCHEMA}
-    lib.catalogue.add_assets([{**empty, "id": i, "caption": f"item {n}", "mesh_path": "x.glb", "tags": []}
-                              for n, i in enumerate(ids)])
+    lib.catalogue.add_assets(
+        [
+            {**empty, "id": i, "caption": f"item {n}", "mesh_path": "x.glb", "tags": []}
+            for n, i in enumerate(ids)
+        ]
+    )
     lib.catalogue.add_embeddings("lookup", ids, vecs, None)
     table = lib.catalogue.embedding_table("lookup")
     assert [idx.index_type for idx in table.list_indices()] == ["IvfSq"]
@@ -293,7 +305,9 @@ def test_two_first_writes_at_once_share_one_whole_copy(tmp_path: Path, asset_dir
     assert len(AssetLibrary.open()) == 3
 
 
-def test_a_folder_of_other_files_is_not_replaced_by_the_copy(tmp_path: Path, asset_dir: Path, monkeypatch) -> None:
+def test_a_folder_of_other_files_is_not_replaced_by_the_copy(
+    tmp_path: Path, asset_dir: Path, monkeypatch
+) -> None:
     import splatdream.retrieval.library as library_mod
     from splatdream.errors import UserError
 

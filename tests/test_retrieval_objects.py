@@ -79,8 +79,12 @@ def test_offline_paraphrases_keep_their_quality(shipped: AssetLibrary) -> None:
 
 def test_issue_examples(shipped: AssetLibrary) -> None:
     emb = load_embedder("text")
-    for prompt, category in [("a red racing car", "car"), ("a black sports car", "car"), ("a green sports car", "car"),
-                             ("a red pickup truck", "truck")]:
+    for prompt, category in [
+        ("a red racing car", "car"),
+        ("a black sports car", "car"),
+        ("a green sports car", "car"),
+        ("a red pickup truck", "truck"),
+    ]:
         hits = shipped.search(prompt, 3, embedder=emb)
         assert [h.category for h in hits] == [category] * 3 and not any(h.weak for h in hits), prompt
     assert shipped.search("a pink teapot", 1, embedder=emb)[0].category == "teapot"
@@ -106,7 +110,12 @@ def test_missing_object_is_a_weak_match_with_a_fix(shipped: AssetLibrary) -> Non
     assert warning is not None and "'trophy'" in warning
     assert "splatdream assets add DIR" in warning and "add-objaverse" in warning
     assert f"{hits[0].object_score:.2f}" in warning
-    assert weak_match_warning("a red racing car", shipped.search("a red racing car", 3, embedder=emb), shipped.root) is None
+    assert (
+        weak_match_warning(
+            "a red racing car", shipped.search("a red racing car", 3, embedder=emb), shipped.root
+        )
+        is None
+    )
     assert json.loads(json.dumps(hits[0].to_json()))["weak"] is True
 
 
@@ -117,10 +126,17 @@ def _pipeline(prompt: str, tmp_path: Path):  # type: ignore[no-untyped-def]
     from splatdream.configio import merge
     from splatdream.pipeline import Pipeline
 
-    cfg = merge(PRESETS["cpu-tiny"][1], {
-        "prompt": prompt, "num_particles": 3, "retrieval": {"k": 3, "embedder": "text"},
-        "init": {"gaussians_per_particle": 200}, "adapt": {"align": False}, "viewer": {"enabled": False},
-    })
+    cfg = merge(
+        PRESETS["cpu-tiny"][1],
+        {
+            "prompt": prompt,
+            "num_particles": 3,
+            "retrieval": {"k": 3, "embedder": "text"},
+            "init": {"gaussians_per_particle": 200},
+            "adapt": {"align": False},
+            "viewer": {"enabled": False},
+        },
+    )
     return Pipeline(cfg, tmp_path, Console(file=open(os.devnull, "w")))
 
 
@@ -157,15 +173,22 @@ def _absent() -> list[str]:
     return [line.strip() for line in ABSENT.read_text().splitlines()[1:] if line.strip()]
 
 
-def test_synonyms_of_the_right_object_are_not_weak_and_absent_objects_still_are(shipped: AssetLibrary) -> None:
-    report = weak_report(shipped, read_queries(PARAPHRASES) + read_queries(CONFOUNDS), _absent(), load_embedder("text"))
+def test_synonyms_of_the_right_object_are_not_weak_and_absent_objects_still_are(
+    shipped: AssetLibrary,
+) -> None:
+    report = weak_report(
+        shipped, read_queries(PARAPHRASES) + read_queries(CONFOUNDS), _absent(), load_embedder("text")
+    )
     # before the synonym table: 13 false alarms (settee, lorry, android, kitten, ...); 19 / 23 of 25 flagged
     assert len(report.false_alarms) <= 2, report.false_alarms
     assert len(report.unflagged) <= 6 and report.any_flagged >= 23, report.unflagged
     emb = load_embedder("text")
-    for prompt, category in [("a settee that seats several people in front of the tv", "sofa"),
-                             ("a lorry that delivers goods", "truck"), ("a mechanical android", "robot"),
-                             ("a kitten curled up on a sofa", "cat")]:
+    for prompt, category in [
+        ("a settee that seats several people in front of the tv", "sofa"),
+        ("a lorry that delivers goods", "truck"),
+        ("a mechanical android", "robot"),
+        ("a kitten curled up on a sofa", "cat"),
+    ]:
         top = shipped.search(prompt, 1, embedder=emb)[0]
         assert top.category == category and not top.weak, prompt
     assert shipped.search("a golden trophy", 1, embedder=emb)[0].weak

@@ -44,7 +44,9 @@ def test_shipped_catalogue_matches_the_starter_meshes(shipped: AssetLibrary) -> 
     for asset in manifest:
         row = rows[Path(asset.file).name]
         assert row["caption"] == asset.caption and row["category"] == asset.category
-        assert row["id"] == meshes.content_hash(asset.path), f"{asset.name} changed since the catalogue was built; {REBUILD}"
+        assert row["id"] == meshes.content_hash(asset.path), (
+            f"{asset.name} changed since the catalogue was built; {REBUILD}"
+        )
         assert shipped.resolve_mesh_path(row["mesh_path"]) == asset.path
     size = sum(p.stat().st_size for p in SHIPPED_LIBRARY.rglob("*") if p.is_file())
     assert size < 5_000_000

@@ -28,8 +28,12 @@ def test_front_camera_sees_x_right_and_y_up() -> None:
 
 def test_azimuth_90_sits_on_plus_x_and_overhead_is_finite() -> None:
     cams = Cameras.from_orbit(
-        torch.tensor([90.0, 0.0]), torch.tensor([0.0, 90.0]), torch.tensor([2.0, 2.0]),
-        torch.tensor([45.0, 45.0]), 32, 32,
+        torch.tensor([90.0, 0.0]),
+        torch.tensor([0.0, 90.0]),
+        torch.tensor([2.0, 2.0]),
+        torch.tensor([45.0, 45.0]),
+        32,
+        32,
     )
     assert torch.allclose(cams.centers[0], torch.tensor([2.0, 0.0, 0.0]), atol=1e-5)
     assert torch.isfinite(cams.viewmats).all()
@@ -86,7 +90,9 @@ def test_rgb_sh_round_trip_and_bad_degree() -> None:
     rgb = torch.rand(10, 3)
     assert torch.allclose(sh_to_rgb(rgb_to_sh(rgb)), rgb, atol=1e-6)
     with pytest.raises(ValueError, match="SH coefficients"):
-        Gaussians(torch.zeros(1, 3), torch.zeros(1, 4), torch.zeros(1, 3), torch.zeros(1), torch.zeros(1, 5, 3))
+        Gaussians(
+            torch.zeros(1, 3), torch.zeros(1, 4), torch.zeros(1, 3), torch.zeros(1), torch.zeros(1, 5, 3)
+        )
 
 
 def test_importing_the_package_loads_no_cuda() -> None:

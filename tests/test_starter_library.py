@@ -55,10 +55,14 @@ def test_every_mesh_loads_coloured_inside_the_unit_sphere() -> None:
 def test_parts_keep_distinct_colours_through_sampling() -> None:
     """A red-seat chair samples red and brown; a textured chair samples many wood tones."""
     by_name = {a.name: a for a in MANIFEST}
-    _, _, col = trimesh.sample.sample_surface(load_mesh(by_name["chair_red_seat"].path), 3000, sample_color=True, seed=0)
+    _, _, col = trimesh.sample.sample_surface(
+        load_mesh(by_name["chair_red_seat"].path), 3000, sample_color=True, seed=0
+    )
     uniq = {tuple(c[:3]) for c in col}
     assert (200, 40, 35) in uniq and (120, 75, 40) in uniq and len(uniq) == 2
-    _, _, col = trimesh.sample.sample_surface(load_mesh(by_name["chair_wooden_slats"].path), 3000, sample_color=True, seed=0)
+    _, _, col = trimesh.sample.sample_surface(
+        load_mesh(by_name["chair_wooden_slats"].path), 3000, sample_color=True, seed=0
+    )
     assert len({tuple(c[:3]) for c in col}) > 50
 
 
@@ -107,7 +111,9 @@ def test_rebuild_is_deterministic_and_matches_the_shipped_files(tmp_path: Path) 
 
 def test_every_variant_is_listed_in_the_shipped_manifest() -> None:
     """Catches a catalogue edit that forgot to regenerate the shipped files."""
-    assert [v.name for v in procedural_variants()] == [a.name for a in MANIFEST if a.source == "starter-procedural"]
+    assert [v.name for v in procedural_variants()] == [
+        a.name for a in MANIFEST if a.source == "starter-procedural"
+    ]
 
 
 def test_build_rejects_unknown_names(tmp_path: Path) -> None:

@@ -18,7 +18,9 @@ from viewer import LiveViewer, ViewerConfig
 from viewer.headless import dump_dom, find_chromium, screenshot
 
 pytestmark = [
-    pytest.mark.skipif(find_chromium() is None, reason="Chromium not installed (apt-get install -y chromium)"),
+    pytest.mark.skipif(
+        find_chromium() is None, reason="Chromium not installed (apt-get install -y chromium)"
+    ),
     pytest.mark.slow,
 ]
 
@@ -52,7 +54,9 @@ def test_browser_renders_splats_and_shows_the_step(tmp_path: Path) -> None:
     particles = demo_particles(2, 6000)
     cfg = ViewerConfig(port=free_port(), update_every=1, max_updates_per_second=10.0)
     with LiveViewer(cfg, num_particles=2) as viewer:
-        blank = colourful_fraction(screenshot(viewer.url, tmp_path / "blank.png", SIZE, BUDGET_MS, timeout_s=180))
+        blank = colourful_fraction(
+            screenshot(viewer.url, tmp_path / "blank.png", SIZE, BUDGET_MS, timeout_s=180)
+        )
 
         viewer.update(4321, 8765, "vsd", particles, {"loss": 0.5})
         status_tick(viewer)
@@ -75,4 +79,3 @@ def test_browser_renders_splats_and_shows_the_step(tmp_path: Path) -> None:
         assert "4567 / 8765" in dom
         assert "4321 / 8765" not in dom
         assert viewer.stats.errors == 0, viewer.stats.last_error
-

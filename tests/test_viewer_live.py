@@ -202,7 +202,9 @@ def test_clients_connecting_and_leaving_do_not_touch_training() -> None:
             for _ in range(3):
                 before, pushed = steps[0], viewer.stats.pushed
                 with FakeBrowser(viewer.url) as browser:
-                    assert wait_for(lambda pushed=pushed: viewer.stats.pushed > pushed + 2 and browser.bytes_received > 0)
+                    assert wait_for(
+                        lambda pushed=pushed: viewer.stats.pushed > pushed + 2 and browser.bytes_received > 0
+                    )
                 assert wait_for(lambda before=before: steps[0] > before + 5)
             # with nobody watching, training goes on and the viewer stops converting
             before, superseded = steps[0], viewer.stats.superseded

@@ -86,14 +86,19 @@ def test_direct_buffer_matches_the_bytes_viser_packs_itself() -> None:
     server = viser.ViserServer(host="127.0.0.1", port=0, verbose=False)
     try:
         reference = server.scene.add_gaussian_splats(
-            "/ref", centers=arrays.centers, covariances=arrays.covariances, rgbs=arrays.rgbs,
+            "/ref",
+            centers=arrays.centers,
+            covariances=arrays.covariances,
+            rgbs=arrays.rgbs,
             opacities=arrays.opacities,
         ).buffer
     finally:
         server.stop()
     mine = packed_to_buffer(snapshot(g).wait().numpy())
     assert mine.dtype == np.uint32 and mine.shape == (2000, 8)
-    np.testing.assert_array_equal(mine[:, [0, 1, 2, 3, 7]], reference[:, [0, 1, 2, 3, 7]])  # centres, RGBA exact
+    np.testing.assert_array_equal(
+        mine[:, [0, 1, 2, 3, 7]], reference[:, [0, 1, 2, 3, 7]]
+    )  # centres, RGBA exact
     # covariances: float16 either way; allow one unit in the last place from float32 summation order
     cov_mine = mine[:, 4:7].copy().view(np.float16).astype(np.float32)
     cov_ref = reference[:, 4:7].copy().view(np.float16).astype(np.float32)

@@ -59,7 +59,9 @@ def find_run_files(path: Path) -> ViewFiles:
     """What to show for ``path``: the .ply itself, or a run directory's particles, inits and metrics."""
     if path.is_file():
         if path.suffix.lower() not in (".ply", ".glb"):
-            raise ValueError(f"{path} is not a .ply or .glb file; pass a .ply, a splat .glb or a run directory")
+            raise ValueError(
+                f"{path} is not a .ply or .glb file; pass a .ply, a splat .glb or a run directory"
+            )
         return ViewFiles([path], [], None)
     if path.exists() and not path.is_dir():  # a FIFO or device: reading it could block forever
         raise ValueError(f"{path} is not a regular file (a pipe or device?); pass a .ply or a run directory")
@@ -78,7 +80,9 @@ def find_run_files(path: Path) -> ViewFiles:
             )
         particles = plys  # a folder of loose .ply files: show them side by side
     metrics = run.metrics
-    return ViewFiles(particles, initial if particles is not initial else [], metrics if metrics.is_file() else None)
+    return ViewFiles(
+        particles, initial if particles is not initial else [], metrics if metrics.is_file() else None
+    )
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
@@ -114,8 +118,10 @@ class StaticViewer:
                 if records:
                     last = records[-1]
                     status = Status(
-                        stage=str(last.get("stage", "finished")), step=int(last.get("step", len(records) - 1)),
-                        total_steps=int(last.get("total_steps", 0)), done=True,
+                        stage=str(last.get("stage", "finished")),
+                        step=int(last.get("step", len(records) - 1)),
+                        total_steps=int(last.get("total_steps", 0)),
+                        done=True,
                     )
             self.panel = TrainingPanel(self.server, history, title=path.name or str(path))
             self.panel.set_status(status)
@@ -150,10 +156,18 @@ def main(argv: list[str] | None = None) -> int:
 
         with viewer:
             try:
-                out = screenshot(viewer.url, args.screenshot, args.screenshot_size, args.screenshot_budget_ms,
-                                 timeout_s=300)
+                out = screenshot(
+                    viewer.url,
+                    args.screenshot,
+                    args.screenshot_size,
+                    args.screenshot_budget_ms,
+                    timeout_s=300,
+                )
             except (FileNotFoundError, RuntimeError) as exc:
-                print(f"splatdream view: error: {exc} (--screenshot-budget-ms, --screenshot-size)", file=sys.stderr)
+                print(
+                    f"splatdream view: error: {exc} (--screenshot-budget-ms, --screenshot-size)",
+                    file=sys.stderr,
+                )
                 return 2
         print(f"wrote {out}")
         return 0

@@ -28,10 +28,21 @@ def _run(url: str, mode: list[str], size: tuple[int, int], budget_ms: int, timeo
         raise FileNotFoundError("Chromium not found; install it (Debian: apt-get install -y chromium)")
     with tempfile.TemporaryDirectory(prefix="splatdream-chromium-") as profile:
         cmd = [
-            exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--hide-scrollbars", f"--user-data-dir={profile}", f"--window-size={size[0]},{size[1]}",
-            f"--virtual-time-budget={budget_ms}", *mode, url,
+            exe,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            f"--user-data-dir={profile}",
+            f"--window-size={size[0]},{size[1]}",
+            f"--virtual-time-budget={budget_ms}",
+            *mode,
+            url,
         ]
         try:
             proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout_s)
@@ -58,6 +69,8 @@ def screenshot(
     return out
 
 
-def dump_dom(url: str, size: tuple[int, int] = (800, 600), budget_ms: int = 8000, timeout_s: float = 90.0) -> str:
+def dump_dom(
+    url: str, size: tuple[int, int] = (800, 600), budget_ms: int = 8000, timeout_s: float = 90.0
+) -> str:
     """The page's serialised DOM after ``budget_ms`` of (virtual) page time."""
     return _run(url, ["--dump-dom"], size, budget_ms, timeout_s)

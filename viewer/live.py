@@ -77,7 +77,9 @@ class LiveViewer:
         self._status = Status()
         self._history = MetricHistory()
         self._step_times: deque[tuple[float, int]] = deque(maxlen=32)
-        self._cameras: deque[tuple[np.ndarray, np.ndarray, int, int]] = deque(maxlen=max(1, cfg.recent_cameras))
+        self._cameras: deque[tuple[np.ndarray, np.ndarray, int, int]] = deque(
+            maxlen=max(1, cfg.recent_cameras)
+        )
         self._next_push = -float("inf")  # perf_counter time before which due updates are dropped
         self._thread: threading.Thread | None = None
         if not cfg.enabled:
@@ -94,7 +96,9 @@ class LiveViewer:
             gui = self._server.gui
             with gui.add_folder("Control"):
                 self._pause_button = gui.add_button("Pause training", hint="Training waits between steps.")
-                self._export_button = gui.add_button("Export now", hint="Write the current particles as .ply.")
+                self._export_button = gui.add_button(
+                    "Export now", hint="Write the current particles as .ply."
+                )
                 run = f"**Run** `{run_dir}`" if run_dir is not None else ""
                 self._note = gui.add_markdown(run)
                 self._run_text = run

@@ -82,6 +82,7 @@ def default_metric(keys: list[str]) -> str | None:
 def scalar_metrics(record: Mapping[str, Any]) -> dict[str, float]:
     """The plottable entries of a metrics record: real numbers other than ``step`` (bools excluded)."""
     return {
-        k: float(v) for k, v in record.items()
+        k: float(v)
+        for k, v in record.items()
         if k != "step" and isinstance(v, numbers.Real) and not isinstance(v, bool)
     }

@@ -38,8 +38,12 @@ class SceneView:
         self._frustums: list[viser.CameraFrustumHandle] = []
 
         server.scene.set_up_direction("+y")
-        self._frames = [server.scene.add_frame(f"/particle_{i}", show_axes=False) for i in range(num_particles)]
-        self._init_frames = [server.scene.add_frame(f"/initial_{i}", show_axes=False) for i in range(num_particles)]
+        self._frames = [
+            server.scene.add_frame(f"/particle_{i}", show_axes=False) for i in range(num_particles)
+        ]
+        self._init_frames = [
+            server.scene.add_frame(f"/initial_{i}", show_axes=False) for i in range(num_particles)
+        ]
         self._camera_frame = server.scene.add_frame("/training_cameras", show_axes=False)
         for i in range(num_particles):
             server.scene.add_label(f"/particle_{i}/label", particle_option(i), position=(0.0, 1.15, 0.0))
@@ -49,7 +53,9 @@ class SceneView:
             options = [ALL] + [particle_option(i) for i in range(num_particles)]
             self.selector = server.gui.add_dropdown("Particles", options, initial_value=ALL)
             self.show_initial = server.gui.add_checkbox(
-                "Initial Gaussians", initial_value=False, disabled=True,
+                "Initial Gaussians",
+                initial_value=False,
+                disabled=True,
                 hint="The retrieved assets each particle started from, in a row below the particles.",
             )
             self.show_cameras = server.gui.add_checkbox(
@@ -98,15 +104,25 @@ class SceneView:
 
     @staticmethod
     def _set(
-        scene: viser.SceneApi, store: dict[int, viser.GaussianSplatHandle], i: int, name: str, buffer: np.ndarray
+        scene: viser.SceneApi,
+        store: dict[int, viser.GaussianSplatHandle],
+        i: int,
+        name: str,
+        buffer: np.ndarray,
     ) -> None:
         """Create or replace splat node ``name`` from a packed buffer [N, 8] uint32 (``splats.packed_to_buffer``)."""
-        assert buffer.ndim == 2 and buffer.shape[1] == 8 and buffer.dtype == np.uint32, (buffer.shape, buffer.dtype)
+        assert buffer.ndim == 2 and buffer.shape[1] == 8 and buffer.dtype == np.uint32, (
+            buffer.shape,
+            buffer.dtype,
+        )
         handle = store.get(i)
         if handle is None:
             # add_gaussian_splats only takes unpacked arrays: create a one-splat node, then swap the buffer in
             handle = store[i] = scene.add_gaussian_splats(
-                name, centers=np.zeros((1, 3)), covariances=np.eye(3)[None] * 1e-4, rgbs=np.ones((1, 3)),
+                name,
+                centers=np.zeros((1, 3)),
+                covariances=np.eye(3)[None] * 1e-4,
+                rgbs=np.ones((1, 3)),
                 opacities=np.ones((1, 1)),
             )
         handle.buffer = buffer
@@ -122,7 +138,9 @@ class SceneView:
     def set_initial(self, particles: Sequence[np.ndarray]) -> None:
         """Initial (retrieved-asset) Gaussians, one per particle; fewer than ``num_particles`` is fine."""
         if len(particles) > self._n:
-            raise ValueError(f"viewer was opened for {self._n} particles, got {len(particles)} initial scenes")
+            raise ValueError(
+                f"viewer was opened for {self._n} particles, got {len(particles)} initial scenes"
+            )
         with self._lock:
             first = not self._initial
             for i, buffer in enumerate(particles):
@@ -144,12 +162,24 @@ class SceneView:
                 color = (shade, 60, 255 - shade)
                 if j < len(self._frustums):
                     f = self._frustums[j]
-                    f.wxyz, f.position, f.fov, f.aspect, f.color = pose.wxyz, pose.position, pose.fov_y, pose.aspect, color
+                    f.wxyz, f.position, f.fov, f.aspect, f.color = (
+                        pose.wxyz,
+                        pose.position,
+                        pose.fov_y,
+                        pose.aspect,
+                        color,
+                    )
                 else:
                     self._frustums.append(
                         scene.add_camera_frustum(
-                            f"/training_cameras/{j}", fov=pose.fov_y, aspect=pose.aspect, scale=scale,
-                            color=color, wxyz=pose.wxyz, position=pose.position, cast_shadow=False,
+                            f"/training_cameras/{j}",
+                            fov=pose.fov_y,
+                            aspect=pose.aspect,
+                            scale=scale,
+                            color=color,
+                            wxyz=pose.wxyz,
+                            position=pose.position,
+                            cast_shadow=False,
                             receive_shadow=False,
                         )
                     )

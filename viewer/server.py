@@ -19,9 +19,12 @@ def browser_url(host: str, port: int) -> str:
 def start_server(host: str, port: int, label: str = "SplatDream") -> tuple[viser.ViserServer, str]:
     """A running server (viser moves to the next free port when ``port`` is taken) and its URL."""
     if host in ("0.0.0.0", "::", ""):
-        print(f"splatdream viewer: warning: binding {host or 'all interfaces'} makes the viewer (no password) "
-              "reachable from other machines on this network; use --viewer.host 127.0.0.1 to keep it local",
-              file=sys.stderr, flush=True)
+        print(
+            f"splatdream viewer: warning: binding {host or 'all interfaces'} makes the viewer (no password) "
+            "reachable from other machines on this network; use --viewer.host 127.0.0.1 to keep it local",
+            file=sys.stderr,
+            flush=True,
+        )
     with _quiet():  # viser 1.1 prints its address banner even with verbose=False; we print our own line
         server = viser.ViserServer(host=host, port=port, label=label, verbose=False)
     bound = server.get_port()

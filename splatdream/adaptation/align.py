@@ -86,7 +86,9 @@ def align_front(
     images = render_views(gaussians, cams).over(torch.tensor(cfg.background))
     if scorer is None:
         if prior is None:
-            raise ValueError("align_front needs a prior (diffusion classifier) or a scorer (e.g. load_clip_scorer())")
+            raise ValueError(
+                "align_front needs a prior (diffusion classifier) or a scorer (e.g. load_clip_scorer())"
+            )
         scorer = diffusion_view_scorer(prior, cfg.timesteps, cfg.noises_per_timestep, cfg.seed)
         texts = [with_view(caption, w, view_cfg) for w in cfg.view_words]
     else:

@@ -53,8 +53,11 @@ def _samples(prior, prompt: str, cfg: AdaptCliConfig):  # -> Tensor [3 * n, 3, H
     from splatdream.priors.sample import ddim_sample
     from splatdream.priors.views import with_view
 
-    prompts = [with_view(prompt, w, prior.view_prompts) for w in ("front", "side", "back")
-               for _ in range(cfg.samples_per_view)]
+    prompts = [
+        with_view(prompt, w, prior.view_prompts)
+        for w in ("front", "side", "back")
+        for _ in range(cfg.samples_per_view)
+    ]
     return ddim_sample(prior, prompts, steps=cfg.sample_steps, seed=cfg.seed)
 
 
@@ -76,11 +79,14 @@ def run(cfg: AdaptCliConfig) -> Path | None:
     cfg.out.mkdir(parents=True, exist_ok=True)
     prior = load_prior(cfg.prior, cfg.device)
     lib = AssetLibrary.from_config(cfg.retrieval)
-    hits = lib.search(cfg.prompt, cfg.retrieval.k, embedder=cfg.retrieval.embedder,
-                      n_candidates=cfg.retrieval.n_candidates)
+    hits = lib.search(
+        cfg.prompt, cfg.retrieval.k, embedder=cfg.retrieval.embedder, n_candidates=cfg.retrieval.n_candidates
+    )
     _say(f"retrieved {len(hits)} assets: " + "; ".join(h.caption for h in hits))
-    assets = [mesh_to_gaussians(lib.load_mesh(h), cfg.gaussians_per_asset, seed=cfg.seed + i, name=h.id)
-              for i, h in enumerate(hits)]
+    assets = [
+        mesh_to_gaussians(lib.load_mesh(h), cfg.gaussians_per_asset, seed=cfg.seed + i, name=h.id)
+        for i, h in enumerate(hits)
+    ]
 
     record = []
     if cfg.adapt.align:
@@ -88,11 +94,18 @@ def run(cfg: AdaptCliConfig) -> Path | None:
         _say(f"alignment scorer: {how}")
         aligned = []
         for hit, g in zip(hits, assets, strict=True):
-            rotated, yaw, scores = align_front(prior, g, hit.caption, cfg.adapt.alignment, scorer=scorer,
-                                               view_cfg=prior.view_prompts)
+            rotated, yaw, scores = align_front(
+                prior, g, hit.caption, cfg.adapt.alignment, scorer=scorer, view_cfg=prior.view_prompts
+            )
             _say(f"  '{hit.caption}': front found at azimuth {yaw:.0f} deg")
-            record.append({"id": hit.id, "caption": hit.caption, "yaw_deg": yaw,
-                           "scores": {str(k): v for k, v in scores.items()}})
+            record.append(
+                {
+                    "id": hit.id,
+                    "caption": hit.caption,
+                    "yaw_deg": yaw,
+                    "scores": {str(k): v for k, v in scores.items()},
+                }
+            )
             aligned.append(rotated)
         assets = aligned
         with atomic_write(cfg.out / "alignment.json") as tmp:
@@ -105,17 +118,27 @@ def run(cfg: AdaptCliConfig) -> Path | None:
         _say("adaptation disabled (--adapt.enabled False): nothing else to do")
         return None
     before = _samples(prior, cfg.prompt, cfg) if cfg.samples_per_view > 0 else None
-    result = adapt_prior(prior, assets, cfg.prompt, cfg.adapt, RunDir(cfg.out).adapter,
-                         asset_captions=[h.caption for h in hits])
-    _say(f"adapted in {result.seconds:.1f} s: loss {result.losses[0]:.4f} -> {result.losses[-1]:.4f}; "
-         f"adapter in {result.adapter_dir}")
+    result = adapt_prior(
+        prior,
+        assets,
+        cfg.prompt,
+        cfg.adapt,
+        RunDir(cfg.out).adapter,
+        asset_captions=[h.caption for h in hits],
+    )
+    _say(
+        f"adapted in {result.seconds:.1f} s: loss {result.losses[0]:.4f} -> {result.losses[-1]:.4f}; "
+        f"adapter in {result.adapter_dir}"
+    )
     if before is not None:
         assert result.adapter_dir is not None  # adaptation is enabled
         apply_adapter(prior, result.adapter_dir, fuse=True)
         after = _samples(prior, cfg.prompt, cfg)
         upscale = max(1, 96 // before.shape[-1])
-        save_png(image_grid(torch.cat([before, after]), ncols=cfg.samples_per_view * 3, upscale=upscale),
-                 cfg.out / "samples.png")
+        save_png(
+            image_grid(torch.cat([before, after]), ncols=cfg.samples_per_view * 3, upscale=upscale),
+            cfg.out / "samples.png",
+        )
         _say(f"before (top) / after (bottom) samples: {cfg.out / 'samples.png'}")
     return result.adapter_dir
 
@@ -123,7 +146,9 @@ def run(cfg: AdaptCliConfig) -> Path | None:
 def main(argv: list[str] | None = None) -> int:
     import tyro
 
-    cfg = checked(tyro.cli(AdaptCliConfig, args=argv, prog="splatdream adapt", config=(tyro.conf.FlagConversionOff,)))
+    cfg = checked(
+        tyro.cli(AdaptCliConfig, args=argv, prog="splatdream adapt", config=(tyro.conf.FlagConversionOff,))
+    )
     try:
         run(cfg)
     except (FileNotFoundError, ValueError) as exc:

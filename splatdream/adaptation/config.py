@@ -97,7 +97,9 @@ class AdaptConfig:
 TINY_LORA_TARGETS = ("to_q", "to_k", "to_v", "to_out.0", "conv1", "conv2")
 """LoRA targets that give the TinyPrior's adapter more capacity (its attention is only at 8x8)."""
 
-TINY_PRIOR_ADAPT = AdaptConfig(steps=150, batch_size=16, lr=2e-3, target_modules=TINY_LORA_TARGETS, captions="asset")
+TINY_PRIOR_ADAPT = AdaptConfig(
+    steps=150, batch_size=16, lr=2e-3, target_modules=TINY_LORA_TARGETS, captions="asset"
+)
 """Adaptation made for the shipped TinyPrior (the cpu-tiny preset's and ``splatdream adapt``'s default).
 The adapter also wraps the ResNet convs (attention sits only at 8x8). Captioning the renders with
 the assets' own captions, not the prompt, keeps so strong an adapter from binding the prompt to the

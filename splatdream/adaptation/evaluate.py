@@ -30,7 +30,9 @@ class EvalProbes:
     seed: int = 1234
 
 
-def heldout_grid(azimuths_deg: Sequence[float], elevations_deg: Sequence[float]) -> tuple[list[float], list[float]]:
+def heldout_grid(
+    azimuths_deg: Sequence[float], elevations_deg: Sequence[float]
+) -> tuple[list[float], list[float]]:
     """Cameras between the training ones: azimuths shifted by half a step, elevations at midpoints."""
     az = sorted(azimuths_deg)
     step = (360.0 / len(az)) if len(az) > 1 else 90.0
@@ -45,16 +47,22 @@ def fixed_backgrounds(n: int, seed: int) -> Tensor:
 
 
 @torch.no_grad()
-def denoising_loss(prior: Prior, data: CaptionedViews, probes: EvalProbes = EvalProbes(), chunk: int | None = None) -> float:
+def denoising_loss(
+    prior: Prior, data: CaptionedViews, probes: EvalProbes = EvalProbes(), chunk: int | None = None
+) -> float:
     """Mean noise-prediction error of every render under its own caption, over fixed probes."""
-    x0 = prior.encode_images(data.views.over(fixed_backgrounds(len(data.prompts), probes.seed)).to(prior.device))
+    x0 = prior.encode_images(
+        data.views.over(fixed_backgrounds(len(data.prompts), probes.seed)).to(prior.device)
+    )
     t, noise = fixed_probes(x0.shape[1:], probes.timesteps, probes.noises_per_timestep, probes.seed)
     unique = list(dict.fromkeys(data.prompts))
     emb = prior.encode_prompts(unique)
     total, count = 0.0, 0
     for u, prompt in enumerate(unique):
         sel = [i for i, p in enumerate(data.prompts) if p == prompt]
-        err = denoising_errors(prior, x0[sel], TextEmbeddings(emb.cond[u : u + 1], emb.uncond), t, noise, chunk)
+        err = denoising_errors(
+            prior, x0[sel], TextEmbeddings(emb.cond[u : u + 1], emb.uncond), t, noise, chunk
+        )
         total += float(err.sum())
         count += len(sel)
     return total / count
@@ -103,8 +111,10 @@ class AdaptationEffect:
 
     def report(self) -> str:
         b, a = self.before, self.after
-        return (f"held-out {b[0]:.4f}->{a[0]:.4f}, others {b[1]:.4f}->{a[1]:.4f}, "
-                f"view accuracy {b[2]:.2f}->{a[2]:.2f}")
+        return (
+            f"held-out {b[0]:.4f}->{a[0]:.4f}, others {b[1]:.4f}->{a[1]:.4f}, "
+            f"view accuracy {b[2]:.2f}->{a[2]:.2f}"
+        )
 
 
 def adaptation_effect(
@@ -128,13 +138,20 @@ def adaptation_effect(
 
     az, el = heldout_grid(cfg.azimuths_deg, cfg.elevations_deg)
     az = az[::azimuth_stride]
-    heldout = render_training_views(retrieved, training_captions(prompt, captions, cfg), cfg, az, el, prior.view_prompts)
-    other_views = CaptionedViews.cat([render_training_views([g], c, cfg, az, el, prior.view_prompts) for c, g in others])
+    heldout = render_training_views(
+        retrieved, training_captions(prompt, captions, cfg), cfg, az, el, prior.view_prompts
+    )
+    other_views = CaptionedViews.cat(
+        [render_training_views([g], c, cfg, az, el, prior.view_prompts) for c, g in others]
+    )
     view_captions = list(captions) if cfg.captions == "asset" else prompt
 
     def measure() -> tuple[float, float, float]:
-        return (denoising_loss(prior, heldout), denoising_loss(prior, other_views),
-                view_accuracy(prior, heldout, view_captions, view_cfg=prior.view_prompts, probes=view_probes))
+        return (
+            denoising_loss(prior, heldout),
+            denoising_loss(prior, other_views),
+            view_accuracy(prior, heldout, view_captions, view_cfg=prior.view_prompts, probes=view_probes),
+        )
 
     before = measure()
     result = adapt_prior(prior, list(retrieved), prompt, cfg, out_dir, asset_captions=captions)

@@ -34,8 +34,13 @@ TOKENS_FILE = "view_tokens.safetensors"
 TOKENS_META = "view_tokens.json"
 
 
-def add_lora(unet: Any, rank: int, alpha: float, adapter_name: str = ADAPTER_NAME,
-             target_modules: Sequence[str] = LORA_TARGETS) -> list[nn.Parameter]:
+def add_lora(
+    unet: Any,
+    rank: int,
+    alpha: float,
+    adapter_name: str = ADAPTER_NAME,
+    target_modules: Sequence[str] = LORA_TARGETS,
+) -> list[nn.Parameter]:
     """Install a fresh (identity at init) LoRA adapter and return its parameters, in float32."""
     from peft import LoraConfig
 
@@ -43,8 +48,12 @@ def add_lora(unet: Any, rank: int, alpha: float, adapter_name: str = ADAPTER_NAM
         raise ValueError(f"the UNet already carries a {adapter_name!r} adapter; apply or delete it first")
     unet.add_adapter(
         # peft annotates lora_alpha as int; any number works (scaling = alpha / r)
-        LoraConfig(r=rank, lora_alpha=alpha, init_lora_weights=True,  # type: ignore[arg-type]
-                   target_modules=list(target_modules)),
+        LoraConfig(
+            r=rank,
+            lora_alpha=alpha,  # type: ignore[arg-type]
+            init_lora_weights=True,
+            target_modules=list(target_modules),
+        ),
         adapter_name=adapter_name,
     )
     unet.set_adapter(adapter_name)
@@ -62,8 +71,13 @@ def lora_parameters(unet: Any, adapter_name: str = ADAPTER_NAME) -> list[nn.Para
 class ViewTokens(nn.Module):
     """A learnable offset [L, D] per view word, added to the encoded states of prompts with that word."""
 
-    def __init__(self, seq_len: int, dim: int, view_cfg: ViewPromptConfig = ViewPromptConfig(),
-                 words: Sequence[str] = VIEW_WORDS) -> None:
+    def __init__(
+        self,
+        seq_len: int,
+        dim: int,
+        view_cfg: ViewPromptConfig = ViewPromptConfig(),
+        words: Sequence[str] = VIEW_WORDS,
+    ) -> None:
         super().__init__()
         self.view_cfg = view_cfg
         self.offsets = nn.ParameterDict({w: nn.Parameter(torch.zeros(seq_len, dim)) for w in words})
@@ -125,8 +139,9 @@ def install_view_tokens(prior: Prior, tokens: ViewTokens) -> None:
     prior.view_tokens = tokens  # type: ignore[attr-defined]
 
 
-def save_adapter(unet: Any, folder: Path, tokens: ViewTokens | None = None,
-                 adapter_name: str = ADAPTER_NAME) -> Path:
+def save_adapter(
+    unet: Any, folder: Path, tokens: ViewTokens | None = None, adapter_name: str = ADAPTER_NAME
+) -> Path:
     """Write the adapter (and view tokens) into ``folder`` in peft's layout; returns ``folder``.
 
     Atomic as a folder: everything is written into a hidden sibling and renamed into place, so a crash
@@ -215,7 +230,9 @@ def load_adapter(unet: Any, folder: str | Path, adapter_name: str = ADAPTER_NAME
         )
     raw = json.loads((folder / CONFIG_FILE).read_text())
     known = set(LoraConfig.__dataclass_fields__)
-    config = LoraConfig(**{k: v for k, v in raw.items() if k in known and k not in ("peft_type", "task_type")})
+    config = LoraConfig(
+        **{k: v for k, v in raw.items() if k in known and k not in ("peft_type", "task_type")}
+    )
     if adapter_name in getattr(unet, "peft_config", {}):
         raise ValueError(f"the UNet already carries a {adapter_name!r} adapter")
     unet.add_adapter(config, adapter_name=adapter_name)
@@ -223,7 +240,9 @@ def load_adapter(unet: Any, folder: str | Path, adapter_name: str = ADAPTER_NAME
     result = set_peft_model_state_dict(unet, state, adapter_name=adapter_name)
     unexpected = getattr(result, "unexpected_keys", [])
     if unexpected:
-        raise ValueError(f"adapter in {folder} does not fit this UNet (unexpected keys, e.g. {unexpected[:2]})")
+        raise ValueError(
+            f"adapter in {folder} does not fit this UNet (unexpected keys, e.g. {unexpected[:2]})"
+        )
     unet.set_adapter(adapter_name)
     for p in lora_parameters(unet, adapter_name):
         p.requires_grad_(False)
@@ -233,7 +252,9 @@ def fuse_adapter(unet: Any, adapter_name: str = ADAPTER_NAME) -> None:
     """Merge the adapter into the base weights and remove every LoRA layer: a plain UNet again."""
     names = set(getattr(unet, "peft_config", {}))
     if names != {adapter_name}:
-        raise ValueError(f"can only fuse when {adapter_name!r} is the sole adapter; the UNet carries {sorted(names)}")
+        raise ValueError(
+            f"can only fuse when {adapter_name!r} is the sole adapter; the UNet carries {sorted(names)}"
+        )
     unet.fuse_lora(adapter_names=[adapter_name])
     unet.unload_lora()
 

@@ -50,7 +50,12 @@ class Views:
 
     @staticmethod
     def cat(items: Sequence[Views]) -> Views:
-        return Views(*(torch.cat([getattr(v, f) for v in items]) for f in ("rgb", "alpha", "azimuth_deg", "elevation_deg")))
+        return Views(
+            *(
+                torch.cat([getattr(v, f) for v in items])
+                for f in ("rgb", "alpha", "azimuth_deg", "elevation_deg")
+            )
+        )
 
 
 @torch.no_grad()
@@ -62,5 +67,7 @@ def render_views(gaussians: Gaussians, cameras: Cameras, chunk: int = 8) -> View
         rgb, alpha, _ = render_gaussians(gaussians.detach(), cams)
         rgbs.append(rgb[..., :3].float().cpu())
         alphas.append(alpha.float().cpu())
-    assert cameras.azimuth_deg is not None and cameras.elevation_deg is not None, "render_views needs orbit cameras"
+    assert cameras.azimuth_deg is not None and cameras.elevation_deg is not None, (
+        "render_views needs orbit cameras"
+    )
     return Views(torch.cat(rgbs), torch.cat(alphas), cameras.azimuth_deg.cpu(), cameras.elevation_deg.cpu())

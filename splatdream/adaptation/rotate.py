@@ -16,7 +16,9 @@ from splatdream.render.sh import sh_bases
 from splatdream.scene import Gaussians
 
 
-def yaw_matrix(deg: float, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None) -> Tensor:
+def yaw_matrix(
+    deg: float, dtype: torch.dtype = torch.float32, device: torch.device | str | None = None
+) -> Tensor:
     """Rotation [3, 3] about +Y taking +Z (azimuth 0) to azimuth ``deg``."""
     a = math.radians(deg)
     c, s = math.cos(a), math.sin(a)

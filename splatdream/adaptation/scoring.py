@@ -99,7 +99,9 @@ def load_clip_scorer(clip_cfg=None, device: str = "cpu") -> ImageTextScorer | No
 
 
 def choose_align_scorer(
-    choice: Literal["auto", "clip", "diffusion"], clip_cfg=None, device: str = "cpu"  # clip_cfg: ClipConfig
+    choice: Literal["auto", "clip", "diffusion"],
+    clip_cfg=None,
+    device: str = "cpu",  # clip_cfg: ClipConfig
 ) -> tuple[ImageTextScorer | None, str]:
     """(scorer, description) for front alignment; scorer None means the prior as a diffusion classifier.
 

@@ -102,8 +102,10 @@ def training_captions(prompt: str, asset_captions: Sequence[str] | None, cfg: Ad
     if cfg.captions == "prompt":
         return prompt
     if asset_captions is None:
-        raise ValueError("adapt.captions='asset' needs the retrieved assets' captions; pass asset_captions, "
-                         "or set --adapt.captions prompt")
+        raise ValueError(
+            "adapt.captions='asset' needs the retrieved assets' captions; pass asset_captions, "
+            "or set --adapt.captions prompt"
+        )
     return list(asset_captions)
 
 
@@ -137,8 +139,9 @@ def adapt_prior(
         raise ValueError("adaptation needs at least one retrieved asset; retrieve with k >= 1 or disable it")
     start = time.perf_counter()
     gen = torch.Generator().manual_seed(cfg.seed)
-    data = render_training_views(assets_gaussians, training_captions(prompt, asset_captions, cfg), cfg,
-                                 view_cfg=prior.view_prompts)
+    data = render_training_views(
+        assets_gaussians, training_captions(prompt, asset_captions, cfg), cfg, view_cfg=prior.view_prompts
+    )
     emb, unique, prompt_index = _encode_unique(prior, data.prompts)
     emb = emb.to(prior.device, torch.float32)
 
@@ -177,13 +180,16 @@ def adapt_prior(
                 text = tokens.add_offsets(text, [unique[i] for i in prompt_index[idx].tolist()])
             out = prior.unet_forward(x_t.to(prior.dtype), t, text.cond.to(prior.dtype), None).float()
             loss = torch.nn.functional.mse_loss(
-                out, denoising_target(x0, noise, t, prior.alphas_cumprod, prior.prediction_type))
+                out, denoising_target(x0, noise, t, prior.alphas_cumprod, prior.prediction_type)
+            )
             optim.zero_grad(set_to_none=True)
             scaled_backward(loss, prior.dtype)  # float16 UNet: keep the gradients out of the subnormals
             trained = [p for group in groups for p in group["params"]]
             unscale_grads(trained, prior.dtype)
             half = loss_scale(prior.dtype) != 1.0
-            if not half or bool(torch.stack([p.grad.isfinite().all() for p in trained if p.grad is not None]).all()):
+            if not half or bool(
+                torch.stack([p.grad.isfinite().all() for p in trained if p.grad is not None]).all()
+            ):
                 optim.step()  # a float16 step whose scaled gradients overflowed is skipped
             losses.append(float(loss.detach()))
             advance(losses[-1])
@@ -200,8 +206,9 @@ def adapt_prior(
     return result
 
 
-def _record(folder: Path, prior: Prior, prompt: str, cfg: AdaptConfig, result: AdaptResult,
-            captions: list[str]) -> None:
+def _record(
+    folder: Path, prior: Prior, prompt: str, cfg: AdaptConfig, result: AdaptResult, captions: list[str]
+) -> None:
     from splatdream.atomic import atomic_write
 
     record = {
@@ -241,8 +248,12 @@ class _progress:
 
             return line
         self._bar = Progress(
-            TextColumn("adapting prior"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]:.4f}"), TimeRemainingColumn(), transient=True,
+            TextColumn("adapting prior"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]:.4f}"),
+            TimeRemainingColumn(),
+            transient=True,
         )
         self._bar.__enter__()
         task = self._bar.add_task("adapt", total=self.total, loss=float("nan"))

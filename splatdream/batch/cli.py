@@ -55,9 +55,13 @@ def check_run_args(run_args: list[str], prompt: str) -> int:
 
     bad = [a for a in run_args if a.split("=", 1)[0] in RESERVED]
     if bad:
-        raise SystemExit(f"splatdream batch: {bad[0].split('=', 1)[0]} is set per prompt by the batch; leave it out")
+        raise SystemExit(
+            f"splatdream batch: {bad[0].split('=', 1)[0]} is set per prompt by the batch; leave it out"
+        )
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = parse_run_config([*run_args, "--prompt", prompt, "--out", str(Path(tmp) / "run"), "--no-viewer"])
+        cfg = parse_run_config(
+            [*run_args, "--prompt", prompt, "--out", str(Path(tmp) / "run"), "--no-viewer"]
+        )
     return cfg.distill.steps
 
 
@@ -80,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as exc:
         raise SystemExit(f"splatdream batch: {exc}") from exc
     for p in problems:
-        console.print(f"[yellow]{cmd.prompts_file}:{p.line}: {p.problem}; left out[/]", highlight=False, soft_wrap=True)
+        console.print(
+            f"[yellow]{cmd.prompts_file}:{p.line}: {p.problem}; left out[/]", highlight=False, soft_wrap=True
+        )
     if not prompts:
         raise SystemExit(f"splatdream batch: {cmd.prompts_file} holds no prompts; write one prompt a line")
     run_args = [*(["--preset", cmd.preset] if cmd.preset else []), *overrides]
@@ -89,8 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     cmd.out.mkdir(parents=True, exist_ok=True)
     manifest = Manifest.load(cmd.out)
     if manifest.entries and (manifest.preset, manifest.overrides) != (cmd.preset, overrides):
-        console.print(f"[yellow]note: {manifest.path} was started with preset {manifest.preset} and overrides "
-                      f"{manifest.overrides}; unfinished runs keep the settings they were started with[/]")
+        console.print(
+            f"[yellow]note: {manifest.path} was started with preset {manifest.preset} and overrides "
+            f"{manifest.overrides}; unfinished runs keep the settings they were started with[/]"
+        )
     manifest.preset, manifest.overrides = cmd.preset, overrides
     entries = manifest.add_prompts(prompts)
 
@@ -104,8 +112,14 @@ def main(argv: list[str] | None = None) -> int:
     else:
         console.print(f"{len(todo)} of {len(entries)} prompts to run into {cmd.out}")
         with ray_session(cmd.ray_address, cmd.local_cpus) as ray:
-            run_jobs(ray, manifest, todo, Resources(cmd.cpus_per_run, cmd.gpus_per_run, cmd.max_retries), console,
-                     steps)
+            run_jobs(
+                ray,
+                manifest,
+                todo,
+                Resources(cmd.cpus_per_run, cmd.gpus_per_run, cmd.max_retries),
+                console,
+                steps,
+            )
     index = write_gallery(manifest)
     console.print(summary_table(manifest))
     console.print(f"gallery: {index}", soft_wrap=True)

@@ -62,10 +62,14 @@ def _media(out: Path, entry: Entry) -> list[str]:
     for i in range(64):
         video, picture = run.turntable(i), out / GALLERY / f"{entry.slug}_{i}.png"
         if video.is_file():
-            tags.append(f'<video src="{html.escape(entry.slug)}/{video.name}" autoplay loop muted playsinline '
-                        f'title="particle {i}"></video>')
+            tags.append(
+                f'<video src="{html.escape(entry.slug)}/{video.name}" autoplay loop muted playsinline '
+                f'title="particle {i}"></video>'
+            )
         elif picture.is_file():
-            tags.append(f'<img src="{GALLERY}/{html.escape(entry.slug)}_{i}.png" alt="particle {i}" loading="lazy">')
+            tags.append(
+                f'<img src="{GALLERY}/{html.escape(entry.slug)}_{i}.png" alt="particle {i}" loading="lazy">'
+            )
         elif not run.particle(i).is_file():
             break
     return tags
@@ -73,15 +77,20 @@ def _media(out: Path, entry: Entry) -> list[str]:
 
 def _card(out: Path, entry: Entry) -> str:
     means = eval_means(out, entry) or {}
-    rows = "".join(f"<tr><td>{label}</td><td>{_fmt(means.get(key), spec)}</td></tr>"
-                   for label, key, spec in METRICS if means.get(key) is not None)
+    rows = "".join(
+        f"<tr><td>{label}</td><td>{_fmt(means.get(key), spec)}</td></tr>"
+        for label, key, spec in METRICS
+        if means.get(key) is not None
+    )
     seconds = f"{entry.seconds:.0f} s" if entry.seconds is not None else "-"
     meta = f"{entry.status}, {entry.attempts} attempt{'s' if entry.attempts != 1 else ''}, {seconds}"
     error = f'<p class="meta">{html.escape(entry.error)}</p>' if entry.error else ""
-    return (f'<div class="card {entry.status}"><h2>{html.escape(entry.prompt)}</h2>'
-            f'<div class="media">{"".join(_media(out, entry))}</div>'
-            f'<p class="meta"><a href="{html.escape(entry.slug)}/">{html.escape(entry.slug)}/</a> - {meta}</p>'
-            f'{error}{f"<table>{rows}</table>" if rows else ""}</div>')
+    return (
+        f'<div class="card {entry.status}"><h2>{html.escape(entry.prompt)}</h2>'
+        f'<div class="media">{"".join(_media(out, entry))}</div>'
+        f'<p class="meta"><a href="{html.escape(entry.slug)}/">{html.escape(entry.slug)}/</a> - {meta}</p>'
+        f"{error}{f'<table>{rows}</table>' if rows else ''}</div>"
+    )
 
 
 def write_gallery(manifest: Manifest) -> Path:
@@ -89,11 +98,13 @@ def write_gallery(manifest: Manifest) -> Path:
     out = manifest.path.parent
     done = sum(e.status == "done" for e in manifest.entries)
     cards = "\n".join(_card(out, e) for e in manifest.entries)
-    page = (f"<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>splatdream batch: {html.escape(out.name)}"
-            f"</title><style>{STYLE}</style></head><body>\n<h1>{html.escape(out.name)}</h1>\n"
-            f"<p class=\"meta\">{done} of {len(manifest.entries)} prompts done; preset {manifest.preset or 'auto'}"
-            f"{'; overrides ' + html.escape(' '.join(manifest.overrides)) if manifest.overrides else ''}</p>\n"
-            f"<div class=\"grid\">\n{cards}\n</div></body></html>\n")
+    page = (
+        f'<!doctype html>\n<html><head><meta charset="utf-8"><title>splatdream batch: {html.escape(out.name)}'
+        f"</title><style>{STYLE}</style></head><body>\n<h1>{html.escape(out.name)}</h1>\n"
+        f'<p class="meta">{done} of {len(manifest.entries)} prompts done; preset {manifest.preset or "auto"}'
+        f"{'; overrides ' + html.escape(' '.join(manifest.overrides)) if manifest.overrides else ''}</p>\n"
+        f'<div class="grid">\n{cards}\n</div></body></html>\n'
+    )
     with atomic_write(out / INDEX) as tmp:
         tmp.write_text(page, encoding="utf-8")
     return out / INDEX
@@ -113,6 +124,11 @@ def summary_table(manifest: Manifest) -> Any:
         table.add_column(label, justify="right")
     for entry, row in zip(manifest.entries, means, strict=True):
         seconds = f"{entry.seconds:.0f} s" if entry.seconds is not None else "-"
-        table.add_row(entry.prompt, entry.status, str(entry.attempts), seconds,
-                      *(_fmt(row.get(key), spec) for _, key, spec in shown))
+        table.add_row(
+            entry.prompt,
+            entry.status,
+            str(entry.attempts),
+            seconds,
+            *(_fmt(row.get(key), spec) for _, key, spec in shown),
+        )
     return table

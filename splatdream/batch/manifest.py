@@ -86,13 +86,23 @@ class Manifest:
             return cls(path)
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("version") != VERSION:
-            raise ValueError(f"{path} has version {data.get('version')}, expected {VERSION}; use a new --out folder")
-        return cls(path, data.get("preset"), list(data.get("overrides") or []),
-                   [Entry(**e) for e in data.get("entries") or []])
+            raise ValueError(
+                f"{path} has version {data.get('version')}, expected {VERSION}; use a new --out folder"
+            )
+        return cls(
+            path,
+            data.get("preset"),
+            list(data.get("overrides") or []),
+            [Entry(**e) for e in data.get("entries") or []],
+        )
 
     def save(self) -> None:
-        data: dict[str, Any] = {"version": VERSION, "preset": self.preset, "overrides": self.overrides,
-                                "entries": [asdict(e) for e in self.entries]}
+        data: dict[str, Any] = {
+            "version": VERSION,
+            "preset": self.preset,
+            "overrides": self.overrides,
+            "entries": [asdict(e) for e in self.entries],
+        }
         with atomic_write(self.path) as tmp:
             tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 

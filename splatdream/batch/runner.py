@@ -60,8 +60,14 @@ class BatchProgress:
 
         self.console, self.steps, self.total, self.done = console, steps, total, 0
         self.live = console.is_terminal
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), console=console, disable=not self.live)
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not self.live,
+        )
         self.overall = self.progress.add_task("[bold]batch", total=total)
         self.rows: dict[str, Any] = {}
         self.seen_attempts: dict[str, int] = {}
@@ -74,7 +80,9 @@ class BatchProgress:
         self.progress.__exit__(None, None, None)
 
     def say(self, text: str) -> None:
-        self.progress.console.print(text) if self.live else self.console.print(text, highlight=False, soft_wrap=True)
+        self.progress.console.print(text) if self.live else self.console.print(
+            text, highlight=False, soft_wrap=True
+        )
 
     def poll(self, out: Path, running: list[Entry]) -> None:
         """Notice started (and restarted) prompts from their logs; move their rows to the step they reached."""
@@ -107,16 +115,27 @@ def _error_line(exc: BaseException) -> str:
     return text[-1] if text else type(cause).__name__
 
 
-def run_jobs(ray: Any, manifest: Manifest, todo: list[tuple[Entry, PromptJob]], res: Resources, console: Any,
-             steps: int) -> None:
+def run_jobs(
+    ray: Any,
+    manifest: Manifest,
+    todo: list[tuple[Entry, PromptJob]],
+    res: Resources,
+    console: Any,
+    steps: int,
+) -> None:
     """Run ``todo`` as Ray tasks; each result (or failure) lands in the manifest as soon as it is known."""
     from ray.exceptions import RayError
 
     gpus = res.gpus_per_run
     if gpus is None:
         gpus = 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
-    task = ray.remote(run_prompt).options(num_cpus=res.cpus_per_run, num_gpus=gpus, max_retries=res.max_retries,
-                                          retry_exceptions=False, name="splatdream-batch-prompt")
+    task = ray.remote(run_prompt).options(
+        num_cpus=res.cpus_per_run,
+        num_gpus=gpus,
+        max_retries=res.max_retries,
+        retry_exceptions=False,
+        name="splatdream-batch-prompt",
+    )
     out = manifest.path.parent
     refs = {task.remote(job): entry for entry, job in todo}
     with BatchProgress(console, len(refs), steps) as progress:
@@ -127,12 +146,20 @@ def run_jobs(ray: Any, manifest: Manifest, todo: list[tuple[Entry, PromptJob]], 
                     entry = refs.pop(ref)
                     try:
                         result = ray.get(ref)
-                    except RayError as exc:  # the pipeline raised, or workers died more than max_retries times
+                    except (
+                        RayError
+                    ) as exc:  # the pipeline raised, or workers died more than max_retries times
                         entry.status, entry.error = "failed", _error_line(exc)
-                        entry.attempts = max(entry.attempts, count_attempts(out / "logs" / f"{entry.slug}.log"))
+                        entry.attempts = max(
+                            entry.attempts, count_attempts(out / "logs" / f"{entry.slug}.log")
+                        )
                     else:
                         entry.status, entry.error = "done", result["eval_error"]
-                        entry.attempts, entry.seconds, entry.eval = result["attempts"], result["seconds"], result["eval"]
+                        entry.attempts, entry.seconds, entry.eval = (
+                            result["attempts"],
+                            result["seconds"],
+                            result["eval"],
+                        )
                     manifest.save()
                     progress.finish(entry)
                 progress.poll(out, list(refs.values()))
@@ -140,5 +167,7 @@ def run_jobs(ray: Any, manifest: Manifest, todo: list[tuple[Entry, PromptJob]], 
             for ref in refs:
                 ray.cancel(ref, force=True)
             manifest.save()
-            progress.say(f"interrupted; {len(refs)} prompts unfinished. Run the same command again to resume them.")
+            progress.say(
+                f"interrupted; {len(refs)} prompts unfinished. Run the same command again to resume them."
+            )
             raise

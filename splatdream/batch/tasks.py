@@ -79,12 +79,16 @@ def run_prompt(job: PromptJob) -> dict[str, Any]:
             console.print(f"resuming {job.run_dir}")
         else:
             try:
-                cfg = parse_run_config([*job.run_args, "--prompt", job.prompt, "--out", str(job.run_dir), "--no-viewer"])
+                cfg = parse_run_config(
+                    [*job.run_args, "--prompt", job.prompt, "--out", str(job.run_dir), "--no-viewer"]
+                )
             except SystemExit as exc:
                 raise RuntimeError(str(exc.code)) from None
         try:
             run(cfg, console)
-        except SystemExit as exc:  # the pipeline's fail-fast errors: a failed prompt, not a dead worker to retry
+        except (
+            SystemExit
+        ) as exc:  # the pipeline's fail-fast errors: a failed prompt, not a dead worker to retry
             raise RuntimeError(str(exc.code)) from None
         seconds = time.perf_counter() - start
         write_thumbnails(job, cfg)

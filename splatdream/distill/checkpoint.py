@@ -42,20 +42,30 @@ def to_device(obj: Any, device: torch.device) -> Any:
 def numpy_rng_state() -> dict[str, Any]:
     """numpy's global MT19937 state, its 624-word key as an int64 tensor (an ``ndarray`` is no plain container)."""
     name, key, pos, has_gauss, cached = np.random.get_state()
-    return {"name": str(name), "key": torch.from_numpy(np.asarray(key, dtype=np.int64)), "pos": int(pos),
-            "has_gauss": int(has_gauss), "cached_gaussian": float(cached)}
+    return {
+        "name": str(name),
+        "key": torch.from_numpy(np.asarray(key, dtype=np.int64)),
+        "pos": int(pos),
+        "has_gauss": int(has_gauss),
+        "cached_gaussian": float(cached),
+    }
 
 
 def set_numpy_rng_state(state: dict[str, Any]) -> None:
     key = np.asarray(state["key"].numpy(), dtype=np.uint32)
-    np.random.set_state((state["name"], key, int(state["pos"]), int(state["has_gauss"]),
-                         float(state["cached_gaussian"])))
+    np.random.set_state(
+        (state["name"], key, int(state["pos"]), int(state["has_gauss"]), float(state["cached_gaussian"]))
+    )
 
 
 def python_rng_state() -> dict[str, Any]:
     """Python's ``random`` state, its 625 words as an int64 tensor."""
     version, words, gauss_next = random.getstate()
-    return {"version": int(version), "words": torch.tensor(words, dtype=torch.int64), "gauss_next": gauss_next}
+    return {
+        "version": int(version),
+        "words": torch.tensor(words, dtype=torch.int64),
+        "gauss_next": gauss_next,
+    }
 
 
 def set_python_rng_state(state: dict[str, Any]) -> None:
@@ -73,7 +83,9 @@ def trainer_state(trainer: Trainer) -> dict[str, Any]:
         "params": [{k: v.detach().clone() for k, v in p.items()} for p in trainer.params],
         "optimizers": [{k: o.state_dict() for k, o in opts.items()} for opts in trainer.optimizers],
         "strategy_states": trainer.strategy_states,
-        "colour_fields": [{k: v.detach().clone() for k, v in f.state_dict().items()} for f in trainer.colour_fields],
+        "colour_fields": [
+            {k: v.detach().clone() for k, v in f.state_dict().items()} for f in trainer.colour_fields
+        ],
         "colour_opts": [o.state_dict() for o in trainer.colour_opts],
         "score_net": None if trainer.score_net is None else trainer.score_net.trainable_state_dict(),
         "score_opt": None if trainer.score_opt is None else trainer.score_opt.state_dict(),
@@ -113,11 +125,15 @@ def restore_trainer(trainer: Trainer, state: dict[str, Any]) -> None:
     trainer.strategy_states = to_device(state["strategy_states"], trainer.device)
     fields = state.get("colour_fields", [])
     if len(fields) != len(trainer.colour_fields):
-        raise ValueError("checkpoint and config disagree on --distill.colour.enabled; resume with the run's config")
+        raise ValueError(
+            "checkpoint and config disagree on --distill.colour.enabled; resume with the run's config"
+        )
     for f, saved in zip(trainer.colour_fields, fields, strict=True):
         f.load_state_dict(to_device(saved, trainer.device))
     trainer.colour_opts = [torch.optim.Adam(f.param_groups(), eps=1e-15) for f in trainer.colour_fields]
-    for opt, saved in zip(trainer.colour_opts, state.get("colour_opts", []), strict=False):  # older checkpoints: none
+    for opt, saved in zip(
+        trainer.colour_opts, state.get("colour_opts", []), strict=False
+    ):  # older checkpoints: none
         opt.load_state_dict(saved)
     if trainer.score_net is not None:
         if state["score_net"] is None:
@@ -147,7 +163,9 @@ def load_checkpoint(trainer: Trainer, path: Path) -> None:
     fix = f"delete {path} to restart the distillation from the run's initial particles"
     state = load_tensors(path, fix)
     if not isinstance(state, dict) or not REQUIRED_KEYS <= state.keys():
-        raise CheckpointError(f"{path} is not a splatdream checkpoint (it holds {type(state).__name__}); {fix}")
+        raise CheckpointError(
+            f"{path} is not a splatdream checkpoint (it holds {type(state).__name__}); {fix}"
+        )
     try:
         restore_trainer(trainer, state)
     except (ValueError, KeyError, RuntimeError, TypeError, AttributeError, IndexError, OverflowError) as exc:

@@ -119,9 +119,11 @@ class DensifyConfig:
 
     def __post_init__(self) -> None:
         if not 0 <= self.refine_stop <= 1 or not 0 < self.reset_every <= 1:
-            raise ValueError(f"distill.densify.refine_stop ({self.refine_stop}) and reset_every ({self.reset_every}) "
-                             "are fractions of the run's steps, in [0, 1] and (0, 1]: write step 15000 of a "
-                             "20000-step run as 0.75")
+            raise ValueError(
+                f"distill.densify.refine_stop ({self.refine_stop}) and reset_every ({self.reset_every}) "
+                "are fractions of the run's steps, in [0, 1] and (0, 1]: write step 15000 of a "
+                "20000-step run as 0.75"
+            )
 
     def stop_step(self, steps: int) -> int:
         """The step of a ``steps``-long run from which nothing grows, is pruned or reset."""

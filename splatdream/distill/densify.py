@@ -29,9 +29,13 @@ def make_strategy(cfg: DensifyConfig, steps: int) -> Any:
     from gsplat.strategy import DefaultStrategy
 
     return DefaultStrategy(
-        prune_opa=cfg.prune_opa, grow_grad2d=cfg.grow_grad2d, prune_scale3d=cfg.prune_scale3d,
-        refine_start_iter=cfg.refine_start, refine_stop_iter=cfg.stop_step(steps),
-        refine_every=cfg.refine_every, reset_every=cfg.reset_period(steps),
+        prune_opa=cfg.prune_opa,
+        grow_grad2d=cfg.grow_grad2d,
+        prune_scale3d=cfg.prune_scale3d,
+        refine_start_iter=cfg.refine_start,
+        refine_stop_iter=cfg.stop_step(steps),
+        refine_every=cfg.refine_every,
+        reset_every=cfg.reset_period(steps),
     )
 
 
@@ -41,8 +45,12 @@ def is_refine_step(cfg: DensifyConfig, step: int, steps: int) -> bool:
 
 
 def is_reset_step(cfg: DensifyConfig, step: int, steps: int) -> bool:
-    return (cfg.enabled and cfg.opacity_reset and 0 < step < cfg.stop_step(steps)
-            and step % cfg.reset_period(steps) == 0)
+    return (
+        cfg.enabled
+        and cfg.opacity_reset
+        and 0 < step < cfg.stop_step(steps)
+        and step % cfg.reset_period(steps) == 0
+    )
 
 
 def grow_threshold(cfg: DensifyConfig, state: dict[str, Any], n_gaussians: int) -> float:
@@ -110,14 +118,25 @@ def refine_summary(refines: list[dict[str, float]]) -> dict[str, float]:
 
 def describe_refine(record: dict[str, Any]) -> str:
     """One log line for a refine record."""
-    return (f"{int(record['gaussians_before'])} -> {int(record['gaussians_after'])} Gaussians (all particles), "
-            f"grew above grad2d {record['grow_threshold']:.3g}; grad2d p50 {record.get('grad2d_p50', float('nan')):.3g}, "
-            f"p99 {record.get('grad2d_p99', float('nan')):.3g}")
+    return (
+        f"{int(record['gaussians_before'])} -> {int(record['gaussians_after'])} Gaussians (all particles), "
+        f"grew above grad2d {record['grow_threshold']:.3g}; grad2d p50 {record.get('grad2d_p50', float('nan')):.3g}, "
+        f"p99 {record.get('grad2d_p99', float('nan')):.3g}"
+    )
 
 
 def post_backward(
-    strategy: Any, cfg: DensifyConfig, params: torch.nn.ParameterDict, optimizers: dict[str, torch.optim.Optimizer],
-    state: dict[str, Any], step: int, meta: dict[str, Any], seed: int = 0, *, packed: bool, steps: int,
+    strategy: Any,
+    cfg: DensifyConfig,
+    params: torch.nn.ParameterDict,
+    optimizers: dict[str, torch.optim.Optimizer],
+    state: dict[str, Any],
+    step: int,
+    meta: dict[str, Any],
+    seed: int = 0,
+    *,
+    packed: bool,
+    steps: int,
 ) -> dict[str, float]:
     """gsplat's refine (no growth past ``max_gaussians``), then our opacity reset on ``reset_every``.
 
@@ -160,4 +179,8 @@ def post_backward(
         reset_opa(params=params, optimizers=optimizers, state=state, value=cfg.prune_opa * 2.0)
     if not refine:
         return {}
-    return {"grow_threshold": threshold, "gaussians_before": float(before), "gaussians_after": float(len(params["means"]))}
+    return {
+        "grow_threshold": threshold,
+        "gaussians_before": float(before),
+        "gaussians_after": float(len(params["means"])),
+    }

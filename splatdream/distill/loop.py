@@ -74,8 +74,10 @@ def train(
         while trainer.step_count < cfg.steps:
             if stop.is_set():
                 checkpoint()
-                raise Interrupted(f"interrupted at step {trainer.step_count} of {cfg.steps}; the checkpoint is "
-                                  f"saved: continue with splatdream --resume {run_dir}")
+                raise Interrupted(
+                    f"interrupted at step {trainer.step_count} of {cfg.steps}; the checkpoint is "
+                    f"saved: continue with splatdream --resume {run_dir}"
+                )
             result = trainer.step()
             now = time.perf_counter()
             result.extra["seconds"] = now - t_last
@@ -83,7 +85,11 @@ def train(
             in_a_row = in_a_row + 1 if result.skipped else 0
             if result.skipped:
                 bad_streak += 1
-                log.warning("step %d: non-finite loss or gradient, step skipped (%d in a row)", result.step, bad_streak)
+                log.warning(
+                    "step %d: non-finite loss or gradient, step skipped (%d in a row)",
+                    result.step,
+                    bad_streak,
+                )
                 if bad_streak >= cfg.max_bad_steps:
                     restores += 1
                     if restores > 5:
@@ -94,7 +100,9 @@ def train(
                     if ckpt.exists():
                         load_checkpoint(trainer, ckpt)
                     trainer.lower_learning_rate()
-                    log.warning("restored step %d with learning rates x%.3g", trainer.step_count, trainer.lr_scale)
+                    log.warning(
+                        "restored step %d with learning rates x%.3g", trainer.step_count, trainer.lr_scale
+                    )
                     bad_streak = 0
             else:
                 bad_streak = 0
@@ -110,8 +118,9 @@ def train(
             for obs in observers or []:
                 obs(trainer, result)
             if progress is not None and task is not None:
-                progress.update(task, completed=trainer.step_count,
-                                loss=f"{result.loss:.3g}", n=sum(result.num_gaussians))
+                progress.update(
+                    task, completed=trainer.step_count, loss=f"{result.loss:.3g}", n=sum(result.num_gaussians)
+                )
             if trainer.step_count % cfg.checkpoint_every == 0 and trainer.step_count < cfg.steps:
                 checkpoint()
     if in_a_row >= cfg.max_bad_steps:
@@ -143,11 +152,15 @@ def _check_same_folder(folder: Path, identity: tuple[int, int]) -> None:
     try:
         same = _identity(folder) == identity
     except FileNotFoundError:
-        raise RunDirError(f"the run directory {folder} was deleted during the run; stopping without writing "
-                          "there again: start a new run (the folder cannot be resumed)") from None
+        raise RunDirError(
+            f"the run directory {folder} was deleted during the run; stopping without writing "
+            "there again: start a new run (the folder cannot be resumed)"
+        ) from None
     if not same:
-        raise RunDirError(f"the run directory {folder} was replaced by another folder during the run; stopping "
-                          "without writing into it: start a new run with a fresh --out") from None
+        raise RunDirError(
+            f"the run directory {folder} was replaced by another folder during the run; stopping "
+            "without writing into it: start a new run with a fresh --out"
+        ) from None
 
 
 def truncate_metrics(path: Path, step: int) -> None:

@@ -27,12 +27,16 @@ class Steps:
 
     def __post_init__(self) -> None:
         if len(self.values) != len(self.milestones) + 1:
-            raise ValueError(f"Steps needs len(values) == len(milestones) + 1, got {self.values}, {self.milestones}")
+            raise ValueError(
+                f"Steps needs len(values) == len(milestones) + 1, got {self.values}, {self.milestones}"
+            )
         if list(self.milestones) != sorted(self.milestones):
             raise ValueError(f"Steps milestones must ascend, got {self.milestones}")
         if any(not 0 <= m <= 1 for m in self.milestones):
-            raise ValueError(f"Steps milestones are fractions of the run's steps, in [0, 1], got {self.milestones}: "
-                             "write step 5000 of a 20000-step run as 0.25")
+            raise ValueError(
+                f"Steps milestones are fractions of the run's steps, in [0, 1], got {self.milestones}: "
+                "write step 5000 of a 20000-step run as 0.25"
+            )
 
     def milestone_steps(self, steps: int) -> tuple[int, ...]:
         """The steps of a ``steps``-long run at which the value changes."""

@@ -29,9 +29,12 @@ def lora_config(cfg: ScoreNetConfig) -> Any:
     from peft import LoraConfig
 
     # peft annotates lora_alpha as int; any number works (scaling = alpha / r)
-    return LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha,  # type: ignore[arg-type]
-                      init_lora_weights="gaussian" if cfg.init == "gaussian" else True,
-                      target_modules=list(LORA_TARGETS))
+    return LoraConfig(
+        r=cfg.rank,
+        lora_alpha=cfg.alpha,  # type: ignore[arg-type]
+        init_lora_weights="gaussian" if cfg.init == "gaussian" else True,
+        target_modules=list(LORA_TARGETS),
+    )
 
 
 def score_optimizer(params: list[nn.Parameter], cfg: ScoreNetConfig) -> torch.optim.Optimizer:
@@ -110,19 +113,27 @@ class CameraLoRA(nn.Module):
 
     def trainable_state_dict(self) -> dict[str, Tensor]:
         """Only what VSD trains: LoRA weights and the camera MLP (never the frozen prior)."""
-        state = {f"lora.{n}": p.detach().clone() for n, p in self.unet.named_parameters() if f".{ADAPTER_NAME}." in n}
+        state = {
+            f"lora.{n}": p.detach().clone()
+            for n, p in self.unet.named_parameters()
+            if f".{ADAPTER_NAME}." in n
+        }
         state.update({f"camera.{k}": v.detach().clone() for k, v in self.camera.state_dict().items()})
         return state
 
     def load_trainable_state_dict(self, state: dict[str, Tensor]) -> None:
         named = {n: p for n, p in self.unet.named_parameters() if f".{ADAPTER_NAME}." in n}
-        lora_keys = {k[len("lora."):] for k in state if k.startswith("lora.")}
+        lora_keys = {k[len("lora.") :] for k in state if k.startswith("lora.")}
         if lora_keys != set(named):
-            raise ValueError("checkpoint LoRA weights do not match this prior's UNet (different prior or rank?)")
+            raise ValueError(
+                "checkpoint LoRA weights do not match this prior's UNet (different prior or rank?)"
+            )
         with torch.no_grad():
             for name, param in named.items():
                 param.copy_(state[f"lora.{name}"])
-        self.camera.load_state_dict({k[len("camera."):]: v for k, v in state.items() if k.startswith("camera.")})
+        self.camera.load_state_dict(
+            {k[len("camera.") :]: v for k, v in state.items() if k.startswith("camera.")}
+        )
 
     def remove(self) -> None:
         self._hook.remove()

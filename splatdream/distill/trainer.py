@@ -75,8 +75,12 @@ class StepResult:
 
 def base_lrs(cfg: DistillConfig) -> dict[str, float]:
     return {
-        "means": cfg.lr.means(0, cfg.steps), "scales": cfg.lr.scales, "quats": cfg.lr.quats,
-        "opacities": cfg.lr.opacities, "sh0": cfg.lr.sh0, "shN": cfg.lr.shN,
+        "means": cfg.lr.means(0, cfg.steps),
+        "scales": cfg.lr.scales,
+        "quats": cfg.lr.quats,
+        "opacities": cfg.lr.opacities,
+        "sh0": cfg.lr.sh0,
+        "shN": cfg.lr.shN,
     }
 
 
@@ -88,7 +92,9 @@ def frozen_keys(cfg: DistillConfig) -> frozenset[str]:
     if cfg.densify.enabled:
         return frozenset()
     lrs = base_lrs(cfg)
-    return frozenset(k for k, lr in lrs.items() if lr == 0 and (k != "means" or cfg.lr.means(cfg.steps, cfg.steps) == 0))
+    return frozenset(
+        k for k, lr in lrs.items() if lr == 0 and (k != "means" or cfg.lr.means(cfg.steps, cfg.steps) == 0)
+    )
 
 
 def chunks(n: int, size: int) -> list[slice]:
@@ -96,7 +102,9 @@ def chunks(n: int, size: int) -> list[slice]:
     return [slice(i, min(i + size, n)) for i in range(0, n, size)]
 
 
-def make_optimizers(params: torch.nn.ParameterDict, cfg: DistillConfig, lr_scale: float) -> dict[str, torch.optim.Optimizer]:
+def make_optimizers(
+    params: torch.nn.ParameterDict, cfg: DistillConfig, lr_scale: float
+) -> dict[str, torch.optim.Optimizer]:
     """One Adam per parameter, the layout gsplat's strategies edit in place."""
     lrs = base_lrs(cfg)
     return {
@@ -125,11 +133,17 @@ class Trainer:
             raise ValueError("distillation needs at least one particle")
         if cfg.retrieval_reg_every > 0 and (references is None or len(references) != len(particles)):
             raise ValueError("retrieval_reg_every > 0 needs one retrieved-asset reference per particle")
-        if cfg.retrieval_reg_every > 0 and cfg.reference_text == "caption" and (
-                reference_captions is None or len(reference_captions) != len(particles)):
-            raise ValueError("distill.reference_text 'caption' needs one retrieved-asset caption per particle")
-        self.reference_captions = list(reference_captions) if cfg.reference_text == "caption" and reference_captions \
-            else None
+        if (
+            cfg.retrieval_reg_every > 0
+            and cfg.reference_text == "caption"
+            and (reference_captions is None or len(reference_captions) != len(particles))
+        ):
+            raise ValueError(
+                "distill.reference_text 'caption' needs one retrieved-asset caption per particle"
+            )
+        self.reference_captions = (
+            list(reference_captions) if cfg.reference_text == "caption" and reference_captions else None
+        )
         self.cfg = cfg
         self.prior = prior
         self.prompt = prompt
@@ -233,8 +247,13 @@ class Trainer:
     def render(self, index: int, cameras: Cameras, backgrounds: Tensor) -> tuple[Tensor, dict[str, Any]]:
         """Particle ``index`` from ``cameras`` -> images [B, 3, H, W] in [0, 1] and the rasteriser's meta."""
         g = self.particle(index)
-        colors, _, meta = render_gaussians(g, cameras.to(self.device), backgrounds=backgrounds.to(self.device),
-                                           backend=self.cfg.backend, packed=self.cfg.packed)
+        colors, _, meta = render_gaussians(
+            g,
+            cameras.to(self.device),
+            backgrounds=backgrounds.to(self.device),
+            backend=self.cfg.backend,
+            packed=self.cfg.packed,
+        )
         return colors.permute(0, 3, 1, 2).clamp(0, 1), meta
 
     def step(self) -> StepResult:
@@ -244,17 +263,25 @@ class Trainer:
         self._set_lrs()
         cameras = self._sample_cameras()
         backgrounds = self._backgrounds(len(cameras))
-        t = sample_timesteps(len(cameras), cfg.t_min, cfg.t_max(step, cfg.steps), prior.num_train_timesteps, self.generator)
+        t = sample_timesteps(
+            len(cameras), cfg.t_min, cfg.t_max(step, cfg.steps), prior.num_train_timesteps, self.generator
+        )
         renders, metas = [], []
         for i in range(self.num_particles):
             sl = slice(i * v, (i + 1) * v)
             img, meta = self.render(i, cameras[sl], backgrounds[sl])
             if self.strategy is not None:
-                self.strategy.step_pre_backward(self.params[i], self.optimizers[i], self.strategy_states[i], step, meta)
+                self.strategy.step_pre_backward(
+                    self.params[i], self.optimizers[i], self.strategy_states[i], step, meta
+                )
             renders.append(img)
             metas.append(meta)
         images = torch.cat(renders)
-        use_reg = cfg.retrieval_reg_every > 0 and self.references is not None and step % cfg.retrieval_reg_every == 0
+        use_reg = (
+            cfg.retrieval_reg_every > 0
+            and self.references is not None
+            and step % cfg.retrieval_reg_every == 0
+        )
         refs = self._reference_images(cameras, backgrounds) if use_reg else None
         for opt in self._particle_optimizers():
             opt.zero_grad(set_to_none=True)
@@ -272,9 +299,18 @@ class Trainer:
                     self.colour_opts[i].step()
                 if self.strategy is not None:
                     seed = int(torch.randint(0, 2**62, (1,), generator=self.generator))
-                    did = densify.post_backward(self.strategy, cfg.densify, self.params[i], self.optimizers[i],
-                                                self.strategy_states[i], step, metas[i], seed, packed=cfg.packed,
-                                                steps=cfg.steps)
+                    did = densify.post_backward(
+                        self.strategy,
+                        cfg.densify,
+                        self.params[i],
+                        self.optimizers[i],
+                        self.strategy_states[i],
+                        step,
+                        metas[i],
+                        seed,
+                        packed=cfg.packed,
+                        steps=cfg.steps,
+                    )
                     refines.append(did)
         if record and refines and all(refines):
             record |= densify.refine_summary(refines)
@@ -282,8 +318,13 @@ class Trainer:
         lora_loss = self._train_lora(x0, cameras) if (ok and self.score_net is not None) else float("nan")
         self.step_count += 1
         return StepResult(
-            step=step, loss=total.item(), lora_loss=lora_loss, t_mean=float(t.float().mean()) / prior.num_train_timesteps,
-            num_gaussians=[len(p["means"]) for p in self.params], skipped=not ok, regulariser=use_reg,
+            step=step,
+            loss=total.item(),
+            lora_loss=lora_loss,
+            t_mean=float(t.float().mean()) / prior.num_train_timesteps,
+            num_gaussians=[len(p["means"]) for p in self.params],
+            skipped=not ok,
+            regulariser=use_reg,
             refine=record,
         )
 
@@ -312,7 +353,9 @@ class Trainer:
             with torch.no_grad():
                 eps_prior = prior.predict_noise(x_t, t[sl], text[sl], guidance_scale=self.guidance_scale)
                 if refs is not None:
-                    grad = vsd_grad(eps_prior, self._reference_score(refs[sl], noise[sl], t[sl], ref_text[sl]), weight)
+                    grad = vsd_grad(
+                        eps_prior, self._reference_score(refs[sl], noise[sl], t[sl], ref_text[sl]), weight
+                    )
                 elif cfg.loss == "vsd":
                     grad = vsd_grad(eps_prior, self._lora_score(x_t, t[sl], cameras[sl]), weight)
                 else:
@@ -333,9 +376,11 @@ class Trainer:
     def _densify_record(self) -> dict[str, float]:
         """The grad2d the coming refine acts on (accumulated up to the previous step), pooled over particles."""
         d = self.cfg.densify
-        pairs = [(g, densify.grow_threshold(d, s, len(p["means"])))
-                 for s, p in zip(self.strategy_states, self.params, strict=True)
-                 if (g := densify.mean_grad2d(s)) is not None]
+        pairs = [
+            (g, densify.grow_threshold(d, s, len(p["means"])))
+            for s, p in zip(self.strategy_states, self.params, strict=True)
+            if (g := densify.mean_grad2d(s)) is not None
+        ]
         return densify.grad2d_record([g for g, _ in pairs], [t for _, t in pairs])
 
     def _lora_score(self, x_t: Tensor, t: Tensor, cameras: Cameras) -> Tensor:
@@ -362,8 +407,13 @@ class Trainer:
         imgs = []
         for i, ref in enumerate(self.references):
             sl = slice(i * v, (i + 1) * v)
-            colors, _, _ = render_gaussians(ref, cameras[sl].to(self.device), backgrounds=backgrounds[sl].to(self.device),
-                                            backend=self.cfg.backend, packed=self.cfg.packed)
+            colors, _, _ = render_gaussians(
+                ref,
+                cameras[sl].to(self.device),
+                backgrounds=backgrounds[sl].to(self.device),
+                backend=self.cfg.backend,
+                packed=self.cfg.packed,
+            )
             imgs.append(colors.permute(0, 3, 1, 2).clamp(0, 1))
         return torch.cat(imgs)
 

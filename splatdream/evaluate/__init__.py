@@ -16,6 +16,15 @@ from splatdream.evaluate.scorers import Scorers
 from splatdream.rundir import MissingInitError, NoParticlesError, NotARunError, RunDirError
 
 __all__ = [
-    "EvalConfig", "MissingInitError", "NoParticlesError", "NotARunError", "ParticleEval", "RunDirError", "RunEval",
-    "Scorers", "evaluate_particles", "evaluate_run", "read_eval",
+    "EvalConfig",
+    "MissingInitError",
+    "NoParticlesError",
+    "NotARunError",
+    "ParticleEval",
+    "RunDirError",
+    "RunEval",
+    "Scorers",
+    "evaluate_particles",
+    "evaluate_run",
+    "read_eval",
 ]

@@ -55,8 +55,16 @@ COLOUR_WORDS: tuple[ColourWord, ...] = (
 )
 
 ALIASES: dict[str, str] = {
-    "gray": "grey", "wood": "wooden", "oak": "wooden", "walnut": "wooden", "pine": "wooden",
-    "gold": "golden", "tan": "beige", "violet": "purple", "crimson": "red", "scarlet": "red",
+    "gray": "grey",
+    "wood": "wooden",
+    "oak": "wooden",
+    "walnut": "wooden",
+    "pine": "wooden",
+    "gold": "golden",
+    "tan": "beige",
+    "violet": "purple",
+    "crimson": "red",
+    "scarlet": "red",
 }
 """Other spellings and near-synonyms -> the table's word ('pine' only counts before a noun other than 'tree')."""
 
@@ -88,13 +96,20 @@ def srgb_to_lab(rgb: Tensor) -> Tensor:
     """sRGB in [0, 1] [..., 3] -> CIELAB (D65) [..., 3]."""
     rgb = rgb.double().clamp(0, 1)
     lin = torch.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    m = torch.tensor([[0.4124564, 0.3575761, 0.1804375],
-                      [0.2126729, 0.7151522, 0.0721750],
-                      [0.0193339, 0.1191920, 0.9503041]], dtype=torch.float64)
+    m = torch.tensor(
+        [
+            [0.4124564, 0.3575761, 0.1804375],
+            [0.2126729, 0.7151522, 0.0721750],
+            [0.0193339, 0.1191920, 0.9503041],
+        ],
+        dtype=torch.float64,
+    )
     xyz = lin @ m.T / torch.tensor([0.95047, 1.0, 1.08883], dtype=torch.float64)
     eps, kappa = 216 / 24389, 24389 / 27
     f = torch.where(xyz > eps, xyz ** (1 / 3), (kappa * xyz + 16) / 116)
-    return torch.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], -1)
+    return torch.stack(
+        [116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], -1
+    )
 
 
 def delta_e(rgb: Tensor, word: ColourWord) -> float:

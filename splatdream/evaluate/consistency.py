@@ -45,7 +45,9 @@ class Alpips:
         try:
             import lpips
         except ImportError as exc:
-            raise LpipsUnavailable("A-LPIPS skipped: the lpips package is missing; pip install lpips") from exc
+            raise LpipsUnavailable(
+                "A-LPIPS skipped: the lpips package is missing; pip install lpips"
+            ) from exc
         with warnings.catch_warnings():  # lpips still passes torchvision the deprecated pretrained=False
             warnings.simplefilter("ignore", UserWarning)
             model = lpips.LPIPS(net="alex", pnet_rand=True, verbose=False)  # random backbone: nothing fetched

@@ -100,13 +100,16 @@ def attribute_distractors(prompt: str, n: int) -> tuple[str, ...]:
     if word is None or n <= 0:
         return ()
     present = {w.word for w in colour_words(prompt)}
-    candidates = [w for w in COLOUR_WORDS if w.kind == "colour" and w.word not in present
-                  and _word_distance(w, word) >= ATTRIBUTE_MIN_DELTA_E]
+    candidates = [
+        w
+        for w in COLOUR_WORDS
+        if w.kind == "colour" and w.word not in present and _word_distance(w, word) >= ATTRIBUTE_MIN_DELTA_E
+    ]
     step = max(1, len(candidates) // n)
     picked = candidates[::step][:n]
     low = prompt.lower()
     spelled = next(m for m in re.finditer(r"[a-z]+", low) if colour_words(m.group(0)) == [word])
-    return tuple(_fix_articles(low[: spelled.start()] + w.word + low[spelled.end():]) for w in picked)
+    return tuple(_fix_articles(low[: spelled.start()] + w.word + low[spelled.end() :]) for w in picked)
 
 
 @torch.no_grad()
@@ -134,7 +137,9 @@ def classifier_margins(
     cams = orbit_ring(views, 64, 64)
     assert cams.azimuth_deg is not None and cams.elevation_deg is not None
     if not contrast:
-        raise ValueError("the diffusion-classifier score needs at least one contrast caption ('' for unconditional)")
+        raise ValueError(
+            "the diffusion-classifier score needs at least one contrast caption ('' for unconditional)"
+        )
 
     az, el = cams.azimuth_deg, cams.elevation_deg
 
@@ -142,8 +147,10 @@ def classifier_margins(
         return prior.encode_prompts(view_prompts(text, az, el, view_cfg))
 
     target = embed(prompt)
-    others = [TextEmbeddings(target.uncond.expand_as(target.cond), target.uncond) if c == "" else embed(c)
-              for c in contrast]
+    others = [
+        TextEmbeddings(target.uncond.expand_as(target.cond), target.uncond) if c == "" else embed(c)
+        for c in contrast
+    ]
     # All captions in one UNet batch: [prompt views, contrast 1 views, ...], the same x_t repeated.
     captions = TextEmbeddings(torch.cat([target.cond, *(o.cond for o in others)]), target.uncond)
     k = 1 + len(others)
@@ -165,7 +172,9 @@ def classifier_margins(
                 for j in range(0, k, per_call):
                     m = min(per_call, k - j)
                     emb = TextEmbeddings(captions.cond[j * len(cams) : (j + m) * len(cams)], captions.uncond)
-                    eps = prior.predict_noise(x_t.repeat(m, 1, 1, 1), tt.repeat(m), emb, guidance_scale=1.0).float()
+                    eps = prior.predict_noise(
+                        x_t.repeat(m, 1, 1, 1), tt.repeat(m), emb, guidance_scale=1.0
+                    ).float()
                     errors.append((eps - noise.repeat(m, 1, 1, 1)).square().reshape(m, -1).mean(1))
                 err = torch.cat(errors)
                 diffs.append(err[0] - err[1:])
@@ -173,7 +182,9 @@ def classifier_margins(
     return scores
 
 
-def classifier_scores(prior: Prior, particles: Sequence[Gaussians], prompt: str, **kwargs: object) -> list[float]:
+def classifier_scores(
+    prior: Prior, particles: Sequence[Gaussians], prompt: str, **kwargs: object
+) -> list[float]:
     """Per particle: ``classifier_margins`` averaged over the contrast captions (lower is better)."""
     return [float(m.mean()) for m in classifier_margins(prior, particles, prompt, **kwargs)]  # type: ignore[arg-type]
 
@@ -196,8 +207,11 @@ class ClipScorer:
         try:
             self.embedder = ClipEmbedder.from_config(ClipConfig(model, pretrained, checkpoint), device)
         except ClipWeightsUnavailable as exc:
-            where = (f"the checkpoint {checkpoint} does not exist" if checkpoint is not None
-                     else f"open_clip {model}/{pretrained} is not in the local cache")
+            where = (
+                f"the checkpoint {checkpoint} does not exist"
+                if checkpoint is not None
+                else f"open_clip {model}/{pretrained} is not in the local cache"
+            )
             raise ClipUnavailable(
                 f"CLIP score skipped: {where}. Pass --clip-checkpoint FILE (an open_clip checkpoint, e.g. "
                 "open_clip_pytorch_model.bin of laion/CLIP-ViT-L-14-laion2B-s32B-b82K with --clip-model ViT-L-14) or "

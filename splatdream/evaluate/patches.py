@@ -61,7 +61,9 @@ def fit_affine(src: Tensor, dst: Tensor) -> Tensor:
     return torch.linalg.lstsq(a, dst).solution
 
 
-def patch_residual(init: Views, result: Views, sigma: float | None = None, *, min_coverage: float = 0.9) -> float:
+def patch_residual(
+    init: Views, result: Views, sigma: float | None = None, *, min_coverage: float = 0.9
+) -> float:
     """RMS CIELAB residual (Delta E units) of the result's blurred colours after the best global affine map
     from the init's; lower is better, about 0 for a global recolour. NaN when the two share no pixels.
 

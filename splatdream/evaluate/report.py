@@ -23,14 +23,18 @@ def _fmt(v: float | None, spec: str) -> str:
 def particle_lines(p: ParticleEval) -> tuple[str, str]:
     """The two lines of numbers drawn under a particle (also what a reader of eval.png compares)."""
     c = p.cleanliness
-    first = (f"particle {p.index}: speckle x{_fmt(c.speckle_ratio, '.2f')}  holes {_fmt(c.holes, '.1%')}  "
-             f"floaters {_fmt(c.floaters, '.1%')}  gaussians {c.gaussians_init}->{c.gaussians} "
-             f"(x{_fmt(c.count_ratio, '.2f')})")
+    first = (
+        f"particle {p.index}: speckle x{_fmt(c.speckle_ratio, '.2f')}  holes {_fmt(c.holes, '.1%')}  "
+        f"floaters {_fmt(c.floaters, '.1%')}  gaussians {c.gaussians_init}->{c.gaussians} "
+        f"(x{_fmt(c.count_ratio, '.2f')})"
+    )
     parts = []
     if p.patches is not None:
         parts.append(f"patches {_fmt(p.patches, '.1f')}  shift {_fmt(p.mean_shift, '.0f')}")
     if p.colour is not None:
-        parts.append(f"dE({p.colour.word}) {_fmt(p.colour.delta_e_init, '.0f')}->{_fmt(p.colour.delta_e, '.0f')}")
+        parts.append(
+            f"dE({p.colour.word}) {_fmt(p.colour.delta_e_init, '.0f')}->{_fmt(p.colour.delta_e, '.0f')}"
+        )
     if p.classifier is not None:
         parts.append(f"classifier {_fmt(p.classifier_init, '+.4f')}->{_fmt(p.classifier, '+.4f')}")
     if p.clip is not None:
@@ -57,7 +61,9 @@ def contact_sheet(result: RunEval, rows: list[tuple[Tensor, Tensor]]) -> Image.I
     sheet = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(sheet)
     font = ImageFont.load_default()
-    draw.text((4, 5), f"{result.prompt}   ({result.run_dir.name}; init above result)", fill="black", font=font)
+    draw.text(
+        (4, 5), f"{result.prompt}   ({result.run_dir.name}; init above result)", fill="black", font=font
+    )
     y = TITLE_H
     for p, (init, res) in zip(result.particles, rows, strict=True):
         for tag, images in (("init", init), ("result", res)):

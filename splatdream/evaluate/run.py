@@ -30,8 +30,9 @@ def _ring_subset(views: Views, n: int) -> Tensor:
     return views.on(1.0)[idx]
 
 
-def evaluate_run(run_dir: str | Path, cfg: EvalConfig = EvalConfig(), *, scorers: Scorers | None = None,
-                 write: bool = True) -> RunEval:
+def evaluate_run(
+    run_dir: str | Path, cfg: EvalConfig = EvalConfig(), *, scorers: Scorers | None = None, write: bool = True
+) -> RunEval:
     """Score ``run_dir`` (see ``splatdream.rundir.RunDir.finished_run`` for what it must hold); writes eval.json and eval.png into it when ``write``.
 
     Pass one ``Scorers`` to several calls so the prior, CLIP and LPIPS load once.
@@ -54,14 +55,23 @@ def evaluate_run(run_dir: str | Path, cfg: EvalConfig = EvalConfig(), *, scorers
     for i, (g0, g1) in enumerate(zip(inits, results, strict=True)):
         v0 = render_views(g0, cams, cfg.views, scorers.device)
         v1 = render_views(g1, cams, cfg.views, scorers.device)
-        p = ParticleEval(index=i, cleanliness=cleanliness(v0, v1, len(g0), len(g1), margin),
-                         colour=colour_score(files.prompt, v0, v1), patches=patch_residual(v0, v1),
-                         mean_shift=mean_colour_shift(v0, v1))
+        p = ParticleEval(
+            index=i,
+            cleanliness=cleanliness(v0, v1, len(g0), len(g1), margin),
+            colour=colour_score(files.prompt, v0, v1),
+            patches=patch_residual(v0, v1),
+            mean_shift=mean_colour_shift(v0, v1),
+        )
         if not isinstance(clip, str):
-            p = replace(p, clip_init=clip.score(_ring_subset(v0, cfg.fidelity_views), files.prompt),
-                        clip=clip.score(_ring_subset(v1, cfg.fidelity_views), files.prompt))
+            p = replace(
+                p,
+                clip_init=clip.score(_ring_subset(v0, cfg.fidelity_views), files.prompt),
+                clip=clip.score(_ring_subset(v1, cfg.fidelity_views), files.prompt),
+            )
         if not isinstance(alp, str):
-            p = replace(p, alpips_init=alp.ring(v0.on(1.0)[: cfg.views]), alpips=alp.ring(v1.on(1.0)[: cfg.views]))
+            p = replace(
+                p, alpips_init=alp.ring(v0.on(1.0)[: cfg.views]), alpips=alp.ring(v1.on(1.0)[: cfg.views])
+            )
         particles.append(p)
         sheet_rows.append((_ring_subset(v0, cfg.sheet_views), _ring_subset(v1, cfg.sheet_views)))
 
@@ -80,8 +90,10 @@ def evaluate_run(run_dir: str | Path, cfg: EvalConfig = EvalConfig(), *, scorers
             # one call for inits and results: the captions are embedded once (each particle restarts the
             # probes' generator, so the numbers are those of two calls)
             margins = classifier_margins(prior, [*inits, *results], files.prompt, **kw)  # type: ignore[arg-type]
-            m0, m1 = margins[: len(inits)], margins[len(inits):]
-            particles = [_with_classifier(p, a, b, len(objects)) for p, a, b in zip(particles, m0, m1, strict=True)]
+            m0, m1 = margins[: len(inits)], margins[len(inits) :]
+            particles = [
+                _with_classifier(p, a, b, len(objects)) for p, a, b in zip(particles, m0, m1, strict=True)
+            ]
     else:
         skipped["classifier"] = "diffusion-classifier score skipped: turned off (--no-classifier)"
 
@@ -89,9 +101,14 @@ def evaluate_run(run_dir: str | Path, cfg: EvalConfig = EvalConfig(), *, scorers
     if word is None:
         skipped["colour"] = "colour distance skipped: the prompt names no colour or material of the table"
     out = RunEval(
-        run_dir=files.run_dir, prompt=files.prompt, views=cfg.views, size=cfg.size,
+        run_dir=files.run_dir,
+        prompt=files.prompt,
+        views=cfg.views,
+        size=cfg.size,
         particles=tuple(particles),
-        colour_word=word.word if word else None, distractors=distractors, attribute_distractors=attributes,
+        colour_word=word.word if word else None,
+        distractors=distractors,
+        attribute_distractors=attributes,
         skipped=skipped,
     )
     if write:
@@ -110,8 +127,15 @@ def _with_classifier(p: ParticleEval, init: Tensor, result: Tensor, n_objects: i
     """``p`` with the classifier's headline and parts for its init and its result."""
     h0, o0, a0 = _parts(init, n_objects)
     h1, o1, a1 = _parts(result, n_objects)
-    return replace(p, classifier_init=h0, classifier=h1, classifier_object_init=o0, classifier_object=o1,
-                   classifier_attribute_init=a0, classifier_attribute=a1)
+    return replace(
+        p,
+        classifier_init=h0,
+        classifier=h1,
+        classifier_object_init=o0,
+        classifier_object=o1,
+        classifier_attribute_init=a0,
+        classifier_attribute=a1,
+    )
 
 
 def write_outputs(result: RunEval, sheet_rows: list[tuple[Tensor, Tensor]]) -> None:
@@ -123,12 +147,17 @@ def write_outputs(result: RunEval, sheet_rows: list[tuple[Tensor, Tensor]]) -> N
         sheet.save(tmp, format="PNG")
 
 
-def evaluate_particles(init: Gaussians, result: Gaussians, cfg: EvalConfig = EvalConfig(),
-                       prompt: str = "") -> ParticleEval:
+def evaluate_particles(
+    init: Gaussians, result: Gaussians, cfg: EvalConfig = EvalConfig(), prompt: str = ""
+) -> ParticleEval:
     """Cleanliness (and colour, given a prompt) of one result against its init, with no run directory."""
     cams = eval_cameras(cfg.views, cfg.size, cfg.extra_elevations_deg, cfg.radius, cfg.fov_y_deg)
     v0, v1 = render_views(init, cams, cfg.views), render_views(result, cams, cfg.views)
     margin = cfg.floater_margin or max(1, cfg.size // 32)
-    return ParticleEval(index=0, cleanliness=cleanliness(v0, v1, len(init), len(result), margin),
-                        colour=colour_score(prompt, v0, v1) if prompt else None, patches=patch_residual(v0, v1),
-                        mean_shift=mean_colour_shift(v0, v1))
+    return ParticleEval(
+        index=0,
+        cleanliness=cleanliness(v0, v1, len(init), len(result), margin),
+        colour=colour_score(prompt, v0, v1) if prompt else None,
+        patches=patch_residual(v0, v1),
+        mean_shift=mean_colour_shift(v0, v1),
+    )

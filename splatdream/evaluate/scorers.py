@@ -35,7 +35,9 @@ class Scorers:
             try:
                 self._priors[cfg] = load_prior(cfg, self.device)
             except (FileNotFoundError, OSError, RuntimeError) as exc:
-                self._priors[cfg] = f"diffusion-classifier score skipped: the run's prior ({cfg.kind}) did not load: {exc}"
+                self._priors[cfg] = (
+                    f"diffusion-classifier score skipped: the run's prior ({cfg.kind}) did not load: {exc}"
+                )
         return self._priors[cfg]
 
     def clip(self) -> ClipScorer | str:

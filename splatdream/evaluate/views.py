@@ -41,8 +41,13 @@ class Views:
         return (self.premult + (1 - self.alpha[..., None]) * background).clamp(0, 1)
 
 
-def eval_cameras(views: int, size: int, extra_elevations_deg: tuple[float, ...] = (),
-                 radius: float = 2.8, fov_y_deg: float = 45.0) -> Cameras:
+def eval_cameras(
+    views: int,
+    size: int,
+    extra_elevations_deg: tuple[float, ...] = (),
+    radius: float = 2.8,
+    fov_y_deg: float = 45.0,
+) -> Cameras:
     """``views`` ring cameras at 15 deg, then ``views // 4`` per extra elevation (offset half a step)."""
     if views < 2:
         raise ValueError(f"eval needs at least 2 ring views, got {views}")
@@ -59,13 +64,21 @@ def cat_cameras(items: list[Cameras]) -> Cameras:
         return None if any(p is None for p in parts) else torch.cat(parts)
 
     first = items[0]
-    return Cameras(torch.cat([c.viewmats for c in items]), torch.cat([c.Ks for c in items]), first.width,
-                   first.height, cat("azimuth_deg"), cat("elevation_deg"), cat("radius"))
+    return Cameras(
+        torch.cat([c.viewmats for c in items]),
+        torch.cat([c.Ks for c in items]),
+        first.width,
+        first.height,
+        cat("azimuth_deg"),
+        cat("elevation_deg"),
+        cat("radius"),
+    )
 
 
 @torch.no_grad()
-def render_views(g: Gaussians, cameras: Cameras, ring: int, device: torch.device | str = "cpu",
-                 chunk: int = 12) -> Views:
+def render_views(
+    g: Gaussians, cameras: Cameras, ring: int, device: torch.device | str = "cpu", chunk: int = 12
+) -> Views:
     """Render ``g`` from ``cameras`` in chunks (bounded memory); returns CPU tensors."""
     g = g.detach().to(device)
     colours, alphas = [], []

@@ -34,8 +34,12 @@ SUFFIXES: dict[str, str] = {
 def _writer(fmt: str, mesh: MeshOptions) -> Callable[[Path, Gaussians], object]:
     if fmt == "glb":
         return lambda path, g: write_glb(path, g, mesh)
-    return {"splat": write_splat, "ply-compressed": write_compressed_ply, "spz": write_spz,
-            "gltf-splats": write_gltf_splats}[fmt]
+    return {
+        "splat": write_splat,
+        "ply-compressed": write_compressed_ply,
+        "spz": write_spz,
+        "gltf-splats": write_gltf_splats,
+    }[fmt]
 
 
 def default_path(source: Path, fmt: str) -> Path:
@@ -48,7 +52,9 @@ def default_path(source: Path, fmt: str) -> Path:
     return source.with_name(name.removesuffix(".ply") + SUFFIXES[fmt])
 
 
-def export_scene(gaussians: Gaussians, fmt: str, out: str | os.PathLike[str], mesh: MeshOptions = MeshOptions()) -> Path:
+def export_scene(
+    gaussians: Gaussians, fmt: str, out: str | os.PathLike[str], mesh: MeshOptions = MeshOptions()
+) -> Path:
     """Write ``gaussians`` to ``out`` in format ``fmt`` (atomically); returns ``out``."""
     if fmt not in SUFFIXES:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(SUFFIXES)}")
@@ -57,7 +63,9 @@ def export_scene(gaussians: Gaussians, fmt: str, out: str | os.PathLike[str], me
     return out
 
 
-def export_formats(gaussians: Gaussians, formats: tuple[str, ...], ply_path: Path, mesh: MeshOptions = MeshOptions()) -> list[Path]:
+def export_formats(
+    gaussians: Gaussians, formats: tuple[str, ...], ply_path: Path, mesh: MeshOptions = MeshOptions()
+) -> list[Path]:
     """Write every format in ``formats`` beside ``ply_path`` (the run's hook); returns the files."""
     return [export_scene(gaussians, fmt, default_path(ply_path, fmt), mesh) for fmt in formats]
 
@@ -65,7 +73,9 @@ def export_formats(gaussians: Gaussians, formats: tuple[str, ...], ply_path: Pat
 def check_formats(formats: tuple[str, ...]) -> None:
     unknown = [f for f in formats if f not in SUFFIXES]
     if unknown:
-        raise ValueError(f"unknown export format(s) {', '.join(map(repr, unknown))}; choose from {', '.join(SUFFIXES)}")
+        raise ValueError(
+            f"unknown export format(s) {', '.join(map(repr, unknown))}; choose from {', '.join(SUFFIXES)}"
+        )
 
 
 def scene_files(path: Path) -> list[Path]:
@@ -133,8 +143,16 @@ def main(argv: list[str] | None = None) -> int:
             export_scene(read_scene(src), fmt, dst, cfg.mesh)
             size = dst.stat().st_size
             print(f"{src} -> {dst}  ({fmt}, {size / 2**20:.2f} MiB, {time.perf_counter() - start:.1f} s)")
-    except (PlyFormatError, GltfSplatsError, FileNotFoundError, EmptySceneError, NonFiniteGaussiansError, MeshExtractionError,
-            ImportError, ValueError) as exc:
+    except (
+        PlyFormatError,
+        GltfSplatsError,
+        FileNotFoundError,
+        EmptySceneError,
+        NonFiniteGaussiansError,
+        MeshExtractionError,
+        ImportError,
+        ValueError,
+    ) as exc:
         print(f"splatdream export: error: {exc}", file=sys.stderr)
         return 2
     return 0

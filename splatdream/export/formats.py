@@ -28,7 +28,9 @@ from splatdream.export.info import highest_nonzero_band
 from splatdream.io.ply import NonFiniteGaussiansError, nonfinite_rows
 from splatdream.scene import SH_C0, Gaussians
 
-SPLAT_DTYPE = np.dtype([("position", "<f4", 3), ("scale", "<f4", 3), ("rgba", "u1", 4), ("rotation", "u1", 4)])
+SPLAT_DTYPE = np.dtype(
+    [("position", "<f4", 3), ("scale", "<f4", 3), ("rgba", "u1", 4), ("rotation", "u1", 4)]
+)
 """One row of a ``.splat`` file (32 bytes)."""
 
 COMPRESSED_MIN_OPACITY = 1 / 255
@@ -55,7 +57,9 @@ def check_exportable(gaussians: Gaussians, what: str = "the scene") -> Gaussians
             "Drop them first with gaussians[mask] where mask marks the finite rows."
         )
     if bool((g.quats.norm(dim=-1) == 0).any()):
-        raise NonFiniteGaussiansError(f"{what} has Gaussians with an all-zero quaternion; nothing was written")
+        raise NonFiniteGaussiansError(
+            f"{what} has Gaussians with an all-zero quaternion; nothing was written"
+        )
     # .ply files carry zero-padded degree-3 slots; dropping all-zero bands is lossless and saves bytes.
     return g.with_sh_degree(highest_nonzero_band(g.sh))
 
@@ -87,7 +91,9 @@ def read_splat(path: str | os.PathLike[str]) -> Gaussians:
     """Read a ``.splat`` file back into raw-parameter ``Gaussians`` (SH degree 0)."""
     raw = Path(path).read_bytes()
     if len(raw) % SPLAT_DTYPE.itemsize:
-        raise ValueError(f"{path} is {len(raw)} bytes, not a multiple of 32: not a .splat file (or truncated)")
+        raise ValueError(
+            f"{path} is {len(raw)} bytes, not a multiple of 32: not a .splat file (or truncated)"
+        )
     rows = np.frombuffer(raw, dtype=SPLAT_DTYPE)
     rgba = torch.from_numpy(rows["rgba"].astype(np.float32) / 255)
     quats = torch.from_numpy((rows["rotation"].astype(np.float32) - 128) / 128)
@@ -107,8 +113,9 @@ def compressed_ply_bytes(gaussians: Gaussians) -> bytes:
     from gsplat.exporter import export_splats
 
     g = check_exportable(gaussians)
-    data = export_splats(g.means, g.log_scales, g.quats, g.logit_opacities, g.sh[:, :1], g.sh[:, 1:],
-                         format="ply_compressed")
+    data = export_splats(
+        g.means, g.log_scales, g.quats, g.logit_opacities, g.sh[:, :1], g.sh[:, 1:], format="ply_compressed"
+    )
     if g.sh_degree == 0:
         # gsplat declares an 'sh' element with no properties; PlayCanvas's own writer leaves it out.
         kept = int((g.opacities > COMPRESSED_MIN_OPACITY).sum())
@@ -135,8 +142,12 @@ def write_spz(path: str | os.PathLike[str], gaussians: Gaussians) -> None:
         ) from exc
     g = check_exportable(gaussians)
     data = gsply.GSData(
-        means=g.means.numpy(), scales=g.log_scales.numpy(), quats=g.unit_quats.numpy(),
-        opacities=g.logit_opacities.numpy(), sh0=g.sh[:, 0].numpy(), shN=g.sh[:, 1:].contiguous().numpy(),
+        means=g.means.numpy(),
+        scales=g.log_scales.numpy(),
+        quats=g.unit_quats.numpy(),
+        opacities=g.logit_opacities.numpy(),
+        sh0=g.sh[:, 0].numpy(),
+        shN=g.sh[:, 1:].contiguous().numpy(),
     )
     with atomic_write(path) as tmp:
         gsply.write_spz(tmp, data, version=3)

@@ -113,8 +113,10 @@ def gltf_splats_bytes(gaussians: Gaussians, name: str = "splats") -> bytes:
         raw = np.ascontiguousarray(a.data).tobytes()
         views.append({"buffer": 0, "byteOffset": offset, "byteLength": len(raw), "target": 34962})
         acc: dict[str, Any] = {
-            "bufferView": i, "componentType": UBYTE if a.data.dtype == np.uint8 else FLOAT,
-            "count": n, "type": a.type,
+            "bufferView": i,
+            "componentType": UBYTE if a.data.dtype == np.uint8 else FLOAT,
+            "count": n,
+            "type": a.type,
         }
         if a.normalized:
             acc["normalized"] = True
@@ -132,17 +134,25 @@ def gltf_splats_bytes(gaussians: Gaussians, name: str = "splats") -> bytes:
         "scene": 0,
         "scenes": [{"nodes": [0]}],
         "nodes": [{"mesh": 0, "name": name}],
-        "meshes": [{
-            "name": name,
-            "primitives": [{
-                "attributes": {a.semantic: i for i, a in enumerate(attrs)},
-                "mode": POINTS,
-                "extensions": {EXTENSION: {
-                    "kernel": "ellipse", "colorSpace": "srgb_rec709_display",
-                    "projection": "perspective", "sortingMethod": "cameraDistance",
-                }},
-            }],
-        }],
+        "meshes": [
+            {
+                "name": name,
+                "primitives": [
+                    {
+                        "attributes": {a.semantic: i for i, a in enumerate(attrs)},
+                        "mode": POINTS,
+                        "extensions": {
+                            EXTENSION: {
+                                "kernel": "ellipse",
+                                "colorSpace": "srgb_rec709_display",
+                                "projection": "perspective",
+                                "sortingMethod": "cameraDistance",
+                            }
+                        },
+                    }
+                ],
+            }
+        ],
         "buffers": [{"byteLength": len(binary)}],
         "bufferViews": views,
         "accessors": accessors,
@@ -150,11 +160,16 @@ def gltf_splats_bytes(gaussians: Gaussians, name: str = "splats") -> bytes:
     text = json.dumps(doc, separators=(",", ":")).encode()
     text += b" " * ((-len(text)) % 4)  # the JSON chunk is padded with spaces, the BIN chunk with zeros
     total = 12 + 8 + len(text) + 8 + len(binary)
-    return b"".join([
-        GLB_MAGIC, struct.pack("<II", 2, total),
-        struct.pack("<II", len(text), CHUNK_JSON), text,
-        struct.pack("<II", len(binary), CHUNK_BIN), binary,
-    ])
+    return b"".join(
+        [
+            GLB_MAGIC,
+            struct.pack("<II", 2, total),
+            struct.pack("<II", len(text), CHUNK_JSON),
+            text,
+            struct.pack("<II", len(binary), CHUNK_BIN),
+            binary,
+        ]
+    )
 
 
 def write_gltf_splats(path: str | os.PathLike[str], gaussians: Gaussians) -> None:

@@ -55,16 +55,20 @@ class GltfSplatsError(UserError, ValueError):
 def _parse_glb(path: Path) -> tuple[dict[str, Any], bytes]:
     raw = path.read_bytes()
     if raw[:1] == b"{":
-        raise GltfSplatsError(f"{path} is a text .gltf; pass the binary .glb (e.g. convert it with "
-                              "npx @gltf-transform/cli copy in.gltf out.glb)")
+        raise GltfSplatsError(
+            f"{path} is a text .gltf; pass the binary .glb (e.g. convert it with "
+            "npx @gltf-transform/cli copy in.gltf out.glb)"
+        )
     if len(raw) < 20 or raw[:4] != GLB_MAGIC:
         raise GltfSplatsError(f"{path} is not a binary glTF (.glb) file: it does not start with 'glTF'")
     version, length = struct.unpack_from("<II", raw, 4)
     if version != 2:
         raise GltfSplatsError(f"{path} is glTF version {version}; only glTF 2.0 is read")
     if length > len(raw):
-        raise GltfSplatsError(f"{path} declares {length:,} bytes but has {len(raw):,}: truncated "
-                              "(an interrupted copy or write?)")
+        raise GltfSplatsError(
+            f"{path} declares {length:,} bytes but has {len(raw):,}: truncated "
+            "(an interrupted copy or write?)"
+        )
     chunks: dict[int, bytes] = {}
     pos = 12
     while pos + 8 <= length:
@@ -93,18 +97,23 @@ def _read_accessor(doc: dict[str, Any], binary: bytes, index: int, path: Path) -
         dtype = np.dtype(_COMPONENT_DTYPES[acc["componentType"]])
         count = int(acc["count"])
     except (KeyError, IndexError, TypeError) as exc:
-        raise GltfSplatsError(f"{path}: accessor {index} is incomplete or of an unsupported kind "
-                              f"({type(exc).__name__}: {exc}); sparse accessors are not read") from exc
+        raise GltfSplatsError(
+            f"{path}: accessor {index} is incomplete or of an unsupported kind "
+            f"({type(exc).__name__}: {exc}); sparse accessors are not read"
+        ) from exc
     buffers = doc.get("buffers") or [{}]
     if view.get("buffer", 0) != 0 or "uri" in buffers[0]:
-        raise GltfSplatsError(f"{path}: accessor {index} lives in an external buffer; pass a self-contained .glb")
+        raise GltfSplatsError(
+            f"{path}: accessor {index} lives in an external buffer; pass a self-contained .glb"
+        )
     start = int(view.get("byteOffset", 0)) + int(acc.get("byteOffset", 0))
     stride = int(view.get("byteStride", 0)) or dtype.itemsize * width
     end = start + stride * (count - 1) + dtype.itemsize * width if count else start
     if count < 0 or end > int(view.get("byteOffset", 0)) + int(view["byteLength"]) or end > len(binary):
         raise GltfSplatsError(f"{path}: accessor {index} reads past its buffer view (truncated file?)")
-    values = np.ndarray((count, width), dtype=dtype, buffer=binary, offset=start,
-                        strides=(stride, dtype.itemsize)).astype(np.float64)
+    values = np.ndarray(
+        (count, width), dtype=dtype, buffer=binary, offset=start, strides=(stride, dtype.itemsize)
+    ).astype(np.float64)
     if acc.get("normalized"):
         info = np.iinfo(dtype)
         values = np.maximum(values / info.max, -1.0)
@@ -116,11 +125,13 @@ def _node_matrix(node: dict[str, Any]) -> np.ndarray:
     if "matrix" in node:
         return np.asarray(node["matrix"], dtype=np.float64).reshape(4, 4).T  # glTF stores column-major
     x, y, z, w = (float(v) for v in node.get("rotation", [0, 0, 0, 1]))
-    rot = np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
-    ])
+    rot = np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+        ]
+    )
     m = np.eye(4)
     m[:3, :3] = rot * np.asarray(node.get("scale", [1, 1, 1]), dtype=np.float64)
     m[:3, 3] = node.get("translation", [0, 0, 0])
@@ -146,7 +157,9 @@ def _splat_primitives(doc: dict[str, Any], path: Path) -> list[dict[str, Any]]:
         local = _node_matrix(node)
         world = parent @ local
         if "mesh" in node:
-            prims = [p for p in meshes[node["mesh"]].get("primitives", []) if EXTENSION in p.get("extensions", {})]
+            prims = [
+                p for p in meshes[node["mesh"]].get("primitives", []) if EXTENSION in p.get("extensions", {})
+            ]
             if prims and not np.allclose(world, identity):
                 raise GltfSplatsError(
                     f"{path}: node {i} ({node.get('name', 'unnamed')}) places splats with a transform; "
@@ -175,8 +188,10 @@ def read_gltf_splats(path: str | os.PathLike[str]) -> Gaussians:
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
         if isinstance(exc, GltfSplatsError):
             raise
-        raise GltfSplatsError(f"{path}: its glTF JSON is malformed ({type(exc).__name__}: {exc}) in the scene, "
-                              "nodes or meshes; re-export it from the program that made it") from exc
+        raise GltfSplatsError(
+            f"{path}: its glTF JSON is malformed ({type(exc).__name__}: {exc}) in the scene, "
+            "nodes or meshes; re-export it from the program that made it"
+        ) from exc
     if not prims:
         kind = "a mesh" if doc.get("meshes") else "no meshes"
         raise GltfSplatsError(
@@ -188,8 +203,10 @@ def read_gltf_splats(path: str | os.PathLike[str]) -> Gaussians:
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
         if isinstance(exc, GltfSplatsError):
             raise
-        raise GltfSplatsError(f"{path}: its splat primitive is malformed ({type(exc).__name__}: {exc}); "
-                              "re-export it from the program that made it") from exc
+        raise GltfSplatsError(
+            f"{path}: its splat primitive is malformed ({type(exc).__name__}: {exc}); "
+            "re-export it from the program that made it"
+        ) from exc
     degree = min(g.sh_degree for g in parts)
     return Gaussians.cat([g.with_sh_degree(degree) for g in parts])
 
@@ -198,19 +215,27 @@ def _read_primitive(doc: dict[str, Any], binary: bytes, prim: dict[str, Any], pa
     ext = prim["extensions"][EXTENSION]
     kernel = ext.get("kernel") if isinstance(ext, dict) else None
     if kernel != "ellipse":
-        raise GltfSplatsError(f"{path}: splat kernel {kernel!r} is not read; only 'ellipse' (the base spec's)")
+        raise GltfSplatsError(
+            f"{path}: splat kernel {kernel!r} is not read; only 'ellipse' (the base spec's)"
+        )
     if prim.get("mode", 4) != POINTS:
-        raise GltfSplatsError(f"{path}: a {EXTENSION} primitive must have mode POINTS (0), not {prim.get('mode', 4)}")
+        raise GltfSplatsError(
+            f"{path}: a {EXTENSION} primitive must have mode POINTS (0), not {prim.get('mode', 4)}"
+        )
     attributes = prim.get("attributes", {})
     needed = ["POSITION", ROTATION, SCALE, OPACITY, sh_attribute(0, 0)]
     missing = [a for a in needed if a not in attributes]
     if missing:
-        raise GltfSplatsError(f"{path}: the splat primitive lacks the required attributes {', '.join(missing)}")
+        raise GltfSplatsError(
+            f"{path}: the splat primitive lacks the required attributes {', '.join(missing)}"
+        )
 
     def get(semantic: str, width: int) -> np.ndarray:
         values = _read_accessor(doc, binary, attributes[semantic], path)
         if values.shape[1] != width:
-            raise GltfSplatsError(f"{path}: {semantic} has {values.shape[1]} components, the spec says {width}")
+            raise GltfSplatsError(
+                f"{path}: {semantic} has {values.shape[1]} components, the spec says {width}"
+            )
         return values
 
     means = get("POSITION", 3)
@@ -222,8 +247,10 @@ def _read_primitive(doc: dict[str, Any], binary: bytes, prim: dict[str, Any], pa
         bands += [get(sh_attribute(degree, c), 3) for c in range(2 * degree + 1)]
     partial = [s for s in attributes if s.startswith(f"{EXTENSION}:SH_DEGREE_{degree + 1}_")]
     if partial:
-        raise GltfSplatsError(f"{path}: SH band {degree + 1} is only partly defined ({', '.join(sorted(partial))}); "
-                              "the spec requires all its coefficients or none")
+        raise GltfSplatsError(
+            f"{path}: SH band {degree + 1} is only partly defined ({', '.join(sorted(partial))}); "
+            "the spec requires all its coefficients or none"
+        )
     assert len(bands) == num_sh_bases(degree)
     rot, scales, opacity = get(ROTATION, 4), get(SCALE, 3), get(OPACITY, 1)[:, 0]
     if any(len(a) != n for a in [rot, scales, opacity, *bands]):
@@ -242,7 +269,10 @@ def _read_primitive(doc: dict[str, Any], binary: bytes, prim: dict[str, Any], pa
         return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
 
     return Gaussians(
-        means=t(means), quats=t(rot[:, [3, 0, 1, 2]]), log_scales=t(log_scales), logit_opacities=t(logits),
+        means=t(means),
+        quats=t(rot[:, [3, 0, 1, 2]]),
+        log_scales=t(log_scales),
+        logit_opacities=t(logits),
         sh=t(np.stack(bands, axis=1)),
     )
 

@@ -41,7 +41,10 @@ def _stats(values: torch.Tensor) -> dict[str, float]:
         return {"min": float("nan"), "median": float("nan"), "mean": float("nan"), "max": float("nan")}
     v = values.double()
     return {
-        "min": v.min().item(), "median": v.median().item(), "mean": v.mean().item(), "max": v.max().item()
+        "min": v.min().item(),
+        "median": v.median().item(),
+        "mean": v.mean().item(),
+        "max": v.max().item(),
     }
 
 

@@ -70,7 +70,9 @@ def opacity_field(g: Gaussians, resolution: int, min_opacity: float) -> tuple[np
             b = idx[start : start + per_batch]
             cell = centre[b, None, :] + offsets[None]  # [B, W, 3]
             d = to_centre[b, None, :] + offsets[None].float() * voxel
-            local = torch.einsum("bij,bwi->bwj", rot[b], d) / sigma[b, None]  # world -> local frame, in sigmas
+            local = (
+                torch.einsum("bij,bwi->bwj", rot[b], d) / sigma[b, None]
+            )  # world -> local frame, in sigmas
             m2 = (local * local).sum(dim=-1)
             use = (m2 < _CUTOFF**2) & ((cell >= 0) & (cell < dims)).all(dim=-1)
             a = alpha[b, None].expand_as(m2)[use] * torch.exp(-0.5 * m2[use])
@@ -123,8 +125,9 @@ def splats_to_mesh(gaussians: Gaussians, options: MeshOptions = MeshOptions()) -
     if options.max_faces and len(faces) > options.max_faces:
         import fast_simplification
 
-        verts, faces = fast_simplification.simplify(verts.astype(np.float32), faces.astype(np.int64),
-                                                    target_count=options.max_faces)
+        verts, faces = fast_simplification.simplify(
+            verts.astype(np.float32), faces.astype(np.int64), target_count=options.max_faces
+        )
     mesh = trimesh.Trimesh(vertices=np.asarray(verts, dtype=np.float64), faces=faces, process=True)
     mesh.update_faces(mesh.nondegenerate_faces())
     mesh.remove_unreferenced_vertices()
@@ -145,7 +148,9 @@ def splats_to_mesh(gaussians: Gaussians, options: MeshOptions = MeshOptions()) -
     return mesh
 
 
-def write_glb(path: str | os.PathLike[str], gaussians: Gaussians, options: MeshOptions = MeshOptions()) -> trimesh.Trimesh:
+def write_glb(
+    path: str | os.PathLike[str], gaussians: Gaussians, options: MeshOptions = MeshOptions()
+) -> trimesh.Trimesh:
     """Extract the mesh and write it atomically as binary glTF (.glb); returns the mesh."""
     mesh = splats_to_mesh(gaussians, options)
     data = mesh.export(file_type="glb", include_normals=True)

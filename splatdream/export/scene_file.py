@@ -44,12 +44,16 @@ def read_scene(
         finite = ~torch.stack(list(bad.values())).any(dim=0)
         n_bad = len(gaussians) - int(finite.sum())
         if n_bad == len(gaussians):
-            raise GltfSplatsError(f"{path}: all {n_bad:,} Gaussians hold NaN/inf values; nothing to use. "
-                                  "Re-export the scene from the program that made it")
+            raise GltfSplatsError(
+                f"{path}: all {n_bad:,} Gaussians hold NaN/inf values; nothing to use. "
+                "Re-export the scene from the program that made it"
+            )
         log.warning("%s: dropped %d of %d Gaussians holding NaN/inf values", path, n_bad, len(gaussians))
         gaussians = gaussians[finite]
     if not allow_empty and len(gaussians) == 0:
-        raise GltfSplatsError(f"{path} holds no Gaussians (its splat primitive is empty); pass a non-empty scene")
+        raise GltfSplatsError(
+            f"{path} holds no Gaussians (its splat primitive is empty); pass a non-empty scene"
+        )
     return gaussians
 
 

@@ -156,14 +156,40 @@ def _encode_mp4(path: Path, frames: np.ndarray, fps: int) -> None:
 
     _, h, w, _ = frames.shape
     cmd = [
-        imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error",
-        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", str(fps), "-i", "-",
-        "-an", "-vcodec", "libx264", "-crf", "10", "-pix_fmt", "yuv420p",
-        "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2",  # yuv420p needs even sides
-        "-f", "mp4", str(path),
+        imageio_ffmpeg.get_ffmpeg_exe(),
+        "-y",
+        "-loglevel",
+        "error",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-s",
+        f"{w}x{h}",
+        "-r",
+        str(fps),
+        "-i",
+        "-",
+        "-an",
+        "-vcodec",
+        "libx264",
+        "-crf",
+        "10",
+        "-pix_fmt",
+        "yuv420p",
+        "-vf",
+        "pad=ceil(iw/2)*2:ceil(ih/2)*2",  # yuv420p needs even sides
+        "-f",
+        "mp4",
+        str(path),
     ]
-    done = subprocess.run(cmd, input=np.ascontiguousarray(frames).tobytes(), capture_output=True,
-                          start_new_session=True, check=False)
+    done = subprocess.run(
+        cmd,
+        input=np.ascontiguousarray(frames).tobytes(),
+        capture_output=True,
+        start_new_session=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"ffmpeg could not write {path}: {done.stderr.decode(errors='replace').strip()}")
 
@@ -189,8 +215,16 @@ def main(argv: list[str] | None = None) -> int:
     radius = cfg.radius if cfg.radius is not None else fit_radius(gaussians, cfg.fov)
     t0 = time.perf_counter()
     frames = render_turntable(
-        gaussians, cfg.frames, cfg.size, elevation=cfg.elevation, radius=radius, fov=cfg.fov,
-        background=cfg.background, backend=cfg.backend, device=device, batch=cfg.batch,
+        gaussians,
+        cfg.frames,
+        cfg.size,
+        elevation=cfg.elevation,
+        radius=radius,
+        fov=cfg.fov,
+        background=cfg.background,
+        backend=cfg.backend,
+        device=device,
+        batch=cfg.batch,
     )
     seconds = time.perf_counter() - t0
     write_video(cfg.out, frames, fps=cfg.fps)

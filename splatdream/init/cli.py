@@ -45,13 +45,20 @@ def retrieve_meshes(
     try:
         from splatdream.retrieval.library import AssetLibrary
     except ImportError as exc:  # pragma: no cover - only while retrieval is missing
-        raise SystemExit(f"splatdream init: retrieval is unavailable ({exc}); use --method random or --method ply --ply FILE") from exc
+        raise SystemExit(
+            f"splatdream init: retrieval is unavailable ({exc}); use --method random or --method ply --ply FILE"
+        ) from exc
     if not prompt.strip():
-        raise SystemExit("splatdream init: --prompt is required with --method retrieved (or pass --method random)")
+        raise SystemExit(
+            "splatdream init: --prompt is required with --method retrieved (or pass --method random)"
+        )
     lib = AssetLibrary.open(library) if library is not None else AssetLibrary.open()
     hits = lib.search(prompt, k)
     meshes = [lib.load_mesh(h) for h in hits]
-    info = [{"rank": i, "caption": h.caption, "score": float(h.score), "mesh_path": str(h.mesh_path)} for i, h in enumerate(hits)]
+    info = [
+        {"rank": i, "caption": h.caption, "score": float(h.score), "mesh_path": str(h.mesh_path)}
+        for i, h in enumerate(hits)
+    ]
     return meshes, [str(getattr(h, "id", h.caption)) for h in hits], info
 
 
@@ -77,7 +84,18 @@ def run(cmd: InitCommand) -> list[Path]:
         if cmd.sheet_views > 0:
             contact_sheet(g, files.init_sheet(i), views=cmd.sheet_views, size=cmd.sheet_size)
     with atomic_write(files.retrieved_json) as tmp:
-        tmp.write_text(json.dumps({"prompt": cmd.prompt, "method": cfg.method, "ply": str(cfg.ply) if cfg.ply else None, "assets": info}, indent=1) + "\n")
+        tmp.write_text(
+            json.dumps(
+                {
+                    "prompt": cmd.prompt,
+                    "method": cfg.method,
+                    "ply": str(cfg.ply) if cfg.ply else None,
+                    "assets": info,
+                },
+                indent=1,
+            )
+            + "\n"
+        )
     return written
 
 

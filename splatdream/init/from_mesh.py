@@ -57,14 +57,18 @@ def mesh_to_gaussians(
         raise BadAssetError(f"asset {name!r} has no faces and no points; pick another asset or file")
     if not np.isfinite(vertices).all():
         bad = int((~np.isfinite(vertices).all(axis=1)).sum())
-        raise BadAssetError(f"asset {name!r} has {bad} non-finite vertices (NaN/inf); repair or re-export the file")
+        raise BadAssetError(
+            f"asset {name!r} has {bad} non-finite vertices (NaN/inf); repair or re-export the file"
+        )
     if isinstance(mesh, trimesh.PointCloud) or faces is None or len(faces) == 0:
         return points_to_gaussians(mesh, n, opacity=opacity, sh_degree=sh_degree, seed=rng, name=name)
 
     areas = np.asarray(mesh.area_faces, dtype=np.float64)
     total = float(areas.sum())
     if not np.isfinite(total) or total <= 0.0:
-        raise BadAssetError(f"asset {name!r} has zero total surface area (degenerate faces); it cannot be sampled")
+        raise BadAssetError(
+            f"asset {name!r} has zero total surface area (degenerate faces); it cannot be sampled"
+        )
     # Inverse-CDF sampling over faces: one float64 array of F, no copy of the mesh itself.
     cdf = np.cumsum(areas)
     if stratified:
@@ -133,8 +137,14 @@ def points_to_gaussians(
     return _build(pts, rgb, scales, quats, opacity, sh_degree)
 
 
-def _build(points: np.ndarray, rgb: torch.Tensor, scales: torch.Tensor, quats: torch.Tensor, opacity: float,
-           sh_degree: int) -> Gaussians:
+def _build(
+    points: np.ndarray,
+    rgb: torch.Tensor,
+    scales: torch.Tensor,
+    quats: torch.Tensor,
+    opacity: float,
+    sh_degree: int,
+) -> Gaussians:
     n = len(points)
     sh = torch.zeros(n, num_sh_bases(sh_degree), 3)
     sh[:, 0] = rgb_to_sh(rgb.float())
@@ -167,12 +177,39 @@ def matrix_to_quat(R: np.ndarray) -> np.ndarray:
     """Rotation matrices [N, 3, 3] -> unit wxyz quaternions [N, 4] (Shepperd's method, branch-free pick)."""
     m = R
     tr = m[:, 0, 0] + m[:, 1, 1] + m[:, 2, 2]
-    cand = np.stack([
-        np.stack([1 + tr, m[:, 2, 1] - m[:, 1, 2], m[:, 0, 2] - m[:, 2, 0], m[:, 1, 0] - m[:, 0, 1]], 1),
-        np.stack([m[:, 2, 1] - m[:, 1, 2], 1 + m[:, 0, 0] - m[:, 1, 1] - m[:, 2, 2], m[:, 0, 1] + m[:, 1, 0], m[:, 0, 2] + m[:, 2, 0]], 1),
-        np.stack([m[:, 0, 2] - m[:, 2, 0], m[:, 0, 1] + m[:, 1, 0], 1 - m[:, 0, 0] + m[:, 1, 1] - m[:, 2, 2], m[:, 1, 2] + m[:, 2, 1]], 1),
-        np.stack([m[:, 1, 0] - m[:, 0, 1], m[:, 0, 2] + m[:, 2, 0], m[:, 1, 2] + m[:, 2, 1], 1 - m[:, 0, 0] - m[:, 1, 1] + m[:, 2, 2]], 1),
-    ], 1)  # [N, 4 candidates, 4]
+    cand = np.stack(
+        [
+            np.stack([1 + tr, m[:, 2, 1] - m[:, 1, 2], m[:, 0, 2] - m[:, 2, 0], m[:, 1, 0] - m[:, 0, 1]], 1),
+            np.stack(
+                [
+                    m[:, 2, 1] - m[:, 1, 2],
+                    1 + m[:, 0, 0] - m[:, 1, 1] - m[:, 2, 2],
+                    m[:, 0, 1] + m[:, 1, 0],
+                    m[:, 0, 2] + m[:, 2, 0],
+                ],
+                1,
+            ),
+            np.stack(
+                [
+                    m[:, 0, 2] - m[:, 2, 0],
+                    m[:, 0, 1] + m[:, 1, 0],
+                    1 - m[:, 0, 0] + m[:, 1, 1] - m[:, 2, 2],
+                    m[:, 1, 2] + m[:, 2, 1],
+                ],
+                1,
+            ),
+            np.stack(
+                [
+                    m[:, 1, 0] - m[:, 0, 1],
+                    m[:, 0, 2] + m[:, 2, 0],
+                    m[:, 1, 2] + m[:, 2, 1],
+                    1 - m[:, 0, 0] - m[:, 1, 1] + m[:, 2, 2],
+                ],
+                1,
+            ),
+        ],
+        1,
+    )  # [N, 4 candidates, 4]
     pick = np.stack([tr, m[:, 0, 0], m[:, 1, 1], m[:, 2, 2]], 1).argmax(1)
     q = cand[np.arange(len(m)), pick]
     q /= np.linalg.norm(q, axis=1, keepdims=True)

@@ -43,8 +43,16 @@ def init_particles(
         k = i % len(meshes)
         rng = np.random.default_rng(seed + i)
         name = names[k] if names is not None else f"asset {k}"
-        g = mesh_to_gaussians(meshes[k], gaussians_per_particle, opacity=opacity, sh_degree=sh_degree,
-                              tangent_scale=tangent_scale, thickness=thickness, seed=rng, name=name)
+        g = mesh_to_gaussians(
+            meshes[k],
+            gaussians_per_particle,
+            opacity=opacity,
+            sh_degree=sh_degree,
+            tangent_scale=tangent_scale,
+            thickness=thickness,
+            seed=rng,
+            name=name,
+        )
         out.append(perturb_gaussians(g, perturb, seed + i))
     return out
 
@@ -59,19 +67,32 @@ def perturb_gaussians(g: Gaussians, perturb: float, seed: int) -> Gaussians:
 
 
 def random_particles(
-    num_particles: int, n: int, *, radius: float = 0.5, scale: float = 0.02, opacity: float = 0.2,
-    sh_degree: int = 0, seed: int = 0,
+    num_particles: int,
+    n: int,
+    *,
+    radius: float = 0.5,
+    scale: float = 0.02,
+    opacity: float = 0.2,
+    sh_degree: int = 0,
+    seed: int = 0,
 ) -> list[Gaussians]:
     """The no-prior baseline: each particle ``Gaussians.random_ball`` with its own seed."""
     return [
-        Gaussians.random_ball(n, radius=radius, scale=scale, opacity=opacity, sh_degree=sh_degree,
-                              generator=torch.Generator().manual_seed(seed + i))
+        Gaussians.random_ball(
+            n,
+            radius=radius,
+            scale=scale,
+            opacity=opacity,
+            sh_degree=sh_degree,
+            generator=torch.Generator().manual_seed(seed + i),
+        )
         for i in range(num_particles)
     ]
 
 
-def ply_particles(path: str | Path, num_particles: int, *, perturb: float = 0.0, seed: int = 0,
-                  sh_degree: int | None = None) -> list[Gaussians]:
+def ply_particles(
+    path: str | Path, num_particles: int, *, perturb: float = 0.0, seed: int = 0, sh_degree: int | None = None
+) -> list[Gaussians]:
     """Every particle starts from the Gaussians in a user's .ply (perturbed per particle when asked)."""
     from splatdream.io.ply import read_ply
 
@@ -82,26 +103,48 @@ def ply_particles(path: str | Path, num_particles: int, *, perturb: float = 0.0,
 
 
 def initialise(
-    config: InitConfig, num_particles: int, meshes: Sequence[trimesh.Trimesh] = (), names: Sequence[str] | None = None,
+    config: InitConfig,
+    num_particles: int,
+    meshes: Sequence[trimesh.Trimesh] = (),
+    names: Sequence[str] | None = None,
 ) -> list[Gaussians]:
     """Dispatch on ``config.method``: retrieved meshes, random ball, or the ``config.ply`` file."""
     c = config
     if c.method == "retrieved":
-        return init_particles(meshes, num_particles, c.gaussians_per_particle, perturb=c.perturb, seed=c.seed,
-                              opacity=c.opacity, sh_degree=c.sh_degree, tangent_scale=c.tangent_scale,
-                              thickness=c.thickness, names=names)
+        return init_particles(
+            meshes,
+            num_particles,
+            c.gaussians_per_particle,
+            perturb=c.perturb,
+            seed=c.seed,
+            opacity=c.opacity,
+            sh_degree=c.sh_degree,
+            tangent_scale=c.tangent_scale,
+            thickness=c.thickness,
+            names=names,
+        )
     if c.method == "random":
-        return random_particles(num_particles, c.gaussians_per_particle, radius=c.random_radius, scale=c.random_scale,
-                                opacity=c.random_opacity, sh_degree=c.sh_degree, seed=c.seed)
+        return random_particles(
+            num_particles,
+            c.gaussians_per_particle,
+            radius=c.random_radius,
+            scale=c.random_scale,
+            opacity=c.random_opacity,
+            sh_degree=c.sh_degree,
+            seed=c.seed,
+        )
     if c.method == "ply":
         if c.ply is None:
-            raise ValueError("init method 'ply' needs the file: pass --init.ply PATH (--ply PATH for `splatdream init`)")
+            raise ValueError(
+                "init method 'ply' needs the file: pass --init.ply PATH (--ply PATH for `splatdream init`)"
+            )
         return ply_particles(c.ply, num_particles, perturb=c.perturb, seed=c.seed, sh_degree=c.sh_degree)
     raise ValueError(f"unknown init method {c.method!r}; choose retrieved, random or ply")
 
 
-def contact_sheet(gaussians: Gaussians, path: str | Path, views: int = 4, size: int = 128,
-                  background: float = 1.0) -> np.ndarray:
+def contact_sheet(
+    gaussians: Gaussians, path: str | Path, views: int = 4, size: int = 128, background: float = 1.0
+) -> np.ndarray:
     """Render ``views`` turntable views side by side and save them as a PNG; returns the image [H, W*views, 3]."""
     from PIL import Image
 
@@ -111,7 +154,9 @@ def contact_sheet(gaussians: Gaussians, path: str | Path, views: int = 4, size: 
 
     cams = orbit_ring(views, size, size)
     with torch.no_grad():
-        rgb, _, _ = render_gaussians(gaussians.detach().to("cpu"), cams, backgrounds=torch.full((views, 3), background))
+        rgb, _, _ = render_gaussians(
+            gaussians.detach().to("cpu"), cams, backgrounds=torch.full((views, 3), background)
+        )
     img = (rgb.clamp(0, 1).numpy() * 255).round().astype(np.uint8)
     sheet = np.concatenate(list(img), axis=1)
     with atomic_write(path) as tmp:

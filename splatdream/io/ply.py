@@ -136,12 +136,16 @@ def write_ply(path: str | os.PathLike[str], gaussians: Gaussians) -> None:
         PlyData([element], text=False, byte_order="<").write(os.fspath(tmp))
 
 
-_SIZES = {name: size for size, names in {
-    1: ("char", "uchar", "int8", "uint8"),
-    2: ("short", "ushort", "int16", "uint16"),
-    4: ("int", "uint", "float", "int32", "uint32", "float32"),
-    8: ("double", "float64"),
-}.items() for name in names}
+_SIZES = {
+    name: size
+    for size, names in {
+        1: ("char", "uchar", "int8", "uint8"),
+        2: ("short", "ushort", "int16", "uint16"),
+        4: ("int", "uint", "float", "int32", "uint32", "float32"),
+        8: ("double", "float64"),
+    }.items()
+    for name in names
+}
 _MAX_HEADER = 1 << 20  # a real header is a few hundred bytes; others' tools add comments
 
 
@@ -159,14 +163,20 @@ def check_ply_size(path: Path) -> None:
     if size == 0:
         raise PlyFormatError(f"{path} is empty (0 bytes) -- an interrupted copy or write? {_LAYOUT_HINT}")
     if head[:2] == b"\x1f\x8b":
-        raise PlyFormatError(f"{path} is gzip-compressed; decompress it first (gunzip -k {path}) and pass the .ply")
+        raise PlyFormatError(
+            f"{path} is gzip-compressed; decompress it first (gunzip -k {path}) and pass the .ply"
+        )
     if not head.startswith(b"ply"):
-        raise PlyFormatError(f"{path} is not a readable .ply file (it does not start with 'ply'); {_LAYOUT_HINT}")
+        raise PlyFormatError(
+            f"{path} is not a readable .ply file (it does not start with 'ply'); {_LAYOUT_HINT}"
+        )
     end = head.find(b"end_header")
     if end < 0:
         if size > len(head):  # plenty of file after: not truncated, the header is just longer than we read
-            raise PlyFormatError(f"{path}: no 'end_header' in the first {_MAX_HEADER >> 20} MiB; a header that long "
-                                 "(thousands of comment or property lines) is not supported, or the file is no .ply")
+            raise PlyFormatError(
+                f"{path}: no 'end_header' in the first {_MAX_HEADER >> 20} MiB; a header that long "
+                "(thousands of comment or property lines) is not supported, or the file is no .ply"
+            )
         raise PlyFormatError(f"{path}: no 'end_header' before the file ends -- truncated, or not a .ply")
     body = size - (head.index(b"\n", end) + 1 if b"\n" in head[end:] else len(head))
     ascii_format, needed = False, 0
@@ -216,10 +226,14 @@ def read_ply(
     """
     path = Path(path)
     if path.is_dir():
-        raise PlyFormatError(f"{path} is a folder, not a .ply file; pass the .ply inside it (or a run directory "
-                             "to the commands that take one)")
+        raise PlyFormatError(
+            f"{path} is a folder, not a .ply file; pass the .ply inside it (or a run directory "
+            "to the commands that take one)"
+        )
     if path.exists() and not path.is_file():  # a FIFO or device: reading it could block forever
-        raise PlyFormatError(f"{path} is not a regular file (a pipe or device?); save the scene to a .ply file first")
+        raise PlyFormatError(
+            f"{path} is not a regular file (a pipe or device?); save the scene to a .ply file first"
+        )
     if not path.is_file():
         raise FileNotFoundError(f"no such .ply file: {path}")
     gaussians = _read_rows(path)
@@ -228,8 +242,10 @@ def read_ply(
         finite = ~torch.stack(list(bad.values())).any(dim=0)
         n_bad = len(gaussians) - int(finite.sum())
         if n_bad == len(gaussians):
-            raise PlyFormatError(f"{path}: all {n_bad:,} Gaussians hold NaN/inf values; nothing to use. "
-                                 "Re-export the scene from the program that made it")
+            raise PlyFormatError(
+                f"{path}: all {n_bad:,} Gaussians hold NaN/inf values; nothing to use. "
+                "Re-export the scene from the program that made it"
+            )
         log.warning("%s: dropped %d of %d Gaussians holding NaN/inf values", path, n_bad, len(gaussians))
         gaussians = gaussians[finite]
     implausible = implausible_rows(gaussians) if nonfinite == "drop" else {}
@@ -238,12 +254,16 @@ def read_ply(
         n_bad = len(gaussians) - int(keep.sum())
         detail = ", ".join(f"{int(m.sum()):,} with {reason}" for reason, m in implausible.items())
         if n_bad == len(gaussians):
-            raise PlyFormatError(f"{path}: all {n_bad:,} Gaussians are unusable ({detail}); nothing to render. "
-                                 "Re-export the scene from the program that made it")
+            raise PlyFormatError(
+                f"{path}: all {n_bad:,} Gaussians are unusable ({detail}); nothing to render. "
+                "Re-export the scene from the program that made it"
+            )
         log.warning("%s: dropped %d of %d Gaussians (%s)", path, n_bad, len(gaussians), detail)
         gaussians = gaussians[keep]
     if not allow_empty and len(gaussians) == 0:
-        raise PlyFormatError(f"{path} holds no Gaussians (its vertex element is empty); pass a non-empty scene")
+        raise PlyFormatError(
+            f"{path} holds no Gaussians (its vertex element is empty); pass a non-empty scene"
+        )
     return gaussians
 
 
@@ -277,7 +297,7 @@ def _read_rows(path: Path) -> Gaussians:
     if lists:
         raise PlyFormatError(f"{path}: properties {lists} are lists, not scalars; {_LAYOUT_HINT}")
 
-    rest_ids = sorted(int(n[len("f_rest_"):]) for n in props if n.startswith("f_rest_") and n[7:].isdigit())
+    rest_ids = sorted(int(n[len("f_rest_") :]) for n in props if n.startswith("f_rest_") and n[7:].isdigit())
     if rest_ids != list(range(len(rest_ids))) or len(rest_ids) not in (0, 9, 24, 45):
         raise PlyFormatError(
             f"{path} has {len(rest_ids)} f_rest properties (indices {rest_ids[:3]}...{rest_ids[-3:]}); "

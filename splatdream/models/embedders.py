@@ -73,7 +73,9 @@ class MiniLMEmbedder:
     def embed_text(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        out = self._model.encode(list(texts), normalize_embeddings=True, batch_size=64, show_progress_bar=False)
+        out = self._model.encode(
+            list(texts), normalize_embeddings=True, batch_size=64, show_progress_bar=False
+        )
         return _unit(out)
 
 
@@ -105,7 +107,11 @@ class ClipEmbedder:
         if arch.endswith(".json"):  # an architecture of one's own (open_clip's model-config layout)
             open_clip.add_model_config(Path(arch).expanduser())
             arch = Path(arch).stem
-        pcfg = {} if cfg.checkpoint is not None else open_clip.pretrained.get_pretrained_cfg(arch, cfg.pretrained)
+        pcfg = (
+            {}
+            if cfg.checkpoint is not None
+            else open_clip.pretrained.get_pretrained_cfg(arch, cfg.pretrained)
+        )
         model, _, preprocess = open_clip.create_model_and_transforms(
             arch, pretrained=str(weights), device=device, force_quick_gelu=bool(pcfg.get("quick_gelu", False))
         )
@@ -119,16 +125,25 @@ class ClipEmbedder:
         """Randomly initialised weights: real code paths without a download (tests, timing)."""
         import open_clip
 
-        model, _, preprocess = open_clip.create_model_and_transforms(model_name, pretrained=None, device=device)
-        return cls(model, preprocess, open_clip.get_tokenizer(model_name), f"clip-{model_name}-random", device)
+        model, _, preprocess = open_clip.create_model_and_transforms(
+            model_name, pretrained=None, device=device
+        )
+        return cls(
+            model, preprocess, open_clip.get_tokenizer(model_name), f"clip-{model_name}-random", device
+        )
 
     def embed_text(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
         torch = self._torch
         with torch.no_grad():
-            out = [self.model.encode_text(self.tokenizer(texts[i : i + 64]).to(self.device)).float().cpu().numpy()
-                   for i in range(0, len(texts), 64)]
+            out = [
+                self.model.encode_text(self.tokenizer(texts[i : i + 64]).to(self.device))
+                .float()
+                .cpu()
+                .numpy()
+                for i in range(0, len(texts), 64)
+            ]
         return _unit(np.concatenate(out))
 
     def embed_images(self, images: Sequence[np.ndarray]) -> np.ndarray:
@@ -148,7 +163,7 @@ def resolve_clip_weights(cfg: ClipConfig) -> Path:
     how = (
         "Supply an open_clip checkpoint file (--retrieval.clip-checkpoint FILE for `splatdream run`, "
         "--clip-checkpoint FILE for `splatdream retrieve` and `splatdream assets`), or fill the Hugging Face cache "
-        "on a machine with network (python -c \"import open_clip; open_clip.create_model_and_transforms("
+        'on a machine with network (python -c "import open_clip; open_clip.create_model_and_transforms('
         f"'{cfg.model}', pretrained='{cfg.pretrained}')\"), or choose the offline embedder "
         "(--retrieval.embedder text, or --embedder text)."
     )
@@ -170,7 +185,9 @@ def resolve_clip_weights(cfg: ClipConfig) -> Path:
     for candidate in _cached_candidates(pcfg):
         if candidate.is_file():
             return candidate
-    raise ClipWeightsUnavailable(f"CLIP weights {cfg.model}/{cfg.pretrained} are not in the local cache. {how}")
+    raise ClipWeightsUnavailable(
+        f"CLIP weights {cfg.model}/{cfg.pretrained} are not in the local cache. {how}"
+    )
 
 
 def _cached_candidates(pcfg: dict) -> list[Path]:
@@ -202,7 +219,9 @@ def _cached_clip(cfg: ClipConfig, device: str) -> ClipEmbedder:
     return ClipEmbedder.from_config(cfg, device)
 
 
-def load_embedder(choice: EmbedderChoice = "auto", clip: ClipConfig = ClipConfig(), device: str = "cpu") -> Embedder:
+def load_embedder(
+    choice: EmbedderChoice = "auto", clip: ClipConfig = ClipConfig(), device: str = "cpu"
+) -> Embedder:
     """The embedder for ``choice``; 'auto' is CLIP when its weights are local, else the offline one.
 
     Models are cached per process, so many searches pay the load once.

@@ -49,8 +49,12 @@ class TextEmbeddings:
             raise ValueError(f"{len(self)} prompts cannot be broadcast to a batch of {batch}")
         return TextEmbeddings(self.cond.expand(batch, -1, -1), self.uncond)
 
-    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> TextEmbeddings:
-        return TextEmbeddings(self.cond.to(device=device, dtype=dtype), self.uncond.to(device=device, dtype=dtype))
+    def to(
+        self, device: torch.device | str | None = None, dtype: torch.dtype | None = None
+    ) -> TextEmbeddings:
+        return TextEmbeddings(
+            self.cond.to(device=device, dtype=dtype), self.uncond.to(device=device, dtype=dtype)
+        )
 
 
 def alpha_sigma(alphas_cumprod: Tensor, t: Tensor, ndim: int = 4) -> tuple[Tensor, Tensor]:
@@ -92,7 +96,9 @@ def add_noise(x0: Tensor, noise: Tensor, t: Tensor, alphas_cumprod: Tensor) -> T
     return (a * x0.float() + s * noise.float()).to(x0.dtype)
 
 
-def sd_alphas_cumprod(num_train_timesteps: int = 1000, beta_start: float = 0.00085, beta_end: float = 0.012) -> Tensor:
+def sd_alphas_cumprod(
+    num_train_timesteps: int = 1000, beta_start: float = 0.00085, beta_end: float = 0.012
+) -> Tensor:
     """Stable Diffusion's 'scaled_linear' DDPM schedule (the TinyPrior uses the same one) [T]."""
     betas = torch.linspace(beta_start**0.5, beta_end**0.5, num_train_timesteps, dtype=torch.float64) ** 2
     return torch.cumprod(1.0 - betas, dim=0).float()

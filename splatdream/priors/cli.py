@@ -83,8 +83,14 @@ def sample_main(argv: list[str]) -> int:
 
     cfg = tyro.cli(SampleConfig, args=argv, prog="splatdream prior sample")
     prior = load_prior(cfg.prior, cfg.device)
-    images = ddim_sample(prior, [cfg.prompt] * cfg.n, steps=cfg.steps, guidance_scale=cfg.guidance_scale,
-                         negative_prompt=cfg.negative_prompt, seed=cfg.seed)
+    images = ddim_sample(
+        prior,
+        [cfg.prompt] * cfg.n,
+        steps=cfg.steps,
+        guidance_scale=cfg.guidance_scale,
+        negative_prompt=cfg.negative_prompt,
+        seed=cfg.seed,
+    )
     upscale = max(1, 128 // images.shape[-1])
     save_png(image_grid(images, upscale=upscale), cfg.out)
     print(f"{cfg.n} samples of {cfg.prompt!r} from the {prior.name} prior -> {cfg.out}")

@@ -30,8 +30,14 @@ def ddim_sample(
 
     # Any: mypy resolves diffusers' lazy exports to its dummy placeholder classes.
     sched: Any = DDIMScheduler(
-        num_train_timesteps=prior.num_train_timesteps, beta_schedule="scaled_linear", beta_start=0.00085,
-        beta_end=0.012, clip_sample=False, set_alpha_to_one=False, steps_offset=1, prediction_type="epsilon",
+        num_train_timesteps=prior.num_train_timesteps,
+        beta_schedule="scaled_linear",
+        beta_start=0.00085,
+        beta_end=0.012,
+        clip_sample=False,
+        set_alpha_to_one=False,
+        steps_offset=1,
+        prediction_type="epsilon",
     )
     sched.set_timesteps(steps)
     unet_config: Any = prior.unet.config  # diffusers' FrozenDict; nn.Module types it Tensor | Module
@@ -59,7 +65,9 @@ def image_grid(images: Tensor, ncols: int | None = None, pad: int = 2, upscale: 
     grid = torch.ones(3, nrows * (h + pad) + pad, ncols * (w + pad) + pad)
     for i in range(b):
         r, c = divmod(i, ncols)
-        grid[:, pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = imgs[i]
+        grid[
+            :, pad + r * (h + pad) : pad + r * (h + pad) + h, pad + c * (w + pad) : pad + c * (w + pad) + w
+        ] = imgs[i]
     return (grid.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
 
 

@@ -74,7 +74,9 @@ def resolve_weights(cfg: PriorConfig) -> tuple[str, Path | None]:
         folder = Path(repo).expanduser()
         missing = [s for s in ("unet", "vae", "text_encoder", "tokenizer") if not (folder / s).is_dir()]
         if missing:
-            raise FileNotFoundError(_missing_message(repo, hub_cache_dir(), f"{folder} lacks {', '.join(missing)}/"))
+            raise FileNotFoundError(
+                _missing_message(repo, hub_cache_dir(), f"{folder} lacks {', '.join(missing)}/")
+            )
         return str(folder), None
     if repo.startswith((".", "/", "~")) or repo.count("/") != 1:
         raise FileNotFoundError(_missing_message(repo, hub_cache_dir(), "no such folder"))
@@ -88,15 +90,26 @@ def resolve_weights(cfg: PriorConfig) -> tuple[str, Path | None]:
         return found, cache
     offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
     if not cfg.allow_download or offline:
-        why = "HF_HUB_OFFLINE is set" if offline else "they are not in the Hugging Face cache and downloads are off"
+        why = (
+            "HF_HUB_OFFLINE is set"
+            if offline
+            else "they are not in the Hugging Face cache and downloads are off"
+        )
         raise FileNotFoundError(_missing_message(repo, cache, why))
     from huggingface_hub import snapshot_download
 
     try:
-        snapshot_download(repo, cache_dir=cache, allow_patterns=[f"{s}/*" for s in SUBFOLDERS] + ["model_index.json"],
-                          ignore_patterns=["*.bin", "*.ckpt", "*fp16*", "*non_ema*"], etag_timeout=10)
+        snapshot_download(
+            repo,
+            cache_dir=cache,
+            allow_patterns=[f"{s}/*" for s in SUBFOLDERS] + ["model_index.json"],
+            ignore_patterns=["*.bin", "*.ckpt", "*fp16*", "*non_ema*"],
+            etag_timeout=10,
+        )
     except Exception as exc:  # network, auth, missing repo: all need the same fix
-        raise FileNotFoundError(_missing_message(repo, cache, f"download failed ({type(exc).__name__}: {exc})")) from exc
+        raise FileNotFoundError(
+            _missing_message(repo, cache, f"download failed ({type(exc).__name__}: {exc})")
+        ) from exc
     return repo, cache
 
 
@@ -110,22 +123,50 @@ def sd21_random_models(
     # mypy resolves diffusers' lazy exports to its dummy placeholder classes (and transformers'
     # ``to`` to an unbound wrapper): cast to the nn.Module they are.
     with torch.device(device):
-        unet = cast(torch.nn.Module, UNet2DConditionModel(
-            sample_size=64, in_channels=4, out_channels=4, layers_per_block=2,
-            block_out_channels=(320, 640, 1280, 1280), cross_attention_dim=1024,
-            attention_head_dim=(5, 10, 20, 20), use_linear_projection=True,
-            down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
-            up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
-        )).to(dtype)
-        vae = cast(torch.nn.Module, AutoencoderKL(
-            in_channels=3, out_channels=3, latent_channels=4, layers_per_block=2, sample_size=512,
-            block_out_channels=(128, 256, 512, 512), down_block_types=("DownEncoderBlock2D",) * 4,
-            up_block_types=("UpDecoderBlock2D",) * 4, scaling_factor=0.18215,
-        )).to(dtype)
-        text = cast(torch.nn.Module, CLIPTextModel(CLIPTextConfig(
-            vocab_size=49408, hidden_size=1024, intermediate_size=4096, num_hidden_layers=23,
-            num_attention_heads=16, max_position_embeddings=77, hidden_act="gelu", projection_dim=512,
-        ))).to(dtype)
+        unet = cast(
+            torch.nn.Module,
+            UNet2DConditionModel(
+                sample_size=64,
+                in_channels=4,
+                out_channels=4,
+                layers_per_block=2,
+                block_out_channels=(320, 640, 1280, 1280),
+                cross_attention_dim=1024,
+                attention_head_dim=(5, 10, 20, 20),
+                use_linear_projection=True,
+                down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+                up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
+            ),
+        ).to(dtype)
+        vae = cast(
+            torch.nn.Module,
+            AutoencoderKL(
+                in_channels=3,
+                out_channels=3,
+                latent_channels=4,
+                layers_per_block=2,
+                sample_size=512,
+                block_out_channels=(128, 256, 512, 512),
+                down_block_types=("DownEncoderBlock2D",) * 4,
+                up_block_types=("UpDecoderBlock2D",) * 4,
+                scaling_factor=0.18215,
+            ),
+        ).to(dtype)
+        text = cast(
+            torch.nn.Module,
+            CLIPTextModel(
+                CLIPTextConfig(
+                    vocab_size=49408,
+                    hidden_size=1024,
+                    intermediate_size=4096,
+                    num_hidden_layers=23,
+                    num_attention_heads=16,
+                    max_position_embeddings=77,
+                    hidden_act="gelu",
+                    projection_dim=512,
+                )
+            ),
+        ).to(dtype)
     return unet, vae, text
 
 
@@ -198,10 +239,22 @@ class StableDiffusionPrior(Prior):
     @classmethod
     def load(cls, cfg: PriorConfig, device: torch.device, dtype: torch.dtype) -> StableDiffusionPrior:
         if cfg.path == RANDOM_SD21:
-            print("sd21-random: Stable Diffusion 2.1 architecture with RANDOM weights (timing only, no real images)")
+            print(
+                "sd21-random: Stable Diffusion 2.1 architecture with RANDOM weights (timing only, no real images)"
+            )
             unet, vae, text = sd21_random_models(device, dtype)
-            return cls(unet, vae, text, open_clip_tokenize, sd_alphas_cumprod(), device=device, dtype=dtype,
-                       image_size=cfg.image_size, cpu_offload=cfg.cpu_offload, name=RANDOM_SD21)
+            return cls(
+                unet,
+                vae,
+                text,
+                open_clip_tokenize,
+                sd_alphas_cumprod(),
+                device=device,
+                dtype=dtype,
+                image_size=cfg.image_size,
+                cpu_offload=cfg.cpu_offload,
+                name=RANDOM_SD21,
+            )
         from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
         from transformers import CLIPTextModel, CLIPTokenizer
 
@@ -218,11 +271,27 @@ class StableDiffusionPrior(Prior):
             alphas, pred = sd_alphas_cumprod(), "epsilon"
 
         def tokenize(prompts: Sequence[str]) -> Tensor:
-            return tokenizer(list(prompts), padding="max_length", max_length=tokenizer.model_max_length,
-                             truncation=True, return_tensors="pt").input_ids
+            return tokenizer(
+                list(prompts),
+                padding="max_length",
+                max_length=tokenizer.model_max_length,
+                truncation=True,
+                return_tensors="pt",
+            ).input_ids
 
-        return cls(unet, vae, text, tokenize, alphas, pred, device=device, dtype=dtype,
-                   image_size=cfg.image_size, cpu_offload=cfg.cpu_offload, name=source)
+        return cls(
+            unet,
+            vae,
+            text,
+            tokenize,
+            alphas,
+            pred,
+            device=device,
+            dtype=dtype,
+            image_size=cfg.image_size,
+            cpu_offload=cfg.cpu_offload,
+            name=source,
+        )
 
     def _run_offloaded(self, module: torch.nn.Module, fn: Callable[[], T]) -> T:
         if not self.cpu_offload:
@@ -243,8 +312,9 @@ class StableDiffusionPrior(Prior):
         assert images.ndim == 4 and images.shape[1] == 3, images.shape
         x = images.to(self.device, self.dtype)
         if x.shape[-2:] != (self.image_size, self.image_size):
-            x = torch.nn.functional.interpolate(x, size=(self.image_size, self.image_size), mode="bilinear",
-                                                align_corners=False)
+            x = torch.nn.functional.interpolate(
+                x, size=(self.image_size, self.image_size), mode="bilinear", align_corners=False
+            )
         dist = self._run_offloaded(self.vae, lambda: self.vae.encode(x * 2 - 1).latent_dist)
         # The posterior mean, not a sample: its spread is small next to the noise guidance adds, and a sample draws from torch's global RNG, whose seed differs per process -- so no two runs,
         # and no resumed run, would see the same latents.

@@ -115,8 +115,12 @@ class TinyPrior(Prior):
         self.text_encoder = text_encoder or MiniLMTokenEncoder(arch.max_text_tokens)
 
     @classmethod
-    def load(cls, path: str | Path | None = None, device: torch.device | str = "cpu",
-             dtype: torch.dtype = torch.float32) -> TinyPrior:
+    def load(
+        cls,
+        path: str | Path | None = None,
+        device: torch.device | str = "cpu",
+        dtype: torch.dtype = torch.float32,
+    ) -> TinyPrior:
         """Load an exported TinyPrior folder (the shipped one by default)."""
         from diffusers import UNet2DConditionModel
 
@@ -137,8 +141,9 @@ class TinyPrior(Prior):
         assert images.ndim == 4 and images.shape[1] == 3, images.shape
         s = self.arch.image_size
         if images.shape[-2:] != (s, s):
-            images = torch.nn.functional.interpolate(images, size=(s, s), mode="bilinear",
-                                                     antialias=True, align_corners=False)
+            images = torch.nn.functional.interpolate(
+                images, size=(s, s), mode="bilinear", antialias=True, align_corners=False
+            )
         return images * 2.0 - 1.0
 
     def decode(self, x: Tensor) -> Tensor:

@@ -49,17 +49,34 @@ def rasterize(
         return rasterization(means, quats, scales, opacities, colors, viewmats, Ks, width, height, **options)
     from splatdream.render.torch_backend import rasterization_torch
 
-    return rasterization_torch(means, quats, scales, opacities, colors, viewmats, Ks, width, height, **options)
+    return rasterization_torch(
+        means, quats, scales, opacities, colors, viewmats, Ks, width, height, **options
+    )
 
 
 def render_gaussians(
-    gaussians: Gaussians, cameras: Cameras, *, backend: Backend = "auto", **options: Unpack[RasterOptions],
+    gaussians: Gaussians,
+    cameras: Cameras,
+    *,
+    backend: Backend = "auto",
+    **options: Unpack[RasterOptions],
 ) -> tuple[Tensor, Tensor, dict[str, Any]]:
     """Activate a ``Gaussians`` scene and render it from ``cameras`` (SH degree from the scene)."""
     g = gaussians
     options.setdefault("sh_degree", g.sh_degree)
-    return rasterize(g.means, g.quats, g.scales, g.opacities, g.sh, cameras.viewmats.to(g.means),
-                     cameras.Ks.to(g.means), cameras.width, cameras.height, backend=backend, **options)
+    return rasterize(
+        g.means,
+        g.quats,
+        g.scales,
+        g.opacities,
+        g.sh,
+        cameras.viewmats.to(g.means),
+        cameras.Ks.to(g.means),
+        cameras.width,
+        cameras.height,
+        backend=backend,
+        **options,
+    )
 
 
 __all__ = ["Backend", "RasterOptions", "RenderMode", "rasterize", "render_gaussians", "resolve_backend"]

@@ -56,7 +56,9 @@ class _Band:
     counts: Tensor  # [P] pairs per pixel
 
 
-def _row_bands(y0: Tensor, y1: Tensor, wx: Tensor, width: int, height: int, max_pairs: int) -> list[tuple[int, int]]:
+def _row_bands(
+    y0: Tensor, y1: Tensor, wx: Tensor, width: int, height: int, max_pairs: int
+) -> list[tuple[int, int]]:
     """Split rows into [r0, r1) bands of at most ``max_pairs`` box pairs (one row may exceed it)."""
     wx = wx * (y1 >= y0)
     diff = torch.zeros(height + 2, dtype=torch.int64)
@@ -152,7 +154,11 @@ class _Composite(torch.autograd.Function):
             m2d, con = means2d[img].double(), conics[img].double()
             opa64 = opacities[img].double()
             p = {
-                "mx": m2d[:, 0], "my": m2d[:, 1], "a": con[:, 0], "b": con[:, 1], "c": con[:, 2],
+                "mx": m2d[:, 0],
+                "my": m2d[:, 1],
+                "a": con[:, 0],
+                "b": con[:, 1],
+                "c": con[:, 2],
                 "smax": torch.log(opa64.clamp_min(1e-30) / ALPHA_THRESHOLD),
             }
             cols = [colors[img, :, d].contiguous() for d in range(dim)]
@@ -177,7 +183,9 @@ class _Composite(torch.autograd.Function):
                 bdy = conics[img, :, 1].index_select(0, row_gauss) * row_dy
                 cc = 0.5 * conics[img, :, 2].index_select(0, row_gauss) * row_dy * row_dy
                 dx = row_mxr.index_select(0, owner) - k.to(dtype)
-                sigma = (aa.index_select(0, owner) * dx + bdy.index_select(0, owner)) * dx + cc.index_select(0, owner)
+                sigma = (aa.index_select(0, owner) * dx + bdy.index_select(0, owner)) * dx + cc.index_select(
+                    0, owner
+                )
                 raw = opacities[img].index_select(0, row_gauss).index_select(0, owner) * torch.exp(-sigma)
                 hit = (sigma >= 0) & (raw >= ALPHA_THRESHOLD)
                 pixel = row_pix0.index_select(0, owner) + k
@@ -203,7 +211,9 @@ class _Composite(torch.autograd.Function):
                     out[img, d, sl].index_add_(0, pixel, weight * col)
                 log_t[img, sl].index_add_(0, pixel, la)
                 bands.append(
-                    _Band(img, row0, n_pix, row_gauss, row_dy, pixel.int(), owner.int(), raw, trans, dx, counts)
+                    _Band(
+                        img, row0, n_pix, row_gauss, row_dy, pixel.int(), owner.int(), raw, trans, dx, counts
+                    )
                 )
         t_final = torch.exp(log_t)
         out = out.transpose(1, 2)
@@ -276,8 +286,16 @@ class _Composite(torch.autograd.Function):
         g_conics = torch.stack([0.5 * sxx, sxy, 0.5 * syy], dim=-1)
         g_opacities = -s0 / opacities.clamp_min(1e-30)
         return (
-            g_means2d, g_conics, g_opacities, g_colors.transpose(1, 2), g_bg,
-            None, None, None, None, None,
+            g_means2d,
+            g_conics,
+            g_opacities,
+            g_colors.transpose(1, 2),
+            g_bg,
+            None,
+            None,
+            None,
+            None,
+            None,
         )
 
 
@@ -299,5 +317,14 @@ def composite(
     if width > _SORT_KEY_LIMIT:
         raise ValueError(f"image width {width} exceeds {_SORT_KEY_LIMIT}; render in horizontal tiles")
     return _Composite.apply(
-        means2d, conics, opacities, colors, backgrounds, radii.detach(), depths.detach(), width, height, max_pairs
+        means2d,
+        conics,
+        opacities,
+        colors,
+        backgrounds,
+        radii.detach(),
+        depths.detach(),
+        width,
+        height,
+        max_pairs,
     )

@@ -164,7 +164,9 @@ def rasterize_mesh(
     depth = 1.0 / denom
     b = persp / denom[:, None]
     pix = pyi * width + pxi
-    best = torch.full((height * width,), float("inf"), dtype=depth.dtype).scatter_reduce(0, pix, depth, reduce="amin")
+    best = torch.full((height * width,), float("inf"), dtype=depth.dtype).scatter_reduce(
+        0, pix, depth, reduce="amin"
+    )
     win = depth <= best[pix]
     # Ties (shared edges at equal depth): keep the lowest pair index per pixel.
     order = torch.arange(len(pix))
@@ -237,7 +239,9 @@ def _background(background: float | tuple[float, float, float] | Tensor, n: int)
     if bg.ndim == 1:
         bg = bg.expand(n, 3)
     if bg.shape != (n, 3):
-        raise ValueError(f"background must be a grey level, an RGB triple or [C, 3]; got shape {tuple(bg.shape)}")
+        raise ValueError(
+            f"background must be a grey level, an RGB triple or [C, 3]; got shape {tuple(bg.shape)}"
+        )
     return bg
 
 

@@ -30,8 +30,15 @@ TILE_SIZE = 16
 
 
 def _check_shapes(
-    means: Tensor, quats: Tensor, scales: Tensor, opacities: Tensor, colors: Tensor,
-    viewmats: Tensor, Ks: Tensor, sh_degree: int | None, render_mode: str,
+    means: Tensor,
+    quats: Tensor,
+    scales: Tensor,
+    opacities: Tensor,
+    colors: Tensor,
+    viewmats: Tensor,
+    Ks: Tensor,
+    sh_degree: int | None,
+    render_mode: str,
 ) -> None:
     n, c = means.shape[0], viewmats.shape[0]
     if means.ndim != 2 or viewmats.ndim != 3:
@@ -47,7 +54,9 @@ def _check_shapes(
     assert Ks.shape == (c, 3, 3), Ks.shape
     if sh_degree is None:
         if colors.shape[:-1] not in ((n,), (c, n)):
-            raise ValueError(f"colors must be [N, D] or [C, N, D] without sh_degree, got {tuple(colors.shape)}")
+            raise ValueError(
+                f"colors must be [N, D] or [C, N, D] without sh_degree, got {tuple(colors.shape)}"
+            )
     elif colors.shape[:-2] not in ((n,), (c, n)) or colors.shape[-1] != 3:
         raise ValueError(f"SH colors must be [N, K, 3] or [C, N, K, 3], got {tuple(colors.shape)}")
     if render_mode not in RENDER_MODES:
@@ -84,8 +93,17 @@ def rasterization_torch(
     n_cams, n = viewmats.shape[0], means.shape[0]
 
     proj = project_gaussians(
-        means, quats, scales, opacities, viewmats, Ks, width, height,
-        eps2d=eps2d, near_plane=near_plane, far_plane=far_plane,
+        means,
+        quats,
+        scales,
+        opacities,
+        viewmats,
+        Ks,
+        width,
+        height,
+        eps2d=eps2d,
+        near_plane=near_plane,
+        far_plane=far_plane,
     )
     opacities_c = opacities[None].expand(n_cams, n)
 
@@ -114,10 +132,20 @@ def rasterization_torch(
         visible = (proj.radii > 0).all(dim=-1)  # [C, N]
         camera_ids, gaussian_ids = torch.nonzero(visible, as_tuple=True)
         means2d_packed = proj.means2d[camera_ids, gaussian_ids]  # [nnz, 2]
-        means2d = proj.means2d.new_zeros(proj.means2d.shape).index_put((camera_ids, gaussian_ids), means2d_packed)
+        means2d = proj.means2d.new_zeros(proj.means2d.shape).index_put(
+            (camera_ids, gaussian_ids), means2d_packed
+        )
     render, alphas = composite(
-        means2d, proj.conics, opacities_c, feats, proj.radii, proj.depths, width, height,
-        backgrounds=backgrounds, max_pairs=max_pairs,
+        means2d,
+        proj.conics,
+        opacities_c,
+        feats,
+        proj.radii,
+        proj.depths,
+        width,
+        height,
+        backgrounds=backgrounds,
+        max_pairs=max_pairs,
     )
     if render_mode in ("ED", "RGB+ED"):
         render = torch.cat([render[..., :-1], render[..., -1:] / alphas.clamp(min=1e-10)], dim=-1)

@@ -44,7 +44,11 @@ class RetrieveArgs:
 def _describe(embedder) -> str:  # type: ignore[no-untyped-def]
     from splatdream.models.embedders import ImageEmbedder
 
-    kind = "CLIP, text + image re-rank" if isinstance(embedder, ImageEmbedder) else "offline text, prompt vs caption"
+    kind = (
+        "CLIP, text + image re-rank"
+        if isinstance(embedder, ImageEmbedder)
+        else "offline text, prompt vs caption"
+    )
     return f"embedder: {embedder.name} ({kind})"
 
 
@@ -59,7 +63,9 @@ def retrieve_main(argv: list[str] | None = None) -> int:
         prompts = [args.prompt]
     else:
         assert args.prompts_file is not None  # exactly one of the two, checked above
-        prompts = [ln.strip() for ln in args.prompts_file.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        prompts = [
+            ln.strip() for ln in args.prompts_file.read_text(encoding="utf-8").splitlines() if ln.strip()
+        ]
     from splatdream.models.embedders import ClipWeightsUnavailable, load_embedder
     from splatdream.retrieval.library import AssetLibrary
 
@@ -67,8 +73,14 @@ def retrieve_main(argv: list[str] | None = None) -> int:
         lib = AssetLibrary.from_config(cfg)
         embedder = load_embedder(cfg.embedder, cfg.clip)
         _say(_describe(embedder) + f"; library: {lib.root} ({len(lib)} assets)")
-        results = lib.search_many(prompts, cfg.k, embedder=embedder, n_candidates=cfg.n_candidates,
-                                  attribute_weight=cfg.attribute_weight, weak_below=cfg.weak_below)
+        results = lib.search_many(
+            prompts,
+            cfg.k,
+            embedder=embedder,
+            n_candidates=cfg.n_candidates,
+            attribute_weight=cfg.attribute_weight,
+            weak_below=cfg.weak_below,
+        )
     except (ValueError, FileNotFoundError, ClipWeightsUnavailable) as exc:
         _say(f"splatdream retrieve: {exc}")
         return 2
@@ -94,7 +106,10 @@ def retrieve_main(argv: list[str] | None = None) -> int:
 
         thumbs = lib.thumbnails([r.id for res in results for r in res])
         sheet = contact_sheet(
-            [(p, [(thumbs.get(r.id), f"{r.rank}. {r.caption} ({r.score:.2f})") for r in res]) for p, res in zip(prompts, results, strict=True)]
+            [
+                (p, [(thumbs.get(r.id), f"{r.rank}. {r.caption} ({r.score:.2f})") for r in res])
+                for p, res in zip(prompts, results, strict=True)
+            ]
         )
         with atomic_write(args.sheet) as tmp:
             sheet.save(tmp)
@@ -117,9 +132,17 @@ def _print_tables(prompts: list[str], results: list) -> None:  # type: ignore[ty
 
 
 # -- assets ---------------------------------------------------------------------------------
-LibraryArg = Annotated[Path | None, tyro.conf.arg(help="Library directory; default: the starter library (writes go to your copy).")]
-RayArg = Annotated[bool, tyro.conf.arg(help="Ingest as a Ray Data pipeline (parallel load, render, embed; see docs/batch.md).")]
-RayAddressArg = Annotated[str | None, tyro.conf.arg(help="With --ray: the cluster ('auto' or host:port); default: a local Ray.")]
+LibraryArg = Annotated[
+    Path | None,
+    tyro.conf.arg(help="Library directory; default: the starter library (writes go to your copy)."),
+]
+RayArg = Annotated[
+    bool,
+    tyro.conf.arg(help="Ingest as a Ray Data pipeline (parallel load, render, embed; see docs/batch.md)."),
+]
+RayAddressArg = Annotated[
+    str | None, tyro.conf.arg(help="With --ray: the cluster ('auto' or host:port); default: a local Ray.")
+]
 
 
 @dataclass(frozen=True)
@@ -200,8 +223,14 @@ AssetsCommand = BuildStarter | Add | AddObjaverse | ListAssets | Show | Remove
 
 def assets_main(argv: list[str] | None = None) -> int:
     cmd: AssetsCommand = tyro.extras.subcommand_cli_from_dict(
-        {"build-starter": BuildStarter, "add": Add, "add-objaverse": AddObjaverse, "list": ListAssets, "show": Show,
-         "remove": Remove},
+        {
+            "build-starter": BuildStarter,
+            "add": Add,
+            "add-objaverse": AddObjaverse,
+            "list": ListAssets,
+            "show": Show,
+            "remove": Remove,
+        },
         prog="splatdream assets",
         args=argv,
     )

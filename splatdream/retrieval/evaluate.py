@@ -26,8 +26,10 @@ class QualityReport:
     misses: list[tuple[str, str, list[str]]] = field(default_factory=list)  # (prompt, expected, got top-k)
 
     def summary(self) -> str:
-        return (f"{self.n} prompts: precision@1 {self.precision_at_1:.3f}, precision@{self.k} "
-                f"{self.precision_at_k:.3f}, recall@{self.k} {self.recall_at_k:.3f}")
+        return (
+            f"{self.n} prompts: precision@1 {self.precision_at_1:.3f}, precision@{self.k} "
+            f"{self.precision_at_k:.3f}, recall@{self.k} {self.recall_at_k:.3f}"
+        )
 
 
 def read_queries(path: Path) -> list[tuple[str, str]]:
@@ -37,7 +39,11 @@ def read_queries(path: Path) -> list[tuple[str, str]]:
 
 
 def evaluate(
-    lib: AssetLibrary, queries: list[tuple[str, str]], embedder: Embedder, k: int = 3, n_candidates: int = 20,
+    lib: AssetLibrary,
+    queries: list[tuple[str, str]],
+    embedder: Embedder,
+    k: int = 3,
+    n_candidates: int = 20,
     attribute_weight: float | None = None,
 ) -> QualityReport:
     """Search every prompt once; ``misses`` lists prompts whose top k hold any other category."""
@@ -71,11 +77,15 @@ class WeakReport:
 
 
 def weak_report(
-    lib: AssetLibrary, queries: list[tuple[str, str]], absent: list[str], embedder: Embedder, k: int = 3,
+    lib: AssetLibrary,
+    queries: list[tuple[str, str]],
+    absent: list[str],
+    embedder: Embedder,
+    k: int = 3,
 ) -> WeakReport:
     """Search ``queries`` (prompt, category) and ``absent`` prompts once each and score the weak flag."""
     results = lib.search_many([p for p, _ in queries] + absent, k, embedder=embedder)
-    known, missing = results[: len(queries)], results[len(queries):]
+    known, missing = results[: len(queries)], results[len(queries) :]
     false_alarms = [p for (p, c), r in zip(queries, known, strict=True) if r[0].category == c and r[0].weak]
     unflagged = [p for p, r in zip(absent, missing, strict=True) if not r[0].weak]
     return WeakReport(false_alarms, unflagged, sum(any(h.weak for h in r) for r in missing))

@@ -51,7 +51,9 @@ class IngestReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
 
     def summary(self) -> str:
-        lines = [f"added {len(self.added)}, already present {len(self.duplicates)}, skipped {len(self.skipped)}"]
+        lines = [
+            f"added {len(self.added)}, already present {len(self.duplicates)}, skipped {len(self.skipped)}"
+        ]
         lines += [f"  skipped {name}: {why}" for name, why in self.skipped]
         return "\n".join(lines)
 
@@ -87,7 +89,9 @@ def read_sidecar(directory: Path) -> dict[str, dict[str, Any]]:
         else:
             data = json.loads(path.read_text(encoding="utf-8"))
             if isinstance(data, dict):
-                records = [{"file": k, **(v if isinstance(v, dict) else {"caption": v})} for k, v in data.items()]
+                records = [
+                    {"file": k, **(v if isinstance(v, dict) else {"caption": v})} for k, v in data.items()
+                ]
             else:
                 records = list(data)
         for rec in records:
@@ -109,7 +113,11 @@ def scan_directory(directory: Path, source: str = "local", licence: str = "unkno
     items = []
     for path in sorted(p for p in directory.rglob("*") if p.is_file()):
         rel = path.relative_to(directory).as_posix()
-        if rel in SIDECARS or path.name.startswith(".") or path.suffix.lower() in (".bin", ".png", ".jpg", ".jpeg", ".mtl"):
+        if (
+            rel in SIDECARS
+            or path.name.startswith(".")
+            or path.suffix.lower() in (".bin", ".png", ".jpg", ".jpeg", ".mtl")
+        ):
             continue  # sidecars and the companions of .gltf/.obj files
         rec = side.get(rel) or side.get(path.name) or side.get(path.stem) or {}
         caption = str(rec.get("caption") or caption_from_name(path)).strip()
@@ -147,7 +155,9 @@ def unreadable_links(directory: Path) -> list[tuple[str, str]]:
             except FileNotFoundError:
                 found.append((str(path), "dangling symlink (its target does not exist)"))
             except OSError as exc:  # ELOOP on newer Pythons
-                found.append((str(path), f"symlink loop or unreadable link ({exc.strerror}); remove or fix the link"))
+                found.append(
+                    (str(path), f"symlink loop or unreadable link ({exc.strerror}); remove or fix the link")
+                )
     return found
 
 
@@ -195,7 +205,12 @@ def image_embedding(embedder: ImageEmbedder, mesh: Any, views: int = 8) -> np.nd
 
 
 def embed_batch(
-    catalogue: Catalogue, embedders: Sequence[Embedder], ids: list[str], captions: list[str], mesh_of, views: int = 8
+    catalogue: Catalogue,
+    embedders: Sequence[Embedder],
+    ids: list[str],
+    captions: list[str],
+    mesh_of,
+    views: int = 8,
 ) -> None:  # type: ignore[no-untyped-def]
     """Write each embedder's rows for ``ids``; ``mesh_of(i)`` gives the i-th normalised mesh when renders are needed."""
     for emb in embedders:
@@ -218,8 +233,13 @@ def progress_bar(total: int, enabled: bool, label: str = "ingest") -> Iterator[C
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     with Progress(
-        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=Console(stderr=True), disable=not enabled, transient=True,
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=not enabled,
+        transient=True,
     ) as bar:
         task = bar.add_task(label, total=total)
         yield lambda: bar.advance(task)
@@ -244,8 +264,14 @@ def ingest(
     def flush() -> None:
         if not pending:
             return
-        embed_batch(catalogue, embedders, [p.id for p in pending], [p.item.caption for p in pending],
-                    lambda i: pending[i].mesh, views)
+        embed_batch(
+            catalogue,
+            embedders,
+            [p.id for p in pending],
+            [p.item.caption for p in pending],
+            lambda i: pending[i].mesh,
+            views,
+        )
         catalogue.add_assets([p.row for p in pending])  # last: a row exists only once it is searchable
         report.added.extend(p.id for p in pending)
         pending.clear()

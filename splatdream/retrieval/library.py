@@ -60,6 +60,7 @@ LOCK_WAIT_S = 600.0
 class LibraryBusy(UserError):
     """Another process kept the library's write lock for longer than ``LOCK_WAIT_S``."""
 
+
 DATA_DIR = Path(splatdream.__file__).resolve().parent / "data"
 SHIPPED_LIBRARY = DATA_DIR / "library"
 STARTER_PREFIX = "@starter/"
@@ -164,15 +165,25 @@ class AssetLibrary:
     def get(self, asset_id: str, thumbnails: bool = False) -> dict[str, Any]:
         """The row of ``asset_id``; a unique prefix of at least 6 characters is enough."""
         if len(asset_id) < 6 or not re.fullmatch(r"[0-9a-f]+", asset_id):
-            raise KeyError(f"asset id {asset_id!r} is not a hex id of at least 6 characters (see `splatdream assets list`)")
-        rows = self.catalogue.assets.search().where(f"starts_with(id, '{asset_id}')").limit(2).to_arrow().to_pylist()
+            raise KeyError(
+                f"asset id {asset_id!r} is not a hex id of at least 6 characters (see `splatdream assets list`)"
+            )
+        rows = (
+            self.catalogue.assets.search()
+            .where(f"starts_with(id, '{asset_id}')")
+            .limit(2)
+            .to_arrow()
+            .to_pylist()
+        )
         if len(rows) != 1:
-            raise KeyError(f"{'no' if not rows else 'more than one'} asset with id {asset_id!r} in {self.root}")
+            raise KeyError(
+                f"{'no' if not rows else 'more than one'} asset with id {asset_id!r} in {self.root}"
+            )
         return rows[0] if thumbnails else {k: v for k, v in rows[0].items() if k != "thumbnail"}
 
     def resolve_mesh_path(self, mesh_path: str) -> Path:
         if mesh_path.startswith(STARTER_PREFIX):
-            return DATA_DIR / "starter" / mesh_path[len(STARTER_PREFIX):]
+            return DATA_DIR / "starter" / mesh_path[len(STARTER_PREFIX) :]
         path = Path(mesh_path)
         return path if path.is_absolute() else self.root / path
 
@@ -181,12 +192,20 @@ class AssetLibrary:
 
     def load_mesh(self, asset: RetrievedAsset | str) -> trimesh.Trimesh:
         """The asset's normalised mesh (+Y up, inside the unit sphere) with its colours or texture."""
-        path = asset.mesh_path if isinstance(asset, RetrievedAsset) else self.resolve_mesh_path(self.get(asset)["mesh_path"])
+        path = (
+            asset.mesh_path
+            if isinstance(asset, RetrievedAsset)
+            else self.resolve_mesh_path(self.get(asset)["mesh_path"])
+        )
         return meshes.load_any(path)
 
     # -- writing ----------------------------------------------------------------------------
     def add(
-        self, items: Sequence[IngestItem] | Path, embedders: Sequence[Embedder] | None = None, *, up: str = "y",
+        self,
+        items: Sequence[IngestItem] | Path,
+        embedders: Sequence[Embedder] | None = None,
+        *,
+        up: str = "y",
         progress: bool | None = None,
     ) -> IngestReport:
         """Ingest files (a directory is scanned, captions from its sidecar or file names)."""
@@ -198,7 +217,9 @@ class AssetLibrary:
         embedders = default_embedders() if embedders is None else list(embedders)
         views = max((getattr(e, "views", 8) for e in embedders), default=8)
         with self._write_lock():
-            report = ingest(self.catalogue, self.root, items, embedders, up=up, views=views, progress=progress)
+            report = ingest(
+                self.catalogue, self.root, items, embedders, up=up, views=views, progress=progress
+            )
         report.skipped.extend(links)
         return report
 
@@ -222,11 +243,17 @@ class AssetLibrary:
 
         lock = FileLock(self.root / WRITE_LOCK)
         try:
-            lock.acquire(wait_s=LOCK_WAIT_S, on_wait=lambda holder: log.warning(
-                "waiting for %s, which is writing to the library %s", holder, self.root))
+            lock.acquire(
+                wait_s=LOCK_WAIT_S,
+                on_wait=lambda holder: log.warning(
+                    "waiting for %s, which is writing to the library %s", holder, self.root
+                ),
+            )
         except LockHeld as exc:
-            raise LibraryBusy(f"the asset library {self.root} has been locked by {exc.holder} for "
-                              f"{LOCK_WAIT_S:.0f} s; wait for that process, or pass another --library") from None
+            raise LibraryBusy(
+                f"the asset library {self.root} has been locked by {exc.holder} for "
+                f"{LOCK_WAIT_S:.0f} s; wait for that process, or pass another --library"
+            ) from None
         try:
             self.catalogue = Catalogue(self.root)
             yield
@@ -247,7 +274,10 @@ class AssetLibrary:
             for start in range(0, len(missing), 32):
                 rows = self.catalogue.rows(missing[start : start + 32])
                 embed_batch(
-                    self.catalogue, [embedder], [r["id"] for r in rows], [r["caption"] for r in rows],
+                    self.catalogue,
+                    [embedder],
+                    [r["id"] for r in rows],
+                    [r["caption"] for r in rows],
                     lambda i, rows=rows: meshes.load_any(self.resolve_mesh_path(rows[i]["mesh_path"])),
                     getattr(embedder, "views", 8),
                 )
@@ -257,16 +287,34 @@ class AssetLibrary:
 
     # -- search -----------------------------------------------------------------------------
     def search(
-        self, prompt: str, k: int = 3, *, embedder: Embedder | EmbedderChoice | None = None, n_candidates: int = 20,
-        attribute_weight: float = ATTRIBUTE_WEIGHT, weak_below: float | None = None,
+        self,
+        prompt: str,
+        k: int = 3,
+        *,
+        embedder: Embedder | EmbedderChoice | None = None,
+        n_candidates: int = 20,
+        attribute_weight: float = ATTRIBUTE_WEIGHT,
+        weak_below: float | None = None,
     ) -> list[RetrievedAsset]:
         """Top-``k`` assets of the prompt's object, ordered within that object by the prompt's attributes."""
-        return self.search_many([prompt], k, embedder=embedder, n_candidates=n_candidates,
-                                attribute_weight=attribute_weight, weak_below=weak_below)[0]
+        return self.search_many(
+            [prompt],
+            k,
+            embedder=embedder,
+            n_candidates=n_candidates,
+            attribute_weight=attribute_weight,
+            weak_below=weak_below,
+        )[0]
 
     def search_many(
-        self, prompts: Sequence[str], k: int = 3, *, embedder: Embedder | EmbedderChoice | None = None,
-        n_candidates: int = 20, attribute_weight: float = ATTRIBUTE_WEIGHT, weak_below: float | None = None,
+        self,
+        prompts: Sequence[str],
+        k: int = 3,
+        *,
+        embedder: Embedder | EmbedderChoice | None = None,
+        n_candidates: int = 20,
+        attribute_weight: float = ATTRIBUTE_WEIGHT,
+        weak_below: float | None = None,
     ) -> list[list[RetrievedAsset]]:
         """``search`` for many prompts, embedding them in one batch."""
         for prompt in prompts:
@@ -287,12 +335,16 @@ class AssetLibrary:
         parsed = [parse_prompt(p.strip()) for p in prompts]
         texts = list(dict.fromkeys(t for p in parsed for t in (p.object, p.description, p.prompt)))
         row = dict(zip(texts, emb.embed_text(texts), strict=True))  # each distinct text embedded once
-        heads, objects, fulls = ([row[getattr(p, f)] for p in parsed] for f in ("object", "description", "prompt"))
+        heads, objects, fulls = (
+            [row[getattr(p, f)] for p in parsed] for f in ("object", "description", "prompt")
+        )
         categories = self._category_vectors(emb)
         floor, bar = weak_threshold(emb)
         threshold = (floor, bar) if weak_below is None else (min(floor, weak_below), weak_below)
         return [
-            self._search_vector(h, o, f, k, emb, max(k, n_candidates), attribute_weight, categories, threshold, p)
+            self._search_vector(
+                h, o, f, k, emb, max(k, n_candidates), attribute_weight, categories, threshold, p
+            )
             for p, h, o, f in zip(parsed, heads, objects, fulls, strict=True)
         ]
 
@@ -319,8 +371,10 @@ class AssetLibrary:
             if self._memory_key != key:
                 data = table.to_arrow().to_pylist()
                 self._memory = (
-                    [d["id"] for d in data], np.asarray([d["text"] for d in data], np.float32).reshape(len(data), -1),
-                    {d["id"]: d for d in data}, {r["id"]: r for r in self.catalogue.rows()},
+                    [d["id"] for d in data],
+                    np.asarray([d["text"] for d in data], np.float32).reshape(len(data), -1),
+                    {d["id"]: d for d in data},
+                    {r["id"]: r for r in self.catalogue.rows()},
                 )
                 self._memory_key = key
             ids, text, by_id, rows = self._memory
@@ -347,8 +401,17 @@ class AssetLibrary:
         return hits, {r["id"]: r for r in self.catalogue.rows(list(hits))}
 
     def _search_vector(
-        self, head: np.ndarray, obj: np.ndarray, full: np.ndarray, k: int, emb: Embedder, n: int, attribute_weight: float,
-        categories: dict[str, np.ndarray], threshold: tuple[float, float], parsed: ParsedPrompt,
+        self,
+        head: np.ndarray,
+        obj: np.ndarray,
+        full: np.ndarray,
+        k: int,
+        emb: Embedder,
+        n: int,
+        attribute_weight: float,
+        categories: dict[str, np.ndarray],
+        threshold: tuple[float, float],
+        parsed: ParsedPrompt,
     ) -> list[RetrievedAsset]:
         """Stage 1: candidates by the object (and the whole prompt) vs captions; stage 2: rank by the object."""
         queries = (obj, full) if attribute_weight > 0 else (obj,)
@@ -360,21 +423,40 @@ class AssetLibrary:
         vectors = text
         if isinstance(emb, ImageEmbedder):
             if all(hits[i]["image"] is not None for i in ids):
-                vectors = np.asarray([hits[i]["image"] for i in ids], np.float32)  # the re-rank: renders decide
+                vectors = np.asarray(
+                    [hits[i]["image"] for i in ids], np.float32
+                )  # the re-rank: renders decide
             else:
                 log.warning("some candidates have no image embedding; ranking by caption similarity only")
         groups = [rows[i]["category"] or i for i in ids]
-        ranked = rank_by_object(head, obj, full, text, vectors, [categories.get(g) for g in groups], groups,
-                                attribute_weight, OBJECT_LEAD if parsed.names_object else 0.0)
+        ranked = rank_by_object(
+            head,
+            obj,
+            full,
+            text,
+            vectors,
+            [categories.get(g) for g in groups],
+            groups,
+            attribute_weight,
+            OBJECT_LEAD if parsed.names_object else 0.0,
+        )
         out: list[RetrievedAsset] = []
         for j, (score, object_score) in ranked[:k]:
             row = rows[ids[j]]
             out.append(
                 RetrievedAsset(
-                    rank=len(out) + 1, score=score, id=ids[j], caption=row["caption"], source=row["source"],
-                    mesh_path=self.resolve_mesh_path(row["mesh_path"]), category=row["category"],
-                    tags=tuple(row["tags"] or ()), licence=row["licence"], text_score=float(text[j] @ full),
-                    object_score=object_score, weak=is_weak(parsed, row, object_score, threshold),
+                    rank=len(out) + 1,
+                    score=score,
+                    id=ids[j],
+                    caption=row["caption"],
+                    source=row["source"],
+                    mesh_path=self.resolve_mesh_path(row["mesh_path"]),
+                    category=row["category"],
+                    tags=tuple(row["tags"] or ()),
+                    licence=row["licence"],
+                    text_score=float(text[j] @ full),
+                    object_score=object_score,
+                    weak=is_weak(parsed, row, object_score, threshold),
                 )
             )
         return out
@@ -430,14 +512,17 @@ def rank_by_object(
     object_score = vectors @ obj
     by_name = np.asarray([np.nan if c is None else float(c @ head) for c in category_vectors], np.float32)
     has_name = np.isfinite(by_name)
-    object_score = np.where(has_name, (1 - CATEGORY_SHARE) * object_score + CATEGORY_SHARE * np.nan_to_num(by_name),
-                            object_score)
+    object_score = np.where(
+        has_name, (1 - CATEGORY_SHARE) * object_score + CATEGORY_SHARE * np.nan_to_num(by_name), object_score
+    )
     score = (1 - attribute_weight) * object_score + attribute_weight * (vectors @ full)
     order = _merge_objects(object_score, score, groups, lead)
     return [(j, (float(score[j]), float(object_score[j]))) for j in order]
 
 
-def _merge_objects(object_score: np.ndarray, score: np.ndarray, groups: Sequence[str], lead: float) -> list[int]:
+def _merge_objects(
+    object_score: np.ndarray, score: np.ndarray, groups: Sequence[str], lead: float
+) -> list[int]:
     """Assets grouped by object, each object's in ``score`` order; the best object's assets come first
     unless another object's next asset beats them by more than ``OBJECT_LEAD`` in object score."""
     queues: dict[str, list[int]] = {}
@@ -461,7 +546,9 @@ def weak_threshold(emb: Embedder) -> tuple[float, float]:
     return WEAK_BELOW.get(emb.name, WEAK_BELOW["default"])
 
 
-def is_weak(parsed: ParsedPrompt, row: dict[str, Any], object_score: float, threshold: tuple[float, float]) -> bool:
+def is_weak(
+    parsed: ParsedPrompt, row: dict[str, Any], object_score: float, threshold: tuple[float, float]
+) -> bool:
     """Is this hit probably not the prompt's object?
 
     Weak when its object score is under the floor, or when the prompt names its object, the asset's

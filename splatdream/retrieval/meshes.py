@@ -115,7 +115,6 @@ def mesh_is_coloured(mesh: trimesh.Trimesh) -> bool:
     return False
 
 
-
 def normalise(mesh: trimesh.Trimesh, radius: float = NORMALISED_RADIUS, up: str = "y") -> np.ndarray:
     """Centre, scale into the sphere of ``radius`` and turn +``up`` into +Y, in place.
 

@@ -62,12 +62,19 @@ def objaverse_items(
         for cat in lvis_categories:
             if cat not in lvis:
                 close = difflib.get_close_matches(cat, list(lvis), n=5)
-                raise ValueError(f"{cat!r} is not an LVIS category" + (f"; did you mean {', '.join(close)}?" if close else ""))
+                raise ValueError(
+                    f"{cat!r} is not an LVIS category"
+                    + (f"; did you mean {', '.join(close)}?" if close else "")
+                )
             for uid in lvis[cat]:
                 category_of.setdefault(uid, cat)
                 uids.append(uid)
     if uids_file is not None:
-        uids += [ln.strip() for ln in Path(uids_file).read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+        uids += [
+            ln.strip()
+            for ln in Path(uids_file).read_text().splitlines()
+            if ln.strip() and not ln.startswith("#")
+        ]
     uids = list(dict.fromkeys(uids))[: limit if limit is not None else None]
     if not uids:
         return [], []

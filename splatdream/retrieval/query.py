@@ -14,28 +14,36 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-COLOURS = frozenset("""
+COLOURS = frozenset(
+    """
 red green blue yellow orange purple violet pink black white grey gray brown silver golden gold teal
 navy cream tan beige turquoise cyan magenta maroon ivory bronze crimson scarlet emerald olive lime
 mint lavender lilac indigo aqua azure amber mustard khaki charcoal rainbow multicoloured multicolored
 colourful colorful pastel neon
-""".split())
-MATERIALS = frozenset("""
+""".split()
+)
+MATERIALS = frozenset(
+    """
 wooden wood oak pine-wood metal metallic steel iron aluminium aluminum brass chrome copper tin glass
 plastic ceramic porcelain marble stone granite brick leather velvet fabric wool woollen cotton
 linen silk denim paper cardboard straw rubber jade crystal clay terracotta concrete bamboo wicker
 rattan enamel felt lego knitted plush cast-iron stainless
-""".split())
-FINISHES = frozenset("""
+""".split()
+)
+FINISHES = frozenset(
+    """
 shiny glossy matte polished rusty weathered worn painted striped checkered chequered plaid tartan
 polka-dot spotted dotted patterned textured floral camouflage glazed sparkly glittery transparent
 translucent
-""".split())
-STYLES = frozenset("""
+""".split()
+)
+STYLES = frozenset(
+    """
 modern vintage antique retro rustic futuristic cartoon cartoonish realistic photorealistic stylised
 stylized low-poly toy miniature cute fancy elegant ornate simple plain old new classic medieval
 fantasy sci-fi steampunk
-""".split())
+""".split()
+)
 SIZES = frozenset("small big large tiny tall short huge little long wide narrow mini giant".split())
 ATTRIBUTE_WORDS = COLOURS | MATERIALS | FINISHES | STYLES | SIZES
 """Words that describe how an object looks, never which object it is."""
@@ -43,12 +51,16 @@ SHADES = frozenset("dark light bright pale deep".split())
 """Attributes only before a colour ('light blue'); alone they can be the object ('a light')."""
 
 ARTICLES = frozenset("a an the some one two three this that".split())
-CLAUSE_WORDS = frozenset("with made covered in on of from for that which wearing holding sitting standing".split())
+CLAUSE_WORDS = frozenset(
+    "with made covered in on of from for that which wearing holding sitting standing".split()
+)
 """Words that end the head noun phrase: what follows describes the object, it is not the object."""
-GENERIC_HEADS = frozenset("""
+GENERIC_HEADS = frozenset(
+    """
 something thing object item piece what where who kind type sort vehicle animal pet creature fruit food
 vessel container tool instrument furniture plant building structure device figure sculpture
-""".split())
+""".split()
+)
 """Heads that name no particular object (or only its kind): the whole prompt then describes the object."""
 MAX_HEAD_WORDS = 3
 """A longer head phrase ('backless seat you perch') is a description, not an object's name."""
@@ -178,10 +190,14 @@ def parse_prompt(prompt: str) -> ParsedPrompt:
     text = ATTRIBUTE_CLAUSES.sub(" ", " ".join(words)).split()
     kept = [w for j, w in enumerate(text) if not _is_attribute(w, text[j + 1 : j + 2])]
     description = " ".join(kept) or prompt.strip()
-    if not head or head[0] in GENERIC_HEADS or head[-1] in GENERIC_HEADS:  # no object named: the prompt describes it
+    if (
+        not head or head[0] in GENERIC_HEADS or head[-1] in GENERIC_HEADS
+    ):  # no object named: the prompt describes it
         attrs = tuple(w for j, w in enumerate(words) if _is_attribute(w, words[j + 1 : j + 2]))
         return ParsedPrompt(prompt, description, description, attrs, names_object=False)
-    return ParsedPrompt(prompt, " ".join(head), description, tuple(attributes), names_object=len(head) <= MAX_HEAD_WORDS)
+    return ParsedPrompt(
+        prompt, " ".join(head), description, tuple(attributes), names_object=len(head) <= MAX_HEAD_WORDS
+    )
 
 
 def _is_attribute(word: str, following: list[str]) -> bool:

@@ -63,10 +63,20 @@ def default_specs(clip: ClipConfig = ClipConfig()) -> list[EmbedderSpec]:
 
 
 # -- the stages (each runs in a Ray worker) ------------------------------------------------------------
-def load_stage(row: dict[str, Any], *, root: str, up: str, known: frozenset[str], keep_mesh: bool) -> dict[str, Any]:
+def load_stage(
+    row: dict[str, Any], *, root: str, up: str, known: frozenset[str], keep_mesh: bool
+) -> dict[str, Any]:
     """Hash, load, normalise, write the normalised mesh, thumbnail: one asset row (or why there is none)."""
     item: IngestItem = pickle.loads(row["item"])
-    out = {"item": row["item"], "status": "ok", "id": "", "message": "", "row": b"", "mesh": b"", "views": b""}
+    out = {
+        "item": row["item"],
+        "status": "ok",
+        "id": "",
+        "message": "",
+        "row": b"",
+        "mesh": b"",
+        "views": b"",
+    }
     try:
         out["id"] = meshes.content_hash(item.path)
     except OSError as exc:
@@ -122,8 +132,14 @@ class EmbedStage:
         vectors[:] = [b""] * len(vectors)
         for j, i in enumerate(ok):
             vectors[i] = pickle.dumps(per_row[j])
-        return {"item": batch["item"], "status": batch["status"], "id": batch["id"], "message": batch["message"],
-                "row": batch["row"], "vectors": vectors}
+        return {
+            "item": batch["item"],
+            "status": batch["status"],
+            "id": batch["id"],
+            "message": batch["message"],
+            "row": batch["row"],
+            "vectors": vectors,
+        }
 
 
 # -- the driver ------------------------------------------------------------------------------------------
@@ -156,11 +172,19 @@ def ingest_with_ray(
     actors = embed_actors or (n_gpus if n_gpus else max(1, int(ray.cluster_resources().get("CPU", 1))))
 
     ds: ray.data.Dataset = ray.data.from_items([{"item": pickle.dumps(it)} for it in items])
-    ds = ds.map(functools.partial(load_stage, root=str(root), up=up, known=frozenset(known), keep_mesh=views > 0))
+    ds = ds.map(
+        functools.partial(load_stage, root=str(root), up=up, known=frozenset(known), keep_mesh=views > 0)
+    )
     if views > 0:
         ds = ds.map(functools.partial(render_stage, views=views))
-    ds = ds.map_batches(EmbedStage, fn_constructor_args=(tuple(specs),), batch_size=batch_size, batch_format="numpy",
-                        compute=ray.data.ActorPoolStrategy(size=actors), num_gpus=1 if n_gpus else 0)
+    ds = ds.map_batches(
+        EmbedStage,
+        fn_constructor_args=(tuple(specs),),
+        batch_size=batch_size,
+        batch_format="numpy",
+        compute=ray.data.ActorPoolStrategy(size=actors),
+        num_gpus=1 if n_gpus else 0,
+    )
     with progress_bar(len(items), show, "ingest (ray)") as advance:
         for batch in ds.iter_batches(batch_size=batch_size, batch_format="numpy"):
             _write(catalogue, batch, known, report)
@@ -194,13 +218,25 @@ def _write(catalogue: Catalogue, batch: dict[str, np.ndarray], known: set[str], 
 
 
 def add_with_ray(
-    library: Any, items: Sequence[IngestItem], *, up: str = "y", address: str | None = None,
-    specs: Sequence[EmbedderSpec] | None = None, local_cpus: int | None = None, progress: bool | None = None,
+    library: Any,
+    items: Sequence[IngestItem],
+    *,
+    up: str = "y",
+    address: str | None = None,
+    specs: Sequence[EmbedderSpec] | None = None,
+    local_cpus: int | None = None,
+    progress: bool | None = None,
 ) -> IngestReport:
     """``AssetLibrary.add`` on Ray: connects to ``address`` (or starts a local Ray) and ingests ``items``."""
     from splatdream.ray_cluster import ray_session
 
     library._writable()  # the shipped starter library is copied to the user's before any write, as add() does
     with ray_session(address, local_cpus):
-        return ingest_with_ray(library.catalogue, library.root, items, default_specs() if specs is None else specs,
-                               up=up, progress=progress)
+        return ingest_with_ray(
+            library.catalogue,
+            library.root,
+            items,
+            default_specs() if specs is None else specs,
+            up=up,
+            progress=progress,
+        )

@@ -141,7 +141,10 @@ class Catalogue:
         images: list[Any] = [None] * len(ids)
         if image is not None:
             images = [None if not np.isfinite(v).all() else v.astype(np.float32) for v in image]
-        rows = [{"id": i, "text": t.astype(np.float32), "image": im} for i, t, im in zip(ids, text, images, strict=True)]
+        rows = [
+            {"id": i, "text": t.astype(np.float32), "image": im}
+            for i, t, im in zip(ids, text, images, strict=True)
+        ]
         table.add(pa.Table.from_pylist(rows, schema=table.schema))
         maybe_build_ann_index(table)
 
@@ -182,8 +185,12 @@ def ann_index_config(kind: AnnKind, n_rows: int, dim: int) -> Any:
     """
     from lancedb import index
 
-    common: dict[str, Any] = {"distance_type": "cosine", "num_partitions": ivf_partitions(n_rows), "sample_rate": 64,
-                              "max_iterations": 25}
+    common: dict[str, Any] = {
+        "distance_type": "cosine",
+        "num_partitions": ivf_partitions(n_rows),
+        "sample_rate": 64,
+        "max_iterations": 25,
+    }
     if kind == "IVF_PQ":
         sub_vectors = max(1, dim // 16)
         while dim % sub_vectors:
@@ -224,7 +231,9 @@ def maybe_build_ann_index(table, min_rows: int | None = None) -> bool:  # type: 
     next ``optimize()`` folds them into the index.
     """
     n = table.count_rows()
-    if n < (ANN_MIN_ROWS if min_rows is None else min_rows) or any(idx.columns == ["text"] for idx in table.list_indices()):
+    if n < (ANN_MIN_ROWS if min_rows is None else min_rows) or any(
+        idx.columns == ["text"] for idx in table.list_indices()
+    ):
         return False
     dim = table.schema.field("text").type.list_size
     table.create_index("text", config=ann_index_config(ANN_KIND, n, dim))

@@ -101,7 +101,9 @@ def embedding_views(mesh: trimesh.Trimesh, n: int = 8, size: int = 224) -> np.nd
     return render_views(mesh, orbit_ring(n, size, size, elevation_deg=15.0, radius=2.6, fov_y_deg=45.0))
 
 
-def contact_sheet(rows: Sequence[tuple[str, Sequence[tuple[bytes | None, str]]]], tile: int = THUMB_SIZE) -> Image.Image:
+def contact_sheet(
+    rows: Sequence[tuple[str, Sequence[tuple[bytes | None, str]]]], tile: int = THUMB_SIZE
+) -> Image.Image:
     """One row per prompt: its label, then each result's thumbnail with a short caption under it."""
     label_h, caption_h, pad = 16, 28, 4
     cols = max((len(items) for _, items in rows), default=1)

@@ -95,7 +95,11 @@ def build_starter(
             continue
         rel = f"meshes/{v.name}.glb"
         _write_glb(v.build(), out_dir / rel)
-        assets.append(StarterAsset(v.name, v.category, v.caption, v.tags, rel, PROCEDURAL_SOURCE, PROCEDURAL_LICENSE, out_dir))
+        assets.append(
+            StarterAsset(
+                v.name, v.category, v.caption, v.tags, rel, PROCEDURAL_SOURCE, PROCEDURAL_LICENSE, out_dir
+            )
+        )
     for s in SCANS:
         if wanted is not None and s.name not in wanted:
             continue
@@ -119,7 +123,9 @@ def build_starter(
 
 
 def _scan_asset(s: ScanSpec, rel: str, root: Path) -> StarterAsset:
-    return StarterAsset(s.name, s.category, s.caption, s.tags, rel, f"npm:{s.package}@{s.version}", s.license, root)
+    return StarterAsset(
+        s.name, s.category, s.caption, s.tags, rel, f"npm:{s.package}@{s.version}", s.license, root
+    )
 
 
 def load_manifest(root: Path | None = None) -> list[StarterAsset]:
@@ -133,9 +139,15 @@ def load_manifest(root: Path | None = None) -> list[StarterAsset]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m splatdream.starter.build", description=build_starter.__doc__)
-    parser.add_argument("--out", type=Path, default=STARTER_DIR, help="output directory (the shipped library by default)")
-    parser.add_argument("--skip-scans", action="store_true", help="offline: keep the existing scan .glb files")
+    parser = argparse.ArgumentParser(
+        prog="python -m splatdream.starter.build", description=build_starter.__doc__
+    )
+    parser.add_argument(
+        "--out", type=Path, default=STARTER_DIR, help="output directory (the shipped library by default)"
+    )
+    parser.add_argument(
+        "--skip-scans", action="store_true", help="offline: keep the existing scan .glb files"
+    )
     parser.add_argument("--npm-cache", type=Path, default=None, help="directory of cached npm tarballs")
     args = parser.parse_args(argv)
     assets = build_starter(args.out, skip_scans=args.skip_scans, npm_cache=args.npm_cache)

@@ -19,7 +19,10 @@ from splatdream.retrieval.library import DATA_DIR, SHIPPED_LIBRARY, STARTER_PREF
 
 
 def build_starter_library(
-    out: Path | None = None, starter_dir: Path | None = None, *, regenerate_meshes: bool = True,
+    out: Path | None = None,
+    starter_dir: Path | None = None,
+    *,
+    regenerate_meshes: bool = True,
     fetch_scans: bool = False,
 ) -> IngestReport:
     """(Re)generate the starter meshes, then catalogue them into ``out`` (replaced atomically)."""
@@ -32,8 +35,13 @@ def build_starter_library(
     packaged = starter_dir.resolve() == (DATA_DIR / "starter").resolve()
     items = [
         IngestItem(
-            path=a.path, caption=a.caption, category=a.category, tags=tuple(a.tags), source=a.source,
-            licence=a.license, link_as=STARTER_PREFIX + a.file if packaged else None,
+            path=a.path,
+            caption=a.caption,
+            category=a.category,
+            tags=tuple(a.tags),
+            source=a.source,
+            licence=a.license,
+            link_as=STARTER_PREFIX + a.file if packaged else None,
         )
         for a in starter.load_manifest(starter_dir)
     ]

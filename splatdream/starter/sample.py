@@ -182,8 +182,13 @@ def _ground(
         rgb[near] = flower_colours[i % 3]
     rgb = rgb * shadows(x, z)[:, None]
     normals = np.tile([0.0, 1.0, 0.0], (n_top, 1))
-    top = _Part(pts + np.array([0, 1, 0]) * 0.004 * np.sin(13 * x + 11 * z)[:, None], normals, rgb,
-                np.full(n_top, 0.66 * math.sqrt(area)), opacity=0.98)
+    top = _Part(
+        pts + np.array([0, 1, 0]) * 0.004 * np.sin(13 * x + 11 * z)[:, None],
+        normals,
+        rgb,
+        np.full(n_top, 0.66 * math.sqrt(area)),
+        opacity=0.98,
+    )
 
     depth = 0.09
 
@@ -218,8 +223,15 @@ def _matrix_to_wxyz(m: np.ndarray) -> np.ndarray:
         r = m[sel]
         if c == 0:
             s = 2 * np.sqrt(1 + r[:, 0, 0] + r[:, 1, 1] + r[:, 2, 2])
-            q[sel] = np.stack([s / 4, (r[:, 2, 1] - r[:, 1, 2]) / s, (r[:, 0, 2] - r[:, 2, 0]) / s,
-                               (r[:, 1, 0] - r[:, 0, 1]) / s], axis=-1)
+            q[sel] = np.stack(
+                [
+                    s / 4,
+                    (r[:, 2, 1] - r[:, 1, 2]) / s,
+                    (r[:, 0, 2] - r[:, 2, 0]) / s,
+                    (r[:, 1, 0] - r[:, 0, 1]) / s,
+                ],
+                axis=-1,
+            )
         else:
             i, j, k = c - 1, c % 3, (c + 1) % 3
             s = 2 * np.sqrt(1 + r[:, i, i] - r[:, j, j] - r[:, k, k])

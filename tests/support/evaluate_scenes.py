@@ -49,13 +49,19 @@ def with_floaters(g: Gaussians, n: int = 40, seed: int = 2) -> Gaussians:
     """Add ``n`` opaque dark blobs in a shell well outside the box."""
     gen = torch.Generator().manual_seed(seed)
     d = torch.nn.functional.normalize(torch.randn(n, 3, generator=gen), dim=-1)
-    blobs = Gaussians.from_activated(d * 0.85, torch.full((n, 3), 0.04), torch.full((n,), 0.95),
-                                     torch.full((n, 3), 0.05))
+    blobs = Gaussians.from_activated(
+        d * 0.85, torch.full((n, 3), 0.04), torch.full((n,), 0.95), torch.full((n, 3), 0.05)
+    )
     return Gaussians.cat([g, blobs])
 
 
-def write_run(run_dir: Path, prompt: str, inits: list[Gaussians], results: list[Gaussians],
-              prior: PriorConfig = PriorConfig(kind="tiny")) -> Path:
+def write_run(
+    run_dir: Path,
+    prompt: str,
+    inits: list[Gaussians],
+    results: list[Gaussians],
+    prior: PriorConfig = PriorConfig(kind="tiny"),
+) -> Path:
     """A run directory as the pipeline leaves it: config.yaml, particle_<i>.ply, init_particle_<i>.ply."""
     run_dir.mkdir(parents=True, exist_ok=True)
     files = RunDir(run_dir)

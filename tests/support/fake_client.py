@@ -22,8 +22,15 @@ class FakeBrowser:
         ws_url = url.replace("http://", "ws://", 1)
         self._ws = connect(ws_url, subprotocols=[f"viser-v{viser.__version__}"], max_size=None)  # type: ignore[list-item]
         camera = ViewerCameraMessage(
-            wxyz=(1.0, 0.0, 0.0, 0.0), position=(0.0, 0.0, 4.0), fov=0.9, near=0.01, far=100.0,
-            image_height=600, image_width=800, look_at=(0.0, 0.0, 0.0), up_direction=(0.0, 1.0, 0.0),
+            wxyz=(1.0, 0.0, 0.0, 0.0),
+            position=(0.0, 0.0, 4.0),
+            fov=0.9,
+            near=0.01,
+            far=100.0,
+            image_height=600,
+            image_width=800,
+            look_at=(0.0, 0.0, 0.0),
+            up_direction=(0.0, 1.0, 0.0),
         )
         self._ws.send(msgspec.msgpack.encode(camera.as_serializable_dict()))
         self.bytes_received = 0

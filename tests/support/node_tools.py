@@ -38,12 +38,19 @@ def splat_transform(*args: str | Path, timeout: float = 120) -> str:
 def validate_gltf(path: Path, timeout: float = 120) -> dict[str, Any]:
     """The Khronos glTF validator's report on ``path`` (a dict; ``issues.numErrors`` etc.)."""
     node = require_node()
-    proc = subprocess.run([node, str(NODE_DIR / "validate_gltf.mjs"), str(path)], check=False, capture_output=True,
-                          text=True, timeout=timeout)
+    proc = subprocess.run(
+        [node, str(NODE_DIR / "validate_gltf.mjs"), str(path)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     try:
         return json.loads(proc.stdout)
     except json.JSONDecodeError:
-        pytest.fail(f"gltf-validator printed no report (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        pytest.fail(
+            f"gltf-validator printed no report (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+        )
 
 
 def playcanvas_load_splats(path: Path, decoded: Path | None = None, timeout: float = 120) -> dict[str, Any]:
@@ -56,7 +63,9 @@ def playcanvas_load_splats(path: Path, decoded: Path | None = None, timeout: flo
     cmd = [node, str(NODE_DIR / "read_gltf_splats.mjs"), str(path), *([str(decoded)] if decoded else [])]
     proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
-        pytest.fail(f"PlayCanvas could not load {path} (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+        pytest.fail(
+            f"PlayCanvas could not load {path} (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+        )
     return json.loads(proc.stdout)
 
 
@@ -78,7 +87,9 @@ def read_playcanvas_ply(path: Path) -> Gaussians:
         sh = torch.cat([sh, rest], dim=1)
     p = cols("opacity_lin")[:, 0].clamp(1e-30, 1 - 2**-24)
     return Gaussians(
-        means=cols("x", "y", "z").float(), quats=cols("rot_0", "rot_1", "rot_2", "rot_3").float(),
+        means=cols("x", "y", "z").float(),
+        quats=cols("rot_0", "rot_1", "rot_2", "rot_3").float(),
         log_scales=cols("scale_lin_0", "scale_lin_1", "scale_lin_2").clamp_min(1e-45).log().float(),
-        logit_opacities=torch.logit(p).float(), sh=sh.float(),
+        logit_opacities=torch.logit(p).float(),
+        sh=sh.float(),
     )

@@ -23,12 +23,34 @@ def local_ray_cluster(num_cpus: int = 2, timeout: float = 120.0) -> Iterator[str
     """Yield the address (host:port) of a fresh head node; the cluster is gone when the block exits."""
     temp = Path(tempfile.mkdtemp(prefix="sdray"))  # short: Ray's unix socket paths must stay under 107 chars
     ray_cli = Path(sys.executable).parent / "ray"
-    args = [str(ray_cli), "start", "--head", "--block", "--port", "0", "--num-cpus", str(num_cpus), "--num-gpus", "0",
-            "--node-ip-address", "127.0.0.1", "--include-dashboard", "false", "--disable-usage-stats",
-            "--object-store-memory", str(200 * 1024**2), "--temp-dir", str(temp)]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(Path(__file__).resolve().parents[2]),
-                                                                 os.environ.get("PYTHONPATH", "")) if p),
-               RAY_AUTH_MODE="disabled")  # a private test cluster; without this, a token left in ~/.ray switches auth on
+    args = [
+        str(ray_cli),
+        "start",
+        "--head",
+        "--block",
+        "--port",
+        "0",
+        "--num-cpus",
+        str(num_cpus),
+        "--num-gpus",
+        "0",
+        "--node-ip-address",
+        "127.0.0.1",
+        "--include-dashboard",
+        "false",
+        "--disable-usage-stats",
+        "--object-store-memory",
+        str(200 * 1024**2),
+        "--temp-dir",
+        str(temp),
+    ]
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(
+            p for p in (str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")) if p
+        ),
+        RAY_AUTH_MODE="disabled",
+    )  # a private test cluster; without this, a token left in ~/.ray switches auth on
     log = open(temp / "start.log", "w")
     proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:

@@ -15,11 +15,19 @@ from splatdream.rundir import RunDir
 def launch(args: list[str], cwd: Path) -> subprocess.Popen:
     """``python -m splatdream ARGS`` with stdout and stderr merged into one text pipe."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-m", "splatdream", *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "splatdream", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
-def kill_mid_distillation(victim: subprocess.Popen, run_dir: Path, min_steps: int, timeout: float = 600.0) -> None:
+def kill_mid_distillation(
+    victim: subprocess.Popen, run_dir: Path, min_steps: int, timeout: float = 600.0
+) -> None:
     """SIGKILL ``victim`` once ``min_steps`` steps are in metrics.jsonl and a checkpoint exists; fail if it ends first."""
     metrics = RunDir(run_dir).metrics
     deadline = time.time() + timeout

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import torch
 
-SMALL_ARCH = dict(image_size=16, block_out_channels=(8, 16), norm_num_groups=4, attention_head_dim=4,
-                  max_text_tokens=8)
+SMALL_ARCH = dict(
+    image_size=16, block_out_channels=(8, 16), norm_num_groups=4, attention_head_dim=4, max_text_tokens=8
+)
 """A very small TinyPrior (16 px, 8/16 channels): plumbing only, its outputs mean nothing."""
 
 
@@ -29,15 +30,22 @@ def write_tiny_run_config(folder: Path, steps: int, checkpoint_every: int) -> Pa
     from splatdream.configio import dump_yaml, merge
 
     prior = write_random_tiny_prior(folder / "prior")
-    cfg = merge(PRESETS["cpu-tiny"][1], {
-        "num_particles": 1,
-        "init": {"method": "random", "gaussians_per_particle": 300},
-        "prior": {"path": str(prior)},
-        "adapt": {"enabled": False, "align": False},
-        "distill": {"steps": steps, "resolution": {"values": [24.0], "milestones": []},
-                    "checkpoint_every": checkpoint_every, "densify": {"enabled": False}},
-        "viewer": {"enabled": False},
-        "output": {"turntable_frames": 0},
-    })
+    cfg = merge(
+        PRESETS["cpu-tiny"][1],
+        {
+            "num_particles": 1,
+            "init": {"method": "random", "gaussians_per_particle": 300},
+            "prior": {"path": str(prior)},
+            "adapt": {"enabled": False, "align": False},
+            "distill": {
+                "steps": steps,
+                "resolution": {"values": [24.0], "milestones": []},
+                "checkpoint_every": checkpoint_every,
+                "densify": {"enabled": False},
+            },
+            "viewer": {"enabled": False},
+            "output": {"turntable_frames": 0},
+        },
+    )
     (folder / "tiny.yaml").write_text(dump_yaml(cfg))
     return folder / "tiny.yaml"

@@ -21,12 +21,30 @@ FLAVOURS: dict[str, dict[str, Any]] = {
     # attention projections, one head size, PNDM scheduler, pads with <|endoftext|>); SD 2.1-base (OpenCLIP-H:
     # gelu, linear projections, head counts per block, PNDM, pads with "!", epsilon); SD 2.1 (the same at 768 px,
     # v-prediction, DDIM). Sizes here are tiny; the config keys and classes are the real folders'.
-    "sd15": {"linear": False, "heads": 4, "act": "quick_gelu", "scheduler": "PNDMScheduler", "pred": "epsilon",
-             "pad": None},
-    "sd21-base": {"linear": True, "heads": (2, 4), "act": "gelu", "scheduler": "PNDMScheduler", "pred": "epsilon",
-                  "pad": "!"},
-    "sd21": {"linear": True, "heads": (2, 4), "act": "gelu", "scheduler": "DDIMScheduler", "pred": "v_prediction",
-             "pad": "!"},
+    "sd15": {
+        "linear": False,
+        "heads": 4,
+        "act": "quick_gelu",
+        "scheduler": "PNDMScheduler",
+        "pred": "epsilon",
+        "pad": None,
+    },
+    "sd21-base": {
+        "linear": True,
+        "heads": (2, 4),
+        "act": "gelu",
+        "scheduler": "PNDMScheduler",
+        "pred": "epsilon",
+        "pad": "!",
+    },
+    "sd21": {
+        "linear": True,
+        "heads": (2, 4),
+        "act": "gelu",
+        "scheduler": "DDIMScheduler",
+        "pred": "v_prediction",
+        "pad": "!",
+    },
 }
 
 WORDS = ["a", "red", "blue", "chair", "front", "side", "back", "view", "of", ","]
@@ -58,28 +76,51 @@ def write_tokenizer(folder: Path, pad_token: str | None = None) -> None:
     tok.save_pretrained(folder)
 
 
-def write_tiny_sd(root: Path, prediction_type: Literal["epsilon", "v_prediction"] = "epsilon", seed: int = 0) -> Path:
+def write_tiny_sd(
+    root: Path, prediction_type: Literal["epsilon", "v_prediction"] = "epsilon", seed: int = 0
+) -> Path:
     """A diffusers SD folder with tiny random weights: 16 px images, 8x8x4 latents, 32-d text states."""
     from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
     torch.manual_seed(seed)
     UNet2DConditionModel(
-        sample_size=8, in_channels=4, out_channels=4, block_out_channels=(32, 64), layers_per_block=1,
-        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
-        cross_attention_dim=32, attention_head_dim=4, norm_num_groups=8,
+        sample_size=8,
+        in_channels=4,
+        out_channels=4,
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+        cross_attention_dim=32,
+        attention_head_dim=4,
+        norm_num_groups=8,
     ).save_pretrained(root / "unet")
     AutoencoderKL(
-        block_out_channels=(16, 32), in_channels=3, out_channels=3, latent_channels=4, norm_num_groups=8,
-        down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2, sample_size=16,
+        block_out_channels=(16, 32),
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        norm_num_groups=8,
+        down_block_types=("DownEncoderBlock2D",) * 2,
+        up_block_types=("UpDecoderBlock2D",) * 2,
+        sample_size=16,
     ).save_pretrained(root / "vae")
-    CLIPTextModel(CLIPTextConfig(
-        vocab_size=1000, hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4,
-        max_position_embeddings=77, projection_dim=32,
-    )).save_pretrained(root / "text_encoder")
+    CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=1000,
+            hidden_size=32,
+            intermediate_size=37,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            max_position_embeddings=77,
+            projection_dim=32,
+        )
+    ).save_pretrained(root / "text_encoder")
     write_tokenizer(root / "tokenizer")
-    DDPMScheduler(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012,
-                  prediction_type=prediction_type).save_pretrained(root / "scheduler")
+    DDPMScheduler(
+        beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012, prediction_type=prediction_type
+    ).save_pretrained(root / "scheduler")
     (root / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline"}))
     return root
 
@@ -94,31 +135,68 @@ def write_tiny_sd_like(root: Path, flavour: Flavour, seed: int = 0) -> Path:
     f = FLAVOURS[flavour]
     torch.manual_seed(seed)
     UNet2DConditionModel(
-        sample_size=8, in_channels=4, out_channels=4, block_out_channels=(32, 64), layers_per_block=1,
-        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
-        cross_attention_dim=32, attention_head_dim=f["heads"], use_linear_projection=f["linear"], norm_num_groups=8,
+        sample_size=8,
+        in_channels=4,
+        out_channels=4,
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+        cross_attention_dim=32,
+        attention_head_dim=f["heads"],
+        use_linear_projection=f["linear"],
+        norm_num_groups=8,
     ).save_pretrained(root / "unet")
     AutoencoderKL(
-        block_out_channels=(16, 32), in_channels=3, out_channels=3, latent_channels=4, norm_num_groups=8,
-        down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2, sample_size=16,
+        block_out_channels=(16, 32),
+        in_channels=3,
+        out_channels=3,
+        latent_channels=4,
+        norm_num_groups=8,
+        down_block_types=("DownEncoderBlock2D",) * 2,
+        up_block_types=("UpDecoderBlock2D",) * 2,
+        sample_size=16,
         scaling_factor=0.18215,
     ).save_pretrained(root / "vae")
-    CLIPTextModel(CLIPTextConfig(
-        vocab_size=1000, hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4,
-        max_position_embeddings=77, projection_dim=32, hidden_act=f["act"],
-    )).save_pretrained(root / "text_encoder")
+    CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=1000,
+            hidden_size=32,
+            intermediate_size=37,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            max_position_embeddings=77,
+            projection_dim=32,
+            hidden_act=f["act"],
+        )
+    ).save_pretrained(root / "text_encoder")
     write_tokenizer(root / "tokenizer", pad_token=f["pad"])
     scheduler = getattr(diffusers, f["scheduler"])
     extra = {"skip_prk_steps": True} if f["scheduler"] == "PNDMScheduler" else {"clip_sample": False}
-    scheduler(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012, prediction_type=f["pred"],
-              steps_offset=1, set_alpha_to_one=False, **extra).save_pretrained(root / "scheduler")
-    index = {"_class_name": "StableDiffusionPipeline", "_diffusers_version": diffusers.__version__,
-             "scheduler": ["diffusers", f["scheduler"]], "text_encoder": ["transformers", "CLIPTextModel"],
-             "tokenizer": ["transformers", "CLIPTokenizer"], "unet": ["diffusers", "UNet2DConditionModel"],
-             "vae": ["diffusers", "AutoencoderKL"], "requires_safety_checker": flavour == "sd15"}
+    scheduler(
+        beta_schedule="scaled_linear",
+        beta_start=0.00085,
+        beta_end=0.012,
+        prediction_type=f["pred"],
+        steps_offset=1,
+        set_alpha_to_one=False,
+        **extra,
+    ).save_pretrained(root / "scheduler")
+    index = {
+        "_class_name": "StableDiffusionPipeline",
+        "_diffusers_version": diffusers.__version__,
+        "scheduler": ["diffusers", f["scheduler"]],
+        "text_encoder": ["transformers", "CLIPTextModel"],
+        "tokenizer": ["transformers", "CLIPTokenizer"],
+        "unet": ["diffusers", "UNet2DConditionModel"],
+        "vae": ["diffusers", "AutoencoderKL"],
+        "requires_safety_checker": flavour == "sd15",
+    }
     if flavour == "sd15":  # SD 1.5 folders carry a safety checker and feature extractor we never load
-        index |= {"safety_checker": ["stable_diffusion", "StableDiffusionSafetyChecker"],
-                  "feature_extractor": ["transformers", "CLIPImageProcessor"]}
+        index |= {
+            "safety_checker": ["stable_diffusion", "StableDiffusionSafetyChecker"],
+            "feature_extractor": ["transformers", "CLIPImageProcessor"],
+        }
     (root / "model_index.json").write_text(json.dumps(index))
     return root
 

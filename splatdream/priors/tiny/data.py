@@ -115,7 +115,9 @@ def caption_colour(caption: str) -> str | None:
     return None if m is None else _ALIASES.get(m.group(1), m.group(1))
 
 
-def recolour(obj: ColouredPoints, caption: str, new: str, tolerance: float = 0.25) -> tuple[ColouredPoints, str] | None:
+def recolour(
+    obj: ColouredPoints, caption: str, new: str, tolerance: float = 0.25
+) -> tuple[ColouredPoints, str] | None:
     """Repaint the points near the caption's colour with ``new`` and rewrite the word (None if impossible)."""
     old = caption_colour(caption)
     if old is None:
@@ -128,8 +130,9 @@ def recolour(obj: ColouredPoints, caption: str, new: str, tolerance: float = 0.2
     colors = obj.colors.clone()
     # Keep texture variation: shift by the difference to the reference colour.
     colors[near] = (target + 0.5 * (obj.colors[near] - ref)).clamp(0, 1)
-    pattern = re.compile(r"\b" + "|".join([old] + [a for a, o in _ALIASES.items() if o == old]) + r"\b",
-                         re.IGNORECASE)
+    pattern = re.compile(
+        r"\b" + "|".join([old] + [a for a, o in _ALIASES.items() if o == old]) + r"\b", re.IGNORECASE
+    )
     return ColouredPoints(obj.points, obj.normals, colors), pattern.sub(new, caption, count=1)
 
 
@@ -160,15 +163,28 @@ class RenderedSet:
 
         with atomic_write(path) as tmp:
             np.savez_compressed(
-                tmp, rgb=self.rgb, alpha=self.alpha, captions=np.array(self.captions), views=np.array(self.views),
-                azimuth=self.azimuth, elevation=self.elevation, asset=self.asset,
+                tmp,
+                rgb=self.rgb,
+                alpha=self.alpha,
+                captions=np.array(self.captions),
+                views=np.array(self.views),
+                azimuth=self.azimuth,
+                elevation=self.elevation,
+                asset=self.asset,
             )
 
     @classmethod
     def load(cls, path: str | Path) -> RenderedSet:
         d = np.load(path)
-        return cls(d["rgb"], d["alpha"], [str(s) for s in d["captions"]], [str(s) for s in d["views"]],
-                   d["azimuth"], d["elevation"], d["asset"])
+        return cls(
+            d["rgb"],
+            d["alpha"],
+            [str(s) for s in d["captions"]],
+            [str(s) for s in d["views"]],
+            d["azimuth"],
+            d["elevation"],
+            d["asset"],
+        )
 
     @staticmethod
     def concat(sets: Sequence[RenderedSet]) -> RenderedSet:
@@ -177,9 +193,12 @@ class RenderedSet:
             assets.append(s.asset + offs)
             offs += int(s.asset.max()) + 1 if len(s.asset) else 0
         return RenderedSet(
-            np.concatenate([s.rgb for s in sets]), np.concatenate([s.alpha for s in sets]),
-            [c for s in sets for c in s.captions], [v for s in sets for v in s.views],
-            np.concatenate([s.azimuth for s in sets]), np.concatenate([s.elevation for s in sets]),
+            np.concatenate([s.rgb for s in sets]),
+            np.concatenate([s.alpha for s in sets]),
+            [c for s in sets for c in s.captions],
+            [v for s in sets for v in s.views],
+            np.concatenate([s.azimuth for s in sets]),
+            np.concatenate([s.elevation for s in sets]),
             np.concatenate(assets),
         )
 
@@ -188,8 +207,15 @@ class RenderedSet:
 
     def subset(self, index: Sequence[int] | np.ndarray) -> RenderedSet:
         idx = np.asarray(index, dtype=np.int64)
-        return RenderedSet(self.rgb[idx], self.alpha[idx], [self.captions[i] for i in idx],
-                           [self.views[i] for i in idx], self.azimuth[idx], self.elevation[idx], self.asset[idx])
+        return RenderedSet(
+            self.rgb[idx],
+            self.alpha[idx],
+            [self.captions[i] for i in idx],
+            [self.views[i] for i in idx],
+            self.azimuth[idx],
+            self.elevation[idx],
+            self.asset[idx],
+        )
 
 
 def render_assets(
@@ -230,8 +256,15 @@ def render_assets(
             azs.append(cams.azimuth_deg.numpy())
             els.append(cams.elevation_deg.numpy())
             ids.append(np.full(len(cams), k))
-    return RenderedSet(np.concatenate(rgbs), np.concatenate(alphas), caps, views,
-                       np.concatenate(azs), np.concatenate(els), np.concatenate(ids))
+    return RenderedSet(
+        np.concatenate(rgbs),
+        np.concatenate(alphas),
+        caps,
+        views,
+        np.concatenate(azs),
+        np.concatenate(els),
+        np.concatenate(ids),
+    )
 
 
 def synthetic_assets() -> list[tuple[str, str, trimesh.Trimesh]]:
@@ -242,9 +275,13 @@ def synthetic_assets() -> list[tuple[str, str, trimesh.Trimesh]]:
         "cube": lambda: trimesh.creation.box(extents=(1.0, 1.0, 1.0)),
         "ball": lambda: trimesh.creation.icosphere(subdivisions=3, radius=0.6),
         "cylinder": lambda: trimesh.creation.cylinder(0.45, 1.2, sections=32).apply_transform(
-            trimesh.transformations.rotation_matrix(-np.pi / 2, (1, 0, 0))),
-        "cone": lambda: trimesh.creation.cone(0.55, 1.2, sections=32).apply_transform(
-            trimesh.transformations.rotation_matrix(-np.pi / 2, (1, 0, 0))).apply_translation((0, -0.5, 0)),
+            trimesh.transformations.rotation_matrix(-np.pi / 2, (1, 0, 0))
+        ),
+        "cone": lambda: (
+            trimesh.creation.cone(0.55, 1.2, sections=32)
+            .apply_transform(trimesh.transformations.rotation_matrix(-np.pi / 2, (1, 0, 0)))
+            .apply_translation((0, -0.5, 0))
+        ),
         "ring": lambda: trimesh.creation.torus(0.5, 0.18, major_sections=32, minor_sections=12),
         "tall block": lambda: trimesh.creation.box(extents=(0.6, 1.4, 0.6)),
         "flat slab": lambda: trimesh.creation.box(extents=(1.4, 0.35, 1.0)),
@@ -253,10 +290,14 @@ def synthetic_assets() -> list[tuple[str, str, trimesh.Trimesh]]:
     for name, make in shapes.items():
         for colour in ("red", "green", "blue", "yellow"):
             body = make()
-            body.visual.vertex_colors = np.tile(np.array([*COLOURS[colour], 255], np.uint8), (len(body.vertices), 1))
+            body.visual.vertex_colors = np.tile(
+                np.array([*COLOURS[colour], 255], np.uint8), (len(body.vertices), 1)
+            )
             marker = trimesh.creation.box(extents=(0.35, 0.35, 0.1))
             marker.apply_translation((0.0, 0.1, float(body.bounds[1][2]) + 0.04))
-            marker.visual.vertex_colors = np.tile(np.array([20, 20, 22, 255], np.uint8), (len(marker.vertices), 1))
+            marker.visual.vertex_colors = np.tile(
+                np.array([20, 20, 22, 255], np.uint8), (len(marker.vertices), 1)
+            )
             mesh = trimesh.util.concatenate([body, marker])
             out.append((f"a {colour} {name}", f"a {colour} {name}", mesh))
     return out

@@ -30,22 +30,29 @@ def mean_colour_of_object(images: Tensor) -> Tensor:
 
 @torch.no_grad()
 def colour_control(
-    prior: Prior, subject: str = "chair", colours: tuple[str, str] = ("red", "blue"), n: int = 8,
-    steps: int = 20, guidance_scale: float = 5.0, seed: int = 0,
+    prior: Prior,
+    subject: str = "chair",
+    colours: tuple[str, str] = ("red", "blue"),
+    n: int = 8,
+    steps: int = 20,
+    guidance_scale: float = 5.0,
+    seed: int = 0,
 ) -> dict[str, Tensor]:
     """Mean object colour [3] of ``n`` DDIM samples per prompt "a <colour> <subject>"."""
     prompts = [f"a {c} {subject}" for c in colours for _ in range(n)]
     images = ddim_sample(prior, prompts, steps=steps, guidance_scale=guidance_scale, seed=seed)
-    return {c: mean_colour_of_object(images[i * n:(i + 1) * n]) for i, c in enumerate(colours)}
+    return {c: mean_colour_of_object(images[i * n : (i + 1) * n]) for i, c in enumerate(colours)}
 
 
-def _batched_eps_loss(prior: Prior, x0: Tensor, hidden: Tensor, t: Tensor, noise: Tensor, bs: int = 64) -> Tensor:
+def _batched_eps_loss(
+    prior: Prior, x0: Tensor, hidden: Tensor, t: Tensor, noise: Tensor, bs: int = 64
+) -> Tensor:
     """Per-example MSE of the UNet's noise prediction [N] (conditional only, no guidance)."""
     out = []
     for i in range(0, len(x0), bs):
-        x_t = prior.add_noise(x0[i:i + bs], noise[i:i + bs], t[i:i + bs])
-        pred = prior.unet(x_t, t[i:i + bs], encoder_hidden_states=hidden[i:i + bs]).sample
-        out.append((pred - noise[i:i + bs]).pow(2).mean((1, 2, 3)))
+        x_t = prior.add_noise(x0[i : i + bs], noise[i : i + bs], t[i : i + bs])
+        pred = prior.unet(x_t, t[i : i + bs], encoder_hidden_states=hidden[i : i + bs]).sample
+        out.append((pred - noise[i : i + bs]).pow(2).mean((1, 2, 3)))
     return torch.cat(out)
 
 
@@ -80,8 +87,9 @@ class ViewCheck:
 
 
 @torch.no_grad()
-def view_word_check(prior: Prior, data: RenderedSet, repeats: int = 8, t_range: tuple[int, int] = (100, 700),
-                    seed: int = 0) -> ViewCheck:
+def view_word_check(
+    prior: Prior, data: RenderedSet, repeats: int = 8, t_range: tuple[int, int] = (100, 700), seed: int = 0
+) -> ViewCheck:
     """Does the right view word ("back view" for back renders) lower the denoising loss?"""
     keep = [i for i, v in enumerate(data.views) if v in ("front", "back")]
     opposite = {"front": "back", "back": "front"}
@@ -97,8 +105,15 @@ def view_word_check(prior: Prior, data: RenderedSet, repeats: int = 8, t_range: 
     return ViewCheck(float(lr.mean()), float(lw.mean()), float((lr_ < lw_).float().mean()))
 
 
-def sds_images(prior: Prior, prompt: str, steps: int = 60, guidance_scale: float = 20.0, lr: float = 0.05,
-               seed: int = 0, t_range: tuple[int, int] = (200, 980)) -> Tensor:
+def sds_images(
+    prior: Prior,
+    prompt: str,
+    steps: int = 60,
+    guidance_scale: float = 20.0,
+    lr: float = 0.05,
+    seed: int = 0,
+    t_range: tuple[int, int] = (200, 980),
+) -> Tensor:
     """2D score distillation on 4 free grey images; returns them [4, 3, 32, 32] in [0, 1] (see sds_colour)."""
     gen = torch.Generator().manual_seed(seed)
     image = torch.full((4, 3, 32, 32), 0.5, requires_grad=True)
@@ -119,8 +134,15 @@ def sds_images(prior: Prior, prompt: str, steps: int = 60, guidance_scale: float
     return image.detach().clamp(0, 1)
 
 
-def sds_colour(prior: Prior, prompt: str, steps: int = 60, guidance_scale: float = 20.0, lr: float = 0.05,
-               seed: int = 0, t_range: tuple[int, int] = (200, 980)) -> Tensor:
+def sds_colour(
+    prior: Prior,
+    prompt: str,
+    steps: int = 60,
+    guidance_scale: float = 20.0,
+    lr: float = 0.05,
+    seed: int = 0,
+    t_range: tuple[int, int] = (200, 980),
+) -> Tensor:
     """2D score distillation on a free grey image; returns the mean colour [3] of the object it grows.
 
     The image starts mid-grey; SDS (w(t) = 1 - abar_t, threestudio's weighting) should grow an

@@ -45,7 +45,7 @@ def loss_curve_png(log: Path, path: Path, width: int = 640, height: int = 320) -
     loss = np.array([float(r["loss"]) for r in rows])
     k = max(1, len(loss) // 100)
     smooth = np.convolve(loss, np.ones(k) / k, mode="valid")
-    steps = steps[k - 1:]
+    steps = steps[k - 1 :]
     img = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(img)
     m = 40
@@ -98,15 +98,21 @@ def measure(prior: TinyPrior, heldout: RenderedSet, sds: dict[str, Tensor]) -> d
     }
 
 
-def export_tiny(run_dir: str | Path, out_dir: str | Path | None = None, measure_quality: bool = True,
-                samples_per_colour: int = 8) -> Path:
+def export_tiny(
+    run_dir: str | Path,
+    out_dir: str | Path | None = None,
+    measure_quality: bool = True,
+    samples_per_colour: int = 8,
+) -> Path:
     """Copy the latest EMA weights of ``run_dir`` into ``out_dir`` (the shipped folder by default)."""
     from splatdream.priors.sample import ddim_sample, image_grid, save_png
 
     run_dir, out = Path(run_dir), Path(out_dir) if out_dir else SHIPPED_DIR
     ckpt_path = run_dir / CHECKPOINT
     if not ckpt_path.is_file():
-        raise FileNotFoundError(f"no {CHECKPOINT} in {run_dir}; train first: splatdream prior train-tiny --out {run_dir}")
+        raise FileNotFoundError(
+            f"no {CHECKPOINT} in {run_dir}; train first: splatdream prior train-tiny --out {run_dir}"
+        )
     state = load_checkpoint(ckpt_path)
     arch: TinyArch = state["arch"]
     unet = build_tiny_unet(arch)
@@ -139,8 +145,12 @@ def export_tiny(run_dir: str | Path, out_dir: str | Path | None = None, measure_
         loss_curve_png(run_dir / "loss.csv", out / "loss.png")
     prior = TinyPrior.load(out)
     prompts = [f"a {c} chair, front view" for c in CARD_COLOURS for _ in range(samples_per_colour)]
-    save_png(image_grid(ddim_sample(prior, prompts, steps=30, guidance_scale=5.0), ncols=samples_per_colour, upscale=2),
-             out / "samples.png")
+    save_png(
+        image_grid(
+            ddim_sample(prior, prompts, steps=30, guidance_scale=5.0), ncols=samples_per_colour, upscale=2
+        ),
+        out / "samples.png",
+    )
     heldout_path = out / HELDOUT_FILE
     heldout = RenderedSet.load(heldout_path) if heldout_path.is_file() else make_heldout(heldout_path)
     numbers: dict[str, float] = {}
@@ -174,7 +184,7 @@ def model_card(meta: dict, q: dict[str, float]) -> str:
         f"{tuple(arch['block_out_channels'])}, layers_per_block {arch['layers_per_block']}, cross-attention "
         "at the lowest resolution only.",
         f"- Text: {meta['text_encoder']}, {arch['max_text_tokens']} tokens; global conditioning through "
-        "`addition_embed_type=\"text\"` (attention-pooled token states added to the timestep embedding).",
+        '`addition_embed_type="text"` (attention-pooled token states added to the timestep embedding).',
         f"- {meta['schedule']} (the same schedule as Stable Diffusion).",
         "",
         "## Training",

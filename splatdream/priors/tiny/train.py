@@ -35,7 +35,10 @@ from splatdream.safeload import load_tensors
 
 CHECKPOINT = "checkpoint.pt"
 SAMPLE_PROMPTS = (
-    "a red cube, front view", "a blue cube, front view", "a green ball, side view", "a yellow ball, side view",
+    "a red cube, front view",
+    "a blue cube, front view",
+    "a green ball, side view",
+    "a yellow ball, side view",
 )
 
 
@@ -95,7 +98,7 @@ class CaptionBank:
         texts = sorted(set(with_views) | set(data.captions) | {""})
         index = {t: i for i, t in enumerate(texts)}
         self.texts = texts
-        self.emb = torch.cat([encoder.encode(texts[i:i + 512]) for i in range(0, len(texts), 512)]).half()
+        self.emb = torch.cat([encoder.encode(texts[i : i + 512]) for i in range(0, len(texts), 512)]).half()
         self.with_view = torch.tensor([index[t] for t in with_views])
         self.without_view = torch.tensor([index[c] for c in data.captions])
         self.empty = index[""]
@@ -107,8 +110,11 @@ def composite(rgb: Tensor, alpha: Tensor, cfg: TrainTinyConfig, gen: torch.Gener
     u = torch.rand(b, generator=gen)
     bg = torch.rand(b, 3, generator=gen)
     grey = torch.rand(b, 1, generator=gen).expand(b, 3)
-    bg = torch.where((u < cfg.white_background)[:, None], torch.ones(b, 3),
-                     torch.where((u < cfg.white_background + 0.25)[:, None], grey, bg))
+    bg = torch.where(
+        (u < cfg.white_background)[:, None],
+        torch.ones(b, 3),
+        torch.where((u < cfg.white_background + 0.25)[:, None], grey, bg),
+    )
     a = alpha.float()[..., None] / 255.0
     img = rgb.float() / 255.0 * a + bg[:, None, None, :] * (1 - a)
     return img.permute(0, 3, 1, 2) * 2 - 1
@@ -164,7 +170,9 @@ def train(cfg: TrainTinyConfig) -> Path:
     ckpt = cfg.out / CHECKPOINT
     if ckpt.is_file() and not cfg.resume:
         raise FileExistsError(f"{ckpt} exists; pass --resume to continue it or choose another --out")
-    state = load_checkpoint(ckpt) if ckpt.is_file() else None  # before any work: a bad file is refused at once
+    state = (
+        load_checkpoint(ckpt) if ckpt.is_file() else None
+    )  # before any work: a bad file is refused at once
     data = RenderedSet.concat([RenderedSet.load(p) for p in find_data(cfg)])
     encoder = MiniLMTokenEncoder(cfg.arch.max_text_tokens)
     bank = CaptionBank(data, cfg.view, encoder)
@@ -222,16 +230,27 @@ def train(cfg: TrainTinyConfig) -> Path:
             running.append(float(loss.detach()))
             if step % cfg.log_every == 0:
                 sec = (time.time() - t_last) / len(running)
-                log.writerow([step, f"{np.mean(running):.5f}", f"{lr_at(step, cfg):.2e}", f"{sec:.3f}", f"{wall:.0f}"])
+                log.writerow(
+                    [step, f"{np.mean(running):.5f}", f"{lr_at(step, cfg):.2e}", f"{sec:.3f}", f"{wall:.0f}"]
+                )
                 log_file.flush()
                 print(f"step {step} loss {np.mean(running):.4f} {sec:.2f}s/step", flush=True)
                 running, t_last = [], time.time()
             if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-                save_checkpoint(ckpt, {
-                    "unet": unet.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
-                    "gen": gen.get_state(), "step": step, "wall_s": wall, "arch": json.dumps(arch_to_json(cfg.arch)),
-                    "data": [str(p) for p in find_data(cfg)], "n_renders": len(data),
-                })
+                save_checkpoint(
+                    ckpt,
+                    {
+                        "unet": unet.state_dict(),
+                        "ema": ema.state_dict(),
+                        "opt": opt.state_dict(),
+                        "gen": gen.get_state(),
+                        "step": step,
+                        "wall_s": wall,
+                        "arch": json.dumps(arch_to_json(cfg.arch)),
+                        "data": [str(p) for p in find_data(cfg)],
+                        "n_renders": len(data),
+                    },
+                )
             if step % cfg.sample_every == 0 or step == cfg.steps:
                 print(f"samples: {write_samples(ema, cfg, step, encoder)}", flush=True)
     return ckpt
