@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from splatdream.adaptation import apply_adapter
+from splatdream.adaptation.lora import apply_adapter
 from splatdream.config import PRESETS, RunConfig
 from splatdream.configio import load_yaml
 from splatdream.distill.config import DistillConfig

@@ -19,10 +19,12 @@ pytestmark = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available()
 def test_refine_every_step_save_load_step_on_cuda(tiny_sd: Path, tmp_path: Path, packed: bool) -> None:
     """A tiny SD folder as the prior (diffusers + transformers only: what the GPU machine has), float16 on CUDA
     as the presets run it, so the LoRA's loss scaling runs too."""
+    from splatdream.distill.checkpoint import load_checkpoint, save_checkpoint
     from splatdream.distill.config import DensifyConfig, DistillConfig
     from splatdream.distill.schedule import Steps
-    from splatdream.distill.trainer import Trainer, load_checkpoint, save_checkpoint
-    from splatdream.priors import PriorConfig, load_prior
+    from splatdream.distill.trainer import Trainer
+    from splatdream.priors.config import PriorConfig
+    from splatdream.priors.loader import load_prior
     from splatdream.scene import Gaussians
 
     cfg = DistillConfig(

@@ -9,9 +9,10 @@ import pytest
 import torch
 
 from splatdream.distill.score_net import CameraLoRA, ScoreNetConfig, lora_config, score_optimizer
-from splatdream.priors import PriorConfig, load_prior
 from splatdream.priors.base import denoising_target
+from splatdream.priors.config import PriorConfig
 from splatdream.priors.half import HALF_LOSS_SCALE, loss_scale, scaled_backward, unscale_grads
+from splatdream.priors.loader import load_prior
 
 BEFORE = ScoreNetConfig(rank=16, alpha=4.0, init="kaiming", lr=1e-4, betas=(0.9, 0.999), eps=1e-8)
 """redream-sd21's score net before issue 24: rank 16, scale 0.25, peft's kaiming init, torch's AdamW defaults."""
