@@ -836,7 +836,6 @@ def test_bad_mesh_is_skipped_and_reported_the_batch_goes_on(kind, tmp_path) -> N
 
 def test_symlink_loops_in_assets_add_are_listed_among_the_skipped(tmp_path) -> None:
     from splatdream.models.embedders import load_embedder
-
     from splatdream.retrieval.library import AssetLibrary
 
     folder = tmp_path / "in"
