@@ -642,6 +642,45 @@ def test_resume_of_a_folder_that_is_no_run_is_refused(tmp_path, capsys) -> None:
     refused(["--resume", str(tmp_path)], capsys, "is not a run directory")
 
 
+OLD_SETTINGS = {
+    "view-prompts": (("distill", "view_prompts"), {"style": "suffix"}, "distill.view_prompts moved to prior"),
+    "absolute-refine-stop": (
+        ("distill", "densify", "refine_stop"),
+        800,
+        "refine_stop (800) is now a fraction",
+    ),
+    "lr-means-steps": (("distill", "lr", "means", "steps"), 1200, "became distill.lr.means.over"),
+}
+
+
+@pytest.mark.parametrize("how", ["config", "resume"])
+@pytest.mark.parametrize("old", list(OLD_SETTINGS))
+def test_a_config_of_an_older_version_says_what_changed(
+    old, how, tmp_path, capsys, random_tiny_prior
+) -> None:
+    """Old settings used to get advice the user had already followed; now: what changed, and what to do."""
+    import yaml
+
+    key, value, said = OLD_SETTINGS[old]
+    data = yaml.safe_load(dump_yaml(small_config(random_tiny_prior, tmp_path / "run")))
+    node = data
+    for k in key[:-1]:
+        node = node[k]
+    node[key[-1]] = value
+    if how == "config":
+        path = tmp_path / "old.yaml"
+        path.write_text(yaml.safe_dump(data))
+        err = refused(["--config", str(path)], capsys, "was written for an earlier version of splatdream")
+        assert "edit those settings" in err
+    else:
+        run = tmp_path / "old-run"
+        run.mkdir()
+        (run / "config.yaml").write_text(yaml.safe_dump(data))
+        err = refused(["--resume", str(run)], capsys, f"{run} was written by an earlier version")
+        assert "cannot be resumed" in err and "start a new run" in err
+    assert said in err and len(err.strip().splitlines()) == 1
+
+
 def test_resume_drops_metrics_past_the_checkpoint(tmp_path) -> None:
     from splatdream.distill.loop import truncate_metrics
 
