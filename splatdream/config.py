@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import tyro
 
@@ -27,6 +29,7 @@ from splatdream.distill.config import (
     ScoreNetConfig,
 )
 from splatdream.distill.schedule import ExpDecay, Steps
+from splatdream.errors import UserError
 from splatdream.export.config import ExportFormat
 from splatdream.init.config import InitConfig
 from splatdream.numbers import checked
@@ -268,6 +271,85 @@ def _pop_option(argv: list[str], name: str) -> tuple[str | None, list[str]]:
     return value, rest
 
 
+MOVED: dict[tuple[str, ...], str] = {
+    ("adapt", "view_prompts"): "moved to prior.view_prompts",
+    ("distill", "view_prompts"): "moved to prior.view_prompts",
+    ("prior", "device"): "moved to device (--device)",
+    ("prior", "guidance_scale"): "moved to distill.guidance_scale",
+    ("distill", "lr", "means", "steps"): "became distill.lr.means.over, a fraction of the run's steps",
+}
+"""Settings of earlier versions that moved or were renamed, and where they went."""
+NOW_FRACTIONS = (
+    ("distill", "densify", "refine_stop"),
+    ("distill", "densify", "reset_every"),
+    ("distill", "t_max", "milestones"),
+    ("distill", "resolution", "milestones"),
+)
+"""Settings that were step numbers and are now fractions of distill.steps (a value above 1 is an old one)."""
+
+
+def _at(data: Any, path: Sequence[str]) -> tuple[bool, Any]:
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return False, None
+        data = data[key]
+    return True, data
+
+
+def older_version_changes(path: Path) -> list[str]:
+    """What in the YAML file at ``path`` is a setting of an earlier splatdream ([] when nothing is, or unreadable).
+
+    Called only after the file was refused, so a message can say what changed instead of advising the
+    fix the user already tried; only fixed paths are looked up, so nested aliases cost nothing here.
+    """
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, RecursionError, yaml.YAMLError):
+        return []
+    changes = [f"{'.'.join(key)} {what}" for key, what in MOVED.items() if _at(data, key)[0]]
+    for key in NOW_FRACTIONS:
+        value = _at(data, key)[1]
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(v, int | float) and not isinstance(v, bool) and v > 1 for v in values):
+            changes.append(
+                f"{'.'.join(key)} ({_short(value)}) is now a fraction of distill.steps, not a step"
+            )
+    return changes
+
+
+def _short(value: Any) -> str:
+    from splatdream.configio import short
+
+    return short(value)
+
+
+def load_run_config(path: Path, *, resume: Path | None = None) -> RunConfig:
+    """``load_yaml(RunConfig, path)``; a file of an earlier splatdream is refused saying what changed.
+
+    ``resume``: the run directory whose config.yaml this is; such a run cannot be continued by this
+    version (its checkpoint follows the old settings), so the message says to start a new run.
+    """
+    try:
+        return load_yaml(RunConfig, path)
+    except (TypeError, ValueError) as exc:
+        changes = older_version_changes(path)
+        if not changes:
+            raise
+        what = "; ".join(changes)
+        if resume is not None:
+            raise UserError(
+                f"{resume} was written by an earlier version of splatdream ({what}) and cannot be resumed "
+                "by this one: start a new run with the same --prompt, or resume it with the version that "
+                "wrote it"
+            ) from exc
+        raise UserError(
+            f"config {path} was written for an earlier version of splatdream: {what}; edit those settings, "
+            "or start from a current file (python -m splatdream.config DIR writes the presets)"
+        ) from exc
+
+
 def parse_run_config(argv: list[str]) -> RunConfig:
     """Preset or YAML defaults, then command-line overrides (tyro)."""
     no_viewer = "--no-viewer" in argv
@@ -278,7 +360,7 @@ def parse_run_config(argv: list[str]) -> RunConfig:
     if preset is not None and config_file is not None:
         raise SystemExit("error: give --preset or --config, not both")
     if config_file is not None:
-        default = load_yaml(RunConfig, Path(config_file))
+        default = load_run_config(Path(config_file))
         description = f"defaults from {config_file}"
     else:
         name = preset or auto_preset(for_help=any(a in ("-h", "--help") for a in argv))

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from splatdream.atomic import atomic_write
-from splatdream.config import RunConfig, parse_run_config
-from splatdream.configio import dump_yaml, load_yaml
+from splatdream.config import RunConfig, load_run_config, parse_run_config
+from splatdream.configio import dump_yaml
 from splatdream.distill.config import DistillConfig
 from splatdream.errors import UserError
 from splatdream.rundir import RunDir, check_resume_overrides, claim_run_dir, interrupted, slugify, unused
@@ -438,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(
                 f"error: {cfg.resume} is not a run directory (no config.yaml); pass the folder a run wrote"
             )
-        saved_cfg = load_yaml(RunConfig, saved)
+        saved_cfg = load_run_config(saved, resume=Path(cfg.resume))
         check_resume_overrides(argv, cfg, saved_cfg, Path(cfg.resume))
         device = cfg.device if any(a.startswith("--device") for a in argv) else saved_cfg.device
         cfg = replace(saved_cfg, resume=cfg.resume, viewer=cfg.viewer, device=device)

@@ -56,3 +56,27 @@ def test_info_on_a_bad_file_is_a_one_line_error(tmp_path, capsys):
     assert cli_main(["info", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("splatdream info: error:") and "INRIA" in err
+
+
+def test_info_counts_rows_outside_the_sanity_bound_as_it_counts_nan_rows(tmp_path, capsys):
+    """Every other reader drops finite rows past the bound (huge log-scales, far positions); info counts them."""
+    from plyfile import PlyData
+
+    good, path = tmp_path / "good.ply", tmp_path / "s.ply"
+    write_ply(good, _scene())
+    ply = PlyData.read(str(good))  # memory-mapped: written to another file
+    v = ply["vertex"].data
+    v["scale_0"][0] = 80.0  # 5.5e34 across: finite, and a LinAlgError in the renderers
+    v["x"][1] = 3e8
+    v["y"][2] = float("nan")
+    ply.write(str(path))
+    assert cli_main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "(1 with NaN/inf!)" in out
+    assert "(2 outside the sanity bound, which the other commands drop: " in out
+    assert "1 with log-scales beyond +-20" in out and "1 with positions beyond +-1e+07" in out
+    assert cli_main(["info", str(path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["count"] == 4 and data["non_finite"] == 1 and data["implausible"] == 2
+    assert sum(data["implausible_by_reason"].values()) == 2
+    assert summarize(_scene())["implausible"] == 0

@@ -642,6 +642,45 @@ def test_resume_of_a_folder_that_is_no_run_is_refused(tmp_path, capsys) -> None:
     refused(["--resume", str(tmp_path)], capsys, "is not a run directory")
 
 
+OLD_SETTINGS = {
+    "view-prompts": (("distill", "view_prompts"), {"style": "suffix"}, "distill.view_prompts moved to prior"),
+    "absolute-refine-stop": (
+        ("distill", "densify", "refine_stop"),
+        800,
+        "refine_stop (800) is now a fraction",
+    ),
+    "lr-means-steps": (("distill", "lr", "means", "steps"), 1200, "became distill.lr.means.over"),
+}
+
+
+@pytest.mark.parametrize("how", ["config", "resume"])
+@pytest.mark.parametrize("old", list(OLD_SETTINGS))
+def test_a_config_of_an_older_version_says_what_changed(
+    old, how, tmp_path, capsys, random_tiny_prior
+) -> None:
+    """Old settings used to get advice the user had already followed; now: what changed, and what to do."""
+    import yaml
+
+    key, value, said = OLD_SETTINGS[old]
+    data = yaml.safe_load(dump_yaml(small_config(random_tiny_prior, tmp_path / "run")))
+    node = data
+    for k in key[:-1]:
+        node = node[k]
+    node[key[-1]] = value
+    if how == "config":
+        path = tmp_path / "old.yaml"
+        path.write_text(yaml.safe_dump(data))
+        err = refused(["--config", str(path)], capsys, "was written for an earlier version of splatdream")
+        assert "edit those settings" in err
+    else:
+        run = tmp_path / "old-run"
+        run.mkdir()
+        (run / "config.yaml").write_text(yaml.safe_dump(data))
+        err = refused(["--resume", str(run)], capsys, f"{run} was written by an earlier version")
+        assert "cannot be resumed" in err and "start a new run" in err
+    assert said in err and len(err.strip().splitlines()) == 1
+
+
 def test_resume_drops_metrics_past_the_checkpoint(tmp_path) -> None:
     from splatdream.distill.loop import truncate_metrics
 
@@ -832,6 +871,64 @@ def test_bad_mesh_is_skipped_and_reported_the_batch_goes_on(kind, tmp_path) -> N
     assert [Path(name).name for name, _ in report.skipped] == [bad.name]
     assert MESH_CASES[kind] in report.skipped[0][1]
     assert bad.name in report.summary() and good.exists()
+
+
+def damage_library(lib: Path, kind: str) -> None:
+    """Damage a copy of the shipped library the way a bad disk or a killed copy would."""
+    if kind == "truncated-assets":
+        data = next((lib / "assets.lance" / "data").glob("*.lance"))
+        os.truncate(data, 100)
+    elif kind == "overwritten-embeddings":
+        data = next((lib / "emb_minilm-l6-v2.lance" / "data").glob("*.lance"))
+        raw = bytearray(data.read_bytes())
+        raw[len(raw) // 4 : -16] = b"\xab" * (len(raw) - 16 - len(raw) // 4)
+        data.write_bytes(bytes(raw))
+    else:
+        next((lib / "assets.lance" / "_versions").glob("*.manifest")).write_bytes(b"garbage\n")
+
+
+@pytest.mark.parametrize(
+    ("kind", "command"),
+    [
+        ("truncated-assets", "retrieve"),
+        ("overwritten-embeddings", "retrieve"),
+        ("garbage-manifest", "retrieve"),
+        ("overwritten-embeddings", "run"),
+    ],
+)
+def test_a_damaged_library_is_named_with_its_fix(
+    kind, command, tmp_path, capsys, monkeypatch, random_tiny_prior
+) -> None:
+    """Lance's own message named no file and no fix; ours names the folder and how to get a good one."""
+    import shutil
+
+    from splatdream.retrieval.library import SHIPPED_LIBRARY
+
+    lib = tmp_path / "my library"
+    shutil.copytree(SHIPPED_LIBRARY, lib)
+    damage_library(lib, kind)
+    monkeypatch.setenv("SPLATDREAM_LIBRARY", str(lib))
+    if command == "retrieve":
+        argv = ["retrieve", "--prompt", "a chair", "--embedder", "text", "--sheet", "None"]
+    else:
+        cfg = config_file(tmp_path, random_tiny_prior, tmp_path / "run")
+        argv = ["--config", str(cfg), "--init.method", "retrieved", "--retrieval.embedder", "text"]
+    assert cli_main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if "is damaged" in line]
+    assert len(errors) == 1, err
+    assert f"the asset library at {lib} is damaged" in errors[0]
+    assert "delete that folder" in errors[0] and "SPLATDREAM_LIBRARY" in errors[0]
+    assert ".rs:" not in errors[0]  # no Rust source locations
+
+
+def test_a_damaged_shipped_library_says_how_to_rebuild_it() -> None:
+    from splatdream.retrieval.library import SHIPPED_LIBRARY, corrupt_message
+
+    message = corrupt_message(SHIPPED_LIBRARY, RuntimeError("lance error: LanceError(IO): x, /a/b.rs:1:2"))
+    assert "\n" not in message and str(SHIPPED_LIBRARY) in message
+    assert "splatdream assets build-starter" in message and "b.rs" not in message
 
 
 def test_symlink_loops_in_assets_add_are_listed_among_the_skipped(tmp_path) -> None:

@@ -13,7 +13,7 @@ import tyro
 
 from splatdream.export.gltf_splats_reader import GltfSplatsError
 from splatdream.export.scene_file import read_scene
-from splatdream.io.ply import PlyFormatError, nonfinite_rows
+from splatdream.io.ply import PlyFormatError, implausible_rows, nonfinite_rows
 from splatdream.scene import Gaussians
 
 
@@ -64,9 +64,17 @@ def summarize(gaussians: Gaussians) -> dict[str, Any]:
         lo = hi = center = torch.full((3,), float("nan"), dtype=torch.float64)
         radius = origin_radius = float("nan")
     opacities = gf.opacities
+    # Finite rows past the readers' sanity bound: every other command drops them, so info counts them
+    # (kept in the statistics below, where they show as the extreme values).
+    implausible = implausible_rows(gf)
+    outside = torch.zeros(len(gf), dtype=torch.bool)
+    for mask in implausible.values():
+        outside |= mask
     return {
         "count": len(g),
         "non_finite": int((~finite).sum()),
+        "implausible": int(outside.sum()),
+        "implausible_by_reason": {reason: int(mask.sum()) for reason, mask in implausible.items()},
         "sh_degree": g.sh_degree,
         "sh_highest_nonzero_band": highest_nonzero_band(gf.sh),
         "bbox_min": lo.tolist(),
@@ -92,7 +100,14 @@ def format_summary(summary: dict[str, Any], title: str = "") -> str:
     lines = [title] if title else []
     lines += [
         f"gaussians        {s['count']:,}"
-        + (f"  ({s['non_finite']:,} with NaN/inf!)" if s["non_finite"] else ""),
+        + (f"  ({s['non_finite']:,} with NaN/inf!)" if s["non_finite"] else "")
+        + (
+            f"  ({s['implausible']:,} outside the sanity bound, which the other commands drop: "
+            + ", ".join(f"{n:,} with {reason}" for reason, n in s["implausible_by_reason"].items())
+            + "!)"
+            if s.get("implausible")
+            else ""
+        ),
         f"sh degree        {s['sh_degree']} (highest non-zero band: {s['sh_highest_nonzero_band']})",
         f"bbox min         {vec(s['bbox_min'])}",
         f"bbox max         {vec(s['bbox_max'])}",

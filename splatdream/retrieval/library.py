@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import logging
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 import trimesh
@@ -61,6 +62,10 @@ class LibraryBusy(UserError):
     """Another process kept the library's write lock for longer than ``LOCK_WAIT_S``."""
 
 
+class LibraryCorrupt(UserError, ValueError):
+    """LanceDB could not read the library's tables: a file of the library folder is damaged."""
+
+
 DATA_DIR = Path(splatdream.__file__).resolve().parent / "data"
 SHIPPED_LIBRARY = DATA_DIR / "library"
 STARTER_PREFIX = "@starter/"
@@ -77,6 +82,46 @@ def user_library_dir() -> Path:
 
 def _is_library(path: Path) -> bool:
     return (path / "assets.lance").is_dir()
+
+
+def corrupt_message(root: Path, exc: BaseException) -> str:
+    """One line naming the damaged library folder and how to get a readable one back."""
+    from splatdream.errors import one_line
+
+    detail = re.sub(r",?\s*/\S+\.rs:\d+:\d+", "", one_line(exc, 400))  # Lance's Rust source locations
+    what = f"({detail[:160]})"
+    if Path(root).resolve() == SHIPPED_LIBRARY.resolve():
+        return (
+            f"the starter library shipped with splatdream at {root} is damaged and cannot be read {what}; "
+            "rebuild it with `splatdream assets build-starter`, or reinstall splatdream"
+        )
+    return (
+        f"the asset library at {root} is damaged and cannot be read {what}; delete that folder "
+        "(the shipped starter library is used again; `splatdream assets add DIR` adds your own meshes "
+        "back), or point SPLATDREAM_LIBRARY "
+        "or --library at another library"
+    )
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _names_damage(
+    method: Callable[Concatenate[AssetLibrary, _P], _R],
+) -> Callable[Concatenate[AssetLibrary, _P], _R]:
+    """Turn LanceDB's bare read errors (no file, no fix) into a ``LibraryCorrupt`` naming the folder."""
+
+    @functools.wraps(method)
+    def wrapper(self: AssetLibrary, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(self, *args, **kwargs)
+        except (RuntimeError, ValueError, OSError) as exc:
+            if store.raised_by_lance(exc):
+                raise LibraryCorrupt(corrupt_message(self.root, exc)) from exc
+            raise
+
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -109,6 +154,7 @@ class RetrievedAsset:
 class AssetLibrary:
     """A catalogue of normalised meshes with captions, thumbnails and per-embedder vectors."""
 
+    @_names_damage
     def __init__(self, root: Path, read_only: bool = False) -> None:
         self.root = Path(root)
         self.read_only = read_only
@@ -156,12 +202,15 @@ class AssetLibrary:
         self.catalogue = Catalogue(dest)
 
     # -- reading ----------------------------------------------------------------------------
+    @_names_damage
     def __len__(self) -> int:
         return len(self.catalogue)
 
+    @_names_damage
     def rows(self, ids: Iterable[str] | None = None, thumbnails: bool = False) -> list[dict[str, Any]]:
         return self.catalogue.rows(ids, thumbnails)
 
+    @_names_damage
     def get(self, asset_id: str, thumbnails: bool = False) -> dict[str, Any]:
         """The row of ``asset_id``; a unique prefix of at least 6 characters is enough."""
         if len(asset_id) < 6 or not re.fullmatch(r"[0-9a-f]+", asset_id):
@@ -187,6 +236,7 @@ class AssetLibrary:
         path = Path(mesh_path)
         return path if path.is_absolute() else self.root / path
 
+    @_names_damage
     def thumbnails(self, ids: Sequence[str]) -> dict[str, bytes]:
         return {r["id"]: r["thumbnail"] for r in self.catalogue.rows(ids, thumbnails=True)}
 
@@ -200,6 +250,7 @@ class AssetLibrary:
         return meshes.load_any(path)
 
     # -- writing ----------------------------------------------------------------------------
+    @_names_damage
     def add(
         self,
         items: Sequence[IngestItem] | Path,
@@ -223,6 +274,7 @@ class AssetLibrary:
         report.skipped.extend(links)
         return report
 
+    @_names_damage
     def remove(self, ids: Iterable[str]) -> list[str]:
         """Delete assets (rows, vectors and their copied mesh files); returns the full ids removed."""
         self._writable()
@@ -260,6 +312,7 @@ class AssetLibrary:
         finally:
             lock.release()
 
+    @_names_damage
     def ensure_embeddings(self, embedder: Embedder) -> int:
         """Embed the assets this embedder has not seen yet (e.g. CLIP on a MiniLM-built library)."""
         table = self.catalogue.embedding_table(embedder.name)
@@ -306,6 +359,7 @@ class AssetLibrary:
             weak_below=weak_below,
         )[0]
 
+    @_names_damage
     def search_many(
         self,
         prompts: Sequence[str],

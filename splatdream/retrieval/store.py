@@ -16,6 +16,7 @@ rewrites the asset table and every vector column has one fixed width.
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from collections.abc import Iterable
@@ -51,6 +52,25 @@ ASSET_SCHEMA = pa.schema(
     ]
 )
 META_COLUMNS = [f.name for f in ASSET_SCHEMA if f.name != "thumbnail"]
+
+
+_LANCEDB_DIR = os.path.dirname(os.path.realpath(lancedb.__file__)) + os.sep
+
+
+def raised_by_lance(exc: BaseException) -> bool:
+    """Whether ``exc`` came out of LanceDB itself (a damaged table), not out of our code calling it.
+
+    Lance reports unreadable files as bare ``RuntimeError``/``ValueError``/``OSError`` that name
+    neither the library nor a fix; the innermost frame of the traceback tells them apart from ours.
+    """
+    if not isinstance(exc, (RuntimeError, ValueError, OSError)):
+        return False
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return False  # a real OS error (full disk, no permission): reported as such, not as damage
+    tb, last = exc.__traceback__, None
+    while tb is not None:
+        last, tb = tb, tb.tb_next
+    return last is not None and os.path.realpath(last.tb_frame.f_code.co_filename).startswith(_LANCEDB_DIR)
 
 
 def embedding_table_name(embedder_name: str) -> str:
