@@ -13,10 +13,10 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeVar
 
 from splatdream.atomic import atomic_write
 from splatdream.config import RunConfig, load_run_config, parse_run_config
@@ -25,12 +25,19 @@ from splatdream.distill.config import DistillConfig
 from splatdream.errors import UserError
 from splatdream.rundir import RunDir, check_resume_overrides, claim_run_dir, interrupted, slugify, unused
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the stages' types, for the reader and mypy; importing them would load torch for --help
+    import trimesh
+    from rich.console import Console
+
+    from splatdream.adaptation.scoring import ImageTextScorer
     from splatdream.distill.loop import StepObserver
     from splatdream.distill.trainer import StepResult, Trainer
+    from splatdream.priors.base import Prior
+    from splatdream.retrieval.library import RetrievedAsset
     from splatdream.scene import Gaussians
 
 log = logging.getLogger("splatdream")
+T = TypeVar("T")
 
 
 def default_run_dir(prompt: str) -> Path:
@@ -41,7 +48,7 @@ def default_run_dir(prompt: str) -> Path:
 class Pipeline:
     """The stages of one run, in order; each writes what it produced into ``run_dir``."""
 
-    def __init__(self, cfg: RunConfig, run_dir: Path, console: Any) -> None:
+    def __init__(self, cfg: RunConfig, run_dir: Path, console: Console) -> None:
         self.cfg = cfg
         self.run_dir = run_dir
         from splatdream.device import resolve_device
@@ -70,14 +77,14 @@ class Pipeline:
         return ", ".join(parts) + f"; total {time.perf_counter() - self.started:.1f} s"
 
     # -- stages ------------------------------------------------------------------------------------
-    def load_prior(self) -> Any:
+    def load_prior(self) -> Prior:
         from splatdream.priors.loader import load_prior
 
         prior = load_prior(self.cfg.prior, self.device)
         self.say(f"[bold]prior[/]: {prior.name}")
         return prior
 
-    def retrieve(self) -> tuple[list[Any], list[Any]]:
+    def retrieve(self) -> tuple[list[RetrievedAsset], list[trimesh.Trimesh]]:
         """Top-k assets and their normalised meshes; writes retrieved.png and retrieved.json."""
         from splatdream.models.embedders import load_embedder
         from splatdream.retrieval.library import AssetLibrary, weak_match_warning
@@ -111,13 +118,12 @@ class Pipeline:
             sheet.save(tmp)
         with atomic_write(self.files.retrieved_json) as tmp:
             tmp.write_text(json.dumps([h.to_json() for h in hits], indent=2))
-        # Weak hits are dropped when good ones remain. When every hit is weak the closest are kept: the
-        # flag also fires on synonyms the captions never use ("settee", "lorry"), and distillation keeps
-        # the initial geometry, so a random ball would stay a ball.
-        hits = [h for h in hits if not h.weak] or hits
+        hits = drop_weak(hits, [h.weak for h in hits])
         return hits, [lib.load_mesh(h) for h in hits]
 
-    def init(self, prior: Any, hits: list[Any], meshes: list[Any]) -> list[Gaussians]:
+    def init(
+        self, prior: Prior, hits: list[RetrievedAsset], meshes: list[trimesh.Trimesh]
+    ) -> list[Gaussians]:
         """Particles: particle i from retrieved asset i mod k, each front-aligned first."""
         from splatdream.init.particles import initialise
 
@@ -132,7 +138,13 @@ class Pipeline:
             meshes = [self.align(prior, hit, mesh, scorer) for hit, mesh in zip(hits, meshes, strict=True)]
         return initialise(init, self.cfg.num_particles, meshes, names=[h.caption for h in hits] or None)
 
-    def align(self, prior: Any, hit: Any, mesh: Any, scorer: Any = None) -> Any:
+    def align(
+        self,
+        prior: Prior,
+        hit: RetrievedAsset,
+        mesh: trimesh.Trimesh,
+        scorer: ImageTextScorer | None = None,
+    ) -> trimesh.Trimesh:
         """Turn ``mesh`` so its front faces azimuth 0, judged on a light Gaussian version of it."""
         from splatdream.adaptation.align import align_front
         from splatdream.adaptation.rotate import rotate_mesh_yaw
@@ -146,7 +158,7 @@ class Pipeline:
         self.say(f"  aligned '{hit.caption}': front found at azimuth {yaw:.0f} deg")
         return rotate_mesh_yaw(mesh, -yaw)
 
-    def adapt(self, prior: Any, assets: list[Gaussians], captions: list[str]) -> None:
+    def adapt(self, prior: Prior, assets: list[Gaussians], captions: list[str]) -> None:
         """LoRA-adapt the prior on renders of the retrieved assets (one Gaussians each), then fuse it."""
         from splatdream.adaptation.lora import apply_adapter
         from splatdream.adaptation.train import adapt_prior
@@ -253,14 +265,30 @@ def regulariser_references(
     return replace(cfg.distill, retrieval_reg_every=0), None
 
 
+def drop_weak(hits: Sequence[T], weak: Sequence[bool]) -> list[T]:
+    """``hits`` without the weak ones (``weak[i]`` flags ``hits[i]``), or all of them when every one is weak.
+
+    Weak hits are dropped when good ones remain. When every hit is weak the closest are kept: the flag
+    also fires on synonyms the captions never use ("settee", "lorry"), and distillation keeps the initial
+    geometry, so a random ball would stay a ball. The retrieval stage and every reader of retrieved.json
+    (resume, the regulariser's captions) keep the same hits through this one rule.
+    """
+    return [h for h, w in zip(hits, weak, strict=True) if not w] or list(hits)
+
+
+def kept_captions(retrieved_json: Path) -> list[str]:
+    """The captions of the hits the run kept (see ``drop_weak``), in rank order, from retrieved.json."""
+    recorded = json.loads(retrieved_json.read_text())
+    return drop_weak([h["caption"] for h in recorded], [bool(h.get("weak")) for h in recorded])
+
+
 def particle_captions(run_dir: Path, n: int) -> list[str] | None:
     """Each particle's retrieved-asset caption (particle i is asset i mod k of the kept hits), from retrieved.json;
     None when the run retrieved nothing."""
     path = RunDir(run_dir).retrieved_json
     if not path.exists():
         return None
-    recorded = json.loads(path.read_text())
-    captions = [h["caption"] for h in recorded if not h.get("weak")] or [h["caption"] for h in recorded]
+    captions = kept_captions(path)
     return [captions[i % len(captions)] for i in range(n)] if captions else None
 
 
@@ -270,7 +298,7 @@ def load_init(run_dir: Path, n: int) -> list[Gaussians]:
     return [read_ply(RunDir(run_dir).init_particle(i)).with_sh_degree(0) for i in range(n)]
 
 
-def run(cfg: RunConfig, console: Any) -> Path:
+def run(cfg: RunConfig, console: Console) -> Path:
     """Run (or resume) the whole pipeline; returns the run directory."""
     from splatdream.distill.loop import Interrupted
 
@@ -285,7 +313,7 @@ def run(cfg: RunConfig, console: Any) -> Path:
             raise interrupted(run_dir, resuming=resuming) from None
 
 
-def _run(cfg: RunConfig, run_dir: Path, console: Any) -> Path:
+def _run(cfg: RunConfig, run_dir: Path, console: Console) -> Path:
     from splatdream.distill.checkpoint import load_checkpoint
     from splatdream.distill.trainer import Trainer
 
@@ -304,10 +332,7 @@ def _run(cfg: RunConfig, run_dir: Path, console: Any) -> Path:
 
             if not adapter_complete(files.adapter):  # a crash or a full disk mid-save: none, or partial
                 pipe.say("  adapter missing or incomplete in the run; adapting again")
-                recorded = json.loads(files.retrieved_json.read_text())
-                captions = [h["caption"] for h in recorded if not h.get("weak")] or [
-                    h["caption"] for h in recorded
-                ]
+                captions = kept_captions(files.retrieved_json)
                 pipe.adapt(prior, *adaptation_assets(particles, captions))
             else:
                 apply_adapter(prior, files.adapter, fuse=True)
@@ -371,7 +396,7 @@ def distil(pipe: Pipeline, trainer: Trainer, refs: list[Gaussians]) -> None:
         viewer.set_initial(refs)
         viewer.set_export_callback(lambda: export_now(pipe.run_dir, trainer))
 
-        def to_viewer(tr: Trainer, result: Any) -> None:
+        def to_viewer(tr: Trainer, result: StepResult) -> None:
             viewer.update(tr.step_count, cfg.distill.steps, "distil", tr.particles(), result.as_record())
             viewer.wait_if_paused()
 

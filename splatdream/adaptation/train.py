@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
@@ -25,6 +26,11 @@ from splatdream.priors.config import ViewPromptConfig
 from splatdream.priors.half import loss_scale, scaled_backward, unscale_grads
 from splatdream.priors.views import view_words, with_view
 from splatdream.scene import Gaussians
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from rich.progress import Progress
 
 RECORD_FILE = "adapt.json"
 
@@ -229,7 +235,7 @@ class _progress:
 
     def __init__(self, enabled: bool, total: int) -> None:
         self.enabled, self.total = enabled, total
-        self._bar = None
+        self._bar: Progress | None = None
 
     def __enter__(self):  # -> Callable[[float], None]
         if not self.enabled:
@@ -247,7 +253,7 @@ class _progress:
                     print(f"adapting prior {done[0]}/{self.total}: loss {loss:.4f}", flush=True)
 
             return line
-        self._bar = Progress(
+        self._bar = bar = Progress(
             TextColumn("adapting prior"),
             BarColumn(),
             MofNCompleteColumn(),
@@ -255,10 +261,12 @@ class _progress:
             TimeRemainingColumn(),
             transient=True,
         )
-        self._bar.__enter__()
-        task = self._bar.add_task("adapt", total=self.total, loss=float("nan"))
-        return lambda loss: self._bar.update(task, advance=1, loss=loss)
+        bar.__enter__()
+        task = bar.add_task("adapt", total=self.total, loss=float("nan"))
+        return lambda loss: bar.update(task, advance=1, loss=loss)
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._bar is not None:
-            self._bar.__exit__(*exc)
+            self._bar.__exit__(kind, exc, tb)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -36,6 +36,9 @@ from splatdream.priors.half import scaled_backward, unscale_grads
 from splatdream.priors.views import VIEW_WORDS, view_words, with_view
 from splatdream.render import render_gaussians
 from splatdream.scene import Cameras, Gaussians, sample_orbit
+
+if TYPE_CHECKING:  # shapes for the reader and mypy only: nothing checks them at run time
+    from jaxtyping import Float, Int
 
 log = logging.getLogger(__name__)
 
@@ -244,8 +247,10 @@ class Trainer:
             for group in opts["means"].param_groups:
                 group["lr"] = self.cfg.lr.means(self.step_count, self.cfg.steps) * self.lr_scale
 
-    def render(self, index: int, cameras: Cameras, backgrounds: Tensor) -> tuple[Tensor, dict[str, Any]]:
-        """Particle ``index`` from ``cameras`` -> images [B, 3, H, W] in [0, 1] and the rasteriser's meta."""
+    def render(
+        self, index: int, cameras: Cameras, backgrounds: Float[Tensor, "B 3"]
+    ) -> tuple[Float[Tensor, "B 3 H W"], dict[str, Any]]:
+        """Particle ``index`` from ``cameras`` (B of them) -> images in [0, 1] and the rasteriser's meta."""
         g = self.particle(index)
         colors, _, meta = render_gaussians(
             g,
@@ -329,9 +334,13 @@ class Trainer:
         )
 
     def _score_and_backward(
-        self, images: Tensor, cameras: Cameras, t: Tensor, refs: Tensor | None
-    ) -> tuple[Tensor, list[Tensor], Tensor]:
-        """Score the renders [B, 3, H, W] and backpropagate the surrogate loss into the particles.
+        self,
+        images: Float[Tensor, "B 3 H W"],
+        cameras: Cameras,
+        t: Int[Tensor, " B"],
+        refs: Float[Tensor, "B 3 H W"] | None,
+    ) -> tuple[Float[Tensor, ""], list[Tensor], Float[Tensor, "B C h w"]]:
+        """Score the renders and backpropagate the surrogate loss into the particles.
 
         The VAE encode and backward and the UNet calls run ``max_batch`` renders at a time, each chunk
         backpropagated into a detached copy of the renders; the renders' own graph (rasteriser, particles)
@@ -400,8 +409,10 @@ class Trainer:
         return eps_u + s * (eps_c - eps_u)
 
     @torch.no_grad()
-    def _reference_images(self, cameras: Cameras, backgrounds: Tensor) -> Tensor:
-        """Each retrieved asset rendered from its particle's cameras [B, 3, H, W] (ReDream's regulariser)."""
+    def _reference_images(
+        self, cameras: Cameras, backgrounds: Float[Tensor, "B 3"]
+    ) -> Float[Tensor, "B 3 H W"]:
+        """Each retrieved asset rendered from its particle's cameras (ReDream's regulariser)."""
         assert self.references is not None
         v = self.cfg.views_per_particle
         imgs = []

@@ -11,12 +11,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import torch
 from torch import Tensor
 
 from splatdream.priors.config import ViewPromptConfig
+
+if TYPE_CHECKING:  # shapes for the reader and mypy only: nothing checks them at run time
+    from jaxtyping import Float, Int, Shaped
 
 PredictionType = Literal["epsilon", "v_prediction"]
 
@@ -25,8 +28,10 @@ PredictionType = Literal["epsilon", "v_prediction"]
 class TextEmbeddings:
     """Encoded prompts plus the unconditional (negative) prompt, ready for the UNet."""
 
-    cond: Tensor  # [B, L, D] one row per prompt
-    uncond: Tensor  # [1, L, D] the negative / empty prompt, broadcast over the batch
+    cond: Float[Tensor, "B L D"]
+    """One row per prompt."""
+    uncond: Float[Tensor, "1 L D"]
+    """The negative / empty prompt, broadcast over the batch."""
 
     def __post_init__(self) -> None:
         assert self.cond.ndim == 3 and self.uncond.ndim == 3, (self.cond.shape, self.uncond.shape)
@@ -57,16 +62,23 @@ class TextEmbeddings:
         )
 
 
-def alpha_sigma(alphas_cumprod: Tensor, t: Tensor, ndim: int = 4) -> tuple[Tensor, Tensor]:
-    """sqrt(abar_t) and sqrt(1 - abar_t) for integer timesteps ``t`` [B], shaped to broadcast."""
+def alpha_sigma(
+    alphas_cumprod: Float[Tensor, " T"], t: Shaped[Tensor, " B"], ndim: int = 4
+) -> tuple[Float[Tensor, " B *ones"], Float[Tensor, " B *ones"]]:
+    """sqrt(abar_t) and sqrt(1 - abar_t) for timesteps ``t`` (integers in [0, T)), shaped [B, 1, ...] to
+    broadcast over ``ndim`` dimensions."""
     abar = alphas_cumprod.to(t.device)[t.long()].float()
     shape = (-1,) + (1,) * (ndim - 1)
     return abar.sqrt().reshape(shape), (1 - abar).sqrt().reshape(shape)
 
 
 def denoising_target(
-    x0: Tensor, noise: Tensor, t: Tensor, alphas_cumprod: Tensor, prediction_type: PredictionType
-) -> Tensor:
+    x0: Float[Tensor, " B *shape"],
+    noise: Float[Tensor, " B *shape"],
+    t: Shaped[Tensor, " B"],
+    alphas_cumprod: Float[Tensor, " T"],
+    prediction_type: PredictionType,
+) -> Float[Tensor, " B *shape"]:
     """What a UNet of ``prediction_type`` should output for x_t = alpha_t x0 + sigma_t noise: noise, or v.
 
     v = alpha_t noise - sigma_t x0 (Salimans & Ho), the target threestudio's VSD trains the LoRA on for
@@ -78,19 +90,34 @@ def denoising_target(
     return a * noise.float() - s * x0.float()
 
 
-def v_to_eps(v: Tensor, x_t: Tensor, t: Tensor, alphas_cumprod: Tensor) -> Tensor:
+def v_to_eps(
+    v: Float[Tensor, " B *shape"],
+    x_t: Float[Tensor, " B *shape"],
+    t: Shaped[Tensor, " B"],
+    alphas_cumprod: Float[Tensor, " T"],
+) -> Float[Tensor, " B *shape"]:
     """v-prediction -> noise: eps = sigma_t x_t + alpha_t v."""
     a, s = alpha_sigma(alphas_cumprod, t, v.ndim)
     return (s * x_t.float() + a * v.float()).to(v.dtype)
 
 
-def eps_to_v(eps: Tensor, x_t: Tensor, t: Tensor, alphas_cumprod: Tensor) -> Tensor:
+def eps_to_v(
+    eps: Float[Tensor, " B *shape"],
+    x_t: Float[Tensor, " B *shape"],
+    t: Shaped[Tensor, " B"],
+    alphas_cumprod: Float[Tensor, " T"],
+) -> Float[Tensor, " B *shape"]:
     """Noise -> v-prediction: v = (eps - sigma_t x_t) / alpha_t."""
     a, s = alpha_sigma(alphas_cumprod, t, eps.ndim)
     return ((eps.float() - s * x_t.float()) / a).to(eps.dtype)
 
 
-def add_noise(x0: Tensor, noise: Tensor, t: Tensor, alphas_cumprod: Tensor) -> Tensor:
+def add_noise(
+    x0: Float[Tensor, " B *shape"],
+    noise: Float[Tensor, " B *shape"],
+    t: Shaped[Tensor, " B"],
+    alphas_cumprod: Float[Tensor, " T"],
+) -> Float[Tensor, " B *shape"]:
     """Forward diffusion q(x_t | x_0) for a batch of timesteps ``t`` [B]."""
     a, s = alpha_sigma(alphas_cumprod, t, x0.ndim)
     return (a * x0.float() + s * noise.float()).to(x0.dtype)
@@ -98,8 +125,8 @@ def add_noise(x0: Tensor, noise: Tensor, t: Tensor, alphas_cumprod: Tensor) -> T
 
 def sd_alphas_cumprod(
     num_train_timesteps: int = 1000, beta_start: float = 0.00085, beta_end: float = 0.012
-) -> Tensor:
-    """Stable Diffusion's 'scaled_linear' DDPM schedule (the TinyPrior uses the same one) [T]."""
+) -> Float[Tensor, " T"]:
+    """Stable Diffusion's 'scaled_linear' DDPM schedule (the TinyPrior uses the same one)."""
     betas = torch.linspace(beta_start**0.5, beta_end**0.5, num_train_timesteps, dtype=torch.float64) ** 2
     return torch.cumprod(1.0 - betas, dim=0).float()
 
@@ -119,7 +146,7 @@ class Prior(ABC):
 
     view_prompts: ViewPromptConfig = ViewPromptConfig()
     unet: torch.nn.Module
-    alphas_cumprod: Tensor
+    alphas_cumprod: Float[Tensor, " T"]
     prediction_type: PredictionType
     device: torch.device
     dtype: torch.dtype
@@ -134,30 +161,36 @@ class Prior(ABC):
         """Text -> embeddings for ``predict_noise`` (one row per prompt, plus the negative prompt)."""
 
     @abstractmethod
-    def encode_images(self, images: Tensor) -> Tensor:
-        """Renders [B, 3, H, W] in [0, 1] -> model space [B, C, h, w] (differentiable)."""
+    def encode_images(self, images: Float[Tensor, "B 3 H W"]) -> Float[Tensor, "B C h w"]:
+        """Renders in [0, 1] -> model space (differentiable)."""
 
     @abstractmethod
-    def decode(self, x: Tensor) -> Tensor:
-        """Model space [B, C, h, w] -> images [B, 3, H, W] in [0, 1]."""
+    def decode(self, x: Float[Tensor, "B C h w"]) -> Float[Tensor, "B 3 H W"]:
+        """Model space -> images in [0, 1]."""
 
     @abstractmethod
     def model_resolution(self) -> int:
         """Side of the model-space tensor ``encode_images`` makes (renders are resized to the model first)."""
 
-    def unet_forward(self, x: Tensor, t: Tensor, hidden: Tensor, class_labels: Tensor | None) -> Tensor:
+    def unet_forward(
+        self,
+        x: Float[Tensor, "B C h w"],
+        t: Int[Tensor, " B"],
+        hidden: Float[Tensor, "B L D"],
+        class_labels: Float[Tensor, "B ..."] | None,
+    ) -> Float[Tensor, "B C h w"]:
         """One raw UNet call in the model's own parameterisation (override to add conditioning)."""
         return self.unet(x, t, encoder_hidden_states=hidden, class_labels=class_labels).sample
 
     def predict_noise(
         self,
-        x_t: Tensor,  # [B, C, h, w] noisy model-space tensor
-        t: Tensor,  # [B] integer timesteps in [0, T)
+        x_t: Float[Tensor, "B C h w"],  # noisy model-space tensor
+        t: Int[Tensor, " B"],  # integer timesteps in [0, T)
         text_emb: TextEmbeddings,  # 1 or B prompts
         *,
         guidance_scale: float,
-        class_labels: Tensor | None = None,  # [B, ...] e.g. flattened camera matrices for a VSD LoRA copy
-    ) -> Tensor:
+        class_labels: Float[Tensor, "B ..."] | None = None,  # e.g. flattened camera matrices (VSD LoRA copy)
+    ) -> Float[Tensor, "B C h w"]:
         """Classifier-free-guided noise prediction eps_u + s (eps_c - eps_u), always as epsilon.
 
         With ``guidance_scale == 1`` only the conditional branch runs. Under guidance, the
@@ -179,16 +212,24 @@ class Prior(ABC):
         cond, uncond = out.float().chunk(2)
         return (uncond + guidance_scale * (cond - uncond)).to(x_t.dtype)
 
-    def _to_eps(self, out: Tensor, x_t: Tensor, t: Tensor) -> Tensor:
+    def _to_eps(
+        self, out: Float[Tensor, "B C h w"], x_t: Float[Tensor, "B C h w"], t: Int[Tensor, " B"]
+    ) -> Float[Tensor, "B C h w"]:
         if self.prediction_type == "epsilon":
             return out
         return v_to_eps(out, x_t, t, self.alphas_cumprod)
 
-    def add_noise(self, x0: Tensor, noise: Tensor, t: Tensor) -> Tensor:
+    def add_noise(
+        self, x0: Float[Tensor, "B C h w"], noise: Float[Tensor, "B C h w"], t: Int[Tensor, " B"]
+    ) -> Float[Tensor, "B C h w"]:
         return add_noise(x0, noise, t, self.alphas_cumprod)
 
-    def v_to_eps(self, v: Tensor, x_t: Tensor, t: Tensor) -> Tensor:
+    def v_to_eps(
+        self, v: Float[Tensor, "B C h w"], x_t: Float[Tensor, "B C h w"], t: Int[Tensor, " B"]
+    ) -> Float[Tensor, "B C h w"]:
         return v_to_eps(v, x_t, t, self.alphas_cumprod)
 
-    def eps_to_v(self, eps: Tensor, x_t: Tensor, t: Tensor) -> Tensor:
+    def eps_to_v(
+        self, eps: Float[Tensor, "B C h w"], x_t: Float[Tensor, "B C h w"], t: Int[Tensor, " B"]
+    ) -> Float[Tensor, "B C h w"]:
         return eps_to_v(eps, x_t, t, self.alphas_cumprod)

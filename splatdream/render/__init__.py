@@ -8,7 +8,7 @@ lazily so importing this package never builds or loads CUDA code.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 from torch import Tensor
@@ -16,6 +16,9 @@ from typing_extensions import Unpack
 
 from splatdream.render.contract import Backend, RasterOptions, RenderMode
 from splatdream.scene import Cameras, Gaussians
+
+if TYPE_CHECKING:  # shapes for the reader and mypy only: nothing checks them at run time
+    from jaxtyping import Float
 
 
 def resolve_backend(backend: Backend, device: torch.device) -> Literal["torch", "gsplat"]:
@@ -29,19 +32,21 @@ def resolve_backend(backend: Backend, device: torch.device) -> Literal["torch", 
 
 
 def rasterize(
-    means: Tensor,  # [N, 3]
-    quats: Tensor,  # [N, 4] wxyz
-    scales: Tensor,  # [N, 3] activated
-    opacities: Tensor,  # [N] activated
-    colors: Tensor,  # [N, D] or [N, K, 3] SH coefficients (with sh_degree), or [C, N, ...]
-    viewmats: Tensor,  # [C, 4, 4]
-    Ks: Tensor,  # [C, 3, 3]
+    means: Float[Tensor, "N 3"],
+    quats: Float[Tensor, "N 4"],  # wxyz
+    scales: Float[Tensor, "N 3"],  # activated
+    opacities: Float[Tensor, " N"],  # activated
+    colors: Float[Tensor, "N D"]
+    | Float[Tensor, "N K 3"]  # SH coefficients (with sh_degree)
+    | Float[Tensor, "C N ..."],  # one set per camera
+    viewmats: Float[Tensor, "C 4 4"],
+    Ks: Float[Tensor, "C 3 3"],
     width: int,
     height: int,
     *,
     backend: Backend = "auto",
     **options: Unpack[RasterOptions],
-) -> tuple[Tensor, Tensor, dict[str, Any]]:
+) -> tuple[Float[Tensor, "C H W D"], Float[Tensor, "C H W 1"], dict[str, Any]]:
     """Render Gaussians into C cameras; same arguments and outputs as ``gsplat.rasterization``."""
     if resolve_backend(backend, means.device) == "gsplat":
         from gsplat import rasterization
@@ -60,7 +65,7 @@ def render_gaussians(
     *,
     backend: Backend = "auto",
     **options: Unpack[RasterOptions],
-) -> tuple[Tensor, Tensor, dict[str, Any]]:
+) -> tuple[Float[Tensor, "C H W D"], Float[Tensor, "C H W 1"], dict[str, Any]]:
     """Activate a ``Gaussians`` scene and render it from ``cameras`` (SH degree from the scene)."""
     g = gaussians
     options.setdefault("sh_degree", g.sh_degree)
