@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
-from bench_util import markdown_table, smoke, write_report
+from bench_util import load_tiny_prior, markdown_table, smoke, write_report
 
 CPU_GAUSSIANS = smoke(6000, 500)
 """Gaussians per asset, as the cpu-tiny preset initialises them."""
@@ -45,7 +45,7 @@ def _stage_rows(prior, label: str, device_name: str, cfg, assets, prompt: str) -
     start = time.perf_counter()
     aligned = []
     for caption, g in assets:
-        aligned.append(align_front(prior, g, caption, cfg.alignment, view_cfg=cfg.view_prompts)[0])
+        aligned.append(align_front(prior, g, caption, cfg.alignment, view_cfg=prior.view_prompts)[0])
     sync()
     t_align = time.perf_counter() - start
     with tempfile.TemporaryDirectory() as tmp:
@@ -85,18 +85,14 @@ def _stage_rows(prior, label: str, device_name: str, cfg, assets, prompt: str) -
 
 def tiny_rows(threads: int, n_assets: int) -> list[tuple[str, ...]]:
     from splatdream.config import PRESETS
-    from splatdream.priors.config import PriorConfig
-    from splatdream.priors.loader import load_prior
 
     torch.set_num_threads(threads)
-    try:
-        prior = load_prior(PriorConfig(kind="tiny"), "cpu")
-        label = "TinyPrior (shipped weights)"
-    except FileNotFoundError:
-        from splatdream.priors.tiny_prior import TinyArch, TinyPrior, build_tiny_unet
-
-        prior = TinyPrior(build_tiny_unet(), TinyArch())
-        label = "TinyPrior (UNTRAINED: no shipped weights yet; same cost)"
+    prior, shipped = load_tiny_prior()
+    label = (
+        "TinyPrior (shipped weights)"
+        if shipped
+        else "TinyPrior (UNTRAINED: no shipped weights yet; same cost)"
+    )
     cfg = replace(PRESETS["cpu-tiny"][1].adapt, progress=False)
     cfg = smoke(
         cfg,

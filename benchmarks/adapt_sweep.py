@@ -4,7 +4,7 @@
 
 Each variant is a JSON dict of AdaptConfig overrides on the cpu-tiny preset's adaptation. Three starter
 chairs are the retrieved assets ("a chair" the prompt); the held-out views are the variant's own
-in-between cameras (evaluate.heldout_grid), so a denser grid is judged on views it never saw. Prints a
+in-between cameras (effect.heldout_grid), so a denser grid is judged on views it never saw. Prints a
 Markdown table: held-out loss ratio (after / before, goal <= 0.8), other starter assets' loss ratio
 (goal <= 1.1), diffusion-classifier view accuracy, training seconds. One variant takes a few minutes
 on 2 cores (the evaluation, not the training, dominates).
@@ -44,7 +44,7 @@ def _assets():  # -> (chairs, chair captions, [(caption, Gaussians)] of other ob
 
 
 def measure(overrides: dict, retrieved, captions, others):  # -> AdaptationEffect
-    from splatdream.adaptation.evaluate import EvalProbes, adaptation_effect
+    from splatdream.adaptation.effect import EvalProbes, adaptation_effect
     from splatdream.config import PRESETS
     from splatdream.priors.tiny_prior import TinyPrior
 

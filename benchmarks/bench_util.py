@@ -12,7 +12,10 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from splatdream.priors.base import Prior
 
 T = TypeVar("T")
 SMOKE = os.environ.get("BENCH_SMOKE", "") == "1"
@@ -65,3 +68,20 @@ def rss_kb(field: str) -> int:
 def reset_peak_rss() -> None:
     """Start a new VmHWM measurement (Linux: writing 5 to clear_refs resets the peak)."""
     Path("/proc/self/clear_refs").write_text("5")
+
+
+def load_tiny_prior() -> tuple[Prior, bool]:
+    """The TinyPrior on the CPU and whether it has the shipped weights.
+
+    Without shipped weights an untrained TinyPrior stands in: it costs the same per call, so the
+    timing benchmarks still measure something true (their tables say which one ran).
+    """
+    from splatdream.priors.config import PriorConfig
+    from splatdream.priors.loader import load_prior
+    from splatdream.priors.tiny_prior import TinyArch, TinyPrior, build_tiny_unet
+
+    try:
+        prior = load_prior(PriorConfig(kind="tiny"), "cpu")
+    except FileNotFoundError:
+        return TinyPrior(build_tiny_unet(), TinyArch()), False
+    return prior, True

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import torch
-from bench_util import markdown_table, smoke, write_report
+from bench_util import load_tiny_prior, markdown_table, smoke, write_report
 
 
 def _rate(
@@ -33,18 +33,9 @@ def _rate(
 
 @torch.no_grad()
 def tiny_rows(threads: int) -> list[tuple[str, str, str, str]]:
-    from splatdream.priors.config import PriorConfig
-    from splatdream.priors.loader import load_prior
-
     torch.set_num_threads(threads)
-    try:
-        prior = load_prior(PriorConfig(kind="tiny"), "cpu")
-        label = "TinyPrior (shipped weights)"
-    except FileNotFoundError:
-        from splatdream.priors.tiny_prior import TinyArch, TinyPrior, build_tiny_unet
-
-        prior = TinyPrior(build_tiny_unet(), TinyArch())
-        label = "TinyPrior (untrained: no shipped weights)"
+    prior, shipped = load_tiny_prior()
+    label = "TinyPrior (shipped weights)" if shipped else "TinyPrior (untrained: no shipped weights)"
     x = torch.randn(8, 3, 32, 32)
     t = torch.randint(20, 980, (8,))
     emb = prior.encode_prompts(["a red chair, front view"])

@@ -17,7 +17,7 @@ import torch
 
 from splatdream.adaptation.align import align_front
 from splatdream.adaptation.config import AlignConfig
-from splatdream.adaptation.evaluate import EvalProbes, adaptation_effect
+from splatdream.adaptation.effect import EvalProbes, adaptation_effect
 from splatdream.adaptation.rotate import rotate_gaussians_yaw, wrap_deg
 from splatdream.config import PRESETS
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from splatdream.colours import COLOUR_WORDS
 from splatdream.evaluate import EvalConfig, evaluate_particles
-from splatdream.evaluate.colour import COLOUR_WORDS, colour_words, delta_e, srgb_to_lab, target_word
+from splatdream.evaluate.colour import colour_words, delta_e, srgb_to_lab, target_word
 from splatdream.evaluate.fidelity import ATTRIBUTE_MIN_DELTA_E, attribute_distractors, distractor_captions
 from tests.support.evaluate_scenes import box_scene, punched, recoloured, speckled, with_floaters
 
@@ -146,3 +147,10 @@ def test_shipped_prior_prefers_the_prompt_colour_over_its_distractors() -> None:
     )
     assert float(blue.mean()) < 0 < float(red.mean()) + 0.002, (blue, red)
     assert float(blue.mean()) < float(red.mean()) - 0.002, (blue, red)
+
+
+def test_measured_colour_words_are_words_retrieval_reads() -> None:
+    """One vocabulary (splatdream/colours.py): a word eval measures is a colour or material to retrieval."""
+    from splatdream.retrieval.query import COLOURS, MATERIALS
+
+    assert [w.word for w in COLOUR_WORDS if w.word not in COLOURS | MATERIALS] == []

@@ -142,7 +142,7 @@ def test_readding_is_a_noop_and_remove_deletes(tmp_path: Path, asset_dir: Path) 
 def test_interrupted_ingest_finishes_on_rerun(tmp_path: Path, asset_dir: Path, monkeypatch) -> None:
     lib = AssetLibrary.open(tmp_path / "lib")
     emb = WordHashEmbedder()
-    real = ingest_mod._prepare
+    real = ingest_mod.prepare
     calls = {"n": 0}
 
     def flaky(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -151,12 +151,12 @@ def test_interrupted_ingest_finishes_on_rerun(tmp_path: Path, asset_dir: Path, m
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(ingest_mod, "_prepare", flaky)
+    monkeypatch.setattr(ingest_mod, "prepare", flaky)
     items = ingest_mod.scan_directory(asset_dir)
     with pytest.raises(KeyboardInterrupt):
         ingest_mod.ingest(lib.catalogue, lib.root, items, [emb], batch_size=1)
     assert len(lib) == 2  # the two finished before the interrupt are kept
-    monkeypatch.setattr(ingest_mod, "_prepare", real)
+    monkeypatch.setattr(ingest_mod, "prepare", real)
     report = lib.add(items, embedders=[emb])
     assert len(report.added) == 1 and len(report.duplicates) == 2 and len(lib) == 3
     assert lib.catalogue.embedding_table(emb.name).count_rows() == 3

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from splatdream.models.embedders import load_embedder
-from splatdream.retrieval.evaluate import evaluate, read_queries, weak_report
 from splatdream.retrieval.library import SHIPPED_LIBRARY, AssetLibrary, weak_match_warning
+from splatdream.retrieval.quality import evaluate, read_queries, weak_report
 from splatdream.retrieval.query import CATEGORY_SYNONYMS, parse_prompt
 
 CONFOUNDS = Path(__file__).parent / "data" / "retrieval_confounds.csv"

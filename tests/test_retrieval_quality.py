@@ -13,8 +13,8 @@ import pytest
 
 from splatdream.models.embedders import load_embedder
 from splatdream.retrieval import meshes
-from splatdream.retrieval.evaluate import evaluate, read_queries
 from splatdream.retrieval.library import SHIPPED_LIBRARY, AssetLibrary
+from splatdream.retrieval.quality import evaluate, read_queries
 from splatdream.starter.build import load_manifest
 
 QUERIES = Path(__file__).parent / "data" / "retrieval_queries.csv"

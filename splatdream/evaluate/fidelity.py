@@ -27,7 +27,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from splatdream.evaluate.colour import COLOUR_WORDS, ColourWord, colour_words, srgb_to_lab, target_word
+from splatdream.colours import COLOUR_WORDS, ColourWord
+from splatdream.evaluate.colour import colour_words, srgb_to_lab, target_word
 from splatdream.priors.base import Prior, TextEmbeddings
 from splatdream.priors.config import ViewPromptConfig
 from splatdream.priors.views import view_prompts

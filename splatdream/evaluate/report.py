@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from torch import Tensor
 
 from splatdream.evaluate.record import ParticleEval, RunEval
+from splatdream.sheets import views_row
 
 TITLE_H = 22
 """Height of the prompt strip at the top, in pixels."""
@@ -49,11 +49,6 @@ def sheet_size(n_particles: int, views: int, size: int) -> tuple[int, int]:
     return views * size, TITLE_H + n_particles * (2 * size + LABEL_H)
 
 
-def _row(images: Tensor) -> np.ndarray:
-    arr = (images.clamp(0, 1).numpy() * 255).round().astype(np.uint8)
-    return np.concatenate(list(arr), axis=1)
-
-
 def contact_sheet(result: RunEval, rows: list[tuple[Tensor, Tensor]]) -> Image.Image:
     """``rows``: per particle (init views, result views), each [V, S, S, 3] on white."""
     views, size = rows[0][0].shape[0], rows[0][0].shape[1]
@@ -67,7 +62,7 @@ def contact_sheet(result: RunEval, rows: list[tuple[Tensor, Tensor]]) -> Image.I
     y = TITLE_H
     for p, (init, res) in zip(result.particles, rows, strict=True):
         for tag, images in (("init", init), ("result", res)):
-            sheet.paste(Image.fromarray(_row(images)), (0, y))
+            sheet.paste(Image.fromarray(views_row(images)), (0, y))
             draw.text((3, y + 2), tag, fill=(90, 90, 90), font=font)
             y += size
         for k, line in enumerate(particle_lines(p)):

@@ -102,7 +102,7 @@ def render_turntable(
     """
     if frames < 1 or size < 1 or batch < 1:
         raise ValueError(f"frames, size and batch must be positive, got {frames}, {size}, {batch}")
-    device = torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = resolve_device("auto") if device is None else torch.device(device)
     if radius is None:
         radius = fit_radius(gaussians, fov)
     cameras = orbit_ring(frames, size, size, elevation_deg=elevation, radius=radius, fov_y_deg=fov)

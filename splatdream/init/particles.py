@@ -151,14 +151,14 @@ def contact_sheet(
     from splatdream.atomic import atomic_write
     from splatdream.render import render_gaussians
     from splatdream.scene import orbit_ring
+    from splatdream.sheets import views_row
 
     cams = orbit_ring(views, size, size)
     with torch.no_grad():
         rgb, _, _ = render_gaussians(
             gaussians.detach().to("cpu"), cams, backgrounds=torch.full((views, 3), background)
         )
-    img = (rgb.clamp(0, 1).numpy() * 255).round().astype(np.uint8)
-    sheet = np.concatenate(list(img), axis=1)
+    sheet = views_row(rgb)
     with atomic_write(path) as tmp:
         Image.fromarray(sheet).save(tmp, format="PNG")
     return sheet

@@ -162,14 +162,20 @@ def unreadable_links(directory: Path) -> list[tuple[str, str]]:
 
 
 @dataclass
-class _Prepared:
+class Prepared:
+    """One asset ready for the table: its row (thumbnail included) and the normalised mesh."""
+
     item: IngestItem
     id: str
     row: dict[str, Any]
     mesh: Any
 
 
-def _prepare(item: IngestItem, asset_id: str, root: Path, up: str) -> _Prepared:
+def prepare(item: IngestItem, asset_id: str, root: Path, up: str) -> Prepared:
+    """Normalise one mesh, store it under ``root/meshes/`` (unless linked in place) and build its row.
+
+    Public because the serial path and the Ray workers (ray_ingest.py) must make the same rows.
+    """
     mesh = meshes.load_any(item.path)
     transform = meshes.normalise(mesh, up=up)
     if item.link_as is not None and np.allclose(transform, np.eye(4), atol=1e-4):
@@ -195,7 +201,7 @@ def _prepare(item: IngestItem, asset_id: str, root: Path, up: str) -> _Prepared:
         "transform": transform.astype(np.float32).reshape(-1),
         "thumbnail": thumbnail_png(mesh),
     }
-    return _Prepared(item, asset_id, row, mesh)
+    return Prepared(item, asset_id, row, mesh)
 
 
 def image_embedding(embedder: ImageEmbedder, mesh: Any, views: int = 8) -> np.ndarray:
@@ -259,7 +265,7 @@ def ingest(
     """Add ``items`` to the catalogue stored under ``root``; returns what was added, skipped, already there."""
     report = IngestReport()
     known = catalogue.ids()
-    pending: list[_Prepared] = []
+    pending: list[Prepared] = []
 
     def flush() -> None:
         if not pending:
@@ -289,7 +295,7 @@ def ingest(
                 report.duplicates.append((str(item.path), asset_id))
                 continue
             try:
-                prepared = _prepare(item, asset_id, root, up)
+                prepared = prepare(item, asset_id, root, up)
             except meshes.MeshError as exc:
                 log.warning("skipping %s", exc)
                 report.skipped.append((str(item.path), str(exc)))

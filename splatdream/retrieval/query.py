@@ -14,14 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-COLOURS = frozenset(
-    """
-red green blue yellow orange purple violet pink black white grey gray brown silver golden gold teal
-navy cream tan beige turquoise cyan magenta maroon ivory bronze crimson scarlet emerald olive lime
-mint lavender lilac indigo aqua azure amber mustard khaki charcoal rainbow multicoloured multicolored
-colourful colorful pastel neon
-""".split()
-)
+from splatdream.colours import COLOURS
+
 MATERIALS = frozenset(
     """
 wooden wood oak pine-wood metal metallic steel iron aluminium aluminum brass chrome copper tin glass

@@ -4,7 +4,7 @@
           -> embeddings in batches (actors; one GPU each where the cluster has GPUs)
           -> LanceDB writes in batches (the driver: embeddings first, the asset row last, as ingest does)
 
-The rows are the serial path's: the same ``_prepare`` makes the asset row and the normalised mesh
+The rows are the serial path's: the same ``prepare`` makes the asset row and the normalised mesh
 file, the same embedders make the vectors. It resumes the same way too: assets already in the
 catalogue are skipped by content hash, and every written batch stays written if the run stops.
 """
@@ -30,7 +30,7 @@ from splatdream.models.embedders import (
 )
 from splatdream.retrieval import meshes
 from splatdream.retrieval.config import ClipConfig
-from splatdream.retrieval.ingest import IngestItem, IngestReport, _prepare, progress_bar
+from splatdream.retrieval.ingest import IngestItem, IngestReport, prepare, progress_bar
 from splatdream.retrieval.store import Catalogue
 from splatdream.retrieval.thumbnails import embedding_views
 
@@ -84,7 +84,7 @@ def load_stage(
     if out["id"] in known:
         return {**out, "status": "duplicate"}
     try:
-        prepared = _prepare(item, out["id"], Path(root), up)
+        prepared = prepare(item, out["id"], Path(root), up)
     except meshes.MeshError as exc:
         return {**out, "status": "skipped", "message": str(exc)}
     out["row"] = pickle.dumps(prepared.row)

@@ -78,7 +78,7 @@ def make_heldout(path: Path, seed: int = 12345) -> RenderedSet:
 
 def measure(prior: TinyPrior, heldout: RenderedSet, sds: dict[str, Tensor]) -> dict[str, float]:
     """The numbers the tests assert on (see tiny_eval); ``sds`` holds the 2D-SDS images per colour."""
-    from splatdream.priors.tiny.evaluate import colour_control, heldout_loss, object_colour, view_word_check
+    from splatdream.priors.tiny.checks import colour_control, heldout_loss, object_colour, view_word_check
 
     col = colour_control(prior, "chair", ("red", "blue"))
     torch.manual_seed(0)
@@ -155,7 +155,7 @@ def export_tiny(
     heldout = RenderedSet.load(heldout_path) if heldout_path.is_file() else make_heldout(heldout_path)
     numbers: dict[str, float] = {}
     if measure_quality:
-        from splatdream.priors.tiny.evaluate import sds_images
+        from splatdream.priors.tiny.checks import sds_images
 
         sds = {c: sds_images(prior, f"a {c} chair") for c in ("red", "blue")}
         save_png(image_grid(torch.cat([sds["red"], sds["blue"]]), ncols=4, upscale=3), out / "sds.png")
