@@ -161,3 +161,29 @@ def test_lpips_backbone_from_a_local_file(tmp_path: Path) -> None:
     flat = torch.full((4, 32, 32, 3), 0.5)
     assert model.ring(flat) == pytest.approx(0.0, abs=1e-6)
     assert model.ring(torch.rand(4, 32, 32, 3, generator=torch.Generator().manual_seed(0))) > 0
+
+
+def test_clip_absent_is_known_without_loading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No open_clip weights on disk: the CLIP skip comes at once, without constructing (or importing) CLIP."""
+    import time
+
+    from splatdream.evaluate.fidelity import ClipScorer, ClipUnavailable
+    from splatdream.models import embedders
+
+    def must_not_load(*args: object, **kwargs: object) -> None:
+        raise AssertionError("CLIP was constructed although no weights are on disk")
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # ~/.cache/clip, open_clip's URL cache, is empty
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(embedders.ClipEmbedder, "from_config", must_not_load)
+    start = time.perf_counter()
+    with pytest.raises(ClipUnavailable, match="--clip-checkpoint"):
+        ClipScorer("ViT-L-14", "openai", None)
+    assert time.perf_counter() - start < 1.0
+    # with an open_clip weights file in the hub cache, the real loader is asked
+    snap = tmp_path / "hub" / "models--laion--some-clip" / "snapshots" / "abc"
+    snap.mkdir(parents=True)
+    (snap / "open_clip_model.safetensors").write_bytes(b"")
+    assert embedders.any_open_clip_weights_cached()
+    with pytest.raises(AssertionError, match="was constructed"):
+        ClipScorer("ViT-L-14", "openai", None)
