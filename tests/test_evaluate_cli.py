@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,101 @@ def test_lpips_backbone_from_a_local_file(tmp_path: Path) -> None:
     flat = torch.full((4, 32, 32, 3), 0.5)
     assert model.ring(flat) == pytest.approx(0.0, abs=1e-6)
     assert model.ring(torch.rand(4, 32, 32, 3, generator=torch.Generator().manual_seed(0))) > 0
+
+
+def test_clip_absent_is_known_without_loading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No open_clip weights on disk: the CLIP skip comes at once, without constructing (or importing) CLIP."""
+    import time
+
+    from splatdream.evaluate.fidelity import ClipScorer, ClipUnavailable
+    from splatdream.models import embedders
+
+    def must_not_load(*args: object, **kwargs: object) -> None:
+        raise AssertionError("CLIP was constructed although no weights are on disk")
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # ~/.cache/clip, open_clip's URL cache, is empty
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(embedders.ClipEmbedder, "from_config", must_not_load)
+    start = time.perf_counter()
+    with pytest.raises(ClipUnavailable, match="--clip-checkpoint"):
+        ClipScorer("ViT-L-14", "openai", None)
+    assert time.perf_counter() - start < 1.0
+    # with an open_clip weights file in the hub cache, the real loader is asked
+    snap = tmp_path / "hub" / "models--laion--some-clip" / "snapshots" / "abc"
+    snap.mkdir(parents=True)
+    (snap / "open_clip_model.safetensors").write_bytes(b"")
+    assert embedders.any_open_clip_weights_cached()
+    with pytest.raises(AssertionError, match="was constructed"):
+        ClipScorer("ViT-L-14", "openai", None)
+
+
+@pytest.fixture(scope="module")
+def four_particle_run(tmp_path_factory, random_tiny_prior: Path) -> Path:
+    """Four particles as a run leaves them: two share an init, one result is its init unchanged (a guard kept it)."""
+    wood, white = box_scene(1200), box_scene(1200, rgb=(0.9, 0.9, 0.88), seed=3)
+    inits = [wood, white, wood.clone(), wood.clone()]
+    results = [
+        speckled(recoloured(wood, (0.1, 0.25, 0.8))),
+        punched(white),
+        recoloured(wood, (0.4, 0.5, 0.2)),
+        wood,
+    ]
+    prior = PriorConfig(kind="tiny", path=str(random_tiny_prior))
+    return write_run(tmp_path_factory.mktemp("runs") / "four", "a wooden chair", inits, results, prior)
+
+
+def test_each_distinct_scene_is_rendered_and_scored_once(
+    four_particle_run: Path, scorers: Scorers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Eight files, five distinct scenes: five renders and the classifier on five scenes, not eight of each.
+
+    The numbers are pinned to scoring every particle on its own (the pre-sharing path): the same
+    cleanliness, colour and patch values, and the same classifier margins as one call per scene.
+    """
+    from splatdream.evaluate import run as run_mod
+    from splatdream.evaluate.fidelity import attribute_distractors, distractor_captions
+    from splatdream.evaluate.run import _with_classifier, evaluate_particles
+    from splatdream.io.ply import read_ply
+    from splatdream.rundir import RunDir
+
+    rendered: list[int] = []
+    probed: list[int] = []
+    real_render, real_margins = run_mod.render_views, run_mod.classifier_margins
+
+    def counting_render(g, *args, **kwargs):  # type: ignore[no-untyped-def]
+        rendered.append(len(g))
+        return real_render(g, *args, **kwargs)
+
+    def counting_margins(prior, particles, *args, **kwargs):  # type: ignore[no-untyped-def]
+        probed.append(len(particles))
+        return real_margins(prior, particles, *args, **kwargs)
+
+    monkeypatch.setattr(run_mod, "render_views", counting_render)
+    monkeypatch.setattr(run_mod, "classifier_margins", counting_margins)
+    ev = evaluate_run(four_particle_run, CFG, scorers=scorers, write=False)
+    # distinct: wood, white, and results 0, 1, 2 (result 3 is wood itself)
+    assert len(rendered) == 5 and probed == [5]
+
+    files = RunDir(four_particle_run).finished_run()
+    prior = scorers.prior(files.prior)
+    assert not isinstance(prior, str), prior
+    objects = distractor_captions(files.prompt, CFG.distractors) or ("",)
+    contrast = (*objects, *attribute_distractors(files.prompt, CFG.attribute_distractors))
+    for p, init_file, result_file in zip(ev.particles, files.inits, files.particles, strict=True):
+        g0, g1 = read_ply(init_file), read_ply(result_file)
+        alone = evaluate_particles(g0, g1, CFG, files.prompt)
+        assert (p.cleanliness, p.colour, p.patches, p.mean_shift) == (
+            alone.cleanliness,
+            alone.colour,
+            alone.patches,
+            alone.mean_shift,
+        )
+        (m0,) = real_margins(
+            prior, [g0], files.prompt, contrast=contrast, views=CFG.fidelity_views, seed=CFG.seed
+        )
+        (m1,) = real_margins(
+            prior, [g1], files.prompt, contrast=contrast, views=CFG.fidelity_views, seed=CFG.seed
+        )
+        assert p == _with_classifier(replace(p, classifier=None), m0, m1, len(objects))
+    last = ev.particles[3]
+    assert last.classifier == last.classifier_init and last.cleanliness.speckle_ratio == 1.0

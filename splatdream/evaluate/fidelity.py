@@ -201,11 +201,18 @@ class ClipScorer:
 
     def __init__(self, model: str, pretrained: str, checkpoint: Path | None, device: str = "cpu") -> None:
         """Load open_clip weights from a checkpoint file or the local cache; raises ``ClipUnavailable``."""
-        from splatdream.models.embedders import ClipEmbedder, ClipWeightsUnavailable
+        from splatdream.models.embedders import (
+            ClipEmbedder,
+            ClipWeightsUnavailable,
+            any_open_clip_weights_cached,
+        )
         from splatdream.retrieval.config import ClipConfig
 
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:
+            if checkpoint is None and not any_open_clip_weights_cached():
+                # no open_clip weights on disk at all: known without importing open_clip (seconds)
+                raise ClipWeightsUnavailable("no open_clip weights in the local caches")
             self.embedder = ClipEmbedder.from_config(ClipConfig(model, pretrained, checkpoint), device)
         except ClipWeightsUnavailable as exc:
             where = (

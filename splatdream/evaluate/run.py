@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -42,19 +43,38 @@ def evaluate_run(
     scorers = scorers or Scorers(cfg)
     cams = eval_cameras(cfg.views, cfg.size, cfg.extra_elevations_deg, cfg.radius, cfg.fov_y_deg)
     margin = cfg.floater_margin or max(1, cfg.size // 32)
-    inits = [read_ply(p) for p in files.inits]
-    results = [read_ply(p) for p in files.particles]
+    # Each distinct scene is rendered and scored once: particles that share an init, or a result left
+    # equal to its init (a guard that kept the init), reuse its renders and classifier margins. Every
+    # measure depends on the scene alone, so the numbers are those of scoring each file on its own.
+    keys = [_content_key(p) for p in (*files.inits, *files.particles)]
+    unique = list(dict.fromkeys(keys))
+    scenes: dict[str, Gaussians] = {}
+    for k, path in zip(keys, (*files.inits, *files.particles), strict=True):
+        if k not in scenes:
+            scenes[k] = read_ply(path)
+    n = len(files.inits)
+    init_keys, result_keys = keys[:n], keys[n:]
+    inits = [scenes[k] for k in init_keys]
+    results = [scenes[k] for k in result_keys]
     skipped: dict[str, str] = {}
 
     clip, alp = scorers.clip(), scorers.alpips()
     for name, model in (("clip", clip), ("alpips", alp)):
         if isinstance(model, str):
             skipped[name] = model
+    renders = {k: render_views(scenes[k], cams, cfg.views, scorers.device) for k in unique}
+    clip_of = (
+        {}
+        if isinstance(clip, str)
+        else {k: clip.score(_ring_subset(v, cfg.fidelity_views), files.prompt) for k, v in renders.items()}
+    )
+    alpips_of = (
+        {} if isinstance(alp, str) else {k: alp.ring(v.on(1.0)[: cfg.views]) for k, v in renders.items()}
+    )
     particles: list[ParticleEval] = []
     sheet_rows = []
     for i, (g0, g1) in enumerate(zip(inits, results, strict=True)):
-        v0 = render_views(g0, cams, cfg.views, scorers.device)
-        v1 = render_views(g1, cams, cfg.views, scorers.device)
+        v0, v1 = renders[init_keys[i]], renders[result_keys[i]]
         p = ParticleEval(
             index=i,
             cleanliness=cleanliness(v0, v1, len(g0), len(g1), margin),
@@ -62,16 +82,10 @@ def evaluate_run(
             patches=patch_residual(v0, v1),
             mean_shift=mean_colour_shift(v0, v1),
         )
-        if not isinstance(clip, str):
-            p = replace(
-                p,
-                clip_init=clip.score(_ring_subset(v0, cfg.fidelity_views), files.prompt),
-                clip=clip.score(_ring_subset(v1, cfg.fidelity_views), files.prompt),
-            )
-        if not isinstance(alp, str):
-            p = replace(
-                p, alpips_init=alp.ring(v0.on(1.0)[: cfg.views]), alpips=alp.ring(v1.on(1.0)[: cfg.views])
-            )
+        if clip_of:
+            p = replace(p, clip_init=clip_of[init_keys[i]], clip=clip_of[result_keys[i]])
+        if alpips_of:
+            p = replace(p, alpips_init=alpips_of[init_keys[i]], alpips=alpips_of[result_keys[i]])
         particles.append(p)
         sheet_rows.append((_ring_subset(v0, cfg.sheet_views), _ring_subset(v1, cfg.sheet_views)))
 
@@ -87,10 +101,11 @@ def evaluate_run(
             objects = distractors or ("",)
             contrast = (*objects, *attributes)
             kw = dict(contrast=contrast, views=cfg.fidelity_views, seed=cfg.seed)
-            # one call for inits and results: the captions are embedded once (each particle restarts the
-            # probes' generator, so the numbers are those of two calls)
-            margins = classifier_margins(prior, [*inits, *results], files.prompt, **kw)  # type: ignore[arg-type]
-            m0, m1 = margins[: len(inits)], margins[len(inits) :]
+            # one call for every distinct scene: the captions are embedded once (each scene restarts the
+            # probes' generator, so the numbers are those of one call per scene)
+            scored = classifier_margins(prior, [scenes[k] for k in unique], files.prompt, **kw)  # type: ignore[arg-type]
+            by_key = dict(zip(unique, scored, strict=True))
+            m0, m1 = [by_key[k] for k in init_keys], [by_key[k] for k in result_keys]
             particles = [
                 _with_classifier(p, a, b, len(objects)) for p, a, b in zip(particles, m0, m1, strict=True)
             ]
@@ -114,6 +129,11 @@ def evaluate_run(
     if write:
         write_outputs(out, sheet_rows)
     return out
+
+
+def _content_key(path: Path) -> str:
+    """A digest of a scene file's bytes: equal files are the same scene."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _parts(margins: Tensor, n_objects: int) -> tuple[float, float, float | None]:

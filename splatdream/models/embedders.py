@@ -190,6 +190,40 @@ def resolve_clip_weights(cfg: ClipConfig) -> Path:
     )
 
 
+OPEN_CLIP_HUB_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
+"""The file names open_clip's weights have in the Hugging Face cache (every hf_hub tag it ships names a repo only)."""
+
+
+def _hf_hub_cache() -> Path:
+    """The Hugging Face hub cache folder, resolved from the environment as ``huggingface_hub`` does."""
+    for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
+        if os.environ.get(var):
+            return Path(os.environ[var]).expanduser()
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
+    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(xdg) / "huggingface" / "hub"
+
+
+def any_open_clip_weights_cached() -> bool:
+    """Whether any open_clip weights file could be on disk, checked without importing open_clip.
+
+    A cheap over-approximation: any hub snapshot holding one of ``OPEN_CLIP_HUB_FILES``, or any file in
+    open_clip's URL cache. False means no pretrained tag can resolve from the cache, so callers that only
+    want to know can skip importing open_clip (seconds, tens under load); True sends them to
+    ``resolve_clip_weights``, the exact lookup.
+    """
+    url_cache = Path(os.path.expanduser("~/.cache/clip"))
+    if url_cache.is_dir() and any(p.is_file() for p in url_cache.iterdir()):
+        return True
+    hub = _hf_hub_cache()
+    if not hub.is_dir():
+        return False
+    return any(
+        next(hub.glob(f"models--*/snapshots/*/{name}"), None) is not None for name in OPEN_CLIP_HUB_FILES
+    )
+
+
 def _cached_candidates(pcfg: dict) -> list[Path]:
     """Where open_clip would have put the weights: the HF hub cache or its own URL cache."""
     found: list[Path] = []
