@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from bench_util import SMOKE, results_path, smoke
 from PIL import Image
 
 from splatdream.adaptation.lora import apply_adapter
@@ -87,9 +88,25 @@ def _row(images: torch.Tensor) -> np.ndarray:
     return np.concatenate(list((images.clamp(0, 1).numpy() * 255).round().astype(np.uint8)), axis=1)
 
 
+def _smoke_run_dir(out: Path) -> Path:
+    """What a finished cpu-tiny run leaves for this script (config.yaml, an init particle), at toy size."""
+    from splatdream.config import parse_run_config
+    from splatdream.configio import dump_yaml
+    from splatdream.io.ply import write_ply
+    from splatdream.rundir import RunDir
+    from splatdream.scene import Gaussians
+
+    run = RunDir(out / "smoke-run")
+    run.path.mkdir(parents=True, exist_ok=True)
+    cfg = parse_run_config(["--preset", "cpu-tiny", "--num-particles", "1", "--prompt", "a red chair"])
+    run.config.write_text(dump_yaml(cfg))
+    write_ply(run.init_particle(0), Gaussians.random_ball(300, generator=torch.Generator().manual_seed(0)))
+    return run.path
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("run_dir", type=Path)
+    ap.add_argument("run_dir", type=Path, nargs="?" if SMOKE else None)
     ap.add_argument("--variants", nargs="+", default=["default"])
     ap.add_argument("--particles", type=int, nargs="+", default=None)
     ap.add_argument("--steps", type=int, default=None)
@@ -107,6 +124,10 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("/tmp/colour_drift"))
     args = ap.parse_args()
     torch.set_num_threads(1)
+    if SMOKE:  # a one-particle run folder made here (a random ball), two steps, two small views
+        args.out = results_path(Path("colour_drift"))  # a scratch folder
+        args.run_dir = args.run_dir or _smoke_run_dir(args.out)
+        args.steps, args.views, args.size = smoke(args.steps, 2), smoke(args.views, 2), smoke(args.size, 32)
     cfg = load_yaml(RunConfig, args.run_dir / "config.yaml")
     prompt = args.prompt or cfg.prompt
     word = target_word(prompt)
