@@ -93,7 +93,7 @@ def tiny_rows(threads: int, n_assets: int) -> list[tuple[str, ...]]:
         if shipped
         else "TinyPrior (UNTRAINED: no shipped weights yet; same cost)"
     )
-    cfg = replace(PRESETS["cpu-tiny"][1].adapt, progress=False)
+    cfg = replace(PRESETS["cpu-tiny"][1].adapt, enabled=True, progress=False)
     cfg = smoke(
         cfg,
         replace(

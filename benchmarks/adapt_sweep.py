@@ -51,7 +51,7 @@ def measure(overrides: dict, retrieved, captions, others):  # -> AdaptationEffec
     kw = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
     if SMOKE:  # two steps, two views, one probe: the code path, not a measurement
         kw = {"steps": 2, "azimuths_deg": (0.0, 180.0), "elevations_deg": (15.0,)} | kw
-    cfg = replace(PRESETS["cpu-tiny"][1].adapt, progress=False, **kw)
+    cfg = replace(PRESETS["cpu-tiny"][1].adapt, enabled=True, progress=False, **kw)
     probes = smoke(
         EvalProbes(timesteps=(100, 200, 300, 400, 500, 600), noises_per_timestep=4),
         EvalProbes(timesteps=(500,), noises_per_timestep=1),

@@ -30,6 +30,13 @@ RESULTS = Path(__file__).parent / "results" / "pipeline.md"
 PROMPT = "a blue chair"
 
 
+def _captions(n: int) -> list[str]:
+    from splatdream.starter.build import load_manifest
+
+    chairs = [e for e in load_manifest() if e.category == "chair"]
+    return [chairs[i % len(chairs)].caption for i in range(n)]
+
+
 def _particles(n: int, gaussians: int, device: str):  # -> list[Gaussians]
     from splatdream.init.from_mesh import mesh_to_gaussians
     from splatdream.retrieval.meshes import load_mesh
@@ -82,7 +89,13 @@ def worker(preset: str, particles: int, steps: int, threads: int) -> dict:
             prior, label = TinyPrior(build_tiny_unet(), TinyArch()), "UNTRAINED TinyPrior (same cost)"
     parts = _particles(particles, gaussians, device)
     references = [p.detach().clone() for p in parts] if distill.retrieval_reg_every > 0 else None
-    trainer = Trainer(distill, prior, PROMPT, parts, references=references, device=device)
+    # cpu-tiny scores the references under their assets' captions; the starter chairs' own captions stand in
+    captions = (
+        _captions(len(parts)) if references is not None and distill.reference_text == "caption" else None
+    )
+    trainer = Trainer(
+        distill, prior, PROMPT, parts, references=references, device=device, reference_captions=captions
+    )
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     for _ in range(smoke(2, 1)):
         trainer.step()

@@ -23,7 +23,7 @@ SCRIPTS: dict[str, tuple[list[str], str | None]] = {
     "colour_drift.py": ([], None),
     "densify.py": ([], None),
     "export.py": ([], "export.md"),
-    "gpu_check.py": (["--steps", "3", "--kill-steps", "6", "--adapt-steps", "2"], "gpu_check_cpu_smoke.md"),
+    "gpu_check.py": (["--steps", "6", "--kill-steps", "12", "--adapt-steps", "2"], "gpu_check_cpu_smoke.md"),
     "init.py": ([], "init.md"),
     "pipeline.py": ([], "pipeline.md"),
     "priors.py": ([], "priors.md"),
