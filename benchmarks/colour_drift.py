@@ -68,6 +68,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "dds-caption-grid0": BEFORE
     | {"retrieval_reg_every": 1, "reference_text": "caption", "colour.grid_size": 0},
     "new-default": {},
+    "edited-caption": {"target_text": "edited-caption"},
+    "prompt-target": {"target_text": "prompt"},
 }
 """name -> DistillConfig fields changed from cpu-tiny's (dotted paths); all but 'new-default' start from BEFORE.
 The guard acts only in the pipeline's export, so it is not part of these numbers."""

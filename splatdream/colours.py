@@ -8,6 +8,7 @@ every measured word is one retrieval knows). Imports nothing of ours, so any lay
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -20,6 +21,19 @@ colourful colorful pastel neon
 """.split()
 )
 """Every word retrieval parses as a colour attribute of the object (measured or not)."""
+
+MATERIALS = frozenset(
+    """
+wooden wood oak pine-wood metal metallic steel iron aluminium aluminum brass chrome copper tin glass
+plastic ceramic porcelain marble stone granite brick leather velvet fabric wool woollen cotton
+linen silk denim paper cardboard straw rubber jade crystal clay terracotta concrete bamboo wicker
+rattan enamel felt lego knitted plush cast-iron stainless
+""".split()
+)
+"""Every word retrieval parses as a material of the object (measured or not)."""
+SHADES = frozenset("dark light bright pale deep".split())
+"""Attributes only before a colour ('light blue'); alone they can be the object ('a light')."""
+
 
 WordKind = Literal["colour", "material"]
 
@@ -70,3 +84,70 @@ ALIASES: dict[str, str] = {
     "scarlet": "red",
 }
 """Other spellings and near-synonyms -> the table's word ('pine' only counts before a noun other than 'tree')."""
+
+
+APPEARANCE_WORDS = COLOURS | MATERIALS | {w.word for w in COLOUR_WORDS} | ALIASES.keys()
+"""Words that say what colour or material an object is: what a colour edit may change in a caption."""
+
+_TOKEN = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*")
+
+
+def appearance_words(text: str) -> list[str]:
+    """The colour and material words of ``text`` in order, once each, with a shade kept before its colour
+    ("a light blue wooden chair" -> ['light blue', 'wooden'])."""
+    tokens = [m.group(0).lower() for m in _TOKEN.finditer(text)]
+    found: list[str] = []
+    for i, tok in enumerate(tokens):
+        if tok not in APPEARANCE_WORDS:
+            continue
+        if tok == "pine" and tokens[i + 1 : i + 2] == ["tree"]:
+            continue  # a pine tree is a species, not a wood colour
+        word = f"{tokens[i - 1]} {tok}" if i > 0 and tokens[i - 1] in SHADES else tok
+        if word not in found:
+            found.append(word)
+    return found
+
+
+def edit_caption(caption: str, prompt: str) -> str:
+    """``caption`` as the prompt asks it to look: each run of its colour and material words (with their
+    shades) becomes the prompt's colour and material words; with none to replace, those words go after the
+    leading article. A prompt without such words asks for no change and gets ``caption`` back unchanged.
+
+    Why: a Delta Denoising Score scores the particle under one text and the retrieved asset under its own
+    caption; every word in which the two texts differ pushes the particle. The caption against the prompt
+    differs in words the prompt never asked to change ("a *red* sedan" vs "a sports car" pushes away from
+    red), so the target is the caption edited by exactly what the prompt asks (docs/quality.md).
+    """
+    words = appearance_words(prompt)
+    if not words:
+        return caption
+    phrase = " ".join(words)
+    out: list[str] = []
+    pos, replaced, in_run = 0, False, False
+    for m in _TOKEN.finditer(caption):
+        tok = m.group(0).lower()
+        between = caption[pos : m.start()]
+        after = _TOKEN.match(caption[m.end() :].lstrip(" "))
+        is_shade = tok in SHADES and after is not None and after.group(0).lower() in APPEARANCE_WORDS
+        if tok in APPEARANCE_WORDS or is_shade:
+            if in_run and between.strip() == "":
+                pos = m.end()  # the run goes on: drop this word too
+                continue
+            out.append(between + phrase)
+            replaced, in_run = True, True
+        else:
+            out.append(between + m.group(0))
+            in_run = False
+        pos = m.end()
+    out.append(caption[pos:])
+    edited = "".join(out)
+    if replaced:
+        return edited
+    head = re.match(r"\s*(an?|the)\s+", caption, flags=re.IGNORECASE)
+    if head is None:
+        return f"{phrase} {caption}"
+    article = head.group(1)
+    if article.lower() != "the":  # a/an agrees with the phrase now in front
+        article = "an" if phrase[0] in "aeiou" else "a"
+        article = article.capitalize() if head.group(1)[0].isupper() else article
+    return f"{article} {phrase} {caption[head.end() :]}"

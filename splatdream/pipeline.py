@@ -257,12 +257,12 @@ def regulariser_references(
     if cfg.init.method == "retrieved" or cfg.distill.retrieval_reg_every <= 0:
         return cfg.distill, init if cfg.init.method == "retrieved" else None
     log.warning(
-        "retrieval regulariser off (distill.retrieval_reg_every=%d ignored): --init.method %s starts from "
-        "no retrieved asset to regularise toward",
+        "retrieval regulariser off (distill.retrieval_reg_every=%d ignored, the prompt is the target): "
+        "--init.method %s starts from no retrieved asset to regularise toward",
         cfg.distill.retrieval_reg_every,
         cfg.init.method,
     )
-    return replace(cfg.distill, retrieval_reg_every=0), None
+    return replace(cfg.distill, retrieval_reg_every=0, target_text="prompt"), None
 
 
 def drop_weak(hits: Sequence[T], weak: Sequence[bool]) -> list[T]:

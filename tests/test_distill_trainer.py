@@ -444,3 +444,62 @@ def test_packed_and_unpacked_layouts_train_alike(tiny_prior_factory) -> None:
     for sa, sb in zip(a.strategy_states, b.strategy_states, strict=True):
         torch.testing.assert_close(sa["grad2d"], sb["grad2d"], rtol=1e-5, atol=1e-9)
         assert torch.equal(sa["count"], sb["count"])
+
+
+# -- issue 26: the caption edited by the prompt is the target ---------------------------------------
+def _edited_caption_trainer(prior, prompt: str, init: list[Gaussians]) -> Trainer:
+    cfg = replace(
+        COLOUR_CFG, retrieval_reg_every=1, reference_text="caption", target_text="edited-caption", steps=3
+    )
+    captions = ["a red sedan car with a red roof", "a blue compact car with a white roof"]
+    return Trainer(
+        cfg, prior, prompt, init, references=[g.clone() for g in init], reference_captions=captions
+    )
+
+
+def test_edited_caption_target_leaves_a_colourless_prompt_as_retrieved(tiny_prior_factory) -> None:
+    """Both texts of the score are the caption, particle and reference the same render: zero gradient,
+    so the particles end exactly as retrieved (the prompt against the caption recoloured them)."""
+    init = particles()
+    tr = _edited_caption_trainer(tiny_prior_factory(), "a sports car", init)
+    before = tr.particles()  # the colour field's identity, through the same rgb <-> SH round trip
+    for _ in range(3):
+        tr.step()
+    for a, b in zip(before, tr.particles(), strict=True):
+        assert torch.equal(a.sh, b.sh)
+    for field in tr.colour_fields:
+        assert torch.equal(field.matrix, torch.eye(3)) and not field.offset.any()
+    moved = Trainer(
+        replace(COLOUR_CFG, retrieval_reg_every=1, reference_text="caption", steps=3),
+        tiny_prior_factory(),
+        "a sports car",
+        [g.clone() for g in init],
+        references=[g.clone() for g in init],
+        reference_captions=["a red sedan car with a red roof", "a blue compact car with a white roof"],
+    )
+    for _ in range(3):
+        moved.step()
+    assert not torch.equal(init[0].sh, moved.particles()[0].sh), "the prompt target should move the colours"
+
+
+def test_edited_caption_target_scores_each_particle_under_its_edited_caption(tiny_prior_factory) -> None:
+    prior = tiny_prior_factory()
+    encoded: list[str] = []
+    real = prior.encode_prompts
+
+    def record(texts, **kw):
+        encoded.extend(texts)
+        return real(texts, **kw)
+
+    prior.encode_prompts = record  # type: ignore[method-assign]
+    tr = _edited_caption_trainer(prior, "a green car", particles())
+    assert "a green sedan car with a green roof, front view" in encoded
+    assert "a green compact car with a green roof, back view" in encoded
+    init = particles()
+    tr.step()
+    assert not torch.equal(init[1].sh, tr.particles()[1].sh)
+
+
+def test_edited_caption_needs_the_caption_reference_every_step() -> None:
+    with pytest.raises(ValueError, match=r"reference-text caption --distill\.retrieval-reg-every 1"):
+        replace(COLOUR_CFG, target_text="edited-caption")

@@ -200,6 +200,13 @@ class DistillConfig:
     Denoising Score), so the gradient is what the prompt asks beyond what the asset already is -- the prior's own
     colour bias and the score's noise cancel between the two (docs/quality.md). With it every step
     (``retrieval_reg_every=1``) the particle score is never used, so VSD's LoRA is not trained."""
+    target_text: Literal["prompt", "edited-caption"] = "prompt"
+    """What the particle's render is scored with. 'prompt': the run's prompt. 'edited-caption' (with
+    ``reference_text='caption'``): the asset's caption with its colour and material words replaced by the
+    prompt's (``colours.edit_caption``), so the two texts of the Delta Denoising Score differ only by the change
+    the prompt asks for; a prompt without colour or material words asks for none, and the particle stays as
+    retrieved. The prompt against the caption also differs in every word the prompt leaves out ("a *red* sedan"
+    vs "a sports car"), which pushed colour-less prompts' particles away from their own colours (docs/quality.md)."""
     guard: GuardConfig = GuardConfig()
     """Per-particle guard at the end: no particle leaves worse than its init (splatdream/guard.py, run by the pipeline: it judges with evaluate's measures)."""
     checkpoint_every: int = 100
@@ -222,6 +229,13 @@ class DistillConfig:
     def __post_init__(self) -> None:
         if self.max_batch < 1:
             raise ValueError(f"distill.max_batch must be at least 1, got {self.max_batch}")
+        if self.target_text == "edited-caption" and (
+            self.reference_text != "caption" or self.retrieval_reg_every != 1
+        ):
+            raise ValueError(
+                "distill.target_text 'edited-caption' scores against the asset's caption every step: "
+                "set --distill.reference-text caption --distill.retrieval-reg-every 1"
+            )
 
     def prior_guidance(self) -> float:
         """The prior's CFG scale: ``guidance_scale`` when set, else 7.5 for VSD and 100 for SDS."""

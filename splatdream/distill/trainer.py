@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from splatdream.colours import edit_caption
 from splatdream.distill import densify
 from splatdream.distill.colour_field import ColourField
 from splatdream.distill.config import DistillConfig
@@ -190,26 +191,33 @@ class Trainer:
         """Every step scores the retrieved assets' renders, so VSD's particle score (the LoRA) is never used."""
         return self.cfg.retrieval_reg_every == 1 and self.references is not None
 
-    def _encode_prompts(self) -> dict[str | tuple[int, str], TextEmbeddings]:
+    def _encode_prompts(self) -> dict[str | tuple, TextEmbeddings]:
         """The plain prompt (for the LoRA) and one per view word (for the prior), encoded once; with
-        ``reference_text='caption'`` also each asset caption per view word (keys ``(particle, word)``)."""
+        ``reference_text='caption'`` also each asset caption per view word (keys ``(particle, word)``), and
+        with ``target_text='edited-caption'`` each caption as the prompt edits it (keys ``("target", particle, word)``)."""
         vp = self.prior.view_prompts
-        texts: dict[str | tuple[int, str], str] = {"plain": self.prompt}
+        texts: dict[str | tuple, str] = {"plain": self.prompt}
         texts.update({w: with_view(self.prompt, w, vp) for w in VIEW_WORDS})
         for i, caption in enumerate(self.reference_captions or []):
             texts.update({(i, w): with_view(caption, w, vp) for w in VIEW_WORDS})
+            if self.cfg.target_text == "edited-caption":
+                target = edit_caption(caption, self.prompt)
+                texts.update({("target", i, w): with_view(target, w, vp) for w in VIEW_WORDS})
         with torch.no_grad():
             emb = self.prior.encode_prompts(list(texts.values()), negative_prompt=self.cfg.negative_prompt)
         return {key: emb[i] for i, key in enumerate(texts)}
 
     def text_for(self, cameras: Cameras, reference: bool = False) -> TextEmbeddings:
         """The prompt per camera (its view word); with ``reference`` and asset captions, the caption of the
-        particle each camera belongs to (cameras come ``views_per_particle`` per particle, in order)."""
+        particle each camera belongs to (cameras come ``views_per_particle`` per particle, in order); with
+        ``target_text='edited-caption'`` and no ``reference``, that caption as the prompt edits it."""
         assert cameras.azimuth_deg is not None and cameras.elevation_deg is not None  # orbit cameras
         words = view_words(cameras.azimuth_deg, cameras.elevation_deg, self.prior.view_prompts)
+        v = self.cfg.views_per_particle
         if reference and self.reference_captions is not None:
-            v = self.cfg.views_per_particle
             cond = torch.cat([self.text[(j // v, w)].cond for j, w in enumerate(words)])
+        elif self.cfg.target_text == "edited-caption" and self.reference_captions is not None:
+            cond = torch.cat([self.text[("target", j // v, w)].cond for j, w in enumerate(words)])
         else:
             cond = torch.cat([self.text[w].cond for w in words])
         return TextEmbeddings(cond, self.text["plain"].uncond)

@@ -14,16 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from splatdream.colours import COLOURS
+from splatdream.colours import COLOURS, MATERIALS, SHADES
 
-MATERIALS = frozenset(
-    """
-wooden wood oak pine-wood metal metallic steel iron aluminium aluminum brass chrome copper tin glass
-plastic ceramic porcelain marble stone granite brick leather velvet fabric wool woollen cotton
-linen silk denim paper cardboard straw rubber jade crystal clay terracotta concrete bamboo wicker
-rattan enamel felt lego knitted plush cast-iron stainless
-""".split()
-)
 FINISHES = frozenset(
     """
 shiny glossy matte polished rusty weathered worn painted striped checkered chequered plaid tartan
@@ -41,9 +33,6 @@ fantasy sci-fi steampunk
 SIZES = frozenset("small big large tiny tall short huge little long wide narrow mini giant".split())
 ATTRIBUTE_WORDS = COLOURS | MATERIALS | FINISHES | STYLES | SIZES
 """Words that describe how an object looks, never which object it is."""
-SHADES = frozenset("dark light bright pale deep".split())
-"""Attributes only before a colour ('light blue'); alone they can be the object ('a light')."""
-
 ARTICLES = frozenset("a an the some one two three this that".split())
 CLAUSE_WORDS = frozenset(
     "with made covered in on of from for that which wearing holding sitting standing".split()
