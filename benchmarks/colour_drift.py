@@ -70,6 +70,17 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "new-default": {},
     "edited-caption": {"target_text": "edited-caption"},
     "prompt-target": {"target_text": "prompt"},
+    "edited-palette4": {"target_text": "edited-caption", "colour.palette": 4},
+    "edited-palette4-noaffine": {
+        "target_text": "edited-caption",
+        "colour.palette": 4,
+        "colour.affine": False,
+    },
+    "edited-palette6-noaffine": {
+        "target_text": "edited-caption",
+        "colour.palette": 6,
+        "colour.affine": False,
+    },
 }
 """name -> DistillConfig fields changed from cpu-tiny's (dotted paths); all but 'new-default' start from BEFORE.
 The guard acts only in the pipeline's export, so it is not part of these numbers."""

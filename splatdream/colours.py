@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 COLOURS = frozenset(
     """
@@ -86,7 +89,40 @@ ALIASES: dict[str, str] = {
 """Other spellings and near-synonyms -> the table's word ('pine' only counts before a noun other than 'tree')."""
 
 
+def srgb_to_lab(rgb: Tensor) -> Tensor:
+    """sRGB in [0, 1] [..., 3] -> CIELAB (D65) [..., 3] (torch imported here: retrieval reads this module
+    for its words and must not pay for torch)."""
+    import torch
+
+    rgb = rgb.double().clamp(0, 1)
+    lin = torch.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    m = torch.tensor(
+        [
+            [0.4124564, 0.3575761, 0.1804375],
+            [0.2126729, 0.7151522, 0.0721750],
+            [0.0193339, 0.1191920, 0.9503041],
+        ],
+        dtype=torch.float64,
+    )
+    xyz = lin @ m.T / torch.tensor([0.95047, 1.0, 1.08883], dtype=torch.float64)
+    eps, kappa = 216 / 24389, 24389 / 27
+    f = torch.where(xyz > eps, xyz ** (1 / 3), (kappa * xyz + 16) / 116)
+    return torch.stack(
+        [116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], -1
+    )
+
+
+def word_distance(a: ColourWord, b: ColourWord) -> float:
+    """Smallest CIE76 distance between any reference colour of ``a`` and any of ``b``."""
+    import torch
+
+    la = srgb_to_lab(torch.tensor(a.references, dtype=torch.float64) / 255.0)
+    lb = srgb_to_lab(torch.tensor(b.references, dtype=torch.float64) / 255.0)
+    return float(torch.cdist(la, lb).min())
+
+
 APPEARANCE_WORDS = COLOURS | MATERIALS | {w.word for w in COLOUR_WORDS} | ALIASES.keys()
+_BY_WORD = {w.word: w for w in COLOUR_WORDS}
 """Words that say what colour or material an object is: what a colour edit may change in a caption."""
 
 _TOKEN = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*")
@@ -108,46 +144,70 @@ def appearance_words(text: str) -> list[str]:
     return found
 
 
+NEAR_DELTA_E = 16.0
+"""A caption word whose colours lie this close (CIE76) to the prompt's word already says it: 'brown' for
+'wooden' (2.7), 'yellow' for 'golden' (10.6); 'black' for 'wooden' (28.8) does not."""
+
+
+def _canonical(word: str) -> ColourWord | None:
+    """The measured table's entry for a word or phrase ('light blue' -> blue), None when unmeasured."""
+    last = word.split()[-1]
+    return _BY_WORD.get(ALIASES.get(last, last))
+
+
+def _says(run: list[str], want: str) -> bool:
+    """Whether a caption's run of appearance words already asks for ``want``."""
+    target = _canonical(want)
+    for word in run:
+        have = _canonical(word)
+        if word == want or (have is not None and have == target):
+            return True
+        if have is not None and target is not None and word_distance(have, target) <= NEAR_DELTA_E:
+            return True
+    return False
+
+
 def edit_caption(caption: str, prompt: str) -> str:
     """``caption`` as the prompt asks it to look: each run of its colour and material words (with their
-    shades) becomes the prompt's colour and material words; with none to replace, those words go after the
-    leading article. A prompt without such words asks for no change and gets ``caption`` back unchanged.
+    shades) that does not already say what the prompt asks becomes the prompt's colour and material words;
+    with no run at all, those words go after the leading article. A prompt without such words asks for no
+    change and gets ``caption`` back unchanged; so does a caption that already says it.
 
     Why: a Delta Denoising Score scores the particle under one text and the retrieved asset under its own
     caption; every word in which the two texts differ pushes the particle. The caption against the prompt
     differs in words the prompt never asked to change ("a *red* sedan" vs "a sports car" pushes away from
-    red), so the target is the caption edited by exactly what the prompt asks (docs/quality.md).
+    red), and dropping a word that agrees with the prompt pushes away from it too ("brown wooden legs" ->
+    "wooden legs" turned brown legs olive); so the target is the caption edited by exactly what the prompt
+    asks (docs/quality.md).
     """
     words = appearance_words(prompt)
     if not words:
         return caption
     phrase = " ".join(words)
-    out: list[str] = []
-    pos, replaced, in_run = 0, False, False
+    runs: list[tuple[int, int, list[str]]] = []  # (start, end, words) of each run of appearance words
     for m in _TOKEN.finditer(caption):
         tok = m.group(0).lower()
-        between = caption[pos : m.start()]
         after = _TOKEN.match(caption[m.end() :].lstrip(" "))
         is_shade = tok in SHADES and after is not None and after.group(0).lower() in APPEARANCE_WORDS
-        if tok in APPEARANCE_WORDS or is_shade:
-            if in_run and between.strip() == "":
-                pos = m.end()  # the run goes on: drop this word too
-                continue
-            out.append(between + phrase)
-            replaced, in_run = True, True
+        if not (tok in APPEARANCE_WORDS or is_shade):
+            continue
+        if runs and caption[runs[-1][1] : m.start()].strip() == "":
+            start, _, run = runs[-1]
+            runs[-1] = (start, m.end(), [*run, tok])
         else:
-            out.append(between + m.group(0))
-            in_run = False
-        pos = m.end()
-    out.append(caption[pos:])
-    edited = "".join(out)
-    if replaced:
-        return edited
-    head = re.match(r"\s*(an?|the)\s+", caption, flags=re.IGNORECASE)
-    if head is None:
-        return f"{phrase} {caption}"
-    article = head.group(1)
-    if article.lower() != "the":  # a/an agrees with the phrase now in front
-        article = "an" if phrase[0] in "aeiou" else "a"
-        article = article.capitalize() if head.group(1)[0].isupper() else article
-    return f"{article} {phrase} {caption[head.end() :]}"
+            runs.append((m.start(), m.end(), [tok]))
+    if not runs:
+        head = re.match(r"\s*(an?|the)\s+", caption, flags=re.IGNORECASE)
+        if head is None:
+            return f"{phrase} {caption}"
+        article = head.group(1)
+        if article.lower() != "the":  # a/an agrees with the phrase now in front
+            article = "an" if phrase[0] in "aeiou" else "a"
+            article = article.capitalize() if head.group(1)[0].isupper() else article
+        return f"{article} {phrase} {caption[head.end() :]}"
+    out, pos = [], 0
+    for start, end, run in runs:
+        if not all(_says(run, w) for w in words):
+            out += [caption[pos:start], phrase]
+            pos = end
+    return "".join(out) + caption[pos:]

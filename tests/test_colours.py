@@ -10,12 +10,15 @@ from splatdream.colours import appearance_words, edit_caption
 @pytest.mark.parametrize(
     ("caption", "prompt", "edited"),
     [
-        # a run of colour and material words becomes the prompt's words, once
+        # a run of colour and material words becomes the prompt's words, once; a run that already says
+        # them stays ('brown' is within a few dE of 'wooden')
         (
             "a chair with a red seat, brown wooden legs and a tall solid back",
             "a wooden rocking chair",
-            "a chair with a wooden seat, wooden legs and a tall solid back",
+            "a chair with a wooden seat, brown wooden legs and a tall solid back",
         ),
+        ("a yellow taxi car", "a golden car", "a yellow taxi car"),
+        ("a brown wooden chair", "a blue wooden chair", "a blue wooden chair"),
         (
             "a white modern chair with thin black metal legs",
             "a wooden rocking chair",

@@ -189,6 +189,41 @@ def test_colour_field_is_identity_at_init_and_smooth() -> None:
     assert (a[0] - a[1]).abs().max() < 0.1
 
 
+def _two_part_colours(n: int = 200) -> torch.Tensor:
+    """A red seat and a brown back, each with a little texture."""
+    gen = torch.Generator().manual_seed(0)
+    red, brown = torch.tensor([0.8, 0.1, 0.1]), torch.tensor([0.45, 0.28, 0.12])
+    base = torch.cat([red.expand(n // 2, 3), brown.expand(n - n // 2, 3)])
+    return (base + 0.03 * torch.randn(n, 3, generator=gen)).clamp(0, 1)
+
+
+def test_palette_finds_the_parts_colours_and_moves_one_alone() -> None:
+    rgb = _two_part_colours()
+    cfg = ColourFieldConfig(enabled=True, grid_size=0, palette=2, affine=False)
+    field = ColourField(cfg, base_rgb=rgb)
+    assert [g["name"] for g in field.param_groups()] == ["palette"]
+    # k-means found the two parts, darker first (the red's luminance is the lower)
+    torch.testing.assert_close(field.palette[0], rgb[:100].mean(0), atol=0.02, rtol=0)
+    torch.testing.assert_close(field.palette[1], rgb[100:].mean(0), atol=0.02, rtol=0)
+    means = torch.zeros_like(rgb)
+    torch.testing.assert_close(field(rgb, means), rgb)  # the identity at init
+    with torch.no_grad():
+        field.palette_offsets[0] = torch.tensor([-0.35, 0.18, 0.02])  # red -> brown
+    moved = field(rgb, means) - rgb
+    torch.testing.assert_close(moved[:100], field.palette_offsets[0].expand(100, 3), atol=0.01, rtol=0)
+    assert moved[100:].abs().max() < 0.01, "the brown part moved with the red one"
+    many = ColourField(
+        replace(cfg, palette=8), base_rgb=torch.rand(500, 3, generator=torch.Generator().manual_seed(1))
+    )
+    assert (
+        len(many.palette) == 8 and (many.palette @ torch.tensor([0.2126, 0.7152, 0.0722])).diff().gt(0).all()
+    )
+    few = ColourField(replace(cfg, palette=4), base_rgb=torch.tensor([[0.1, 0.2, 0.3]]).repeat(10, 1))
+    assert len(few.palette) == 1  # one distinct colour, one cluster
+    with pytest.raises(ValueError, match="init colours"):
+        ColourField(cfg)
+
+
 def test_colour_field_moves_colour_only_and_resumes(tiny_prior_factory, tmp_path) -> None:
     init = particles()
     tr = Trainer(COLOUR_CFG, tiny_prior_factory(), "a blue chair", init)

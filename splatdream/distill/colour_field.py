@@ -4,19 +4,22 @@ Free per-Gaussian colours let every Gaussian integrate its own share of the scor
 32 px TinyPrior each render pixel covers many Gaussians, the noise lands on each of them differently
 from view to view, and the particle ends up speckled (issue 13). Distilling instead into
 
-    rgb_i = A @ rgb0_i + b + grid(mean_i)
+    rgb_i = A @ rgb0_i + b + grid(mean_i) + sum_k w_k(rgb0_i) d_k
 
 (rgb0 the particle's own base colour, A [3, 3] and b [3] one affine per particle, grid a few cells
-per side, trilinear at each Gaussian's mean) keeps the retrieved asset's texture and lets the prior
-recolour it, globally and by region, but never per Gaussian.
+per side, trilinear at each Gaussian's mean; d_k one offset per colour cluster of the init, w_k a soft
+RBF membership of rgb0) keeps the retrieved asset's texture and lets the prior recolour it, globally,
+by region or by colour (part), but never per Gaussian.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy.cluster.vq import kmeans2
 from torch import Tensor, nn
 
 from splatdream.distill.config import ColourFieldConfig
@@ -26,19 +29,34 @@ from splatdream.scene import Gaussians, rgb_to_sh, sh_to_rgb
 class ColourField(nn.Module):
     """rgb = A @ rgb0 + b + trilinear(grid, means); identity at init."""
 
-    def __init__(self, cfg: ColourFieldConfig) -> None:
+    def __init__(self, cfg: ColourFieldConfig, base_rgb: Tensor | None = None) -> None:
         super().__init__()
         self.cfg = cfg
-        self.matrix = nn.Parameter(torch.eye(3))
-        self.offset = nn.Parameter(torch.zeros(3))
+        self.matrix = nn.Parameter(torch.eye(3), requires_grad=cfg.affine)
+        self.offset = nn.Parameter(torch.zeros(3), requires_grad=cfg.affine)
         r = cfg.grid_size
         self.grid = nn.Parameter(torch.zeros(1, 3, r, r, r)) if r > 0 else None
+        self.palette_offsets: nn.Parameter | None = None
+        if cfg.palette > 0:
+            if base_rgb is None:
+                raise ValueError("a colour palette needs the particle's init colours")
+            self.register_buffer("palette", palette_of(base_rgb, cfg.palette))
+            self.palette_offsets = nn.Parameter(torch.zeros(len(self.palette), 3))
 
     def param_groups(self) -> list[dict]:
-        groups = [{"params": [self.matrix, self.offset], "lr": self.cfg.lr_affine, "name": "affine"}]
+        groups = []
+        if self.cfg.affine:
+            groups.append({"params": [self.matrix, self.offset], "lr": self.cfg.lr_affine, "name": "affine"})
         if self.grid is not None:
             groups.append({"params": [self.grid], "lr": self.cfg.lr_grid, "name": "grid"})
+        if self.palette_offsets is not None:
+            groups.append({"params": [self.palette_offsets], "lr": self.cfg.lr_palette, "name": "palette"})
         return groups
+
+    def memberships(self, rgb0: Tensor) -> Tensor:  # [N, 3] -> [N, K], rows sum to 1
+        """Soft cluster membership of each base colour (an RBF of its RGB distance to each centre)."""
+        d2 = torch.cdist(rgb0, self.palette.to(rgb0)).square()
+        return torch.softmax(-d2 / (2 * self.cfg.palette_softness**2), dim=-1)
 
     def forward(self, rgb0: Tensor, means: Tensor) -> Tensor:  # [N, 3], [N, 3] -> [N, 3]
         assert rgb0.shape == means.shape and rgb0.shape[-1] == 3, (rgb0.shape, means.shape)
@@ -48,9 +66,22 @@ class ColourField(nn.Module):
             coords = (means / self.cfg.extent).clamp(-1, 1).reshape(1, -1, 1, 1, 3)
             grid = self.grid.to(means)
             rgb = rgb + F.grid_sample(grid, coords, mode="bilinear", align_corners=True).reshape(3, -1).T
+        if self.palette_offsets is not None:
+            rgb = rgb + self.memberships(rgb0.detach()) @ self.palette_offsets
         return rgb
 
     def recolour(self, g: Gaussians) -> Gaussians:
         """``g`` recoloured through the field (DC band only; gradients reach the field and ``g``)."""
         dc = rgb_to_sh(self(sh_to_rgb(g.sh[:, 0]), g.means.detach()))
         return replace(g, sh=torch.cat([dc[:, None], g.sh[:, 1:]], dim=1))
+
+
+def palette_of(rgb: Tensor, k: int) -> Tensor:
+    """``k`` colour centres of ``rgb`` [N, 3] by k-means (fixed seed: a run and its resume agree), fewer when
+    the colours have fewer distinct values; sorted by luminance so the order does not depend on the seed."""
+    data = rgb.detach().float().cpu().numpy().astype(np.float64)
+    k = min(k, len(np.unique(data.round(3), axis=0)))
+    centres, labels = kmeans2(data, k, minit="++", seed=0)
+    centres = centres[np.unique(labels)]  # an empty cluster has no colour to own
+    order = np.argsort(centres @ np.array([0.2126, 0.7152, 0.0722]))
+    return torch.from_numpy(centres[order]).float()

@@ -63,7 +63,8 @@ class LearningRates:
 
 @dataclass(frozen=True)
 class ColourFieldConfig:
-    """Distil colour into a per-particle affine transform plus a coarse 3D offset grid (off: free colours only)."""
+    """Distil colour into a per-particle affine transform, a coarse 3D offset grid and offsets per colour cluster
+    of the init (off: free colours only)."""
 
     enabled: bool = False
     """Route the score's colour gradient through the smooth field (per-Gaussian colours keep their own lr)."""
@@ -75,6 +76,18 @@ class ColourFieldConfig:
     """Adam learning rate of the affine matrix and offset."""
     lr_grid: float = 1e-2
     """Adam learning rate of the grid offsets (RGB units)."""
+    affine: bool = True
+    """Train the global affine map (off: it stays the identity)."""
+    palette: int = 0
+    """Colour clusters of the particle's own init colours (k-means), each with its own RGB offset, shared
+    softly by the Gaussians near it in colour. The parameters are decoupled by part: a score that pushes only
+    the red seat moves only the red cluster's offset, while through one affine map per particle the same push
+    also turned the brown back green (docs/quality.md). 0 = none."""
+    palette_softness: float = 0.1
+    """RGB distance over which a Gaussian's weight moves from one cluster to the next (the RBF's sigma):
+    soft, so a texture's shades that fall either side of a cluster boundary still move together."""
+    lr_palette: float = 1e-2
+    """Adam learning rate of the palette offsets (RGB units)."""
 
 
 @dataclass(frozen=True)

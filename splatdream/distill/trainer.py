@@ -36,7 +36,7 @@ from splatdream.priors.base import Prior, TextEmbeddings, denoising_target
 from splatdream.priors.half import scaled_backward, unscale_grads
 from splatdream.priors.views import VIEW_WORDS, view_words, with_view
 from splatdream.render import render_gaussians
-from splatdream.scene import Cameras, Gaussians, sample_orbit
+from splatdream.scene import Cameras, Gaussians, sample_orbit, sh_to_rgb
 
 if TYPE_CHECKING:  # shapes for the reader and mypy only: nothing checks them at run time
     from jaxtyping import Float, Int
@@ -163,7 +163,10 @@ class Trainer:
         self.colour_fields: list[ColourField] = []
         self.colour_opts: list[torch.optim.Optimizer] = []
         if cfg.colour.enabled:
-            self.colour_fields = [ColourField(cfg.colour).to(self.device) for _ in self.params]
+            self.colour_fields = [
+                ColourField(cfg.colour, base_rgb=sh_to_rgb(p["sh0"].detach()[:, 0])).to(self.device)
+                for p in self.params
+            ]
             self.colour_opts = [torch.optim.Adam(f.param_groups(), eps=1e-15) for f in self.colour_fields]
         self.strategy = densify.make_strategy(cfg.densify, cfg.steps)
         self.strategy_states = []

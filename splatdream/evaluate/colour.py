@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from splatdream.colours import ALIASES, COLOUR_WORDS, ColourWord
+from splatdream.colours import ALIASES, COLOUR_WORDS, ColourWord, srgb_to_lab
 from splatdream.evaluate.views import Views, quick_views
 from splatdream.scene import Gaussians
 
@@ -40,26 +40,6 @@ def target_word(prompt: str) -> ColourWord | None:
     colours = [w for w in words if w.kind == "colour"]
     pick = colours or words
     return pick[0] if pick else None
-
-
-def srgb_to_lab(rgb: Tensor) -> Tensor:
-    """sRGB in [0, 1] [..., 3] -> CIELAB (D65) [..., 3]."""
-    rgb = rgb.double().clamp(0, 1)
-    lin = torch.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    m = torch.tensor(
-        [
-            [0.4124564, 0.3575761, 0.1804375],
-            [0.2126729, 0.7151522, 0.0721750],
-            [0.0193339, 0.1191920, 0.9503041],
-        ],
-        dtype=torch.float64,
-    )
-    xyz = lin @ m.T / torch.tensor([0.95047, 1.0, 1.08883], dtype=torch.float64)
-    eps, kappa = 216 / 24389, 24389 / 27
-    f = torch.where(xyz > eps, xyz ** (1 / 3), (kappa * xyz + 16) / 116)
-    return torch.stack(
-        [116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], -1
-    )
 
 
 def delta_e(rgb: Tensor, word: ColourWord) -> float:

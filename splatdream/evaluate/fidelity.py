@@ -27,8 +27,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from splatdream.colours import COLOUR_WORDS, ColourWord
-from splatdream.evaluate.colour import colour_words, srgb_to_lab, target_word
+from splatdream.colours import COLOUR_WORDS, word_distance
+from splatdream.evaluate.colour import colour_words, target_word
 from splatdream.priors.base import Prior, TextEmbeddings
 from splatdream.priors.config import ViewPromptConfig
 from splatdream.priors.views import view_prompts
@@ -83,13 +83,6 @@ ATTRIBUTE_MIN_DELTA_E = 45.0
 """An attribute distractor's colours must all be at least this far (CIE76) from the prompt word's colours."""
 
 
-def _word_distance(a: ColourWord, b: ColourWord) -> float:
-    """Smallest CIE76 distance between any reference colour of ``a`` and any of ``b``."""
-    la = srgb_to_lab(torch.tensor(a.references, dtype=torch.float64) / 255.0)
-    lb = srgb_to_lab(torch.tensor(b.references, dtype=torch.float64) / 255.0)
-    return float(torch.cdist(la, lb).min())
-
-
 def attribute_distractors(prompt: str, n: int) -> tuple[str, ...]:
     """``n`` captions: the prompt with its colour (or material) word swapped for clearly different colours.
 
@@ -104,7 +97,7 @@ def attribute_distractors(prompt: str, n: int) -> tuple[str, ...]:
     candidates = [
         w
         for w in COLOUR_WORDS
-        if w.kind == "colour" and w.word not in present and _word_distance(w, word) >= ATTRIBUTE_MIN_DELTA_E
+        if w.kind == "colour" and w.word not in present and word_distance(w, word) >= ATTRIBUTE_MIN_DELTA_E
     ]
     step = max(1, len(candidates) // n)
     picked = candidates[::step][:n]
