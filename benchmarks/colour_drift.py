@@ -26,13 +26,14 @@ from bench_util import SMOKE, results_path, smoke
 from PIL import Image
 
 from splatdream.adaptation.lora import apply_adapter
+from splatdream.colours import delta_e, target_word
 from splatdream.config import PRESETS, RunConfig
 from splatdream.configio import load_yaml
 from splatdream.distill.config import DistillConfig
 from splatdream.distill.schedule import Steps
 from splatdream.distill.trainer import Trainer
 from splatdream.evaluate.cleanliness import high_frequency_energy
-from splatdream.evaluate.colour import delta_e, mean_colour, target_word
+from splatdream.evaluate.colour import mean_colour
 from splatdream.evaluate.patches import mean_colour_shift, patch_residual
 from splatdream.evaluate.views import eval_cameras, render_views
 from splatdream.pipeline import load_init, particle_captions
@@ -81,6 +82,18 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "colour.palette": 6,
         "colour.affine": False,
     },
+    "edited-palette4-hold": {
+        "target_text": "edited-caption",
+        "colour.palette": 4,
+        "colour.affine": False,
+        "colour.hold_matching": 15.0,
+    },
+    "edited-palette6-hold": {
+        "target_text": "edited-caption",
+        "colour.palette": 6,
+        "colour.affine": False,
+        "colour.hold_matching": 15.0,
+    },
 }
 """name -> DistillConfig fields changed from cpu-tiny's (dotted paths); all but 'new-default' start from BEFORE.
 The guard acts only in the pipeline's export, so it is not part of these numbers."""
@@ -90,7 +103,7 @@ def neutral_caption(caption: str, prompt: str) -> str:
     """``caption`` without the colour and material words of eval's table that ``prompt`` does not name."""
     import re
 
-    from splatdream.evaluate.colour import colour_words
+    from splatdream.colours import colour_words
 
     keep = {w.word for w in colour_words(prompt)}
     out = [t for t in re.findall(r"\S+", caption) if not (cw := colour_words(t)) or cw[0].word in keep]

@@ -89,6 +89,9 @@ ALIASES: dict[str, str] = {
 """Other spellings and near-synonyms -> the table's word ('pine' only counts before a noun other than 'tree')."""
 
 
+_BY_WORD = {w.word: w for w in COLOUR_WORDS}
+
+
 def srgb_to_lab(rgb: Tensor) -> Tensor:
     """sRGB in [0, 1] [..., 3] -> CIELAB (D65) [..., 3] (torch imported here: retrieval reads this module
     for its words and must not pay for torch)."""
@@ -112,6 +115,14 @@ def srgb_to_lab(rgb: Tensor) -> Tensor:
     )
 
 
+def delta_e(rgb: Tensor, word: ColourWord) -> float:
+    """CIE76 distance from a colour [3] in [0, 1] to the nearest of ``word``'s references."""
+    import torch
+
+    refs = torch.tensor(word.references, dtype=torch.float64) / 255.0
+    return float((srgb_to_lab(refs) - srgb_to_lab(rgb)).norm(dim=-1).min())
+
+
 def word_distance(a: ColourWord, b: ColourWord) -> float:
     """Smallest CIE76 distance between any reference colour of ``a`` and any of ``b``."""
     import torch
@@ -121,8 +132,28 @@ def word_distance(a: ColourWord, b: ColourWord) -> float:
     return float(torch.cdist(la, lb).min())
 
 
+def colour_words(prompt: str) -> list[ColourWord]:
+    """The table's words in ``prompt``, in order, once each ("a blue wooden chair" -> blue, wooden)."""
+    tokens = re.findall(r"[a-z]+", prompt.lower())
+    found: list[ColourWord] = []
+    for i, tok in enumerate(tokens):
+        if tok == "pine" and i + 1 < len(tokens) and tokens[i + 1] == "tree":
+            continue  # a pine tree is a species, not a wood colour
+        entry = _BY_WORD.get(ALIASES.get(tok, tok))
+        if entry is not None and entry not in found:
+            found.append(entry)
+    return found
+
+
+def target_word(prompt: str) -> ColourWord | None:
+    """The word the object should match: the first colour word, else the first material word."""
+    words = colour_words(prompt)
+    colours = [w for w in words if w.kind == "colour"]
+    pick = colours or words
+    return pick[0] if pick else None
+
+
 APPEARANCE_WORDS = COLOURS | MATERIALS | {w.word for w in COLOUR_WORDS} | ALIASES.keys()
-_BY_WORD = {w.word: w for w in COLOUR_WORDS}
 """Words that say what colour or material an object is: what a colour edit may change in a caption."""
 
 _TOKEN = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*")

@@ -224,6 +224,25 @@ def test_palette_finds_the_parts_colours_and_moves_one_alone() -> None:
         ColourField(cfg)
 
 
+def test_palette_holds_the_part_that_already_has_the_prompts_colour() -> None:
+    from splatdream.colours import target_word
+
+    rgb = _two_part_colours()
+    cfg = ColourFieldConfig(enabled=True, grid_size=0, palette=2, affine=False, hold_matching=15.0)
+    field = ColourField(cfg, base_rgb=rgb, word=target_word("a wooden chair"))
+    assert field.palette_free.tolist() == [
+        1.0,
+        0.0,
+    ]  # the red seat may move, the brown back is wooden already
+    with torch.no_grad():
+        field.palette_offsets.fill_(0.2)
+    moved = field(rgb, torch.zeros_like(rgb)) - rgb
+    assert moved[:100].mean() > 0.19 and moved[100:].abs().max() < 0.01
+    nothing_held = ColourField(cfg, base_rgb=rgb, word=target_word("a blue chair"))
+    assert nothing_held.palette_free.tolist() == [1.0, 1.0]
+    assert ColourField(cfg, base_rgb=rgb, word=None).palette_free.tolist() == [1.0, 1.0]
+
+
 def test_colour_field_moves_colour_only_and_resumes(tiny_prior_factory, tmp_path) -> None:
     init = particles()
     tr = Trainer(COLOUR_CFG, tiny_prior_factory(), "a blue chair", init)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from splatdream.colours import COLOUR_WORDS
+from splatdream.colours import COLOUR_WORDS, colour_words, delta_e, srgb_to_lab, target_word
 from splatdream.evaluate import EvalConfig, evaluate_particles
-from splatdream.evaluate.colour import colour_words, delta_e, srgb_to_lab, target_word
 from splatdream.evaluate.fidelity import ATTRIBUTE_MIN_DELTA_E, attribute_distractors, distractor_captions
 from tests.support.evaluate_scenes import box_scene, punched, recoloured, speckled, with_floaters
 

@@ -7,8 +7,9 @@ from dataclasses import replace
 import pytest
 import torch
 
+from splatdream.colours import delta_e, target_word
 from splatdream.distill.config import GuardConfig
-from splatdream.evaluate.colour import delta_e, mean_colour, target_word
+from splatdream.evaluate.colour import mean_colour
 from splatdream.evaluate.patches import mean_colour_shift, patch_residual
 from splatdream.evaluate.views import eval_cameras, render_views
 from splatdream.guard import guard_particles

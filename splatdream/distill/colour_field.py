@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from scipy.cluster.vq import kmeans2
 from torch import Tensor, nn
 
+from splatdream.colours import ColourWord, delta_e
 from splatdream.distill.config import ColourFieldConfig
 from splatdream.scene import Gaussians, rgb_to_sh, sh_to_rgb
 
@@ -29,7 +30,9 @@ from splatdream.scene import Gaussians, rgb_to_sh, sh_to_rgb
 class ColourField(nn.Module):
     """rgb = A @ rgb0 + b + trilinear(grid, means); identity at init."""
 
-    def __init__(self, cfg: ColourFieldConfig, base_rgb: Tensor | None = None) -> None:
+    def __init__(
+        self, cfg: ColourFieldConfig, base_rgb: Tensor | None = None, word: ColourWord | None = None
+    ) -> None:
         super().__init__()
         self.cfg = cfg
         self.matrix = nn.Parameter(torch.eye(3), requires_grad=cfg.affine)
@@ -40,8 +43,14 @@ class ColourField(nn.Module):
         if cfg.palette > 0:
             if base_rgb is None:
                 raise ValueError("a colour palette needs the particle's init colours")
-            self.register_buffer("palette", palette_of(base_rgb, cfg.palette))
-            self.palette_offsets = nn.Parameter(torch.zeros(len(self.palette), 3))
+            palette = palette_of(base_rgb, cfg.palette)
+            self.register_buffer("palette", palette)
+            self.palette_offsets = nn.Parameter(torch.zeros(len(palette), 3))
+            held = [
+                word is not None and cfg.hold_matching > 0 and delta_e(c, word) <= cfg.hold_matching
+                for c in palette
+            ]
+            self.register_buffer("palette_free", torch.tensor([0.0 if h else 1.0 for h in held]))
 
     def param_groups(self) -> list[dict]:
         groups = []
@@ -67,7 +76,8 @@ class ColourField(nn.Module):
             grid = self.grid.to(means)
             rgb = rgb + F.grid_sample(grid, coords, mode="bilinear", align_corners=True).reshape(3, -1).T
         if self.palette_offsets is not None:
-            rgb = rgb + self.memberships(rgb0.detach()) @ self.palette_offsets
+            free = self.palette_offsets * self.palette_free[:, None]  # held clusters keep their colour
+            rgb = rgb + self.memberships(rgb0.detach()) @ free
         return rgb
 
     def recolour(self, g: Gaussians) -> Gaussians:

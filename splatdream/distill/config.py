@@ -88,6 +88,10 @@ class ColourFieldConfig:
     soft, so a texture's shades that fall either side of a cluster boundary still move together."""
     lr_palette: float = 1e-2
     """Adam learning rate of the palette offsets (RGB units)."""
+    hold_matching: float = 0.0
+    """A palette cluster whose colour lies within this Delta E of the prompt's colour or material word already
+    has it and keeps it (its offset is held at 0): a brown back stays brown under "wooden" while the red seat
+    turns, where the prior's own idea of "more wooden" on a brown surface is olive (docs/quality.md). 0 = off."""
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from splatdream.colours import edit_caption
+from splatdream.colours import edit_caption, target_word
 from splatdream.distill import densify
 from splatdream.distill.colour_field import ColourField
 from splatdream.distill.config import DistillConfig
@@ -164,7 +164,9 @@ class Trainer:
         self.colour_opts: list[torch.optim.Optimizer] = []
         if cfg.colour.enabled:
             self.colour_fields = [
-                ColourField(cfg.colour, base_rgb=sh_to_rgb(p["sh0"].detach()[:, 0])).to(self.device)
+                ColourField(
+                    cfg.colour, base_rgb=sh_to_rgb(p["sh0"].detach()[:, 0]), word=target_word(prompt)
+                ).to(self.device)
                 for p in self.params
             ]
             self.colour_opts = [torch.optim.Adam(f.param_groups(), eps=1e-15) for f in self.colour_fields]

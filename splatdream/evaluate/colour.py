@@ -8,44 +8,14 @@ about 2 is a just-noticeable difference, above 50 two clearly different colours.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-from splatdream.colours import ALIASES, COLOUR_WORDS, ColourWord, srgb_to_lab
+from splatdream.colours import delta_e, target_word
 from splatdream.evaluate.views import Views, quick_views
 from splatdream.scene import Gaussians
-
-_BY_WORD = {w.word: w for w in COLOUR_WORDS}
-
-
-def colour_words(prompt: str) -> list[ColourWord]:
-    """The table's words in ``prompt``, in order, once each ("a blue wooden chair" -> blue, wooden)."""
-    tokens = re.findall(r"[a-z]+", prompt.lower())
-    found: list[ColourWord] = []
-    for i, tok in enumerate(tokens):
-        if tok == "pine" and i + 1 < len(tokens) and tokens[i + 1] == "tree":
-            continue  # a pine tree is a species, not a wood colour
-        entry = _BY_WORD.get(ALIASES.get(tok, tok))
-        if entry is not None and entry not in found:
-            found.append(entry)
-    return found
-
-
-def target_word(prompt: str) -> ColourWord | None:
-    """The word the object should match: the first colour word, else the first material word."""
-    words = colour_words(prompt)
-    colours = [w for w in words if w.kind == "colour"]
-    pick = colours or words
-    return pick[0] if pick else None
-
-
-def delta_e(rgb: Tensor, word: ColourWord) -> float:
-    """CIE76 distance from a colour [3] in [0, 1] to the nearest of ``word``'s references."""
-    refs = torch.tensor(word.references, dtype=torch.float64) / 255.0
-    return float((srgb_to_lab(refs) - srgb_to_lab(rgb)).norm(dim=-1).min())
 
 
 def mean_colour(views: Views) -> Tensor:

@@ -27,8 +27,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from splatdream.colours import COLOUR_WORDS, word_distance
-from splatdream.evaluate.colour import colour_words, target_word
+from splatdream.colours import COLOUR_WORDS, colour_words, target_word, word_distance
 from splatdream.priors.base import Prior, TextEmbeddings
 from splatdream.priors.config import ViewPromptConfig
 from splatdream.priors.views import view_prompts

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from splatdream.evaluate.colour import srgb_to_lab
+from splatdream.colours import srgb_to_lab
 from splatdream.evaluate.views import Views
 
 BLUR_FRACTION = 1 / 32

@@ -11,8 +11,9 @@ import torch
 from torch import Tensor
 
 from splatdream.atomic import atomic_write
+from splatdream.colours import target_word
 from splatdream.evaluate.cleanliness import cleanliness
-from splatdream.evaluate.colour import colour_score, target_word
+from splatdream.evaluate.colour import colour_score
 from splatdream.evaluate.config import EvalConfig
 from splatdream.evaluate.fidelity import attribute_distractors, classifier_margins, distractor_captions
 from splatdream.evaluate.patches import mean_colour_shift, patch_residual
