@@ -15,7 +15,8 @@ import torch
 from torch import Tensor
 
 from splatdream.colours import ALIASES, COLOUR_WORDS, ColourWord
-from splatdream.evaluate.views import Views, quick_views
+from splatdream.evaluate.views import quick_views
+from splatdream.render.views import Views
 from splatdream.scene import Gaussians
 
 _BY_WORD = {w.word: w for w in COLOUR_WORDS}
