@@ -1,4 +1,5 @@
-"""TinyPrior tooling: training data, training, evaluation and export of the shipped weights.
+"""TinyPrior training tooling: training data, training, quality checks and export of the shipped weights.
 
-Inference lives in ``splatdream.priors.tiny_prior``; nothing in a run imports this package.
+Named for what it does: the TinyPrior itself (inference, what a run loads) is ``splatdream.priors.tiny_prior``;
+nothing in a run imports this package (tests/test_layers.py).
 """
