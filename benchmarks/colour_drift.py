@@ -35,9 +35,10 @@ from splatdream.distill.trainer import Trainer
 from splatdream.evaluate.cleanliness import high_frequency_energy
 from splatdream.evaluate.colour import mean_colour
 from splatdream.evaluate.patches import mean_colour_shift, patch_residual
-from splatdream.evaluate.views import eval_cameras, render_views
+from splatdream.evaluate.views import eval_cameras
 from splatdream.pipeline import load_init, particle_captions
 from splatdream.priors.loader import load_prior
+from splatdream.render.views import render_views
 
 
 def _set(cfg: Any, path: str, value: Any) -> Any:
@@ -164,7 +165,7 @@ def main() -> None:
     if not args.no_adapter and (args.run_dir / "adapter").exists():
         apply_adapter(prior0, args.run_dir / "adapter", fuse=True)
     cams = eval_cameras(args.views, args.size, (40.0,))
-    v0s = [render_views(g, cams, args.views) for g in inits]
+    v0s = [render_views(g, cams, device="cpu") for g in inits]
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"prompt '{prompt}', particles {idx}, colour word {word.word if word else None}")
     print("| variant | particle | dE init | dE | mean shift | patches | speckle x | s |")
@@ -193,7 +194,7 @@ def main() -> None:
         secs = time.perf_counter() - t0
         rows = []
         for k, (g, v0) in enumerate(zip(trainer.particles(), v0s, strict=True)):
-            v1 = render_views(g, cams, args.views)
+            v1 = render_views(g, cams, device="cpu")
             de0 = delta_e(mean_colour(v0), word) if word else float("nan")
             de1 = delta_e(mean_colour(v1), word) if word else float("nan")
             sp = max(high_frequency_energy(v1), 0.01) / max(high_frequency_energy(v0), 0.01)
@@ -203,7 +204,7 @@ def main() -> None:
                 flush=True,
             )
             pick = torch.linspace(0, args.views, 5)[:-1].long()
-            rows += [_row(v0.on(1.0)[pick]), _row(v1.on(1.0)[pick])]
+            rows += [_row(v0.over(1.0)[pick]), _row(v1.over(1.0)[pick])]
         Image.fromarray(np.concatenate(rows, axis=0)).save(args.out / f"{name}.png")
 
 

@@ -14,58 +14,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 import zlib
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 
 import torch
 from bench_util import smoke
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.support: the tiny SD models
+
 
 def small_random_sd(image_size: int):  # -> StableDiffusionPrior
     """SD-shaped (4 latent channels, VAE x8, cross-attention UNet) with small random weights."""
-    from diffusers import AutoencoderKL, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel
-
     from splatdream.priors.base import sd_alphas_cumprod
     from splatdream.priors.sd import StableDiffusionPrior
+    from tests.support.tiny_sd import tiny_sd_models
 
-    torch.manual_seed(0)
-    unet = UNet2DConditionModel(
-        sample_size=image_size // 8,
-        in_channels=4,
-        out_channels=4,
-        block_out_channels=(32, 64),
-        layers_per_block=1,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=32,
-        attention_head_dim=4,
-        norm_num_groups=8,
-    )
-    vae = AutoencoderKL(
-        block_out_channels=(8, 16, 32, 32),
-        in_channels=3,
-        out_channels=3,
-        latent_channels=4,
-        norm_num_groups=8,
-        down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4,
-        sample_size=image_size,
-        scaling_factor=0.18215,
-    )
-    text = CLIPTextModel(
-        CLIPTextConfig(
-            vocab_size=1000,
-            hidden_size=32,
-            intermediate_size=37,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            max_position_embeddings=77,
-            projection_dim=32,
-        )
-    )
+    # cross-attention in the lower-resolution block only (cheap on 64x64 latents); a four-block VAE: x8 as SD's
+    unet, vae, text = tiny_sd_models(image_size // 8, cross_attention_first=False, vae_blocks=(8, 16, 32, 32))
 
     def tokenize(prompts: Sequence[str]) -> torch.Tensor:  # words -> stable ids, padded to 16
         ids = [[1 + zlib.crc32(w.encode()) % 998 for w in p.split()][:16] for p in prompts]

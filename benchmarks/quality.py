@@ -266,8 +266,9 @@ def contact_sheet(run_dirs: list[Path], out: Path, views: int = 3, size: int = 1
     from PIL import Image, ImageDraw
 
     from splatdream.atomic import atomic_write
-    from splatdream.evaluate.views import RING_ELEVATION_DEG, render_views
+    from splatdream.evaluate.views import RING_ELEVATION_DEG
     from splatdream.io.ply import read_ply
+    from splatdream.render.views import render_views
     from splatdream.rundir import RunDir
     from splatdream.scene import orbit_ring
 
@@ -276,7 +277,10 @@ def contact_sheet(run_dirs: list[Path], out: Path, views: int = 3, size: int = 1
     blocks = []
     for run_dir in run_dirs:
         files = RunDir(run_dir).finished_run()
-        rows = [render_views(read_ply(p), cams, views).on(1.0) for p in (files.inits[0], files.particles[0])]
+        rows = [
+            render_views(read_ply(p), cams, device="cpu").over(1.0)
+            for p in (files.inits[0], files.particles[0])
+        ]
         arr = np.concatenate(
             [np.concatenate(list((r.numpy() * 255).round().astype(np.uint8)), 1) for r in rows], 0
         )
@@ -319,8 +323,9 @@ def variant_sheet(
     from PIL import Image, ImageDraw
 
     from splatdream.atomic import atomic_write
-    from splatdream.evaluate.views import RING_ELEVATION_DEG, render_views
+    from splatdream.evaluate.views import RING_ELEVATION_DEG
     from splatdream.io.ply import read_ply
+    from splatdream.render.views import render_views
     from splatdream.rundir import RunDir
     from splatdream.scene import orbit_ring
 
@@ -338,7 +343,7 @@ def variant_sheet(
         for j, prompt in enumerate(prompts):
             files = RunDir(runs / variant / slug(prompt.text)).finished_run()
             g = read_ply((files.inits if init else files.particles)[particle])
-            imgs = (render_views(g, cams, views).on(1.0).numpy() * 255).round().astype(np.uint8)
+            imgs = (render_views(g, cams, device="cpu").over(1.0).numpy() * 255).round().astype(np.uint8)
             sheet.paste(Image.fromarray(np.concatenate(list(imgs), 1)), (label_w + j * (block_w + gap), y))
     with atomic_write(out) as tmp:
         sheet.save(tmp, format="PNG")

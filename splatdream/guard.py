@@ -22,7 +22,8 @@ from splatdream.colours import delta_e, target_word
 from splatdream.distill.config import GuardConfig
 from splatdream.evaluate.colour import mean_colour
 from splatdream.evaluate.patches import mean_colour_shift, patch_residual
-from splatdream.evaluate.views import RING_ELEVATION_DEG, Views, eval_cameras, render_views
+from splatdream.evaluate.views import RING_ELEVATION_DEG, eval_cameras
+from splatdream.render.views import Views, render_views
 from splatdream.scene import Gaussians, rgb_to_sh, sh_to_rgb
 
 log = logging.getLogger(__name__)
@@ -104,14 +105,14 @@ def guard_particles(
                 )
             )
             continue
-        v0 = render_views(g0, cams, cfg.views)
-        reason, patches, shift, de0, de1 = _broken(cfg, v0, render_views(g1, cams, cfg.views), prompt)
+        v0 = render_views(g0, cams, device="cpu")
+        reason, patches, shift, de0, de1 = _broken(cfg, v0, render_views(g1, cams, device="cpu"), prompt)
         alpha, kept = 1.0, g1
         if reason:
             for k in range(1, cfg.steps + 1):
                 alpha = 1.0 - k / cfg.steps
                 kept = _blend(g0, g1, alpha)
-                if alpha == 0.0 or not _broken(cfg, v0, render_views(kept, cams, cfg.views), prompt)[0]:
+                if alpha == 0.0 or not _broken(cfg, v0, render_views(kept, cams, device="cpu"), prompt)[0]:
                     break
         rec = GuardRecord(i, alpha, patches, shift, de0, de1, reason)
         if rec.acted:

@@ -57,7 +57,7 @@ def _starter(
     categories: tuple[str, ...], n_per: int = 1, gaussians: int = 6000, full_captions: bool = False
 ):  # -> [(caption, Gaussians)]
     from splatdream.init.from_mesh import mesh_to_gaussians
-    from splatdream.priors.tiny.data import caption_colour
+    from splatdream.priors.tiny_training.data import caption_colour
     from splatdream.retrieval.meshes import load_mesh
     from splatdream.starter.build import load_manifest
 

@@ -9,7 +9,8 @@ import torch
 
 from splatdream.evaluate import EvalConfig, evaluate_particles
 from splatdream.evaluate.patches import fit_affine, patch_residual
-from splatdream.evaluate.views import eval_cameras, render_views
+from splatdream.evaluate.views import eval_cameras
+from splatdream.render.views import render_views
 from splatdream.scene import Gaussians, rgb_to_sh
 from tests.support.evaluate_scenes import box_scene
 
@@ -39,7 +40,7 @@ def two_tone_views(two_tone):
 
 def _views(g: Gaussians):
     cams = eval_cameras(CFG.views, CFG.size, CFG.extra_elevations_deg)
-    return render_views(g, cams, CFG.views)
+    return render_views(g, cams)
 
 
 def _painted(g: Gaussians, strength: float) -> Gaussians:

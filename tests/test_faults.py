@@ -578,8 +578,8 @@ def test_a_checkpoint_that_would_run_code_runs_nothing(tmp_path, capsys, random_
 
 @pytest.mark.parametrize("command", ["export", "resume-training"])
 def test_a_tiny_prior_checkpoint_that_would_run_code_runs_nothing(command, tmp_path) -> None:
-    from splatdream.priors.tiny.export import export_tiny
-    from splatdream.priors.tiny.train import TrainTinyConfig, train
+    from splatdream.priors.tiny_training.export import export_tiny
+    from splatdream.priors.tiny_training.train import TrainTinyConfig, train
 
     marker = tmp_path / "pwned"
     run = tmp_path / "tiny"

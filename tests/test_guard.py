@@ -11,8 +11,9 @@ from splatdream.colours import delta_e, target_word
 from splatdream.distill.config import GuardConfig
 from splatdream.evaluate.colour import mean_colour
 from splatdream.evaluate.patches import mean_colour_shift, patch_residual
-from splatdream.evaluate.views import eval_cameras, render_views
+from splatdream.evaluate.views import eval_cameras
 from splatdream.guard import guard_particles
+from splatdream.render.views import render_views
 from splatdream.scene import Gaussians, rgb_to_sh
 from tests.support.evaluate_scenes import box_scene
 
@@ -34,7 +35,7 @@ def wood():
 
 
 def _views(g: Gaussians):
-    return render_views(g, eval_cameras(CFG.views, CFG.size, (45.0,)), CFG.views)
+    return render_views(g, eval_cameras(CFG.views, CFG.size, (45.0,)))
 
 
 def test_a_result_within_bounds_is_kept(wood) -> None:

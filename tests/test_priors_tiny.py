@@ -11,8 +11,8 @@ import torch
 
 from splatdream.priors.config import PriorConfig
 from splatdream.priors.loader import load_prior
-from splatdream.priors.tiny.data import RenderedSet
 from splatdream.priors.tiny_prior import SHIPPED_DIR, TinyArch, TinyPrior, build_tiny_unet
+from splatdream.priors.tiny_training.data import RenderedSet
 
 SMALL = TinyArch(block_out_channels=(16, 32), norm_num_groups=8, attention_head_dim=8, max_text_tokens=12)
 
@@ -59,9 +59,9 @@ def test_missing_tiny_weights_say_how_to_train(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_train_resume_export_round_trip(tmp_path: Path) -> None:
     """Two steps, resume to four, export: the exported folder loads and equals the EMA weights."""
-    from splatdream.priors.tiny.data import render_assets, synthetic_assets
-    from splatdream.priors.tiny.export import export_tiny
-    from splatdream.priors.tiny.train import TrainTinyConfig, train
+    from splatdream.priors.tiny_training.data import render_assets, synthetic_assets
+    from splatdream.priors.tiny_training.export import export_tiny
+    from splatdream.priors.tiny_training.train import TrainTinyConfig, train
 
     run = tmp_path / "run"
     render_assets(synthetic_assets()[:2], views_per_variant=4, recolourings=1).save(run / "data_test.npz")
@@ -129,7 +129,7 @@ def test_shipped_weights_are_small_and_complete() -> None:
 
 
 def test_red_prompt_samples_are_redder_than_blue(shipped: TinyPrior) -> None:
-    from splatdream.priors.tiny.checks import colour_control
+    from splatdream.priors.tiny_training.checks import colour_control
 
     col = colour_control(shipped, "chair", ("red", "blue"), n=8, steps=20)
     red_rb = float(col["red"][0] - col["red"][2])
@@ -139,7 +139,7 @@ def test_red_prompt_samples_are_redder_than_blue(shipped: TinyPrior) -> None:
 
 
 def test_heldout_loss_below_untrained(shipped: TinyPrior, heldout: RenderedSet) -> None:
-    from splatdream.priors.tiny.checks import heldout_loss
+    from splatdream.priors.tiny_training.checks import heldout_loss
 
     sub = heldout.subset(range(0, len(heldout), 3))
     trained = heldout_loss(shipped, sub, repeats=2)
@@ -154,7 +154,7 @@ def test_heldout_loss_below_untrained(shipped: TinyPrior, heldout: RenderedSet) 
 
 def test_view_word_matters(shipped: TinyPrior, heldout: RenderedSet) -> None:
     """Conditioned on "back view", back renders denoise better than with "front view" (and vice versa)."""
-    from splatdream.priors.tiny.checks import view_word_check
+    from splatdream.priors.tiny_training.checks import view_word_check
 
     check = view_word_check(shipped, heldout, repeats=4)
     assert check.right < check.wrong, check
@@ -165,7 +165,7 @@ def test_view_word_matters(shipped: TinyPrior, heldout: RenderedSet) -> None:
 
 @pytest.mark.slow
 def test_2d_sds_turns_a_grey_image_toward_the_prompt_colour(shipped: TinyPrior) -> None:
-    from splatdream.priors.tiny.checks import sds_colour
+    from splatdream.priors.tiny_training.checks import sds_colour
 
     red = sds_colour(shipped, "a red chair")
     blue = sds_colour(shipped, "a blue chair")

@@ -13,12 +13,13 @@ import torch
 from torch import Tensor
 
 from splatdream.adaptation.config import AlignConfig
-from splatdream.adaptation.multiview import grid_cameras, render_views
+from splatdream.adaptation.multiview import grid_cameras
 from splatdream.adaptation.rotate import rotate_gaussians_yaw, wrap_deg
 from splatdream.adaptation.scoring import ImageTextScorer, diffusion_view_scorer
 from splatdream.priors.base import Prior
 from splatdream.priors.config import ViewPromptConfig
 from splatdream.priors.views import view_words, with_view
+from splatdream.render.views import render_views
 from splatdream.scene import Gaussians
 
 _BOUNDARY_JITTER_DEG = 1.0
@@ -83,7 +84,7 @@ def align_front(
     """
     yaws = candidate_yaws(cfg.n_yaws)
     cams = grid_cameras(yaws, [cfg.elevation_deg], cfg.radius, cfg.fov_y_deg, cfg.resolution)
-    images = render_views(gaussians, cams).over(torch.tensor(cfg.background))
+    images = render_views(gaussians, cams).images(torch.tensor(cfg.background))
     if scorer is None:
         if prior is None:
             raise ValueError(

@@ -67,13 +67,14 @@ def run(cfg: AdaptCliConfig) -> Path | None:
 
     from splatdream.adaptation.align import align_front
     from splatdream.adaptation.lora import apply_adapter
-    from splatdream.adaptation.multiview import grid_cameras, render_views
+    from splatdream.adaptation.multiview import grid_cameras
     from splatdream.adaptation.scoring import choose_align_scorer
     from splatdream.adaptation.train import adapt_prior
     from splatdream.atomic import atomic_write
     from splatdream.init.from_mesh import mesh_to_gaussians
     from splatdream.priors.loader import load_prior
     from splatdream.priors.sample import image_grid, save_png
+    from splatdream.render.views import render_views
     from splatdream.retrieval.library import AssetLibrary
 
     cfg.out.mkdir(parents=True, exist_ok=True)
@@ -111,7 +112,7 @@ def run(cfg: AdaptCliConfig) -> Path | None:
         with atomic_write(cfg.out / "alignment.json") as tmp:
             tmp.write_text(json.dumps(record, indent=2))
     cams = grid_cameras([0.0, 90.0, 180.0], [15.0], cfg.adapt.radius, cfg.adapt.fov_y_deg, 128)
-    fronts = torch.cat([render_views(g, cams).over(torch.ones(3)) for g in assets])
+    fronts = torch.cat([render_views(g, cams).images(torch.ones(3)) for g in assets])
     save_png(image_grid(fronts, ncols=3), cfg.out / "aligned.png")
 
     if not cfg.adapt.enabled:

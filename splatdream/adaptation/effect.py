@@ -52,7 +52,7 @@ def denoising_loss(
 ) -> float:
     """Mean noise-prediction error of every render under its own caption, over fixed probes."""
     x0 = prior.encode_images(
-        data.views.over(fixed_backgrounds(len(data.prompts), probes.seed)).to(prior.device)
+        data.views.images(fixed_backgrounds(len(data.prompts), probes.seed)).to(prior.device)
     )
     t, noise = fixed_probes(x0.shape[1:], probes.timesteps, probes.noises_per_timestep, probes.seed)
     unique = list(dict.fromkeys(data.prompts))
@@ -85,7 +85,7 @@ def view_accuracy(
     if not keep:
         raise ValueError(f"no render carries one of the view words {list(words)}")
     per_asset = [caption] * (int(data.asset.max()) + 1) if isinstance(caption, str) else list(caption)
-    images = data.views.over(fixed_backgrounds(len(data.prompts), probes.seed))
+    images = data.views.images(fixed_backgrounds(len(data.prompts), probes.seed))
     x0 = prior.encode_images(images.to(prior.device))
     t, noise = fixed_probes(x0.shape[1:], probes.timesteps, probes.noises_per_timestep, probes.seed)
     right = 0

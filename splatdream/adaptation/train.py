@@ -20,11 +20,12 @@ from torch import Tensor
 
 from splatdream.adaptation.config import ADAPTER_NAME, AdaptConfig
 from splatdream.adaptation.lora import ViewTokens, add_lora, remove_adapter, save_adapter, text_shape
-from splatdream.adaptation.multiview import Views, grid_cameras, render_views
+from splatdream.adaptation.multiview import grid_cameras
 from splatdream.priors.base import Prior, TextEmbeddings, denoising_target
 from splatdream.priors.config import ViewPromptConfig
 from splatdream.priors.half import loss_scale, scaled_backward, unscale_grads
 from splatdream.priors.views import view_words, with_view
+from splatdream.render.views import Views, render_views
 from splatdream.scene import Gaussians
 
 if TYPE_CHECKING:
@@ -175,7 +176,7 @@ def adapt_prior(
             idx = order[cursor : cursor + cfg.batch_size]
             cursor += cfg.batch_size
             b = len(idx)
-            images = data.views.select(idx).over(torch.rand(b, 3, generator=gen))
+            images = data.views.select(idx).images(torch.rand(b, 3, generator=gen))
             with torch.no_grad():
                 x0 = prior.encode_images(images.to(prior.device, prior.dtype)).float()
             noise = torch.randn(x0.shape, generator=gen).to(x0)

@@ -12,7 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from splatdream.evaluate.views import Views, quick_views
+from splatdream.evaluate.views import quick_views
+from splatdream.render.views import Views
 from splatdream.scene import Gaussians
 
 SPECKLE_FLOOR = 0.01

@@ -14,7 +14,8 @@ import torch
 from torch import Tensor
 
 from splatdream.colours import delta_e, target_word
-from splatdream.evaluate.views import Views, quick_views
+from splatdream.evaluate.views import quick_views
+from splatdream.render.views import Views
 from splatdream.scene import Gaussians
 
 

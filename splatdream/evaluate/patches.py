@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from splatdream.colours import srgb_to_lab
-from splatdream.evaluate.views import Views
+from splatdream.render.views import Views
 
 BLUR_FRACTION = 1 / 32
 """Gaussian blur sigma as a fraction of the render side (4 px at 128): wider than speckle and wood grain,

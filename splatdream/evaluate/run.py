@@ -20,16 +20,17 @@ from splatdream.evaluate.patches import mean_colour_shift, patch_residual
 from splatdream.evaluate.record import ParticleEval, RunEval
 from splatdream.evaluate.report import contact_sheet
 from splatdream.evaluate.scorers import Scorers
-from splatdream.evaluate.views import Views, eval_cameras, render_views
+from splatdream.evaluate.views import eval_cameras
 from splatdream.io.ply import read_ply
+from splatdream.render.views import Views, render_views
 from splatdream.rundir import RunDir
 from splatdream.scene import Gaussians
 
 
-def _ring_subset(views: Views, n: int) -> Tensor:
-    """``n`` evenly spaced main-ring views, composited on white [n, H, W, 3]."""
-    idx = torch.linspace(0, views.ring, min(n, views.ring) + 1)[:-1].long()
-    return views.on(1.0)[idx]
+def _ring_subset(views: Views, ring: int, n: int) -> Tensor:
+    """``n`` evenly spaced views of the main ring (the first ``ring``), composited on white [n, H, W, 3]."""
+    idx = torch.linspace(0, ring, min(n, ring) + 1)[:-1].long()
+    return views.over(1.0)[idx]
 
 
 def evaluate_run(
@@ -63,14 +64,17 @@ def evaluate_run(
     for name, model in (("clip", clip), ("alpips", alp)):
         if isinstance(model, str):
             skipped[name] = model
-    renders = {k: render_views(scenes[k], cams, cfg.views, scorers.device) for k in unique}
+    renders = {k: render_views(scenes[k], cams, device=scorers.device) for k in unique}
     clip_of = (
         {}
         if isinstance(clip, str)
-        else {k: clip.score(_ring_subset(v, cfg.fidelity_views), files.prompt) for k, v in renders.items()}
+        else {
+            k: clip.score(_ring_subset(v, cfg.views, cfg.fidelity_views), files.prompt)
+            for k, v in renders.items()
+        }
     )
     alpips_of = (
-        {} if isinstance(alp, str) else {k: alp.ring(v.on(1.0)[: cfg.views]) for k, v in renders.items()}
+        {} if isinstance(alp, str) else {k: alp.ring(v.over(1.0)[: cfg.views]) for k, v in renders.items()}
     )
     particles: list[ParticleEval] = []
     sheet_rows = []
@@ -88,7 +92,9 @@ def evaluate_run(
         if alpips_of:
             p = replace(p, alpips_init=alpips_of[init_keys[i]], alpips=alpips_of[result_keys[i]])
         particles.append(p)
-        sheet_rows.append((_ring_subset(v0, cfg.sheet_views), _ring_subset(v1, cfg.sheet_views)))
+        sheet_rows.append(
+            (_ring_subset(v0, cfg.views, cfg.sheet_views), _ring_subset(v1, cfg.views, cfg.sheet_views))
+        )
 
     distractors: tuple[str, ...] = ()
     attributes: tuple[str, ...] = ()
@@ -173,7 +179,7 @@ def evaluate_particles(
 ) -> ParticleEval:
     """Cleanliness (and colour, given a prompt) of one result against its init, with no run directory."""
     cams = eval_cameras(cfg.views, cfg.size, cfg.extra_elevations_deg, cfg.radius, cfg.fov_y_deg)
-    v0, v1 = render_views(init, cams, cfg.views), render_views(result, cams, cfg.views)
+    v0, v1 = render_views(init, cams, device="cpu"), render_views(result, cams, device="cpu")
     margin = cfg.floater_margin or max(1, cfg.size // 32)
     return ParticleEval(
         index=0,

@@ -52,7 +52,7 @@ class SampleConfig:
 
 
 @dataclass(frozen=True)
-class ExportConfig:
+class ExportTinyConfig:
     """Copy the latest EMA weights of a training run into an exported TinyPrior folder."""
 
     run_dir: Path = Path("/work/tinyprior_run")
@@ -63,7 +63,7 @@ class ExportConfig:
 def render_data(cfg: RenderDataConfig) -> Path:
     import torch
 
-    from splatdream.priors.tiny.data import render_assets, starter_assets, synthetic_assets
+    from splatdream.priors.tiny_training.data import render_assets, starter_assets, synthetic_assets
 
     torch.set_num_threads(1)
     assets = starter_assets(cfg.limit) if cfg.source == "starter" else synthetic_assets()[: cfg.limit]
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     sub, rest = argv[0], argv[1:]
     if sub == "train-tiny":
-        from splatdream.priors.tiny.train import main as train_main
+        from splatdream.priors.tiny_training.train import main as train_main
 
         return train_main(rest)
     if sub == "render-data":
@@ -117,9 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     if sub == "export-tiny":
         import tyro
 
-        from splatdream.priors.tiny.export import export_tiny
+        from splatdream.priors.tiny_training.export import export_tiny
 
-        cfg = tyro.cli(ExportConfig, args=rest, prog="splatdream prior export-tiny")
+        cfg = tyro.cli(ExportTinyConfig, args=rest, prog="splatdream prior export-tiny")
         print(f"exported to {export_tiny(cfg.run_dir, cfg.out_dir)}")
         return 0
     print(f"splatdream prior: unknown subcommand {sub!r}\n\n{USAGE}", file=sys.stderr)

@@ -76,37 +76,51 @@ def write_tokenizer(folder: Path, pad_token: str | None = None) -> None:
     tok.save_pretrained(folder)
 
 
-def write_tiny_sd(
-    root: Path, prediction_type: Literal["epsilon", "v_prediction"] = "epsilon", seed: int = 0
-) -> Path:
-    """A diffusers SD folder with tiny random weights: 16 px images, 8x8x4 latents, 32-d text states."""
-    from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
+def tiny_sd_models(
+    sample_size: int = 8,
+    *,
+    heads: int | tuple[int, ...] = 4,
+    linear: bool = False,
+    act: str = "quick_gelu",
+    cross_attention_first: bool = True,
+    vae_blocks: tuple[int, ...] = (16, 32),
+    seed: int = 0,
+) -> tuple[Any, Any, Any]:
+    """(UNet2DConditionModel, AutoencoderKL, CLIPTextModel) with tiny random weights, SD-shaped: 4 latent
+    channels, 32-d text states. The VAE downsamples by 2 per block after the first (``(16, 32)``: 16 px
+    images on 8x8 latents; four blocks: SD's x8). ``heads``, ``linear`` and ``act`` are what tell SD 1.5
+    and 2.1 apart (``FLAVOURS``). Seeded, and built in this order, so the same arguments give the same
+    weights: the folders below and the benchmarks' random SD share them."""
+    from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
+    cross, plain = ("CrossAttnDownBlock2D", "DownBlock2D"), ("UpBlock2D", "CrossAttnUpBlock2D")
     torch.manual_seed(seed)
-    UNet2DConditionModel(
-        sample_size=8,
+    unet = UNet2DConditionModel(
+        sample_size=sample_size,
         in_channels=4,
         out_channels=4,
         block_out_channels=(32, 64),
         layers_per_block=1,
-        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+        down_block_types=cross if cross_attention_first else cross[::-1],
+        up_block_types=plain if cross_attention_first else plain[::-1],
         cross_attention_dim=32,
-        attention_head_dim=4,
+        attention_head_dim=heads,
+        use_linear_projection=linear,
         norm_num_groups=8,
-    ).save_pretrained(root / "unet")
-    AutoencoderKL(
-        block_out_channels=(16, 32),
+    )
+    vae = AutoencoderKL(
+        block_out_channels=vae_blocks,
         in_channels=3,
         out_channels=3,
         latent_channels=4,
         norm_num_groups=8,
-        down_block_types=("DownEncoderBlock2D",) * 2,
-        up_block_types=("UpDecoderBlock2D",) * 2,
-        sample_size=16,
-    ).save_pretrained(root / "vae")
-    CLIPTextModel(
+        down_block_types=("DownEncoderBlock2D",) * len(vae_blocks),
+        up_block_types=("UpDecoderBlock2D",) * len(vae_blocks),
+        sample_size=sample_size * 2 ** (len(vae_blocks) - 1),
+        scaling_factor=0.18215,
+    )
+    text = CLIPTextModel(
         CLIPTextConfig(
             vocab_size=1000,
             hidden_size=32,
@@ -115,8 +129,24 @@ def write_tiny_sd(
             num_attention_heads=4,
             max_position_embeddings=77,
             projection_dim=32,
+            hidden_act=act,
         )
-    ).save_pretrained(root / "text_encoder")
+    )
+    return unet, vae, text
+
+
+def _save_models(root: Path, models: tuple[Any, Any, Any]) -> None:
+    for sub, model in zip(("unet", "vae", "text_encoder"), models, strict=True):
+        model.save_pretrained(root / sub)
+
+
+def write_tiny_sd(
+    root: Path, prediction_type: Literal["epsilon", "v_prediction"] = "epsilon", seed: int = 0
+) -> Path:
+    """A diffusers SD folder with tiny random weights: 16 px images, 8x8x4 latents, 32-d text states."""
+    from diffusers import DDPMScheduler
+
+    _save_models(root, tiny_sd_models(seed=seed))
     write_tokenizer(root / "tokenizer")
     DDPMScheduler(
         beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012, prediction_type=prediction_type
@@ -129,47 +159,9 @@ def write_tiny_sd_like(root: Path, flavour: Flavour, seed: int = 0) -> Path:
     """A tiny folder shaped like a real SD 1.5, 2.1-base or 2.1 diffusers folder (``FLAVOURS``): the same
     model and scheduler classes, config keys and model_index.json, at 16 px."""
     import diffusers
-    from diffusers import AutoencoderKL, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel
 
     f = FLAVOURS[flavour]
-    torch.manual_seed(seed)
-    UNet2DConditionModel(
-        sample_size=8,
-        in_channels=4,
-        out_channels=4,
-        block_out_channels=(32, 64),
-        layers_per_block=1,
-        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
-        cross_attention_dim=32,
-        attention_head_dim=f["heads"],
-        use_linear_projection=f["linear"],
-        norm_num_groups=8,
-    ).save_pretrained(root / "unet")
-    AutoencoderKL(
-        block_out_channels=(16, 32),
-        in_channels=3,
-        out_channels=3,
-        latent_channels=4,
-        norm_num_groups=8,
-        down_block_types=("DownEncoderBlock2D",) * 2,
-        up_block_types=("UpDecoderBlock2D",) * 2,
-        sample_size=16,
-        scaling_factor=0.18215,
-    ).save_pretrained(root / "vae")
-    CLIPTextModel(
-        CLIPTextConfig(
-            vocab_size=1000,
-            hidden_size=32,
-            intermediate_size=37,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            max_position_embeddings=77,
-            projection_dim=32,
-            hidden_act=f["act"],
-        )
-    ).save_pretrained(root / "text_encoder")
+    _save_models(root, tiny_sd_models(heads=f["heads"], linear=f["linear"], act=f["act"], seed=seed))
     write_tokenizer(root / "tokenizer", pad_token=f["pad"])
     scheduler = getattr(diffusers, f["scheduler"])
     extra = {"skip_prk_steps": True} if f["scheduler"] == "PNDMScheduler" else {"clip_sample": False}

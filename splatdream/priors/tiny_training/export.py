@@ -20,8 +20,6 @@ import torch
 from torch import Tensor
 
 from splatdream.atomic import atomic_write
-from splatdream.priors.tiny.data import RenderedSet, render_assets, starter_assets, synthetic_assets
-from splatdream.priors.tiny.train import CHECKPOINT, load_checkpoint
 from splatdream.priors.tiny_prior import (
     META_FILE,
     SHIPPED_DIR,
@@ -31,6 +29,8 @@ from splatdream.priors.tiny_prior import (
     arch_to_json,
     build_tiny_unet,
 )
+from splatdream.priors.tiny_training.data import RenderedSet, render_assets, starter_assets, synthetic_assets
+from splatdream.priors.tiny_training.train import CHECKPOINT, load_checkpoint
 
 HELDOUT_FILE = "heldout.npz"
 CARD_COLOURS = ("red", "orange", "yellow", "green", "blue", "purple", "white", "black")
@@ -78,7 +78,12 @@ def make_heldout(path: Path, seed: int = 12345) -> RenderedSet:
 
 def measure(prior: TinyPrior, heldout: RenderedSet, sds: dict[str, Tensor]) -> dict[str, float]:
     """The numbers the tests assert on (see tiny_eval); ``sds`` holds the 2D-SDS images per colour."""
-    from splatdream.priors.tiny.checks import colour_control, heldout_loss, object_colour, view_word_check
+    from splatdream.priors.tiny_training.checks import (
+        colour_control,
+        heldout_loss,
+        object_colour,
+        view_word_check,
+    )
 
     col = colour_control(prior, "chair", ("red", "blue"))
     torch.manual_seed(0)
@@ -155,7 +160,7 @@ def export_tiny(
     heldout = RenderedSet.load(heldout_path) if heldout_path.is_file() else make_heldout(heldout_path)
     numbers: dict[str, float] = {}
     if measure_quality:
-        from splatdream.priors.tiny.checks import sds_images
+        from splatdream.priors.tiny_training.checks import sds_images
 
         sds = {c: sds_images(prior, f"a {c} chair") for c in ("red", "blue")}
         save_png(image_grid(torch.cat([sds["red"], sds["blue"]]), ncols=4, upscale=3), out / "sds.png")
@@ -227,7 +232,7 @@ def model_card(meta: dict, q: dict[str, float]) -> str:
     lines += [
         "## Refresh",
         "`splatdream prior export-tiny --run-dir /work/tinyprior_run` (or "
-        "`splatdream.priors.tiny.export.export_tiny(run_dir, out_dir)`) copies the run's latest EMA weights here "
+        "`splatdream.priors.tiny_training.export.export_tiny(run_dir, out_dir)`) copies the run's latest EMA weights here "
         "and regenerates this card.",
         "",
     ]

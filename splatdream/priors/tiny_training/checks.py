@@ -13,7 +13,7 @@ from torch import Tensor
 
 from splatdream.priors.base import Prior
 from splatdream.priors.sample import ddim_sample
-from splatdream.priors.tiny.data import RenderedSet
+from splatdream.priors.tiny_training.data import RenderedSet
 from splatdream.priors.views import with_view
 
 

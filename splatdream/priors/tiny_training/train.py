@@ -28,8 +28,8 @@ from splatdream.errors import CheckpointError, one_line
 from splatdream.priors.base import add_noise, sd_alphas_cumprod
 from splatdream.priors.config import ViewPromptConfig
 from splatdream.priors.text import MiniLMTokenEncoder
-from splatdream.priors.tiny.data import RenderedSet, render_assets, synthetic_assets
 from splatdream.priors.tiny_prior import TinyArch, TinyPrior, arch_from_json, arch_to_json, build_tiny_unet
+from splatdream.priors.tiny_training.data import RenderedSet, render_assets, synthetic_assets
 from splatdream.priors.views import with_view
 from splatdream.safeload import load_tensors
 
