@@ -155,7 +155,11 @@ PRESETS: dict[str, tuple[str, RunConfig]] = {
             # likes (olive wood, pink-grey cars for a colour-less prompt) and its noise painted blotches through
             # the grid; so each step scores the render against the retrieved asset's render under the asset's own
             # caption (a Delta Denoising Score, docs/quality.md): only what the prompt asks beyond what the asset
-            # already is moves it. The guard walks back any particle still worse than its init at the end.
+            # already is moves it. The target is that caption edited by the prompt's colour and material words
+            # (the prompt itself differs from the caption in words it never asked to change: a colour-less prompt
+            # recoloured its cars), and the colour moves per colour cluster of the init, with the clusters that
+            # already have the prompt's colour held (one affine map turned a red-seat chair's brown back olive).
+            # The guard walks back any particle still worse than its init at the end.
             distill=DistillConfig(
                 loss="vsd",
                 steps=CPU_TINY_STEPS,
@@ -165,12 +169,15 @@ PRESETS: dict[str, tuple[str, RunConfig]] = {
                 lr=LearningRates(
                     means=ExpDecay(0.0, 0.0), scales=0.0, quats=0.0, opacities=0.0, sh0=0.0, shN=0.0
                 ),
-                colour=ColourFieldConfig(enabled=True, grid_size=0, lr_affine=1e-2, lr_grid=1e-2),
+                colour=ColourFieldConfig(
+                    enabled=True, grid_size=0, affine=False, palette=4, hold_matching=15.0, lr_palette=1e-2
+                ),
                 densify=DensifyConfig(enabled=False),
                 # peft's init and torch's AdamW defaults, as this preset was tuned with (outputs unchanged)
                 score_net=ScoreNetConfig(rank=4, lr=1e-3, init="kaiming", betas=(0.9, 0.999), eps=1e-8),
                 retrieval_reg_every=1,
                 reference_text="caption",
+                target_text="edited-caption",
                 guard=GuardConfig(enabled=True),
                 checkpoint_every=40,
             ),

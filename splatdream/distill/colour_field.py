@@ -28,7 +28,10 @@ from splatdream.scene import Gaussians, rgb_to_sh, sh_to_rgb
 
 
 class ColourField(nn.Module):
-    """rgb = A @ rgb0 + b + trilinear(grid, means); identity at init."""
+    """rgb = A @ rgb0 + b + trilinear(grid, means) + memberships(rgb0) @ palette offsets; identity at init."""
+
+    palette: Tensor  # [K, 3] buffer: the init's colour centres
+    palette_free: Tensor  # [K] buffer: 0 for a cluster held at its colour, else 1
 
     def __init__(
         self, cfg: ColourFieldConfig, base_rgb: Tensor | None = None, word: ColourWord | None = None
