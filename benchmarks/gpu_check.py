@@ -108,7 +108,11 @@ def starter_retrieve(self: Any) -> tuple[list[Any], list[Any]]:
     from splatdream.starter.build import load_manifest
 
     chairs = [e for e in load_manifest() if e.category == "chair"][: self.cfg.retrieval.k]
-    hits = [SimpleNamespace(rank=i, id=e.name, caption=e.caption, weak=False) for i, e in enumerate(chairs)]
+    # source 'gpu_check', not the starter's: the check exercises the front alignment at the prior's size
+    hits = [
+        SimpleNamespace(rank=i, id=e.name, caption=e.caption, weak=False, source="gpu_check")
+        for i, e in enumerate(chairs)
+    ]
     for h in hits:
         self.say(f"  starter asset #{h.rank}: {h.caption} (gpu_check: no retrieval index)")
     with atomic_write(self.run_dir / "retrieved.json") as tmp:

@@ -128,14 +128,21 @@ class Pipeline:
         from splatdream.init.particles import initialise
 
         init = self.cfg.init
-        if init.method == "retrieved" and self.cfg.adapt.align:
+        known = self.cfg.adapt.alignment.known_front_sources
+        for hit in hits:
+            if self.cfg.adapt.align and hit.source in known:
+                self.say(f"  '{hit.caption}': front kept ({hit.source} assets face +Z)")
+        if init.method == "retrieved" and self.cfg.adapt.align and any(h.source not in known for h in hits):
             from splatdream.adaptation.scoring import choose_align_scorer
 
             scorer, how = choose_align_scorer(
                 self.cfg.adapt.alignment.scorer, self.cfg.retrieval.clip, str(self.device)
             )
             self.say(f"  alignment scorer: {how}")
-            meshes = [self.align(prior, hit, mesh, scorer) for hit, mesh in zip(hits, meshes, strict=True)]
+            meshes = [
+                mesh if hit.source in known else self.align(prior, hit, mesh, scorer)
+                for hit, mesh in zip(hits, meshes, strict=True)
+            ]
         return initialise(init, self.cfg.num_particles, meshes, names=[h.caption for h in hits] or None)
 
     def align(

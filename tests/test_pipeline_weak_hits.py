@@ -50,3 +50,44 @@ def test_particle_captions_when_all_weak_or_nothing_retrieved(tmp_path: Path) ->
     assert particle_captions(tmp_path, 3) == ["a", "b", "a"]
     write_retrieved(tmp_path, [])
     assert particle_captions(tmp_path, 2) is None
+
+
+def test_alignment_keeps_the_front_of_assets_built_facing_it(tmp_path, monkeypatch) -> None:
+    """Starter assets are built facing +Z, so only the others are front-aligned (and only then is a
+    scorer chosen); each kept front is said once."""
+    import io
+    from types import SimpleNamespace
+
+    import trimesh
+    from rich.console import Console
+
+    from splatdream.config import PRESETS
+    from splatdream.configio import merge
+    from splatdream.pipeline import Pipeline
+
+    cfg = merge(
+        PRESETS["cpu-tiny"][1],
+        {
+            "num_particles": 2,
+            "init": {"gaussians_per_particle": 50},
+            "adapt": {"alignment": {"scorer": "diffusion"}},
+        },
+    )
+    out = io.StringIO()
+    pipe = Pipeline(cfg, tmp_path, Console(file=out, width=200))
+    aligned: list[str] = []
+    monkeypatch.setattr(
+        Pipeline, "align", lambda self, prior, hit, mesh, scorer=None: aligned.append(hit.caption) or mesh
+    )
+    box = trimesh.creation.box()
+    starter = SimpleNamespace(caption="a red chair", source="starter-procedural")
+    other = SimpleNamespace(caption="a scanned chair", source="objaverse")
+    pipe.init(None, [starter, starter], [box, box])  # type: ignore[arg-type]
+    assert aligned == [] and "alignment scorer" not in out.getvalue()
+    assert out.getvalue().count("front kept (starter-procedural assets face +Z)") == 2
+    pipe.init(None, [starter, other], [box, box])  # type: ignore[arg-type]
+    assert aligned == ["a scanned chair"] and "alignment scorer" in out.getvalue()
+    no_known = merge(cfg, {"adapt": {"alignment": {"known_front_sources": []}}})
+    aligned.clear()
+    Pipeline(no_known, tmp_path, Console(file=io.StringIO())).init(None, [starter, other], [box, box])  # type: ignore[arg-type]
+    assert aligned == ["a red chair", "a scanned chair"]

@@ -40,6 +40,10 @@ class AlignConfig:
     """Prompt wording for a CLIP-style scorer (the diffusion scorer uses the prior's wording)."""
     seed: int = 0
     """Seed of the classifier's fixed noises."""
+    known_front_sources: tuple[str, ...] = ("starter-procedural",)
+    """Library sources whose assets are built facing +Z (starter/build.py's convention): the run keeps their
+    front as it is. On them the classifier can only be wrong: the TinyPrior's turned two of six starter cars
+    (45 and 180 degrees) and cost ~5 s an asset. Objaverse and your own assets are still aligned."""
 
 
 @dataclass(frozen=True)
