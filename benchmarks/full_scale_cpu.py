@@ -7,8 +7,11 @@ The redream-sd21 preset with SD 2.1-shaped RANDOM weights (``sd21-random``, floa
 float16 halves the weights) at 512 px, 4 particles of 50,000 Gaussians from three starter chairs (no
 retrieval index: benchmarks/gpu_check.py's ``starter_retrieve``), ``--adapt-steps`` LoRA adaptation steps
 and ``--steps`` VSD distillation steps (step 0 takes ReDream's regulariser, step 1 the LoRA score).
-Only the front alignment is cut down (2 yaws, 1 probe per view word instead of 8 x 24): at the preset's
-probe count it is hundreds of full-size UNet calls, hours on a CPU, and its shapes are the same. Records
+Cut down, with the same per-sample shapes: the front alignment (2 yaws, 1 probe per view word instead of
+8 x 24: at the preset's probe count it is hundreds of full-size UNet calls, hours on a CPU), the adaptation
+batch (2 instead of 8: at 8 the float32 backward through the UNet took the process past 21 GB and this
+24 GB machine killed it) and distillation's max_batch (1 instead of 4: chunks give the same gradients,
+tests/test_distill_trainer.py). Records
 peak RSS (VmHWM) and seconds per stage, and the tensor shapes each stage sees (renders, latents, UNet
 batches, LoRA and Gaussian counts), into benchmarks/results/full_scale_cpu.md. Not a CI test: it needs
 ~12 GB and tens of minutes. Timings on a shared CPU are not GPU figures.
@@ -56,6 +59,15 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=2)
     parser.add_argument("--adapt-steps", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--adapt-batch",
+        type=int,
+        default=2,
+        help="adaptation batch (the preset's 8 took this 24 GB machine past 21 GB RSS: OOM-killed)",
+    )
+    parser.add_argument(
+        "--max-batch", type=int, default=1, help="renders per VAE/UNet chunk in distillation (preset: 4)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "full_scale_cpu.md")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -118,6 +130,7 @@ def main() -> None:
                 "prior": {"path": prior, "dtype": "float32"},
                 "adapt": {
                     "steps": args.adapt_steps,
+                    "batch_size": args.adapt_batch,
                     "progress": False,
                     "alignment": {
                         "scorer": "diffusion",
@@ -126,7 +139,7 @@ def main() -> None:
                         "noises_per_timestep": 1,
                     },
                 },
-                "distill": {"steps": args.steps, "checkpoint_every": 1000},
+                "distill": {"steps": args.steps, "checkpoint_every": 1000, "max_batch": args.max_batch},
                 "output": {"turntable_frames": 0, "formats": []},
             },
         )
@@ -156,7 +169,7 @@ def main() -> None:
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores shared with other jobs (load "
         f"average {os.getloadavg()[0]:.1f} at the end), torch {torch.__version__}, {args.threads} threads: "
         f"redream-sd21 with {what}, {cfg.num_particles} particles x {cfg.init.gaussians_per_particle:,} Gaussians, "
-        f"{int(cfg.distill.resolution(0, cfg.distill.steps))} px renders, max_batch {cfg.distill.max_batch}. The third column is "
+        f"{int(cfg.distill.resolution(0, cfg.distill.steps))} px renders, max_batch {cfg.distill.max_batch}, adaptation batch {cfg.adapt.batch_size}. The third column is "
         "the process's peak RSS at the end of the stage (VmHWM; the prior's weights included)."
     )
     write_report(
