@@ -89,3 +89,38 @@ def test_evaluate_particles_reports_patches_and_mean_shift(two_tone) -> None:
     assert p.mean_shift is not None and p.mean_shift > 0.1
     same = evaluate_particles(two_tone, two_tone.clone(), CFG)
     assert same.patches == pytest.approx(0.0, abs=1e-6) and same.mean_shift == pytest.approx(0.0, abs=1e-6)
+
+
+def test_a_recolour_of_one_part_everywhere_is_not_a_patch() -> None:
+    """Six parts of different colours (a car's body, roof, tyres, lights ...); two of them change colour
+    everywhere they occur: a function of the init's colour, so about 0 -- where one global affine map, which
+    cannot move two of six colours and keep the rest, calls it a patch."""
+    from splatdream.colours import srgb_to_lab
+    from splatdream.evaluate.patches import blurred_colour, piecewise_affine_residual
+
+    g = box_scene()
+    octant = (g.means > 0).long()
+    part = (octant[:, 0] + 2 * octant[:, 1] + 4 * octant[:, 2]) % 6
+    colours = torch.tensor(
+        [
+            [0.8, 0.1, 0.1],
+            [0.95, 0.95, 0.9],
+            [0.1, 0.1, 0.1],
+            [0.2, 0.3, 0.8],
+            [0.9, 0.8, 0.2],
+            [0.5, 0.5, 0.5],
+        ]
+    )
+    init = _with_rgb(g, colours[part])
+    new = colours.clone()
+    new[0], new[3] = torch.tensor([0.45, 0.28, 0.12]), torch.tensor([0.2, 0.6, 0.25])
+    v0, v1 = _views(init), _views(_with_rgb(g, new[part]))
+    part_recolour = patch_residual(v0, v1)  # what is left is the blur where two parts meet
+    assert part_recolour < 2.5
+    rgb0, cov0 = blurred_colour(v0, 2.0)
+    rgb1, cov1 = blurred_colour(v1, 2.0)
+    mask = (cov0 > 0.9) & (cov1 > 0.9)
+    one_map = piecewise_affine_residual(srgb_to_lab(rgb0[mask]), srgb_to_lab(rgb1[mask]), k=1)
+    assert one_map.square().sum(-1).mean().sqrt() > 4 * part_recolour
+    # ... and a patch painted on that object still counts, above the part recolour
+    assert patch_residual(v0, _views(_painted(init, 1.0))) > 2 * part_recolour

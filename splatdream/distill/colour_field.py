@@ -14,6 +14,7 @@ by region or by colour (part), but never per Gaussian.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -94,7 +95,9 @@ def palette_of(rgb: Tensor, k: int) -> Tensor:
     the colours have fewer distinct values; sorted by luminance so the order does not depend on the seed."""
     data = rgb.detach().float().cpu().numpy().astype(np.float64)
     k = min(k, len(np.unique(data.round(3), axis=0)))
-    centres, labels = kmeans2(data, k, minit="++", seed=0)
+    with warnings.catch_warnings():  # an empty cluster is dropped below
+        warnings.simplefilter("ignore")
+        centres, labels = kmeans2(data, k, minit="++", seed=0)
     centres = centres[np.unique(labels)]  # an empty cluster has no colour to own
     order = np.argsort(centres @ np.array([0.2126, 0.7152, 0.0722]))
     return torch.from_numpy(centres[order]).float()

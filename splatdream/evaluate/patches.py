@@ -1,18 +1,22 @@
-"""Colour patches: low-frequency colour changes that no single global recolour of the init explains.
+"""Colour patches: low-frequency colour changes that no recolour of the init's own colours explains.
 
 Speckle (``cleanliness.high_frequency_energy``) sees pixel-scale noise; the eye also sees blotches --
-an olive patch on a wooden seat, a green leg on a brown chair -- that are smooth, so a Laplacian
+an olive patch on a wooden seat, a green end on a brown leg -- that are smooth, so a Laplacian
 misses them, and that cover a small part of the object, so the mean colour barely moves. This
-measure blurs both scenes' renders (so texture and speckle do not count), fits the best global
-affine map from the init's CIELAB to the result's over the pixels both cover (least squares), and
-reports the RMS residual in Delta E units. A recolour of the whole object -- any affine map of its
-CIELAB colours, and nearly any smooth global tint -- scores about 0; a painted patch scores about its
-strength times the square root of the area it covers.
+measure blurs both scenes' renders (so texture and speckle do not count), groups the init's blurred
+CIELAB colours into a few clusters (its parts' colours: a red seat, a brown back), fits the best affine
+map from the init's CIELAB to the result's per cluster (least squares), and reports the RMS residual in
+Delta E units. A recolour of the whole object, or of one part's colour everywhere it occurs (the red
+seat turned brown, the back left as it was), is a function of the init's colour and scores about 0; a
+patch painted on part of a surface of one colour is not, and scores about its strength times the square
+root of the area it covers. (One global affine map called every recolour of one part of a four-colour
+car a patch.)
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -61,11 +65,40 @@ def fit_affine(src: Tensor, dst: Tensor) -> Tensor:
     return torch.linalg.lstsq(a, dst).solution
 
 
+PATCH_CLUSTERS = 6
+"""Colour clusters of the init the map may treat apart: more than an object's few part colours, few enough
+that each holds thousands of pixels, so a patch inside one is not fitted away."""
+MIN_CLUSTER_PIXELS = 64
+"""A cluster with fewer pixels (an outline's mixed colours) is fitted with the global map."""
+
+
+def piecewise_affine_residual(src: Tensor, dst: Tensor, k: int = PATCH_CLUSTERS) -> Tensor:
+    """Per-pixel residual [N, 3] of ``dst`` after the best affine map from ``src`` fitted per k-means cluster
+    of ``src`` (both [N, 3] float64); clusters too small for a fit share the global map."""
+    from scipy.cluster.vq import kmeans2
+
+    global_map = fit_affine(src, dst)
+    ones = torch.ones(len(src), 1, dtype=src.dtype)
+    pred = torch.cat([src, ones], dim=1) @ global_map
+    if k > 1 and len(src) >= k * MIN_CLUSTER_PIXELS:
+        with warnings.catch_warnings():  # an empty cluster is fine here: its pixels keep the global map
+            warnings.simplefilter("ignore")
+            _, labels_np = kmeans2(src.numpy(), k, minit="++", seed=0)
+        labels = torch.from_numpy(labels_np)
+        for c in range(k):
+            sel = labels == c
+            if int(sel.sum()) >= MIN_CLUSTER_PIXELS:
+                m = fit_affine(src[sel], dst[sel])
+                pred[sel] = torch.cat([src[sel], ones[sel]], dim=1) @ m
+    return pred - dst
+
+
 def patch_residual(
     init: Views, result: Views, sigma: float | None = None, *, min_coverage: float = 0.9
 ) -> float:
-    """RMS CIELAB residual (Delta E units) of the result's blurred colours after the best global affine map
-    from the init's; lower is better, about 0 for a global recolour. NaN when the two share no pixels.
+    """RMS CIELAB residual (Delta E units) of the result's blurred colours after the best per-colour-cluster
+    affine map from the init's; lower is better, about 0 for a recolour of any of the init's colours. NaN
+    when the two share no pixels.
 
     Pixels count where both blurred coverages exceed ``min_coverage`` (the interior, away from outlines,
     where blurring mixes in what is behind).
@@ -77,9 +110,7 @@ def patch_residual(
     if int(mask.sum()) < 8:
         return float("nan")
     lab0, lab1 = srgb_to_lab(rgb0[mask]), srgb_to_lab(rgb1[mask])
-    m = fit_affine(lab0, lab1)
-    pred = torch.cat([lab0, torch.ones(len(lab0), 1, dtype=lab0.dtype)], dim=1) @ m
-    return float((pred - lab1).square().sum(-1).mean().sqrt())
+    return float(piecewise_affine_residual(lab0, lab1).square().sum(-1).mean().sqrt())
 
 
 def mean_colour_shift(init: Views, result: Views) -> float:
