@@ -52,6 +52,14 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     ),
 }
 DEFAULT = "run"
+PASSIVE_OMP = frozenset({"eval"})
+"""Subcommands whose OpenMP threads sleep instead of spinning while they wait (``OMP_WAIT_POLICY=PASSIVE``).
+
+eval is a long chain of small ops (the torch rasteriser, a small UNet): with another job on the second
+core, spinning threads wait on a descheduled partner at every op and took 4-9x longer (docs/benchmarks.md).
+The policy changes no result. It must be in the environment before torch loads OpenMP, so it is set here;
+a value the user set wins.
+"""
 
 
 def _usage() -> str:
@@ -70,6 +78,8 @@ def _usage() -> str:
 
 def _load(name: str) -> Callable[[list[str]], int | None]:
     module, func, _ = SUBCOMMANDS[name]
+    if name in PASSIVE_OMP:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         mod = importlib.import_module(module)
     except ModuleNotFoundError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -260,3 +261,116 @@ def test_each_distinct_scene_is_rendered_and_scored_once(
         assert p == _with_classifier(replace(p, classifier=None), m0, m1, len(objects))
     last = ev.particles[3]
     assert last.classifier == last.classifier_init and last.cleanliness.speckle_ratio == 1.0
+
+
+def _margins_one_call_per_probe_and_caption(
+    prior, g, prompt: str, contrast: tuple[str, ...], views: int, timesteps: tuple[int, ...], noises: int
+) -> torch.Tensor:  # type: ignore[no-untyped-def]
+    """classifier_margins written plainly: one UNet call per (timestep, noise) probe and caption."""
+    from splatdream.priors.base import TextEmbeddings
+    from splatdream.priors.views import view_prompts
+    from splatdream.render import render_gaussians
+    from splatdream.scene import orbit_ring
+
+    cams = orbit_ring(views, 64, 64)
+    assert cams.azimuth_deg is not None and cams.elevation_deg is not None
+    embs = [
+        prior.encode_prompts(view_prompts(c, cams.azimuth_deg, cams.elevation_deg))
+        for c in (prompt, *contrast)
+    ]
+    # the empty contrast is the unconditional embedding itself, with no view words
+    embs = [
+        TextEmbeddings(embs[0].uncond.expand_as(embs[0].cond).contiguous(), e.uncond) if c == "" else e
+        for c, e in zip((prompt, *contrast), embs, strict=True)
+    ]
+    gen = torch.Generator().manual_seed(0)
+    bg = torch.rand(views, 3, generator=torch.Generator().manual_seed(1))
+    colors, _, _ = render_gaussians(g, cams, backgrounds=bg)
+    x0 = prior.encode_images(colors.permute(0, 3, 1, 2).clamp(0, 1))
+    diffs = []
+    for t in timesteps:
+        for _ in range(noises):
+            noise = torch.randn(x0.shape, generator=gen)
+            tt = torch.full((views,), t)
+            x_t = prior.add_noise(x0, noise, tt)
+            err = torch.stack(
+                [
+                    (
+                        prior.predict_noise(x_t, tt, TextEmbeddings(e.cond, e.uncond), guidance_scale=1.0)
+                        - noise
+                    )
+                    .square()
+                    .reshape(1, -1)
+                    .mean(1)[0]
+                    for e in embs
+                ]
+            )
+            diffs.append(err[0] - err[1:])
+    return torch.stack(diffs).mean(0)
+
+
+def test_classifier_batches_give_the_margins_of_one_call_per_probe_and_caption(
+    run_dir: Path, scorers: Scorers
+) -> None:
+    """Rows of all probes and captions share UNet calls of any size; the margins stay those of one call each.
+
+    A call of exactly one (probe, caption) block is the same computation, so the same bits; calls that
+    cut across blocks may change a row's UNet output in the last float bit (the CPU convolution picks
+    its algorithm by batch size), far below the margins' own size (1e-3).
+    """
+    from splatdream.evaluate.fidelity import classifier_margins
+    from splatdream.io.ply import read_ply
+    from splatdream.rundir import RunDir
+
+    files = RunDir(run_dir).finished_run()
+    prior = scorers.prior(files.prior)
+    assert not isinstance(prior, str), prior
+    g0, g1 = read_ply(files.inits[0]), read_ply(files.particles[0])
+    contrast, views, timesteps, noises = ("a blue wooden table", "a red wooden chair", ""), 3, (300, 700), 2
+    ref = [
+        _margins_one_call_per_probe_and_caption(prior, g, files.prompt, contrast, views, timesteps, noises)
+        for g in (g0, g1)
+    ]
+    assert (ref[0] - ref[1]).abs().max() > 1e-4  # the two scenes differ: a mix-up of rows would show
+    kw = dict(contrast=contrast, views=views, timesteps=timesteps, noises=noises)
+    per_block = classifier_margins(prior, [g0, g1], files.prompt, max_batch=views, **kw)  # type: ignore[arg-type]
+    assert all(torch.equal(a, b) for a, b in zip(per_block, ref, strict=True))
+    for max_batch in (5, 72):
+        out = classifier_margins(prior, [g0, g1], files.prompt, max_batch=max_batch, **kw)  # type: ignore[arg-type]
+        for a, b in zip(out, ref, strict=True):
+            torch.testing.assert_close(a, b, rtol=0, atol=1e-7)
+
+
+def test_eval_renders_are_the_same_bits_on_one_thread(run_dir: Path) -> None:
+    """evaluate_run renders on one thread (faster); the torch rasteriser's pixels do not depend on it."""
+    from splatdream.evaluate.views import eval_cameras, render_views
+    from splatdream.io.ply import read_ply
+    from splatdream.rundir import RunDir
+
+    g = read_ply(RunDir(run_dir).finished_run().particles[0])
+    cams = eval_cameras(8, 48, (-5.0, 40.0))
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        two = render_views(g, cams, 8)
+        torch.set_num_threads(1)
+        one = render_views(g, cams, 8)
+    finally:
+        torch.set_num_threads(before)
+    assert two.alpha.amax() > 0.5
+    assert torch.equal(one.premult, two.premult) and torch.equal(one.alpha, two.alpha)
+
+
+def test_eval_threads_sleep_while_waiting_unless_the_user_chose(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`splatdream eval` asks OpenMP for passive waiting (set before torch would load it); a user's value wins."""
+    from splatdream import cli
+
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    cli._load("eval")
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    cli._load("eval")
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+    monkeypatch.delenv("OMP_WAIT_POLICY")
+    cli._load("info")
+    assert "OMP_WAIT_POLICY" not in os.environ

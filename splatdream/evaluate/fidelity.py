@@ -144,35 +144,53 @@ def classifier_margins(
         TextEmbeddings(target.uncond.expand_as(target.cond), target.uncond) if c == "" else embed(c)
         for c in contrast
     ]
-    # All captions in one UNet batch: [prompt views, contrast 1 views, ...], the same x_t repeated.
-    captions = TextEmbeddings(torch.cat([target.cond, *(o.cond for o in others)]), target.uncond)
-    k = 1 + len(others)
-    per_call = max(1, max_batch // len(cams))  # captions per UNet call, so SD's batch stays bounded
+    # Rows of one particle's UNet batch: (probe, caption, view), probes in the order the generator draws
+    # their noise. The whole probe set is cut into calls of ``max_batch`` rows: the UNet's output for a
+    # row does not depend on which rows share its call (tested), so the margins are those of one call
+    # per probe and caption, in far fewer, larger calls (2 threads lose much less to synchronisation).
+    cond = torch.cat([target.cond, *(o.cond for o in others)])  # [k * V, L, D]
+    k, n_views = 1 + len(others), len(cams)
     scores = []
     for g in particles:
         gen = torch.Generator().manual_seed(seed)
-        bg = torch.rand(len(cams), 3, generator=torch.Generator().manual_seed(seed + 1))
+        bg = torch.rand(n_views, 3, generator=torch.Generator().manual_seed(seed + 1))
         g = g.detach().to(prior.device, torch.float32)
         colors, _, _ = render_gaussians(g, cams.to(prior.device), backgrounds=bg.to(prior.device))
         x0 = prior.encode_images(colors.permute(0, 3, 1, 2).clamp(0, 1).to(prior.device, prior.dtype)).float()
-        diffs = []
+        noises_, x_ts, ts = [], [], []
         for t in timesteps:
             for _ in range(noises):
                 noise = torch.randn(x0.shape, generator=gen).to(x0)
-                tt = torch.full((len(cams),), t, device=x0.device)
-                x_t = prior.add_noise(x0, noise, tt)
-                errors = []
-                for j in range(0, k, per_call):
-                    m = min(per_call, k - j)
-                    emb = TextEmbeddings(captions.cond[j * len(cams) : (j + m) * len(cams)], captions.uncond)
-                    eps = prior.predict_noise(
-                        x_t.repeat(m, 1, 1, 1), tt.repeat(m), emb, guidance_scale=1.0
-                    ).float()
-                    errors.append((eps - noise.repeat(m, 1, 1, 1)).square().reshape(m, -1).mean(1))
-                err = torch.cat(errors)
-                diffs.append(err[0] - err[1:])
+                tt = torch.full((n_views,), t, device=x0.device)
+                noises_.append(noise)
+                x_ts.append(prior.add_noise(x0, noise, tt).repeat(k, 1, 1, 1))
+                ts.append(tt.repeat(k))
+        x_all, t_all = torch.cat(x_ts), torch.cat(ts)  # [P * k * V, ...]
+        rows = len(x_all)
+        eps = torch.cat(
+            [
+                prior.predict_noise(
+                    x_all[i : i + max_batch],
+                    t_all[i : i + max_batch],
+                    TextEmbeddings(_rows_of(cond, i, min(rows, i + max_batch)), target.uncond),
+                    guidance_scale=1.0,
+                ).float()
+                for i in range(0, rows, max_batch)
+            ]
+        )
+        diffs = []
+        for p, noise in enumerate(noises_):
+            e = eps[p * k * n_views : (p + 1) * k * n_views]
+            err = (e - noise.repeat(k, 1, 1, 1)).square().reshape(k, -1).mean(1)
+            diffs.append(err[0] - err[1:])
         scores.append(torch.stack(diffs).mean(0).cpu())
     return scores
+
+
+def _rows_of(cond: Tensor, start: int, stop: int) -> Tensor:
+    """Rows ``start:stop`` of ``cond`` repeated end to end (row i is ``cond[i % len(cond)]``)."""
+    idx = torch.arange(start, stop, device=cond.device) % len(cond)
+    return cond.index_select(0, idx)
 
 
 def classifier_scores(

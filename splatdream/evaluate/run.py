@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -64,7 +66,8 @@ def evaluate_run(
     for name, model in (("clip", clip), ("alpips", alp)):
         if isinstance(model, str):
             skipped[name] = model
-    renders = {k: render_views(scenes[k], cams, device=scorers.device) for k in unique}
+    with _one_thread_on_cpu(scorers.device):
+        renders = {k: render_views(scenes[k], cams, device=scorers.device) for k in unique}
     clip_of = (
         {}
         if isinstance(clip, str)
@@ -136,6 +139,23 @@ def evaluate_run(
     if write:
         write_outputs(out, sheet_rows)
     return out
+
+
+@contextmanager
+def _one_thread_on_cpu(device: str) -> Iterator[None]:
+    """Run the block with one intra-op thread on CPU, then restore the count.
+
+    The torch rasteriser is a chain of small ops: a second thread adds a synchronisation per op and
+    made the eval renders 1.5x slower at 2 threads (4-5x with another job on the machine). Its
+    images are the same bits at any thread count (tests/test_evaluate_cli.py checks).
+    """
+    before = torch.get_num_threads()
+    if device == "cpu":
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _content_key(path: Path) -> str:

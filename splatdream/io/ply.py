@@ -271,7 +271,9 @@ def _read_rows(path: Path) -> Gaussians:
     check_ply_size(path)
     try:
         with open(path, "rb") as f:
-            ply = PlyData.read(f, mmap=False)
+            # A copy-on-write map reads the vertex block as one array; without it plyfile reads
+            # value by value in Python (0.5 s for a 6,000-Gaussian file). Columns are copied out below.
+            ply = PlyData.read(f, mmap="c")
     except Exception as exc:  # plyfile raises many types (PlyParseError, ValueError, EOFError, ...)
         truncated = "end-of-file" in str(exc)
         hint = " -- the file looks truncated (an interrupted copy or write?)" if truncated else ""
