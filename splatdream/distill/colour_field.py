@@ -25,7 +25,7 @@ from torch import Tensor, nn
 
 from splatdream.colours import ColourWord, delta_e
 from splatdream.distill.config import ColourFieldConfig
-from splatdream.scene import Gaussians, rgb_to_sh, sh_to_rgb
+from splatdream.scene import SH_C0, Gaussians, sh_to_rgb
 
 
 class ColourField(nn.Module):
@@ -85,8 +85,14 @@ class ColourField(nn.Module):
         return rgb
 
     def recolour(self, g: Gaussians) -> Gaussians:
-        """``g`` recoloured through the field (DC band only; gradients reach the field and ``g``)."""
-        dc = rgb_to_sh(self(sh_to_rgb(g.sh[:, 0]), g.means.detach()))
+        """``g`` recoloured through the field (DC band only; gradients reach the field and ``g``).
+
+        The field's colour change is added in SH units (the DC band is linear in colour), so a field that
+        changes nothing gives back ``g``'s own coefficients bit for bit, not a float round trip of them: a
+        particle the prompt left alone is written out identical to its init (and eval scores it once).
+        """
+        rgb0 = sh_to_rgb(g.sh[:, 0])
+        dc = g.sh[:, 0] + (self(rgb0, g.means.detach()) - rgb0) / SH_C0
         return replace(g, sh=torch.cat([dc[:, None], g.sh[:, 1:]], dim=1))
 
 
