@@ -140,7 +140,7 @@ def sd21_preset(steps: int, *, t_drop: float, densify: DensifyConfig, checkpoint
 
 PRESETS: dict[str, tuple[str, RunConfig]] = {
     "cpu-tiny": (
-        "TinyPrior on CPU: 32px renders, 4 particles, retrieved geometry kept and recoloured, ~3 minutes on 2 cores",
+        "TinyPrior on CPU: 32px renders, 4 particles, retrieved geometry kept and recoloured, ~1 minute on 2 cores",
         RunConfig(
             prior=PriorConfig(kind="tiny"),
             init=InitConfig(gaussians_per_particle=6000),
