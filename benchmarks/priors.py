@@ -1,9 +1,12 @@
 """Prior throughput: TinyPrior noise predictions per second on CPU (batch 8, with and without CFG);
 on CUDA, ms per Stable Diffusion 2.1 UNet call at 64x64 latents in fp16 (sd21-random: RANDOM weights).
+Then the TinyPrior's palette: for every colour and material word of the project's table, DDIM samples of
+"a <word> chair, front view" and the Delta E of each sample's object colour to the word (issue 26: which
+colours can distillation reach at all?).
 
-    python benchmarks/priors.py [--threads 1] [--out benchmarks/results/priors.md]
+    python benchmarks/priors.py [--threads 1] [--samples 8] [--out benchmarks/results/priors.md]
 
-Writes a Markdown table; CUDA rows are skipped without a GPU.
+Writes Markdown tables; CUDA rows are skipped without a GPU.
 """
 
 from __future__ import annotations
@@ -81,9 +84,44 @@ def sd_rows() -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def object_colour(image: torch.Tensor) -> torch.Tensor:
+    """Mean sRGB [3] of the pixels of ``image`` [3, H, W] that differ from its background, taken as the
+    median colour of its border (the TinyPrior paints objects on random solid backgrounds); NaN if none do."""
+    from splatdream.colours import srgb_to_lab
+
+    border = torch.cat([image[:, 0], image[:, -1], image[:, :, 0], image[:, :, -1]], dim=1)  # [3, 4W]
+    bg = border.median(dim=1).values
+    pixels = image.reshape(3, -1).T
+    far = (srgb_to_lab(pixels) - srgb_to_lab(bg)).norm(dim=-1) > 15.0
+    return pixels[far].mean(0) if int(far.sum()) >= 8 else torch.full((3,), float("nan"))
+
+
+@torch.no_grad()
+def palette_rows(samples: int) -> list[tuple[str, str, str, str]]:
+    """Per word: median and best Delta E of ``samples`` DDIM samples' object colour to the word."""
+    import statistics
+
+    from splatdream.colours import COLOUR_WORDS, delta_e
+    from splatdream.priors.sample import ddim_sample
+
+    prior, _ = load_tiny_prior()
+    words = COLOUR_WORDS[: smoke(len(COLOUR_WORDS), 2)]
+    prompts = [f"a {w.word} chair, front view" for w in words for _ in range(samples)]
+    images = ddim_sample(prior, prompts, steps=smoke(30, 2), guidance_scale=5.0)
+    rows = []
+    for k, w in enumerate(words):
+        colours = [object_colour(images[k * samples + i]) for i in range(samples)]
+        des = [delta_e(c, w) for c in colours if not c.isnan().any()]
+        med = f"{statistics.median(des):.1f}" if des else "-"
+        best = f"{min(des):.1f}" if des else "-"
+        rows.append((w.word, med, best, f"{sum(d <= 15.0 for d in des)} of {samples}"))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--samples", type=int, default=smoke(8, 2), help="DDIM samples per colour word")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "priors.md")
     args = parser.parse_args()
     rows = tiny_rows(args.threads) + sd_rows()
@@ -92,8 +130,28 @@ def main() -> None:
         f"torch {torch.__version__}. Batch 8 for the TinyPrior (32x32 pixels). SD rows use the SD 2.1 "
         "architecture with RANDOM weights (`sd21-random`): timing only."
     )
+    palette = markdown_table(
+        ("word", "median dE to the word", "best dE", "samples within dE 15"), palette_rows(args.samples)
+    )
+    footer = "\n".join(
+        [
+            "## The TinyPrior's palette",
+            "",
+            f"DDIM 30 steps, guidance 5, {args.samples} samples of 'a <word> chair, front view' per word of",
+            "`splatdream/colours.py`'s table; each sample's object colour is the mean of the pixels more than",
+            "dE 15 from its border's median colour (the background), scored as `splatdream eval` scores a",
+            "particle's colour: CIE76 dE to the nearest of the word's reference colours. A word whose samples",
+            "stay far from it is one distillation cannot reach with this prior.",
+            "",
+            *palette,
+        ]
+    )
     write_report(
-        args.out, "Prior throughput", intro, markdown_table(("what", "device", "throughput", "latency"), rows)
+        args.out,
+        "Prior throughput",
+        intro,
+        markdown_table(("what", "device", "throughput", "latency"), rows),
+        footer=footer,
     )
 
 
