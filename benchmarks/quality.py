@@ -35,13 +35,36 @@ SHEET = ROOT / "docs" / "quality_default.png"
 VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "default": ("cpu-tiny as shipped", ()),
     "random-init": ("particles from a random ball, not the retrieved assets", ("--init.method", "random")),
-    "no-adapt": ("no LoRA adaptation of the prior (front alignment kept)", ("--adapt.no-enabled",)),
-    "sds": ("SDS instead of VSD (same CFG)", ("--distill.loss", "sds")),
-    "reg-on": ("ReDream's retrieval regulariser every 3rd step", ("--distill.retrieval-reg-every", "3")),
-    "reg-off": (
-        "retrieval regulariser off (cpu-tiny's default since the ablation)",
-        ("--distill.retrieval-reg-every", "0"),
+    "prompt-target": (
+        "the particle scored under the prompt, not the edited caption (issue 26's first pass)",
+        ("--distill.target-text", "prompt"),
     ),
+    "one-affine": (
+        "one affine colour map per particle instead of the held palette",
+        (
+            "--distill.colour.affine",
+            "--distill.colour.palette",
+            "0",
+            "--distill.colour.hold-matching",
+            "0",
+        ),
+    ),
+    "no-hold": (
+        "the palette without holding the clusters that match",
+        ("--distill.colour.hold-matching", "0"),
+    ),
+    "no-reference": (
+        "VSD with its LoRA particle score and no caption reference (as before issue 26; the held palette kept)",
+        (
+            "--distill.retrieval-reg-every",
+            "0",
+            "--distill.reference-text",
+            "prompt",
+            "--distill.target-text",
+            "prompt",
+        ),
+    ),
+    "adapt": ("with the LoRA adaptation of the prior on the retrieved assets", ("--adapt.enabled",)),
 }
 """name -> (description, overrides of cpu-tiny); field names from splatdream/config.py and distill/config.py."""
 
