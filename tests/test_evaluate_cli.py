@@ -343,8 +343,9 @@ def test_classifier_batches_give_the_margins_of_one_call_per_probe_and_caption(
 
 def test_eval_renders_are_the_same_bits_on_one_thread(run_dir: Path) -> None:
     """evaluate_run renders on one thread (faster); the torch rasteriser's pixels do not depend on it."""
-    from splatdream.evaluate.views import eval_cameras, render_views
+    from splatdream.evaluate.views import eval_cameras
     from splatdream.io.ply import read_ply
+    from splatdream.render.views import render_views
     from splatdream.rundir import RunDir
 
     g = read_ply(RunDir(run_dir).finished_run().particles[0])
@@ -352,9 +353,9 @@ def test_eval_renders_are_the_same_bits_on_one_thread(run_dir: Path) -> None:
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(2)
-        two = render_views(g, cams, 8)
+        two = render_views(g, cams)
         torch.set_num_threads(1)
-        one = render_views(g, cams, 8)
+        one = render_views(g, cams)
     finally:
         torch.set_num_threads(before)
     assert two.alpha.amax() > 0.5
