@@ -86,7 +86,14 @@ ALIASES: dict[str, str] = {
     "crimson": "red",
     "scarlet": "red",
 }
-"""Other spellings and near-synonyms -> the table's word ('pine' only counts before a noun other than 'tree')."""
+"""Other spellings and near-synonyms -> the table's word (a wood's name only counts before a noun other than
+'tree': ``WOOD_SPECIES``)."""
+WOOD_SPECIES = frozenset({"oak", "pine", "walnut"})
+"""Woods that are also trees: "an oak tree" names a species, not a wood colour."""
+
+
+def _is_species(tokens: list[str], i: int) -> bool:
+    return tokens[i] in WOOD_SPECIES and tokens[i + 1 : i + 2] in (["tree"], ["trees"])
 
 
 _BY_WORD = {w.word: w for w in COLOUR_WORDS}
@@ -137,8 +144,8 @@ def colour_words(prompt: str) -> list[ColourWord]:
     tokens = re.findall(r"[a-z]+", prompt.lower())
     found: list[ColourWord] = []
     for i, tok in enumerate(tokens):
-        if tok == "pine" and i + 1 < len(tokens) and tokens[i + 1] == "tree":
-            continue  # a pine tree is a species, not a wood colour
+        if _is_species(tokens, i):
+            continue
         entry = _BY_WORD.get(ALIASES.get(tok, tok))
         if entry is not None and entry not in found:
             found.append(entry)
@@ -167,8 +174,8 @@ def appearance_words(text: str) -> list[str]:
     for i, tok in enumerate(tokens):
         if tok not in APPEARANCE_WORDS:
             continue
-        if tok == "pine" and tokens[i + 1 : i + 2] == ["tree"]:
-            continue  # a pine tree is a species, not a wood colour
+        if _is_species(tokens, i):
+            continue
         word = f"{tokens[i - 1]} {tok}" if i > 0 and tokens[i - 1] in SHADES else tok
         if word not in found:
             found.append(word)
@@ -220,7 +227,8 @@ def edit_caption(caption: str, prompt: str) -> str:
         tok = m.group(0).lower()
         after = _TOKEN.match(caption[m.end() :].lstrip(" "))
         is_shade = tok in SHADES and after is not None and after.group(0).lower() in APPEARANCE_WORDS
-        if not (tok in APPEARANCE_WORDS or is_shade):
+        species = tok in WOOD_SPECIES and after is not None and after.group(0).lower() in ("tree", "trees")
+        if not (tok in APPEARANCE_WORDS or is_shade) or species:
             continue
         if runs and caption[runs[-1][1] : m.start()].strip() == "":
             start, _, run = runs[-1]

@@ -37,6 +37,12 @@ from splatdream.colours import appearance_words, edit_caption
         ("An old chair", "a blue chair", "A blue old chair"),
         ("the lamp", "a golden lamp", "the golden lamp"),
         ("chair with arms", "a red chair", "red chair with arms"),
+        # an oak tree is a species: its green is what the caption says of its colour
+        (
+            "a leafy green oak tree with a round crown",
+            "a wooden crown",
+            "a leafy wooden oak tree with a round crown",
+        ),
     ],
 )
 def test_edit_replaces_the_captions_appearance_with_the_prompts(
@@ -60,3 +66,4 @@ def test_appearance_words_in_order_once_each() -> None:
         "gold",
     ]
     assert appearance_words("a pine tree and pine planks") == ["pine"]
+    assert appearance_words("an oak tree") == [] and appearance_words("oak trees, walnut trees") == []
