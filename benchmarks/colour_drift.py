@@ -48,8 +48,17 @@ def _set(cfg: Any, path: str, value: Any) -> Any:
     return dataclasses.replace(cfg, **{head: _set(getattr(cfg, head), rest, value)})
 
 
-BEFORE: dict[str, Any] = {"retrieval_reg_every": 0, "reference_text": "prompt", "guard.enabled": False}
-"""cpu-tiny before issue 26: VSD with its LoRA particle score, no reference, no guard."""
+BEFORE: dict[str, Any] = {
+    "target_text": "prompt",  # first: the edited caption needs the caption reference every step
+    "retrieval_reg_every": 0,
+    "reference_text": "prompt",
+    "guard.enabled": False,
+    "colour.affine": True,
+    "colour.palette": 0,
+    "colour.hold_matching": 0.0,
+    "colour.grid_size": 6,
+}
+"""cpu-tiny before issue 26: VSD with its LoRA particle score, no reference, no guard, one affine map and a 6^3 grid."""
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "default": BEFORE,
@@ -96,7 +105,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "colour.hold_matching": 15.0,
     },
 }
-"""name -> DistillConfig fields changed from cpu-tiny's (dotted paths); all but 'new-default' start from BEFORE.
+"""name -> DistillConfig fields changed from cpu-tiny's (dotted paths); those with BEFORE start from cpu-tiny before issue 26, the rest from today's default.
 The guard acts only in the pipeline's export, so it is not part of these numbers."""
 
 

@@ -338,7 +338,9 @@ def test_classifier_batches_give_the_margins_of_one_call_per_probe_and_caption(
     for max_batch in (5, 72):
         out = classifier_margins(prior, [g0, g1], files.prompt, max_batch=max_batch, **kw)  # type: ignore[arg-type]
         for a, b in zip(out, ref, strict=True):
-            torch.testing.assert_close(a, b, rtol=0, atol=1e-7)
+            # other batch shapes pick other BLAS kernels: float32 rounding (1.2e-7 seen on CI's machine),
+            # still 100x below the scenes' own difference above
+            torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
 
 
 def test_eval_renders_are_the_same_bits_on_one_thread(run_dir: Path) -> None:
