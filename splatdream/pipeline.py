@@ -204,7 +204,7 @@ class Pipeline:
                 else (r.reason or "within bounds")
             )
             self.say(f"  guard: particle {r.particle} {state}")
-        with (self.run_dir / "metrics.jsonl").open("a") as f:
+        with self.files.metrics.open("a") as f:
             f.write(
                 json.dumps({"step": trainer.step_count, "guard": [r.as_record() for r in records]}) + "\n"
             )
@@ -394,6 +394,15 @@ def distil(pipe: Pipeline, trainer: Trainer, refs: list[Gaussians]) -> None:
     from splatdream.distill.loop import train
 
     cfg = pipe.cfg
+    why = trainer.unchanged_by_prompt if trainer.step_count == 0 else None
+    if why is not None:
+        pipe.say(
+            f"  distil: skipped, {why}: every step's score would be exactly zero, so the particles are "
+            "their inits (the score only moves what the prompt asks beyond the captions)"
+        )
+        with pipe.files.metrics.open("a") as f:
+            f.write(json.dumps({"step": 0, "distil_skipped": why}) + "\n")
+        return
     observers: list[StepObserver] = []
     viewer = None
     if cfg.viewer.enabled:

@@ -535,6 +535,34 @@ def test_edited_caption_target_leaves_a_colourless_prompt_as_retrieved(tiny_prio
     assert not torch.equal(init[0].sh, moved.particles()[0].sh), "the prompt target should move the colours"
 
 
+def test_only_a_prompt_that_edits_no_caption_lets_the_steps_be_skipped(tiny_prior_factory) -> None:
+    """The pipeline skips distillation on ``unchanged_by_prompt``: it must say so exactly when the test above
+    shows the steps change nothing, and never when a caption changes or densification could act."""
+    prior = tiny_prior_factory()
+    why = _edited_caption_trainer(prior, "a sports car", particles()).unchanged_by_prompt
+    assert why is not None and "captions" in why
+    assert _edited_caption_trainer(prior, "a green car", particles()).unchanged_by_prompt is None
+    # one caption of two edited is enough to run
+    assert _edited_caption_trainer(prior, "a red car", particles()).unchanged_by_prompt is None
+    dense = Trainer(
+        replace(
+            COLOUR_CFG,
+            retrieval_reg_every=1,
+            reference_text="caption",
+            target_text="edited-caption",
+            densify=DensifyConfig(enabled=True),
+        ),
+        prior,
+        "a sports car",
+        particles(),
+        references=particles(),
+        reference_captions=["a red sedan car with a red roof", "a blue compact car with a white roof"],
+    )
+    assert dense.unchanged_by_prompt is None
+    plain = Trainer(replace(COLOUR_CFG, steps=3), prior, "a sports car", particles())
+    assert plain.unchanged_by_prompt is None
+
+
 def test_edited_caption_target_scores_each_particle_under_its_edited_caption(tiny_prior_factory) -> None:
     prior = tiny_prior_factory()
     encoded: list[str] = []

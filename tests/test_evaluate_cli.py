@@ -377,3 +377,43 @@ def test_eval_threads_sleep_while_waiting_unless_the_user_chose(monkeypatch: pyt
     monkeypatch.delenv("OMP_WAIT_POLICY")
     cli._load("info")
     assert "OMP_WAIT_POLICY" not in os.environ
+
+
+def test_a_pool_of_one_thread_workers_gives_the_one_thread_numbers(
+    four_particle_run: Path, scorers: Scorers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The eval's work on two one-thread workers (the CPU default) scores every particle exactly as one
+    thread does: the same margins bit for bit, and the same eval record, field by field."""
+    from splatdream.cpu_pool import CpuPool
+    from splatdream.evaluate import run as run_mod
+    from splatdream.evaluate.fidelity import classifier_margins
+    from splatdream.io.ply import read_ply
+    from splatdream.rundir import RunDir
+
+    files = RunDir(four_particle_run).finished_run()
+    prior = scorers.prior(files.prior)
+    assert not isinstance(prior, str), prior
+    scenes = [read_ply(p) for p in (*files.inits[:2], *files.particles[:2])]
+    kw = dict(contrast=("a wooden table", "a red wooden chair"), views=3, timesteps=(300, 700), noises=1)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        alone = classifier_margins(prior, scenes, files.prompt, max_batch=5, **kw)  # type: ignore[arg-type]
+        with CpuPool(2) as pool:
+            pooled = classifier_margins(prior, scenes, files.prompt, max_batch=5, pool=pool, **kw)  # type: ignore[arg-type]
+        assert torch.get_num_threads() == 1  # the workers' setting is their own
+        assert all(torch.equal(a, b) for a, b in zip(alone, pooled, strict=True))
+        monkeypatch.setattr(run_mod, "eval_workers", lambda device: 1)
+        one = evaluate_run(four_particle_run, CFG, scorers=scorers, write=False)
+        monkeypatch.setattr(run_mod, "eval_workers", lambda device: 2)
+        two = evaluate_run(four_particle_run, CFG, scorers=scorers, write=False)
+    finally:
+        torch.set_num_threads(before)
+    assert one == two
+
+
+def test_a_cpu_pool_refuses_no_workers() -> None:
+    from splatdream.cpu_pool import CpuPool
+
+    with pytest.raises(ValueError, match="at least one worker"):
+        CpuPool(0)

@@ -156,11 +156,11 @@ def test_view_word_matters(shipped: TinyPrior, heldout: RenderedSet) -> None:
     """Conditioned on "back view", back renders denoise better than with "front view" (and vice versa)."""
     from splatdream.priors.tiny_training.checks import view_word_check
 
-    check = view_word_check(shipped, heldout, repeats=4)
+    # The card's measure (8 noise repeats per render): at 4 the win rate moved by 0.03-0.06 with the draw of
+    # noise alone (base weights 0.545 at 4, 0.560 at 8; the palette fine-tune 0.518 at 4, 0.580 at 8).
+    check = view_word_check(shipped, heldout, repeats=8)
     assert check.right < check.wrong, check
-    assert check.win_rate > 0.52, (
-        check
-    )  # shipped weights: 0.545-0.56 over ~1000 renders (chance 0.5, SE 0.016)
+    assert check.win_rate > 0.55, check  # chance 0.5; SE about 0.016 over the ~1000 held-out renders
 
 
 @pytest.mark.slow

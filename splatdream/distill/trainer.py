@@ -192,6 +192,27 @@ class Trainer:
 
     # -- set-up ---------------------------------------------------------------------------------
     @property
+    def unchanged_by_prompt(self) -> str | None:
+        """Why no step can move any particle, or None when one can.
+
+        With the edited caption as the target and the asset's render under its own caption as the
+        reference every step, a prompt that edits no caption (no colour or material word the captions do
+        not already say) makes both texts of the score one text and both renders one render: every
+        gradient is exactly zero, and with densification off the run would end bit-identical to its
+        inits (tests/test_distill_trainer.py). So those steps need not run.
+        """
+        captions = self.reference_captions
+        if (
+            self.cfg.target_text != "edited-caption"
+            or not self.reference_every_step
+            or captions is None
+            or self.cfg.densify.enabled
+            or any(edit_caption(c, self.prompt) != c for c in captions)
+        ):
+            return None
+        return "the prompt changes none of the assets' captions (no colour or material word they do not already say)"
+
+    @property
     def reference_every_step(self) -> bool:
         """Every step scores the retrieved assets' renders, so VSD's particle score (the LoRA) is never used."""
         return self.cfg.retrieval_reg_every == 1 and self.references is not None

@@ -28,6 +28,7 @@ import torch
 from torch import Tensor
 
 from splatdream.colours import COLOUR_WORDS, colour_words, target_word, word_distance
+from splatdream.cpu_pool import CpuPool
 from splatdream.priors.base import Prior, TextEmbeddings
 from splatdream.priors.config import ViewPromptConfig
 from splatdream.priors.views import view_prompts
@@ -118,6 +119,7 @@ def classifier_margins(
     seed: int = 0,
     view_cfg: ViewPromptConfig = ViewPromptConfig(),
     max_batch: int = 72,
+    pool: CpuPool | None = None,
 ) -> list[Tensor]:
     """Per particle [len(contrast)]: the prior's denoising error with ``prompt`` minus its error with each contrast.
 
@@ -126,6 +128,9 @@ def classifier_margins(
     recognises the prompt's object. Every particle sees the same cameras, backgrounds, timesteps
     and noises (the generator restarts per particle), so a particle and its init are compared on
     exactly the same probes.
+
+    With a ``pool`` the UNet calls run on its one-thread workers (the eval's two cores without
+    OpenMP's per-op synchronisation); every row's output is the same bits as in a one-thread call.
     """
     cams = orbit_ring(views, 64, 64)
     assert cams.azimuth_deg is not None and cams.elevation_deg is not None
@@ -150,7 +155,12 @@ def classifier_margins(
     # per probe and caption, in far fewer, larger calls (2 threads lose much less to synchronisation).
     cond = torch.cat([target.cond, *(o.cond for o in others)])  # [k * V, L, D]
     k, n_views = 1 + len(others), len(cams)
-    scores = []
+
+    def call(x: Tensor, t: Tensor, start: int) -> Tensor:
+        rows = TextEmbeddings(_rows_of(cond, start, start + len(x)), target.uncond)
+        return prior.predict_noise(x, t, rows, guidance_scale=1.0).float()
+
+    probes, calls = [], []
     for g in particles:
         gen = torch.Generator().manual_seed(seed)
         bg = torch.rand(n_views, 3, generator=torch.Generator().manual_seed(seed + 1))
@@ -166,18 +176,15 @@ def classifier_margins(
                 x_ts.append(prior.add_noise(x0, noise, tt).repeat(k, 1, 1, 1))
                 ts.append(tt.repeat(k))
         x_all, t_all = torch.cat(x_ts), torch.cat(ts)  # [P * k * V, ...]
-        rows = len(x_all)
-        eps = torch.cat(
-            [
-                prior.predict_noise(
-                    x_all[i : i + max_batch],
-                    t_all[i : i + max_batch],
-                    TextEmbeddings(_rows_of(cond, i, min(rows, i + max_batch)), target.uncond),
-                    guidance_scale=1.0,
-                ).float()
-                for i in range(0, rows, max_batch)
-            ]
-        )
+        args = [
+            (x_all[i : i + max_batch], t_all[i : i + max_batch], i) for i in range(0, len(x_all), max_batch)
+        ]
+        # Every scene's calls are queued before any is awaited, so the workers never idle between scenes.
+        calls.append([call(*a) for a in args] if pool is None else [pool.submit(call, *a) for a in args])
+        probes.append(noises_)
+    scores = []
+    for noises_, outs in zip(probes, calls, strict=True):
+        eps = torch.cat([o if isinstance(o, Tensor) else o.result() for o in outs])
         diffs = []
         for p, noise in enumerate(noises_):
             e = eps[p * k * n_views : (p + 1) * k * n_views]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,6 +12,7 @@ from torch import Tensor
 
 from splatdream.atomic import atomic_write
 from splatdream.colours import target_word
+from splatdream.cpu_pool import CpuPool, eval_workers
 from splatdream.evaluate.cleanliness import cleanliness
 from splatdream.evaluate.colour import colour_score
 from splatdream.evaluate.config import EvalConfig
@@ -25,8 +24,8 @@ from splatdream.evaluate.scorers import Scorers
 from splatdream.evaluate.views import eval_cameras
 from splatdream.io.ply import read_ply
 from splatdream.render.views import Views, render_views
-from splatdream.rundir import RunDir
-from splatdream.scene import Gaussians
+from splatdream.rundir import FinishedRun, RunDir
+from splatdream.scene import Cameras, Gaussians
 
 
 def _ring_subset(views: Views, ring: int, n: int) -> Tensor:
@@ -46,7 +45,6 @@ def evaluate_run(
     files = RunDir(Path(run_dir)).finished_run()
     scorers = scorers or Scorers(cfg)
     cams = eval_cameras(cfg.views, cfg.size, cfg.extra_elevations_deg, cfg.radius, cfg.fov_y_deg)
-    margin = cfg.floater_margin or max(1, cfg.size // 32)
     # Each distinct scene is rendered and scored once: particles that share an init, or a result left
     # equal to its init (a guard that kept the init), reuse its renders and classifier margins. Every
     # measure depends on the scene alone, so the numbers are those of scoring each file on its own.
@@ -56,6 +54,23 @@ def evaluate_run(
     for k, path in zip(keys, (*files.inits, *files.particles), strict=True):
         if k not in scenes:
             scenes[k] = read_ply(path)
+    # Scenes render side by side, one torch thread each (the rasteriser's small ops lose more to a
+    # second thread than it gives; each image is the same bits at any thread count, tested).
+    with CpuPool(eval_workers(scorers.device)) as pool:
+        return _evaluate(files, cfg, scorers, cams, scenes, keys, unique, pool, write)
+
+
+def _evaluate(
+    files: FinishedRun,
+    cfg: EvalConfig,
+    scorers: Scorers,
+    cams: Cameras,
+    scenes: dict[str, Gaussians],
+    keys: list[str],
+    unique: list[str],
+    pool: CpuPool,
+    write: bool,
+) -> RunEval:
     n = len(files.inits)
     init_keys, result_keys = keys[:n], keys[n:]
     inits = [scenes[k] for k in init_keys]
@@ -66,8 +81,14 @@ def evaluate_run(
     for name, model in (("clip", clip), ("alpips", alp)):
         if isinstance(model, str):
             skipped[name] = model
-    with _one_thread_on_cpu(scorers.device):
-        renders = {k: render_views(scenes[k], cams, device=scorers.device) for k in unique}
+    margin = cfg.floater_margin or max(1, cfg.size // 32)
+    renders = dict(
+        zip(
+            unique,
+            pool.map(lambda k: render_views(scenes[k], cams, device=scorers.device), unique),
+            strict=True,
+        )
+    )
     clip_of = (
         {}
         if isinstance(clip, str)
@@ -110,7 +131,7 @@ def evaluate_run(
             attributes = attribute_distractors(files.prompt, cfg.attribute_distractors)
             objects = distractors or ("",)
             contrast = (*objects, *attributes)
-            kw = dict(contrast=contrast, views=cfg.fidelity_views, seed=cfg.seed)
+            kw = dict(contrast=contrast, views=cfg.fidelity_views, seed=cfg.seed, pool=pool)
             # one call for every distinct scene: the captions are embedded once (each scene restarts the
             # probes' generator, so the numbers are those of one call per scene)
             scored = classifier_margins(prior, [scenes[k] for k in unique], files.prompt, **kw)  # type: ignore[arg-type]
@@ -139,23 +160,6 @@ def evaluate_run(
     if write:
         write_outputs(out, sheet_rows)
     return out
-
-
-@contextmanager
-def _one_thread_on_cpu(device: str) -> Iterator[None]:
-    """Run the block with one intra-op thread on CPU, then restore the count.
-
-    The torch rasteriser is a chain of small ops: a second thread adds a synchronisation per op and
-    made the eval renders 1.5x slower at 2 threads (4-5x with another job on the machine). Its
-    images are the same bits at any thread count (tests/test_evaluate_cli.py checks).
-    """
-    before = torch.get_num_threads()
-    if device == "cpu":
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _content_key(path: Path) -> str:

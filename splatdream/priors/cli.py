@@ -25,7 +25,10 @@ class RenderDataConfig:
 
     out: Path = Path("/work/tinyprior_run")
     """Run directory; writes data_<source>.npz there."""
-    source: Literal["starter", "synthetic"] = "starter"
+    source: Literal["starter", "synthetic", "palette"] = "starter"
+    """starter: the library and recolourings among the base colours; synthetic: coloured primitives;
+    palette: the library recoloured to the words the base data lacks (teal, navy, golden, ...), for
+    fine-tuning a trained prior (``train-tiny --init-from``)."""
     views: int = 24
     """Views per (recoloured) asset."""
     recolourings: int = 3
@@ -63,11 +66,19 @@ class ExportTinyConfig:
 def render_data(cfg: RenderDataConfig) -> Path:
     import torch
 
-    from splatdream.priors.tiny_training.data import render_assets, starter_assets, synthetic_assets
+    from splatdream.priors.tiny_training.data import (
+        extended_colours,
+        render_assets,
+        starter_assets,
+        synthetic_assets,
+    )
 
     torch.set_num_threads(1)
-    assets = starter_assets(cfg.limit) if cfg.source == "starter" else synthetic_assets()[: cfg.limit]
-    data = render_assets(assets, views_per_variant=cfg.views, recolourings=cfg.recolourings, seed=cfg.seed)
+    assets = synthetic_assets()[: cfg.limit] if cfg.source == "synthetic" else starter_assets(cfg.limit)
+    palette = sorted(extended_colours()) if cfg.source == "palette" else None
+    data = render_assets(
+        assets, views_per_variant=cfg.views, recolourings=cfg.recolourings, seed=cfg.seed, palette=palette
+    )
     path = cfg.out / f"data_{cfg.source}.npz"
     cfg.out.mkdir(parents=True, exist_ok=True)
     data.save(path)

@@ -45,6 +45,22 @@ _ALIASES = {"gray": "grey"}
 _COLOUR_RE = re.compile(r"\b(" + "|".join(list(COLOURS) + list(_ALIASES)) + r")\b")
 
 
+def extended_colours() -> dict[str, tuple[int, int, int]]:
+    """The words of ``splatdream.colours`` the base data never shows (teal, navy, golden, ...), at their first reference.
+
+    The base TinyPrior learnt them only through the text embedder and draws them far off (its palette
+    table in ``benchmarks/priors.py``: navy dE 70, golden 59); the ``palette`` data source recolours
+    starter assets to exactly these colours for a fine-tune. Wood is left out: a grain, not a colour.
+    """
+    from splatdream.colours import COLOUR_WORDS
+
+    return {w.word: w.references[0] for w in COLOUR_WORDS if w.word not in COLOURS and w.word != "wooden"}
+
+
+def _rgb(word: str) -> tuple[int, int, int]:
+    return COLOURS[word] if word in COLOURS else extended_colours()[word]
+
+
 @dataclass
 class ColouredPoints:
     """A coloured, oriented surface sample of one object."""
@@ -126,7 +142,7 @@ def recolour(
     near = (obj.colors - ref).norm(dim=-1) < tolerance
     if near.float().mean() < 0.05:
         return None
-    target = torch.tensor(COLOURS[new], dtype=torch.float32) / 255.0
+    target = torch.tensor(_rgb(new), dtype=torch.float32) / 255.0
     colors = obj.colors.clone()
     # Keep texture variation: shift by the difference to the reference colour.
     colors[near] = (target + 0.5 * (obj.colors[near] - ref)).clamp(0, 1)
@@ -226,21 +242,23 @@ def render_assets(
     supersample: int = 2,
     seed: int = 0,
     view_cfg: ViewPromptConfig = ViewPromptConfig(),
+    palette: Sequence[str] | None = None,
 ) -> RenderedSet:
     """Render every asset (and ``recolourings`` recoloured copies when its caption names a colour).
 
     Half of each variant's views carry the full caption, half the short one ("a red chair"), so
-    both prompt styles users write are in the data.
+    both prompt styles users write are in the data. With ``palette`` the recolourings draw from
+    those words only and the asset's own colours are not rendered (the fine-tune set of new words).
     """
     gen = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
     rgbs, alphas, caps, views, azs, els, ids = [], [], [], [], [], [], []
     for k, (caption, short, mesh) in enumerate(assets):
         base = sample_mesh(mesh, seed=seed + k)
-        variants = [(base, caption, short)]
+        variants = [(base, caption, short)] if palette is None else []
         old = caption_colour(caption)
         if old is not None and recolourings > 0:
-            others = [c for c in COLOURS if c != old]
+            others = [c for c in (COLOURS if palette is None else palette) if c != old]
             for new in rng.choice(others, size=min(recolourings, len(others)), replace=False):
                 rec = recolour(base, caption, str(new))
                 if rec is not None:

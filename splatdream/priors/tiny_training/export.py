@@ -144,6 +144,11 @@ def export_tiny(
         "schedule": "DDPM 1000 steps, scaled_linear 0.00085-0.012, epsilon prediction",
         "n_parameters": sum(p.numel() for p in unet.parameters()),
     }
+    if state.get("init_meta"):
+        base = json.loads(state["init_meta"])
+        meta["fine_tune_of"] = {
+            k: base[k] for k in ("step", "train_wall_s", "n_renders", "data") if k in base
+        }
     with atomic_write(out / META_FILE) as tmp:
         tmp.write_text(json.dumps(meta, indent=2))
     if (run_dir / "loss.csv").is_file():
@@ -173,6 +178,26 @@ def export_tiny(
     return out
 
 
+def _fine_tune_lines(meta: dict) -> list[str]:
+    """The card's account of a fine-tune: the base run and the commands that rebuild both."""
+    base = meta.get("fine_tune_of")
+    if not base:
+        return []
+    return [
+        f"- A fine-tune: the {meta['step']} steps above started from a base TinyPrior trained "
+        f"{base.get('step', '?')} steps ({float(base.get('train_wall_s', 0)) / 3600:.2f} h) on "
+        f"{base.get('n_renders', '?')} renders ({', '.join(base.get('data', []))}); the fine-tune adds "
+        "`data_palette.npz`, the starter library recoloured to the colour words the base data never shows "
+        "(teal, navy, cream, beige, golden, silver, brass, copper, steel), mixed with the base data.",
+        "- Rebuild: `splatdream prior render-data --out R --source starter`, the same with `--source "
+        "synthetic`; `splatdream prior train-tiny --out R --steps 7000`; `splatdream prior export-tiny "
+        "--run-dir R --out-dir BASE`; then `splatdream prior render-data --out F --source starter` and "
+        "`--source synthetic` and `--source palette --recolourings 3`; `splatdream prior train-tiny --out F "
+        "--init-from BASE --steps 2000 --lr 1e-4 --warmup-steps 100`; `splatdream prior export-tiny "
+        "--run-dir F`. Every step resumes (`--resume`) and is seeded.",
+    ]
+
+
 def model_card(meta: dict, q: dict[str, float]) -> str:
     arch = meta["arch"]
     hours = meta["train_wall_s"] / 3600
@@ -200,6 +225,7 @@ def model_card(meta: dict, q: dict[str, float]) -> str:
         "(threestudio thresholds); 12% empty captions for classifier-free guidance.",
         f"- {meta['step']} steps of batch 32, AdamW, warm-up then cosine LR, EMA 0.999 (these weights), "
         f"{hours:.2f} h wall time on one CPU thread.",
+        *_fine_tune_lines(meta),
         "",
         "![loss](loss.png)",
         "",

@@ -54,6 +54,9 @@ class TrainTinyConfig:
     """Total optimiser steps (a resumed run continues up to this number)."""
     resume: bool = False
     """Continue from ``out/checkpoint.pt`` if it exists."""
+    init_from: Path | None = None
+    """Start a new run from an exported TinyPrior folder's weights (a fine-tune; fresh optimiser and
+    schedule). Ignored when resuming: the checkpoint carries the run on."""
     batch_size: int = 32
     lr: float = 3e-4
     """Peak AdamW learning rate (after warm-up, cosine-decayed to 10% at ``steps``)."""
@@ -152,6 +155,26 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     return state
 
 
+def load_exported(folder: Path, arch: TinyArch) -> dict[str, Tensor]:
+    """The UNet weights of an exported TinyPrior folder, checked against ``arch`` before any work."""
+    from safetensors.torch import load_file
+
+    from splatdream.priors.tiny_prior import META_FILE, UNET_DIR
+
+    meta_path, weights = folder / META_FILE, folder / UNET_DIR / "diffusion_pytorch_model.safetensors"
+    if not meta_path.is_file() or not weights.is_file():
+        raise FileNotFoundError(
+            f"--init-from {folder} is not an exported TinyPrior folder (needs {META_FILE} and "
+            f"{UNET_DIR}/diffusion_pytorch_model.safetensors); pass the package's splatdream/data/tiny_prior"
+        )
+    theirs = arch_from_json(json.loads(meta_path.read_text())["arch"])
+    if theirs != arch:
+        raise ValueError(
+            f"--init-from {folder} has arch {theirs}, this run {arch}; pass matching --arch options"
+        )
+    return load_file(str(weights))
+
+
 def write_samples(ema: torch.nn.Module, cfg: TrainTinyConfig, step: int, encoder: MiniLMTokenEncoder) -> Path:
     from splatdream.priors.sample import ddim_sample, image_grid, save_png
 
@@ -173,6 +196,16 @@ def train(cfg: TrainTinyConfig) -> Path:
     state = (
         load_checkpoint(ckpt) if ckpt.is_file() else None
     )  # before any work: a bad file is refused at once
+    start = None if state is not None or cfg.init_from is None else load_exported(cfg.init_from, cfg.arch)
+    # The base prior's card data (steps, hours, data) travels with the run, so an export into the same
+    # folder the fine-tune started from can still say what it was built on.
+    init_meta = (
+        str(state.get("init_meta", ""))
+        if state is not None
+        else (cfg.init_from / "tiny_prior.json").read_text()
+        if start is not None and cfg.init_from
+        else ""
+    )
     data = RenderedSet.concat([RenderedSet.load(p) for p in find_data(cfg)])
     encoder = MiniLMTokenEncoder(cfg.arch.max_text_tokens)
     bank = CaptionBank(data, cfg.view, encoder)
@@ -181,6 +214,9 @@ def train(cfg: TrainTinyConfig) -> Path:
 
     torch.manual_seed(cfg.seed)
     unet = build_tiny_unet(cfg.arch).train()
+    if start is not None:
+        unet.load_state_dict(start)
+        print(f"fine-tuning from {cfg.init_from}", flush=True)
     ema = copy.deepcopy(unet).eval().requires_grad_(False)
     opt = torch.optim.AdamW(unet.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -248,6 +284,8 @@ def train(cfg: TrainTinyConfig) -> Path:
                         "wall_s": wall,
                         "arch": json.dumps(arch_to_json(cfg.arch)),
                         "data": [str(p) for p in find_data(cfg)],
+                        "init_from": str(cfg.init_from) if cfg.init_from else "",
+                        "init_meta": init_meta,
                         "n_renders": len(data),
                     },
                 )
