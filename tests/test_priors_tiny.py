@@ -119,6 +119,56 @@ def test_train_resume_export_round_trip(tmp_path: Path) -> None:
     assert Image.open(grid).size[0] > 2 * 32
 
 
+def test_a_fine_tune_starts_from_an_exported_prior_and_its_card_says_so(tmp_path: Path) -> None:
+    """``--init-from``: step 0 of the fine-tune is the exported weights; a resume continues the fine-tune
+    (not the base); the export names the base run; a mismatched arch is refused before any work."""
+    from dataclasses import replace
+
+    from splatdream.priors.tiny_training.data import render_assets, synthetic_assets
+    from splatdream.priors.tiny_training.export import export_tiny
+    from splatdream.priors.tiny_training.train import TrainTinyConfig, load_exported, train
+
+    base_run, ft_run = tmp_path / "base", tmp_path / "ft"
+    data = render_assets(synthetic_assets()[:2], views_per_variant=4, recolourings=1)
+    data.save(base_run / "data_test.npz")
+    data.save(ft_run / "data_test.npz")
+    cfg = TrainTinyConfig(
+        out=base_run, steps=2, batch_size=4, checkpoint_every=1, sample_every=100, log_every=1,
+        sample_prompts=("a red cube",), arch=SMALL,
+    )  # fmt: skip
+    train(cfg)
+    base = export_tiny(base_run, tmp_path / "base_out", measure_quality=False, samples_per_colour=1)
+    ft = replace(cfg, out=ft_run, init_from=base, steps=1, lr=0.0, warmup_steps=1)
+    train(ft)  # lr 0: the weights after one step are the exported ones
+    state = torch.load(ft_run / "checkpoint.pt", map_location="cpu", weights_only=True)
+    for k, v in load_exported(base, SMALL).items():
+        assert torch.equal(state["unet"][k], v), k
+    train(replace(ft, steps=3, lr=1e-3, resume=True))
+    state = torch.load(ft_run / "checkpoint.pt", map_location="cpu", weights_only=True)
+    assert state["step"] == 3 and json.loads(state["init_meta"])["step"] == 2
+    out = export_tiny(ft_run, tmp_path / "ft_out", measure_quality=False, samples_per_colour=1)
+    meta = json.loads((out / "tiny_prior.json").read_text())
+    assert meta["step"] == 3 and meta["fine_tune_of"]["step"] == 2
+    assert "A fine-tune" in (out / "README.md").read_text()
+    with pytest.raises(ValueError, match="arch"):
+        train(replace(ft, out=tmp_path / "other", arch=TinyArch()))
+    assert not (tmp_path / "other" / "checkpoint.pt").exists()
+
+
+def test_palette_data_shows_only_the_words_the_base_data_lacks() -> None:
+    """The fine-tune set: starter assets recoloured to teal, navy, golden, ... with the word in the caption."""
+    from splatdream.priors.tiny_training.data import COLOURS, extended_colours, render_assets, starter_assets
+
+    words = extended_colours()
+    assert {"teal", "navy", "golden", "cream"} <= words.keys() and not words.keys() & COLOURS.keys()
+    assets = [a for a in starter_assets() if a[0].startswith("a red")][:2]
+    data = render_assets(assets, views_per_variant=2, recolourings=2, palette=sorted(words))
+    assert len(data) == 2 * 2 * 2
+    for caption in data.captions:
+        assert any(f" {w} " in f" {caption} " for w in words), caption
+        assert " red " not in f" {caption} ", caption
+
+
 def test_shipped_weights_are_small_and_complete() -> None:
     files = list((SHIPPED_DIR / "unet").glob("*.safetensors"))
     assert len(files) == 1 and files[0].stat().st_size < 50e6

@@ -77,18 +77,15 @@ def _evaluate(
     results = [scenes[k] for k in result_keys]
     skipped: dict[str, str] = {}
 
+    # The renders start first: the models load (mostly imports, one core) while the workers render.
+    pending = pool.map(lambda k: render_views(scenes[k], cams, device=scorers.device), unique)
+    prior = scorers.prior(files.prior) if cfg.classifier else None
     clip, alp = scorers.clip(), scorers.alpips()
     for name, model in (("clip", clip), ("alpips", alp)):
         if isinstance(model, str):
             skipped[name] = model
     margin = cfg.floater_margin or max(1, cfg.size // 32)
-    renders = dict(
-        zip(
-            unique,
-            pool.map(lambda k: render_views(scenes[k], cams, device=scorers.device), unique),
-            strict=True,
-        )
-    )
+    renders = dict(zip(unique, pending, strict=True))
     clip_of = (
         {}
         if isinstance(clip, str)
@@ -122,8 +119,7 @@ def _evaluate(
 
     distractors: tuple[str, ...] = ()
     attributes: tuple[str, ...] = ()
-    if cfg.classifier:
-        prior = scorers.prior(files.prior)
+    if prior is not None:
         if isinstance(prior, str):
             skipped["classifier"] = prior
         else:
