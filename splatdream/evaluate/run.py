@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 from torch import Tensor
@@ -26,6 +29,8 @@ from splatdream.io.ply import read_ply
 from splatdream.render.views import Views, render_views
 from splatdream.rundir import FinishedRun, RunDir
 from splatdream.scene import Cameras, Gaussians
+
+T = TypeVar("T")
 
 
 def _ring_subset(views: Views, ring: int, n: int) -> Tensor:
@@ -85,6 +90,25 @@ def _evaluate(
         if isinstance(model, str):
             skipped[name] = model
     margin = cfg.floater_margin or max(1, cfg.size // 32)
+    distractors: tuple[str, ...] = ()
+    attributes: tuple[str, ...] = ()
+    objects: tuple[str, ...] = ("",)
+    scoring: Future[list[Tensor]] | None = None
+    coordinator = ThreadPoolExecutor(1, thread_name_prefix="eval-classifier")
+    if prior is not None and not isinstance(prior, str):
+        distractors = distractor_captions(files.prompt, cfg.distractors)
+        attributes = attribute_distractors(files.prompt, cfg.attribute_distractors)
+        objects = distractors or ("",)
+        kw = dict(contrast=(*objects, *attributes), views=cfg.fidelity_views, seed=cfg.seed, pool=pool)
+        # One call for every distinct scene (the captions are embedded once; each scene restarts the
+        # probes' generator, so the numbers are those of one call per scene). It runs beside the
+        # per-particle measures below: its UNet calls keep the workers busy while this thread measures.
+        threads = torch.get_num_threads()
+        scoring = coordinator.submit(
+            _with_threads,
+            threads,
+            lambda: classifier_margins(prior, [scenes[k] for k in unique], files.prompt, **kw),  # type: ignore[arg-type]
+        )
     renders = dict(zip(unique, pending, strict=True))
     clip_of = (
         {}
@@ -117,27 +141,17 @@ def _evaluate(
             (_ring_subset(v0, cfg.views, cfg.sheet_views), _ring_subset(v1, cfg.views, cfg.sheet_views))
         )
 
-    distractors: tuple[str, ...] = ()
-    attributes: tuple[str, ...] = ()
-    if prior is not None:
-        if isinstance(prior, str):
-            skipped["classifier"] = prior
-        else:
-            distractors = distractor_captions(files.prompt, cfg.distractors)
-            attributes = attribute_distractors(files.prompt, cfg.attribute_distractors)
-            objects = distractors or ("",)
-            contrast = (*objects, *attributes)
-            kw = dict(contrast=contrast, views=cfg.fidelity_views, seed=cfg.seed, pool=pool)
-            # one call for every distinct scene: the captions are embedded once (each scene restarts the
-            # probes' generator, so the numbers are those of one call per scene)
-            scored = classifier_margins(prior, [scenes[k] for k in unique], files.prompt, **kw)  # type: ignore[arg-type]
-            by_key = dict(zip(unique, scored, strict=True))
-            m0, m1 = [by_key[k] for k in init_keys], [by_key[k] for k in result_keys]
-            particles = [
-                _with_classifier(p, a, b, len(objects)) for p, a, b in zip(particles, m0, m1, strict=True)
-            ]
-    else:
+    if isinstance(prior, str):
+        skipped["classifier"] = prior
+    elif prior is None:
         skipped["classifier"] = "diffusion-classifier score skipped: turned off (--no-classifier)"
+    if scoring is not None:
+        by_key = dict(zip(unique, scoring.result(), strict=True))
+        m0, m1 = [by_key[k] for k in init_keys], [by_key[k] for k in result_keys]
+        particles = [
+            _with_classifier(p, a, b, len(objects)) for p, a, b in zip(particles, m0, m1, strict=True)
+        ]
+    coordinator.shutdown()
 
     word = target_word(files.prompt)
     if word is None:
@@ -156,6 +170,12 @@ def _evaluate(
     if write:
         write_outputs(out, sheet_rows)
     return out
+
+
+def _with_threads(threads: int, fn: Callable[[], T]) -> T:
+    """``fn()`` on this thread with ``threads`` torch intra-op threads (a new thread starts at the process default)."""
+    torch.set_num_threads(threads)
+    return fn()
 
 
 def _content_key(path: Path) -> str:
