@@ -32,7 +32,7 @@ from splatdream.configio import load_yaml
 from splatdream.distill.config import DistillConfig
 from splatdream.distill.schedule import Steps
 from splatdream.distill.trainer import Trainer
-from splatdream.evaluate.cleanliness import high_frequency_energy
+from splatdream.evaluate.cleanliness import speckle
 from splatdream.evaluate.colour import mean_colour
 from splatdream.evaluate.patches import mean_colour_shift, patch_residual
 from splatdream.evaluate.views import eval_cameras
@@ -206,7 +206,7 @@ def main() -> None:
             v1 = render_views(g, cams, device="cpu")
             de0 = delta_e(mean_colour(v0), word) if word else float("nan")
             de1 = delta_e(mean_colour(v1), word) if word else float("nan")
-            sp = max(high_frequency_energy(v1), 0.01) / max(high_frequency_energy(v0), 0.01)
+            sp = speckle(v0, v1).ratio
             print(
                 f"| {name} | {idx[k]} | {de0:.1f} | {de1:.1f} | {mean_colour_shift(v0, v1):.1f} | "
                 f"{patch_residual(v0, v1):.1f} | {sp:.2f} | {secs:.0f} |",

@@ -1,8 +1,8 @@
 """A per-particle guard: no particle leaves distillation worse than it started, by the measures eval reports.
 
 After the last step each particle is compared with its own initialisation on a small fixed ring of views:
-the patch measure (colour blotches the init does not have), the speckle ratio (texture contrast the init
-does not have), the mean colour's shift, and Delta E to the prompt's colour or material word. When the result breaks a bound, the guard walks the particle's colours
+the patch measure (colour blotches the init does not have), the speckle ratio (noise or texture contrast
+inside the init's parts), the mean colour's shift, and Delta E to the prompt's colour or material word. When the result breaks a bound, the guard walks the particle's colours
 back toward the init's along the straight line between them (rgb = rgb0 + a (rgb1 - rgb0), a from 1 down to
 0) and keeps the largest ``a`` that is within every bound; a = 0 is the init itself, which always is. This
 is a trust region around the init, applied once, at the end: stateless, so a resumed run ends the same.
@@ -20,7 +20,7 @@ import torch
 
 from splatdream.colours import delta_e, target_word
 from splatdream.distill.config import GuardConfig
-from splatdream.evaluate.cleanliness import SPECKLE_FLOOR, high_frequency_energy
+from splatdream.evaluate.cleanliness import speckle
 from splatdream.evaluate.colour import mean_colour
 from splatdream.evaluate.patches import mean_colour_shift, patch_residual
 from splatdream.evaluate.views import RING_ELEVATION_DEG, eval_cameras
@@ -61,24 +61,18 @@ def _blend(init: Gaussians, result: Gaussians, a: float) -> Gaussians:
     return replace(result, sh=sh)
 
 
-def _speckle_ratio(v0: Views, v1: Views) -> float:
-    """Eval's speckle ratio (``cleanliness``) of ``v1`` against ``v0``."""
-    s0, s1 = high_frequency_energy(v0), high_frequency_energy(v1)
-    return max(s1, SPECKLE_FLOOR) / max(s0, SPECKLE_FLOOR)
-
-
 def _broken(
     cfg: GuardConfig, v0: Views, v1: Views, prompt: str
 ) -> tuple[str, float, float, float, float | None, float | None]:
     """(reason or '', patches, speckle ratio, mean shift, dE init, dE) of ``v1`` against ``v0``."""
     word = target_word(prompt)
     patches, shift = patch_residual(v0, v1), mean_colour_shift(v0, v1)
-    speckle = _speckle_ratio(v0, v1)
+    speckle_ratio = speckle(v0, v1).ratio
     reasons = []
     if patches > cfg.max_patches:
         reasons.append(f"patches {patches:.1f} > {cfg.max_patches:g}")
-    if speckle > cfg.max_speckle:
-        reasons.append(f"speckle x{speckle:.2f} > x{cfg.max_speckle:g}")
+    if speckle_ratio > cfg.max_speckle:
+        reasons.append(f"speckle x{speckle_ratio:.2f} > x{cfg.max_speckle:g}")
     de0 = de1 = None
     if word is None:
         if shift > cfg.max_shift:
@@ -91,7 +85,7 @@ def _broken(
             reasons.append(f"dE to '{word.word}' {de0:.1f} -> {de1:.1f} (it matched already)")
         elif de0 > cfg.match_below and de1 > de0:
             reasons.append(f"dE to '{word.word}' {de0:.1f} -> {de1:.1f} (farther from the word)")
-    return "; ".join(reasons), patches, speckle, shift, de0, de1
+    return "; ".join(reasons), patches, speckle_ratio, shift, de0, de1
 
 
 @torch.no_grad()

@@ -343,6 +343,30 @@ def test_classifier_batches_give_the_margins_of_one_call_per_probe_and_caption(
             torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
 
 
+def test_the_eval_prior_is_channels_last_and_scores_as_the_loaded_one(
+    run_dir: Path, scorers: Scorers
+) -> None:
+    """eval's own prior runs its convolutions channels-last (quicker on the CPU): the margins are those of the
+    prior as loaded up to float32 rounding, 100x below the difference between two scenes."""
+    from splatdream.evaluate.fidelity import classifier_margins
+    from splatdream.io.ply import read_ply
+    from splatdream.priors.loader import load_prior
+    from splatdream.rundir import RunDir
+
+    files = RunDir(run_dir).finished_run()
+    fast, plain = scorers.prior(files.prior), load_prior(files.prior, "cpu")
+    assert not isinstance(fast, str), fast
+    conv = fast.unet.conv_in.weight  # type: ignore[union-attr]
+    assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
+    scenes = [read_ply(files.inits[0]), read_ply(files.particles[0])]
+    kw = dict(contrast=("a blue wooden table", "a red wooden chair"), views=3, timesteps=(300, 700), noises=1)
+    a = classifier_margins(fast, scenes, files.prompt, **kw)  # type: ignore[arg-type]
+    b = classifier_margins(plain, scenes, files.prompt, **kw)  # type: ignore[arg-type]
+    assert (b[0] - b[1]).abs().max() > 1e-4
+    for x, y in zip(a, b, strict=True):
+        torch.testing.assert_close(x, y, rtol=0, atol=1e-6)
+
+
 def test_eval_renders_are_the_same_bits_on_one_thread(run_dir: Path) -> None:
     """evaluate_run renders on one thread (faster); the torch rasteriser's pixels do not depend on it."""
     from splatdream.evaluate.views import eval_cameras

@@ -83,7 +83,7 @@ def test_moved_geometry_is_left_alone_and_said_so(wood) -> None:
 def test_a_texture_pulled_apart_is_walked_back_under_the_speckle_bound() -> None:
     """The held-out piano's failure: light grain kept, dark grain turned black -- a recolour no patch fit
     calls a blotch (it is a function of the init's colour), but noisier than the init by eye and by speckle."""
-    from splatdream.evaluate.cleanliness import SPECKLE_FLOOR, high_frequency_energy
+    from splatdream.evaluate.cleanliness import speckle
 
     g = box_scene(n=3000)
     stripes = (torch.sin(g.means[:, 0] * 40.0) > 0)[:, None].float()  # a fine grain along x
@@ -92,8 +92,7 @@ def test_a_texture_pulled_apart_is_walked_back_under_the_speckle_bound() -> None
     pulled = _with_rgb(g, stripes * light + (1 - stripes) * torch.tensor([0.05, 0.05, 0.05]))
 
     def ratio(a: Gaussians, b: Gaussians) -> float:
-        s0, s1 = high_frequency_energy(_views(a)), high_frequency_energy(_views(b))
-        return max(s1, SPECKLE_FLOOR) / max(s0, SPECKLE_FLOOR)
+        return speckle(_views(a), _views(b)).ratio
 
     assert ratio(grain, pulled) > 1.5
     assert (
@@ -102,3 +101,22 @@ def test_a_texture_pulled_apart_is_walked_back_under_the_speckle_bound() -> None
     (kept,), (rec,) = guard_particles([grain], [pulled], "a black box", CFG)
     assert rec.acted and "speckle" in rec.reason and rec.speckle_ratio is not None and rec.speckle_ratio > 1.5
     assert ratio(grain, kept) <= CFG.max_speckle
+
+
+def test_a_part_recoloured_lighter_is_kept_though_its_boundary_sharpens() -> None:
+    """The held-out sofa: grey cushions turned cream on a frame turned beige. The boundary between the parts
+    gained contrast (the plain mean |Laplacian| rises past the bound), but nothing inside a part got noisier:
+    the guard keeps the recolour whole."""
+    from splatdream.evaluate.cleanliness import SPECKLE_FLOOR, high_frequency_energy, speckle
+
+    g = box_scene(n=3000)
+    top = (g.means[:, 1] > 0.0)[:, None].float()  # two parts: the upper half and the lower half
+    grey = _with_rgb(g, top * torch.tensor([0.72, 0.72, 0.74]) + (1 - top) * torch.tensor([0.45, 0.45, 0.47]))
+    cream = _with_rgb(g, top * torch.tensor([1.0, 0.97, 0.86]) + (1 - top) * torch.tensor([0.62, 0.55, 0.42]))
+    v0, v1 = _views(grey), _views(cream)
+    plain = max(high_frequency_energy(v1), SPECKLE_FLOOR) / max(high_frequency_energy(v0), SPECKLE_FLOOR)
+    assert plain > 1.1 * CFG.max_speckle  # the old measure would have walked it back
+    assert speckle(v0, v1).ratio <= CFG.max_speckle
+    (kept,), (rec,) = guard_particles([grey], [cream], "a cream box", CFG)
+    assert not rec.acted and rec.alpha == 1.0, rec
+    torch.testing.assert_close(kept.sh, cream.sh)

@@ -167,8 +167,8 @@ class GuardConfig:
     max_shift: float = 4.0
     """Prompts naming no colour or material: largest Delta E between the init's and the result's mean colour."""
     max_speckle: float = 1.02
-    """Largest speckle ratio (eval's high-frequency energy, result / init, same floor): a recolour that pulls a
-    texture's clusters apart (light wood kept, its dark grain turned black) is noisier than its init by eye
+    """Largest speckle ratio (eval's ``cleanliness.speckle``: result / init inside the init's parts, same floor):
+    a recolour that pulls a texture's clusters apart (light wood kept, its dark grain turned black) is noisier than its init by eye
     and by this measure (x1.72 on a held-out piano). 1.02: the measure's own noise between view sets."""
     steps: int = 8
     """Points tried on the line from result (a = 1) to init (a = 0): a = 1, 1 - 1/steps, ..., 0."""
