@@ -49,8 +49,3 @@ class CpuPool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def eval_workers(device: str) -> int:
-    """Workers for CPU eval work: torch's thread count (``OMP_NUM_THREADS`` or the cores); 1 off the CPU."""
-    return max(1, torch.get_num_threads()) if device == "cpu" else 1

@@ -155,6 +155,22 @@ def test_a_fine_tune_starts_from_an_exported_prior_and_its_card_says_so(tmp_path
     assert not (tmp_path / "other" / "checkpoint.pt").exists()
 
 
+def test_init_from_a_folder_that_is_not_an_exported_prior_is_refused_in_one_line(tmp_path: Path) -> None:
+    """A missing folder, or one with the card but no weights, stops the fine-tune before any work."""
+    from splatdream.priors.tiny_training.train import TrainTinyConfig, train
+
+    half = tmp_path / "half"
+    (half / "unet").mkdir(parents=True)
+    (half / "tiny_prior.json").write_text("{}")
+    for folder in (tmp_path / "missing", half):
+        out = tmp_path / f"run_{folder.name}"
+        with pytest.raises(
+            FileNotFoundError, match=r"not an exported TinyPrior folder.*splatdream/data/tiny_prior"
+        ):
+            train(TrainTinyConfig(out=out, steps=1, arch=SMALL, init_from=folder))
+        assert not (out / "checkpoint.pt").exists()
+
+
 def test_palette_data_shows_only_the_words_the_base_data_lacks() -> None:
     """The fine-tune set: starter assets recoloured to teal, navy, golden, ... with the word in the caption."""
     from splatdream.priors.tiny_training.data import COLOURS, extended_colours, render_assets, starter_assets

@@ -15,7 +15,7 @@ from torch import Tensor
 
 from splatdream.atomic import atomic_write
 from splatdream.colours import target_word
-from splatdream.cpu_pool import CpuPool, eval_workers
+from splatdream.cpu_pool import CpuPool
 from splatdream.evaluate.cleanliness import cleanliness
 from splatdream.evaluate.colour import colour_score
 from splatdream.evaluate.config import EvalConfig
@@ -61,8 +61,18 @@ def evaluate_run(
             scenes[k] = read_ply(path)
     # Scenes render side by side, one torch thread each (the rasteriser's small ops lose more to a
     # second thread than it gives; each image is the same bits at any thread count, tested).
-    with CpuPool(eval_workers(scorers.device)) as pool:
-        return _evaluate(files, cfg, scorers, cams, scenes, keys, unique, pool, write)
+    # The classifier is coordinated from its own thread (its UNet calls run on the pool). The pool closes
+    # first: on an error its close cancels the queued calls, so the coordinator stops at once.
+    with (
+        ThreadPoolExecutor(1, thread_name_prefix="eval-classifier") as coordinator,
+        CpuPool(eval_workers(scorers.device)) as pool,
+    ):
+        return _evaluate(files, cfg, scorers, cams, scenes, keys, unique, pool, coordinator, write)
+
+
+def eval_workers(device: str) -> int:
+    """Workers for CPU eval work: torch's thread count (``OMP_NUM_THREADS`` or the cores); 1 off the CPU."""
+    return max(1, torch.get_num_threads()) if device == "cpu" else 1
 
 
 def _evaluate(
@@ -74,6 +84,7 @@ def _evaluate(
     keys: list[str],
     unique: list[str],
     pool: CpuPool,
+    coordinator: ThreadPoolExecutor,
     write: bool,
 ) -> RunEval:
     n = len(files.inits)
@@ -94,7 +105,6 @@ def _evaluate(
     attributes: tuple[str, ...] = ()
     objects: tuple[str, ...] = ("",)
     scoring: Future[list[Tensor]] | None = None
-    coordinator = ThreadPoolExecutor(1, thread_name_prefix="eval-classifier")
     if prior is not None and not isinstance(prior, str):
         distractors = distractor_captions(files.prompt, cfg.distractors)
         attributes = attribute_distractors(files.prompt, cfg.attribute_distractors)
@@ -151,7 +161,6 @@ def _evaluate(
         particles = [
             _with_classifier(p, a, b, len(objects)) for p, a, b in zip(particles, m0, m1, strict=True)
         ]
-    coordinator.shutdown()
 
     word = target_word(files.prompt)
     if word is None:

@@ -10,6 +10,7 @@ with the same thresholds and wording as ``views.view_prompts``.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -45,12 +46,14 @@ _ALIASES = {"gray": "grey"}
 _COLOUR_RE = re.compile(r"\b(" + "|".join(list(COLOURS) + list(_ALIASES)) + r")\b")
 
 
+@functools.cache
 def extended_colours() -> dict[str, tuple[int, int, int]]:
     """The words of ``splatdream.colours`` the base data never shows (teal, navy, golden, ...), at their first reference.
 
     The base TinyPrior learnt them only through the text embedder and draws them far off (its palette
     table in ``benchmarks/priors.py``: navy dE 70, golden 59); the ``palette`` data source recolours
     starter assets to exactly these colours for a fine-tune. Wood is left out: a grain, not a colour.
+    Built once (a recolour looks its word up per object); treat it as read-only.
     """
     from splatdream.colours import COLOUR_WORDS
 
