@@ -123,8 +123,8 @@ def guard_particles(
                 if alpha == 0.0 or not _broken(cfg, v0, render_views(kept, cams, device="cpu"), prompt)[0]:
                     break
         rec = GuardRecord(i, alpha, patches, speckle, shift, de0, de1, reason)
-        if rec.acted:
-            log.warning("guard: particle %d kept %.0f%% of its colour change (%s)", i, 100 * alpha, reason)
+        if rec.acted:  # the run log says it to the user (``pipeline``); a warning here printed it twice
+            log.info("guard: particle %d kept %.0f%% of its colour change (%s)", i, 100 * alpha, reason)
         out.append(kept)
         records.append(rec)
     return out, records
