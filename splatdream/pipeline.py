@@ -198,11 +198,7 @@ class Pipeline:
             gc,
         )
         for r in records:
-            state = (
-                f"kept {r.alpha:.0%} of its colour change ({r.reason})"
-                if r.acted
-                else (r.reason or "within bounds")
-            )
+            state = f"{r.kept} ({r.reason})" if r.acted else (r.reason or "within bounds")
             self.say(f"  guard: particle {r.particle} {state}")
         with self.files.metrics.open("a") as f:
             f.write(

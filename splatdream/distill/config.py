@@ -167,9 +167,13 @@ class GuardConfig:
     max_shift: float = 4.0
     """Prompts naming no colour or material: largest Delta E between the init's and the result's mean colour."""
     max_speckle: float = 1.02
-    """Largest speckle ratio (eval's ``cleanliness.speckle``: result / init inside the init's parts, same floor):
-    a recolour that pulls a texture's clusters apart (light wood kept, its dark grain turned black) is noisier than its init by eye
-    and by this measure (x1.72 on a held-out piano). 1.02: the measure's own noise between view sets."""
+    """Largest speckle ratio (eval's ``cleanliness.speckle``: result / init inside the init's parts, same
+    floor): a recolour that pulls a texture's clusters apart (light wood kept, its dark grain turned black) is
+    noisier than its init by eye and by this measure (x1.72 on a held-out piano). 1.02: the measure's own noise between view sets."""
+    part_neighbours: int = 8
+    """When the speckle bound leaves none of a change, try its part-wise mean (every Gaussian of a part takes
+    the part's mean change; parts link each Gaussian to this many nearest neighbours of like colour): the
+    piano's grain darkens alike instead of being pulled apart. 0: off."""
     steps: int = 8
     """Points tried on the line from result (a = 1) to init (a = 0): a = 1, 1 - 1/steps, ..., 0."""
     views: int = 12
