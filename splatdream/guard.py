@@ -62,7 +62,7 @@ class GuardRecord:
     @property
     def kept(self) -> str:
         """What the particle kept, in words: 'kept 50% of its colour change'."""
-        part = "its colour change, one per part," if self.smoothed else "its colour change"
+        part = "its colour change averaged per part" if self.smoothed else "its colour change"
         return f"kept {self.alpha:.0%} of {part}"
 
     def as_record(self) -> dict:

@@ -108,7 +108,7 @@ def test_a_texture_pulled_apart_keeps_only_the_part_wise_mean_of_its_change() ->
     (kept,), (rec,) = guard_particles([grain], [pulled], "a black box", CFG)
     assert rec.acted and rec.smoothed and rec.alpha > 0.0 and "speckle" in rec.reason, rec
     assert rec.speckle_ratio is not None and rec.speckle_ratio > 1.5  # the record keeps the distilled measure
-    assert rec.as_record()["smoothed"] is True and "one per part" in rec.kept
+    assert rec.as_record()["smoothed"] is True and "averaged per part" in rec.kept
     word = target_word("a black box")
     assert word is not None
     v1 = _views(kept)
