@@ -74,9 +74,9 @@ MIN_PART_FRACTION = 0.02
 
 
 def parts_of(init: Gaussians, neighbours: int, chunk: int = 1024) -> Tensor:
-    """Part label [N] of each Gaussian: connected components of the graph linking each Gaussian to its
-    ``neighbours`` nearest ones whose colour is within ``PART_EDGE_DELTA_E`` (the edge speckle leaves out),
-    so a wood grain is one part and a bench or the keys beside it are others."""
+    """Part label [N] of each Gaussian of a CPU scene: connected components of the graph linking each Gaussian
+    to its ``neighbours`` nearest ones whose colour is within ``PART_EDGE_DELTA_E`` (the edge speckle leaves
+    out), so a wood grain is one part and a bench or the keys beside it are others."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
@@ -109,13 +109,14 @@ def parts_of(init: Gaussians, neighbours: int, chunk: int = 1024) -> Tensor:
 def partwise_change(init: Gaussians, result: Gaussians, neighbours: int) -> Gaussians:
     """``result`` with each Gaussian's colour change from ``init`` replaced by its part's mean change: the
     recolour of each part kept, the contrast it added inside a part dropped."""
-    rgb0, rgb1 = sh_to_rgb(init.sh[:, 0]), sh_to_rgb(result.sh[:, 0])
-    labels = parts_of(init, neighbours)
+    g0, g1 = init.detach().to("cpu"), result.detach().to("cpu")  # the graph is built on the CPU (scipy)
+    rgb0, rgb1 = sh_to_rgb(g0.sh[:, 0]), sh_to_rgb(g1.sh[:, 0])
+    labels = parts_of(g0, neighbours)
     n = int(labels.max()) + 1
     total = torch.zeros(n, 3, dtype=rgb0.dtype).index_add_(0, labels, rgb1 - rgb0)
     count = torch.bincount(labels, minlength=n).clamp_min(1)[:, None].to(rgb0.dtype)
     sh = result.sh.clone()
-    sh[:, 0] = rgb_to_sh((rgb0 + (total / count)[labels]).clamp(0, 1))
+    sh[:, 0] = rgb_to_sh((rgb0 + (total / count)[labels]).clamp(0, 1)).to(sh)
     return replace(result, sh=sh)
 
 
