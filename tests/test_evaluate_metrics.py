@@ -153,3 +153,19 @@ def test_measured_colour_words_are_words_retrieval_reads() -> None:
     from splatdream.retrieval.query import COLOURS, MATERIALS
 
     assert [w.word for w in COLOUR_WORDS if w.word not in COLOURS | MATERIALS] == []
+
+
+def test_an_init_of_random_colours_still_gets_a_speckle_ratio() -> None:
+    """Random colours per pixel: every pixel is next to a part boundary, so speckle falls back to the whole
+    interior rather than to no pixels (a NaN in eval.json)."""
+    from splatdream.evaluate.cleanliness import PART_EDGE_DELTA_E, part_edges, speckle, speckle_mask
+    from splatdream.render.views import Views
+
+    gen = torch.Generator().manual_seed(0)
+    alpha = torch.zeros(2, 24, 24)
+    alpha[:, 2:22, 2:22] = 1.0  # a 20 px square on a transparent frame
+    noisy = Views(torch.rand(2, 24, 24, 3, generator=gen) * alpha[..., None], alpha)
+    quiet = Views(noisy.premult * 0.5 + 0.25, alpha)  # the same pattern at half the contrast
+    assert not (part_edges(noisy)[:, 2:22, 2:22] < PART_EDGE_DELTA_E).any()
+    assert int(speckle_mask(noisy).sum()) == 2 * 18 * 18  # the square's interior, eroded 1 px
+    assert speckle(noisy, quiet).ratio == pytest.approx(0.5)

@@ -50,8 +50,12 @@ def part_edges(views: Views) -> Tensor:
 
 def speckle_mask(init: Views) -> Tensor:
     """Where speckle is measured [C, H, W]: the init's silhouette interior (eroded 1 px, so the 3x3 kernel
-    stays off the outline) less its part boundaries (a 3x3 colour range of ``PART_EDGE_DELTA_E`` or more)."""
-    return _erode(init.silhouette, 1) & (part_edges(init) < PART_EDGE_DELTA_E)
+    stays off the outline) less its part boundaries (a 3x3 colour range of ``PART_EDGE_DELTA_E`` or more).
+    An init that is boundaries everywhere (random colours per Gaussian) has no parts to measure inside:
+    then the whole interior counts."""
+    inside = _erode(init.silhouette, 1)
+    parts = inside & (part_edges(init) < PART_EDGE_DELTA_E)
+    return parts if parts.any() else inside
 
 
 def high_frequency_energy(views: Views, mask: Tensor | None = None) -> float:
