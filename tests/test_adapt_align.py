@@ -88,3 +88,24 @@ def test_align_scorer_choice_clip_when_it_loads_else_the_prior(tmp_path) -> None
     assert scorer is not None and how == "CLIP"
     sim = scorer(torch.rand(4, 3, 32, 32), ["front view of a chair", "back view of a chair"])
     assert sim.shape == (4, 2) and torch.isfinite(sim).all()
+
+
+def test_denoising_errors_on_a_one_thread_worker_are_the_two_thread_bits() -> None:
+    """adaptation_effect runs its measures on one-thread workers: each is the same bits as on the caller's threads."""
+    from splatdream.adaptation.scoring import denoising_errors, fixed_probes
+    from splatdream.cpu_pool import CpuPool
+    from splatdream.priors.tiny_prior import TinyPrior
+
+    prior = TinyPrior.load()
+    x0 = torch.rand(6, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    text = prior.encode_prompts(["a chair, front view", "a chair, side view", "a chair, back view"])
+    t, noise = fixed_probes(x0.shape[1:], (100, 400, 700), 2, 0)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        here = denoising_errors(prior, x0, text, t, noise)
+    finally:
+        torch.set_num_threads(before)
+    with CpuPool(2) as pool:
+        there = pool.submit(denoising_errors, prior, x0, text, t, noise).result()
+    assert here.shape == (6, 3) and torch.equal(here, there)
