@@ -24,6 +24,10 @@ from typing import Any
 
 #: Ray's switch for its single-machine mode: node address = loopback, so every server binds 127.0.0.1.
 SINGLE_MACHINE_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+#: Ray's usage-stats switch. A private local Ray keeps it off unless the user set it: nothing reports
+#: usage from this machine, and Ray Data's metrics poller (a thread asking a Prometheus on
+#: localhost:9090 every 10 s) does not start, nor print its traceback when the process exits mid-poll.
+USAGE_STATS_ENV = "RAY_USAGE_STATS_ENABLED"
 
 
 @contextmanager
@@ -34,17 +38,19 @@ def private_local_ray() -> Iterator[Path]:
     private = Path(
         tempfile.mkdtemp(prefix="sd-ray-")
     )  # mkdtemp: 0700, ours; short, for Ray's unix socket paths
-    old_env = os.environ.get(SINGLE_MACHINE_ENV)
+    old_env = {name: os.environ.get(name) for name in (SINGLE_MACHINE_ENV, USAGE_STATS_ENV)}
     old_flag = getattr(ray_constants, "ENABLE_RAY_CLUSTER", None)
     os.environ[SINGLE_MACHINE_ENV] = "0"  # for the GCS, raylet, agents and workers this driver starts
+    os.environ.setdefault(USAGE_STATS_ENV, "0")
     ray_constants.ENABLE_RAY_CLUSTER = False  # read at import: set it for this (already importing) driver too
     try:
         yield private / "ray"  # Ray chmods this one 0777; the 0700 parent keeps everyone else out
     finally:
-        if old_env is None:
-            os.environ.pop(SINGLE_MACHINE_ENV, None)
-        else:
-            os.environ[SINGLE_MACHINE_ENV] = old_env
+        for name, value in old_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         if old_flag is not None:
             ray_constants.ENABLE_RAY_CLUSTER = old_flag
         shutil.rmtree(private, ignore_errors=True)

@@ -13,6 +13,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import numpy as np
 import pytest
 
 from splatdream.batch.manifest import Manifest, read_prompts
+from splatdream.ray_cluster import USAGE_STATS_ENV
 from tests.support.ray_cluster import local_ray_cluster
 from tests.support.tiny_runs import write_tiny_run_config
 
@@ -47,8 +49,18 @@ EVAL_ARGS = [
 
 @pytest.fixture(scope="module")
 def ray_address():
-    with local_ray_cluster(num_cpus=2) as address:
-        yield address
+    # The drivers these tests start in this process keep Ray's usage stats off, as the private local Ray
+    # does (a Ray Data metrics poller would otherwise run in pytest's process until it exits).
+    old = os.environ.get(USAGE_STATS_ENV)
+    os.environ[USAGE_STATS_ENV] = "0"
+    try:
+        with local_ray_cluster(num_cpus=2) as address:
+            yield address
+    finally:
+        if old is None:
+            os.environ.pop(USAGE_STATS_ENV, None)
+        else:
+            os.environ[USAGE_STATS_ENV] = old
 
 
 @pytest.fixture(scope="module")
@@ -226,6 +238,7 @@ def test_ray_ingestion_gives_the_serial_rows(ray_address, tmp_path) -> None:
     finally:
         ray.shutdown()
 
+    assert "data-usage-metrics-poller" not in {t.name for t in threading.enumerate()}
     assert len(serial_report.added) == 48 and len(serial_report.skipped) == 1
     assert first.added + report.added == serial_report.added
     assert sorted(report.duplicates)[-1:] and len(report.duplicates) == len(first.added) + 1
@@ -245,3 +258,18 @@ def test_ray_ingestion_gives_the_serial_rows(ray_address, tmp_path) -> None:
         np.testing.assert_allclose(vec_s[k][0], vec_r[k][0], atol=1e-5)
         assert vec_s[k][1] is None and vec_r[k][1] is None
     assert meshes_s == meshes_r
+
+
+def test_a_private_local_ray_keeps_usage_stats_off_unless_the_user_chose(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from splatdream.ray_cluster import private_local_ray
+
+    monkeypatch.delenv(USAGE_STATS_ENV, raising=False)
+    with private_local_ray():
+        assert os.environ[USAGE_STATS_ENV] == "0"
+    assert USAGE_STATS_ENV not in os.environ
+    monkeypatch.setenv(USAGE_STATS_ENV, "1")
+    with private_local_ray():
+        assert os.environ[USAGE_STATS_ENV] == "1"
+    assert os.environ[USAGE_STATS_ENV] == "1"
