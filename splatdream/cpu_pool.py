@@ -49,3 +49,8 @@ class CpuPool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def cpu_workers(device: str | torch.device) -> int:
+    """Workers for independent CPU work: torch's thread count (``OMP_NUM_THREADS`` or the cores); 1 off the CPU."""
+    return max(1, torch.get_num_threads()) if torch.device(device).type == "cpu" else 1

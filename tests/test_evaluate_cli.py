@@ -427,9 +427,9 @@ def test_a_pool_of_one_thread_workers_gives_the_one_thread_numbers(
             pooled = classifier_margins(prior, scenes, files.prompt, max_batch=5, pool=pool, **kw)  # type: ignore[arg-type]
         assert torch.get_num_threads() == 1  # the workers' setting is their own
         assert all(torch.equal(a, b) for a, b in zip(alone, pooled, strict=True))
-        monkeypatch.setattr(run_mod, "eval_workers", lambda device: 1)
+        monkeypatch.setattr(run_mod, "cpu_workers", lambda device: 1)
         one = evaluate_run(four_particle_run, CFG, scorers=scorers, write=False)
-        monkeypatch.setattr(run_mod, "eval_workers", lambda device: 2)
+        monkeypatch.setattr(run_mod, "cpu_workers", lambda device: 2)
         two = evaluate_run(four_particle_run, CFG, scorers=scorers, write=False)
     finally:
         torch.set_num_threads(before)

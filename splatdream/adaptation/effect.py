@@ -13,7 +13,7 @@ from torch import Tensor
 from splatdream.adaptation.config import AdaptConfig
 from splatdream.adaptation.scoring import denoising_errors, fixed_probes
 from splatdream.adaptation.train import CaptionedViews, adapt_prior, render_training_views, training_captions
-from splatdream.cpu_pool import CpuPool
+from splatdream.cpu_pool import CpuPool, cpu_workers
 from splatdream.priors.base import Prior, TextEmbeddings
 from splatdream.priors.config import ViewPromptConfig
 from splatdream.priors.views import with_view
@@ -150,8 +150,7 @@ def adaptation_effect(
     def measure() -> tuple[float, float, float]:
         # The three measures side by side on one-thread workers (on the CPU: one a core, a fifth quicker than
         # two OpenMP threads an op; the numbers are the same bits, tested).
-        workers = max(1, torch.get_num_threads()) if prior.device.type == "cpu" else 1
-        with CpuPool(workers) as pool:
+        with CpuPool(cpu_workers(prior.device)) as pool:
             accuracy = pool.submit(
                 view_accuracy, prior, heldout, view_captions, view_cfg=prior.view_prompts, probes=view_probes
             )

@@ -15,7 +15,7 @@ from torch import Tensor
 
 from splatdream.atomic import atomic_write
 from splatdream.colours import target_word
-from splatdream.cpu_pool import CpuPool
+from splatdream.cpu_pool import CpuPool, cpu_workers
 from splatdream.evaluate.cleanliness import cleanliness
 from splatdream.evaluate.colour import colour_score
 from splatdream.evaluate.config import EvalConfig
@@ -65,14 +65,9 @@ def evaluate_run(
     # first: on an error its close cancels the queued calls, so the coordinator stops at once.
     with (
         ThreadPoolExecutor(1, thread_name_prefix="eval-classifier") as coordinator,
-        CpuPool(eval_workers(scorers.device)) as pool,
+        CpuPool(cpu_workers(scorers.device)) as pool,
     ):
         return _evaluate(files, cfg, scorers, cams, scenes, keys, unique, pool, coordinator, write)
-
-
-def eval_workers(device: str) -> int:
-    """Workers for CPU eval work: torch's thread count (``OMP_NUM_THREADS`` or the cores); 1 off the CPU."""
-    return max(1, torch.get_num_threads()) if device == "cpu" else 1
 
 
 def _evaluate(
